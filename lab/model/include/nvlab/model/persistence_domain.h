@@ -1,0 +1,148 @@
+// File: nvlab/model/persistence_domain.h
+//
+// PersistenceDomain is nvlab's persistence model (persistence-model.md): the NVDIMMs of one
+// machine, what their CPUs see, what their media hold, and the events that move data from the
+// one to the other. Feed it the guest's events in execution order; at a power cut it decides,
+// by platform (adr/eadr) and cut policy (lose/keep/random), what the media keep, and lists
+// what was lost.
+//
+// Two ways to drive it:
+//   * explicit stores (unit tests, a recording plugin): NVDIMMs own their view; Store() with
+//     bytes writes them into the view and marks the line dirty.
+//   * external view (the TCG plugin without store callbacks): each NVDIMM's view is the
+//     plugin's MAP_SHARED mapping of the backing file, where every guest store already is.
+//     Dirty lines are the lines where view and media differ, found at the cut by comparison;
+//     Store() with null bytes only records the store's site (pc, cr3) for the report.
+//
+// Events (cpu is a vCPU index < kMaxCpus; addresses are guest-physical; anything outside
+// every NVDIMM is ignored and counted, a range crossing an NVDIMM's end is clipped):
+//   Store       plain store: the line becomes dirty (with eADR, durable at once).
+//   NtStore     non-temporal store: into `cpu`'s write-combining buffer (and into the view,
+//               which is what the CPUs read back); durable once `cpu` fences.
+//   Clflush     CLFLUSH: the line as cached reaches the media now.
+//   FlushOpt    CLWB or CLFLUSHOPT: a snapshot of the line, pending until `cpu` fences.
+//   Fence       SFENCE, MFENCE, a LOCK-prefixed instruction, XCHG with memory, any serializing
+//               instruction: `cpu`'s pending snapshots and WC buffer reach the media.
+//   Wbinvd      WBINVD: a fence, then every dirty line of the cache reaches the media.
+//   PowerCut    applies platform and policy; afterwards media() holds the surviving image,
+//               pending snapshots and WC buffers are empty, and the view is untouched until
+//               WriteSurvivorsToView().
+// Write-backs are ordered by a sequence number: a flush-pending snapshot older than what the
+// media already took from a later CLFLUSH or WBINVD is not written over it.
+//
+// Not modelled: store histories within a line (a surviving dirty line lands whole, as last
+// seen; crash-state enumeration at 8-byte granularity is future work), cache evictions
+// outside a cut (they are what the random policy stands for).
+//
+// Thread-safety: not safe for concurrent use; the plugin serialises calls (QEMU runs one TCG
+// thread, and the control socket takes the same lock).
+
+#ifndef NVLAB_MODEL_PERSISTENCE_DOMAIN_H_
+#define NVLAB_MODEL_PERSISTENCE_DOMAIN_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "nvlab/model/cache_line.h"
+#include "nvlab/model/cut_policy.h"
+#include "nvlab/model/model_status.h"
+#include "nvlab/model/nvdimm_region.h"
+#include "nvlab/model/pending_write_backs.h"
+#include "nvlab/model/power_cut_report.h"
+#include "nvlab/model/write_combining_buffer.h"
+
+namespace nvlab::model {
+
+// DomainCounters are totals since construction, for reports and self-checks.
+struct DomainCounters {
+  uint64_t stores = 0;           // Store events that touched an NVDIMM.
+  uint64_t nt_stores = 0;        // NtStore events that touched an NVDIMM.
+  uint64_t flushes = 0;          // Clflush and FlushOpt events on NVDIMM lines.
+  uint64_t fences = 0;           // Fence events (any address, any CPU).
+  uint64_t ordering_fences = 0;  // Fences that completed at least one write-back or NT store.
+  uint64_t wbinvds = 0;
+  uint64_t ignored_events = 0;  // Events wholly outside every NVDIMM, or with a bad cpu.
+};
+
+class PersistenceDomain {
+ public:
+  static constexpr unsigned kMaxCpus = 1024;
+
+  PersistenceDomain() = default;
+  PersistenceDomain(const PersistenceDomain&) = delete;
+  PersistenceDomain& operator=(const PersistenceDomain&) = delete;
+
+  // AddNvdimm adds an NVDIMM at guest-physical [base, base + size). external_view, when not
+  // null, is `size` bytes the caller keeps alive and readable (and writable, for
+  // WriteSurvivorsToView) for the domain's lifetime; the media starts as a copy of it.
+  // Returns kInvalidArgument for a zero or unaligned base/size or an overflowing range,
+  // kOverlap when the range meets an NVDIMM already added. NVDIMM indexes follow call order.
+  ModelStatus AddNvdimm(uint64_t base, uint64_t size, uint8_t* external_view);
+
+  size_t nvdimm_count() const { return nvdimms_.size(); }
+  const NvdimmRegion& nvdimm(size_t index) const { return nvdimms_[index]; }
+  NvdimmRegion& nvdimm(size_t index) { return nvdimms_[index]; }
+
+  // Store: `size` bytes at gpa; bytes may be null (external view: the store is already there).
+  // site, when given, is remembered as the line's last store for the report.
+  void Store(unsigned cpu, uint64_t gpa, uint64_t size, const uint8_t* bytes,
+             const StoreSite* site = nullptr);
+  // NtStore: bytes must not be null (the plugin passes the value the mem callback saw).
+  void NtStore(unsigned cpu, uint64_t gpa, uint64_t size, const uint8_t* bytes,
+               const StoreSite* site = nullptr);
+  // Clflush / FlushOpt take any address within the line.
+  void Clflush(unsigned cpu, uint64_t gpa);
+  void FlushOpt(unsigned cpu, uint64_t gpa);
+  // Fence returns how many pending write-backs and NT stores of `cpu` it completed.
+  size_t Fence(unsigned cpu);
+  void Wbinvd(unsigned cpu);
+
+  // PowerCut decides what survives; lists at most max_listed lost lines (all are counted).
+  PowerCutReport PowerCut(Platform platform, const CutPolicy& policy, size_t max_listed);
+
+  // WriteSurvivorsToView copies the media into the view wherever they differ, line by line,
+  // so that the view (the backing file, for the plugin) holds the surviving image. Returns
+  // the number of lines rewritten.
+  uint64_t WriteSurvivorsToView();
+
+  // HasPendingWork says whether `cpu` has pending write-backs or NT stores (a fence would
+  // order something).
+  bool HasPendingWork(unsigned cpu) const;
+
+  const DomainCounters& counters() const { return counters_; }
+
+ private:
+  struct CpuState {
+    PendingWriteBacks write_backs;
+    WriteCombiningBuffer wc;
+  };
+
+  // Locate finds the NVDIMM holding gpa, or null.
+  NvdimmRegion* Locate(uint64_t gpa, uint32_t* index);
+  CpuState* Cpu(unsigned cpu);
+  // ForEachLineChunk calls fn(region, index, addr, count) for each line-sized piece of
+  // [gpa, gpa + size) inside an NVDIMM; returns false if no byte was inside one.
+  template <typename Fn>
+  bool ForEachLineChunk(uint64_t gpa, uint64_t size, Fn fn);
+  // WcMask: bytes of `line` waiting in any CPU's WC buffer.
+  ByteMask WcMask(uint64_t line) const;
+  // CommitToMedia copies the bytes in `mask` of data into the media line if seq is newer
+  // than what the media line last took.
+  void CommitToMedia(NvdimmRegion& region, uint64_t line, const uint8_t* data, ByteMask mask,
+                     uint64_t seq);
+
+  std::vector<NvdimmRegion> nvdimms_;
+  std::vector<CpuState> cpus_;
+  uint64_t seq_ = 0;          // Event sequence number, increases with every flush/NT store.
+  uint64_t media_floor_ = 0;  // Every media line took its cached content at this seq (WBINVD).
+  std::unordered_map<uint64_t, uint64_t> media_seq_;    // line -> seq of its last write-back.
+  std::unordered_map<uint64_t, uint32_t> wc_lines_;     // line -> WC entries waiting on it.
+  std::unordered_map<uint64_t, StoreSite> last_store_;  // line -> last reported store site.
+  DomainCounters counters_;
+};
+
+}  // namespace nvlab::model
+
+#endif  // NVLAB_MODEL_PERSISTENCE_DOMAIN_H_
