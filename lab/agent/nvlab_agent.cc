@@ -1,0 +1,239 @@
+// nvlab_agent.cc -- nvlab-agent, the guest's command runner (PID 1 after the guest's init).
+//
+// It opens the virtio-serial port named "org.nvlab.agent", says hello, then serves requests
+// one at a time (docs/formats/agent-protocol.md):
+//   kExec      run argv with stdin from /dev/null, forward stdout/stderr as they arrive, then
+//              report how the command ended;
+//   kPowerOff  sync and power off.
+// The agent is PID 1, so it must never exit: on a fatal error it prints to the console and powers
+// the guest off, which the host sees as QEMU ending.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/reboot.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "nvlab/agent_frame.h"
+
+namespace {
+
+[[noreturn]] void PowerOff(const char* why) {
+  if (why != nullptr) std::fprintf(stderr, "nvlab-agent: error: %s; powering off\n", why);
+  sync();
+  reboot(RB_POWER_OFF);
+  // Not PID 1 (a developer running it by hand): just end.
+  _exit(1);
+}
+
+// FindAgentPort returns /dev/<port> for the virtio-serial port named kAgentPortName.
+std::string FindAgentPort() {
+  const char* dir_path = "/sys/class/virtio-ports";
+  DIR* dir = opendir(dir_path);
+  if (dir == nullptr) return "";
+  std::string found;
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string name_file = std::string(dir_path) + "/" + entry->d_name + "/name";
+    const int fd = open(name_file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    char buf[128];
+    const ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) continue;
+    std::string name(buf, static_cast<size_t>(n));
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    if (name == nvlab::kAgentPortName) {
+      found = std::string("/dev/") + entry->d_name;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+bool WriteAll(int fd, const std::string& bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, 100);
+        continue;
+      }
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool Send(int port, nvlab::FrameType type, std::string_view payload) {
+  return WriteAll(port, nvlab::EncodeFrame(type, payload));
+}
+
+std::string HelloPayload() {
+  std::string hello = "agent=nvlab-agent\nprotocol=1\n";
+  utsname u{};
+  if (uname(&u) == 0) hello += std::string("kernel=") + u.release + "\n";
+  for (const char* key : {"NVLAB_PMEM", "NVLAB_PMEM_ALL"}) {
+    if (const char* value = getenv(key)) hello += std::string(key) + "=" + value + "\n";
+  }
+  return hello;
+}
+
+// ReapOrphans collects exited processes other than `child` (the agent is PID 1: orphans of the
+// guest's commands end up here). Returns true with *status when `child` itself has ended.
+bool Reap(pid_t child, int* status) {
+  bool child_done = false;
+  for (;;) {
+    int s = 0;
+    const pid_t pid = waitpid(-1, &s, WNOHANG);
+    if (pid <= 0) break;
+    if (pid == child) {
+      *status = s;
+      child_done = true;
+    }
+  }
+  return child_done;
+}
+
+// RunCommand runs argv and streams its output to the host. Returns false when the port broke.
+bool RunCommand(int port, const std::vector<std::string>& argv) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return Send(port, nvlab::FrameType::kError, std::string("pipe: ") + std::strerror(errno));
+  }
+  const pid_t child = fork();
+  if (child < 0) {
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    close(err_pipe[0]);
+    close(err_pipe[1]);
+    return Send(port, nvlab::FrameType::kError, std::string("fork: ") + std::strerror(errno));
+  }
+  if (child == 0) {
+    setsid();
+    const int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    signal(SIGPIPE, SIG_DFL);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    std::fprintf(stderr, "nvlab-agent: cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(errno == ENOENT ? 127 : 126);
+  }
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  const nvlab::FrameType types[2] = {nvlab::FrameType::kStdout, nvlab::FrameType::kStderr};
+  int status = 0;
+  bool exited = false;
+  int open_pipes = 2;
+  char buf[16384];
+  // Stream until both pipes close. Once the command itself has exited, background processes
+  // that still hold its pipes get a short grace period, not forever.
+  int idle_after_exit_ms = 0;
+  while (open_pipes > 0) {
+    const int timeout = exited ? 50 : 200;
+    const int n = poll(fds, 2, timeout);
+    if (n < 0 && errno != EINTR) break;
+    bool got_data = false;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      const ssize_t r = read(fds[i].fd, buf, sizeof(buf));
+      if (r > 0) {
+        got_data = true;
+        if (!Send(port, types[i], std::string_view(buf, static_cast<size_t>(r)))) return false;
+      } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
+    if (!exited) exited = Reap(child, &status);
+    if (exited && !got_data) {
+      idle_after_exit_ms += timeout;
+      if (idle_after_exit_ms >= 500) break;
+    }
+  }
+  for (pollfd& p : fds) {
+    if (p.fd >= 0) close(p.fd);
+  }
+  while (!exited) {
+    exited = Reap(child, &status);
+    if (!exited) usleep(10000);
+  }
+  nvlab::CommandStatus result;
+  if (WIFSIGNALED(status)) {
+    result.signaled = true;
+    result.value = WTERMSIG(status);
+  } else {
+    result.value = WEXITSTATUS(status);
+  }
+  return Send(port, nvlab::FrameType::kExit, nvlab::EncodeExit(result));
+}
+
+}  // namespace
+
+int main() {
+  signal(SIGPIPE, SIG_IGN);
+  std::string port_path;
+  // The port appears once virtio_console has probed; init loaded it, but give it a moment.
+  for (int i = 0; i < 100 && port_path.empty(); ++i) {
+    port_path = FindAgentPort();
+    if (port_path.empty()) usleep(20000);
+  }
+  if (port_path.empty()) PowerOff("no virtio-serial port named org.nvlab.agent");
+  const int port = open(port_path.c_str(), O_RDWR | O_CLOEXEC);
+  if (port < 0) PowerOff("cannot open the agent port");
+  if (!Send(port, nvlab::FrameType::kHello, HelloPayload())) PowerOff("cannot write the agent port");
+  std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());
+
+  nvlab::FrameDecoder decoder;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(port, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      PowerOff("read from the agent port failed");
+    }
+    if (n == 0) {  // The host is not connected: wait for it.
+      int ignored = 0;
+      Reap(-1, &ignored);
+      usleep(50000);
+      continue;
+    }
+    decoder.Feed(std::string_view(buf, static_cast<size_t>(n)));
+    while (auto frame = decoder.Next()) {
+      if (frame->type == nvlab::FrameType::kPowerOff) PowerOff(nullptr);
+      if (frame->type != nvlab::FrameType::kExec) {
+        Send(port, nvlab::FrameType::kError, "unexpected request");
+        continue;
+      }
+      auto argv = nvlab::DecodeExec(frame->payload);
+      if (!argv) {
+        Send(port, nvlab::FrameType::kError, "malformed exec request");
+        continue;
+      }
+      if (!RunCommand(port, *argv)) PowerOff("the agent port broke while running a command");
+    }
+    if (decoder.failed()) PowerOff(("malformed request: " + decoder.error()).c_str());
+  }
+}

@@ -1,0 +1,201 @@
+// lab_session.cc -- LabSession: machine, image and guests for one nvlab invocation.
+
+#include "lab_session.h"
+
+#include <iostream>
+#include <sstream>
+
+#include "nvlab/qemu_host.h"
+
+namespace nvlab {
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int ExitStatusFor(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk: return 0;
+    case Status::Code::kInvalidArgument: return 2;
+    case Status::Code::kTimeout: return 124;
+    default: return 125;
+  }
+}
+
+LabSession::LabSession(const CliOptions& options)
+    : options_(options),
+      deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
+
+bool LabSession::model_enabled() const {
+  return options_.model.value_or(options_.accel == Accel::kTcg);
+}
+
+Status LabSession::ResolveMachine() {
+  if (machine_resolved_) return Status::Ok();
+  NVLAB_RETURN_IF_ERROR(InstallLayout::FromExecutable(&layout_));
+  std::filesystem::path file;
+  Status s = nvlab::ResolveMachine(options_.machine, layout_.machines_dir, &file);
+  if (!s.ok()) return Status::InvalidArgument("--machine: " + s.message());
+  NVLAB_RETURN_IF_ERROR(LoadMachine(file, &machine_));
+  if (!options_.nvdimm_sizes.empty()) {
+    std::vector<Nvdimm> nvdimms;
+    for (size_t i = 0; i < options_.nvdimm_sizes.size(); ++i) {
+      Nvdimm d;
+      d.size = options_.nvdimm_sizes[i];
+      d.node = static_cast<int>(i) % machine_.numa_nodes;
+      nvdimms.push_back(d);
+    }
+    machine_.nvdimms = nvdimms;
+  }
+  if (options_.namespace_mode) machine_.namespace_mode = *options_.namespace_mode;
+  if (options_.filesystem) machine_.filesystem = *options_.filesystem;
+  if (options_.persistence) machine_.persistence = *options_.persistence;
+  if (options_.nvdimm_images.size() > machine_.nvdimms.size()) {
+    return Status::InvalidArgument("--nvdimm-image given " +
+                                   std::to_string(options_.nvdimm_images.size()) +
+                                   " times for a machine with " +
+                                   std::to_string(machine_.nvdimms.size()) + " NVDIMMs");
+  }
+  machine_resolved_ = true;
+  return Status::Ok();
+}
+
+Status LabSession::PrepareImage(GuestImage* image) {
+  NVLAB_RETURN_IF_ERROR(ResolveMachine());
+  GuestImageSpec spec;
+  spec.home = DefaultNvlabHome();
+  spec.guest_tools_dir = layout_.guest_tools_dir;
+  spec.guest_data_dir = layout_.guest_data_dir;
+  spec.log = options_.verbose ? &std::cerr : nullptr;
+  const Status s = EnsureGuestImage(spec, image);
+  return s.ok() ? s : s.WithContext("building the guest image");
+}
+
+Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest) {
+  NVLAB_RETURN_IF_ERROR(ResolveMachine());
+  std::string version;
+  NVLAB_RETURN_IF_ERROR(CheckQemu("qemu-system-x86_64", 10, 0, &version));
+  if (options_.accel == Accel::kKvm) NVLAB_RETURN_IF_ERROR(CheckKvm());
+  GuestImage image;
+  NVLAB_RETURN_IF_ERROR(PrepareImage(&image));
+  GuestConfig config;
+  config.machine = machine_;
+  config.kernel = image.kernel;
+  config.initrd = image.initrd;
+  for (const std::string& f : options_.nvdimm_images) config.nvdimm_images.emplace_back(f);
+  config.share_dir = options_.share_dir;
+  config.accel = options_.accel;
+  config.deterministic = options_.deterministic;
+  config.model.enabled = model_enabled();
+  config.model.plugin = layout_.plugin;
+  config.model.on_cut = options_.on_cut;
+  config.model.cut_after_fences = options_.cut_after_fences;
+  if (config.model.enabled && !std::filesystem::exists(config.model.plugin)) {
+    return Status::NotFound("the persistence model plugin is missing: " +
+                            config.model.plugin.string() + " (use --model off to run without)");
+  }
+  config.log = options_.verbose ? &std::cerr : nullptr;
+  config.boot_timeout = std::chrono::milliseconds(deadline_.RemainingMs());
+  return Guest::Create(std::move(config), guest);
+}
+
+Status LabSession::Step(Guest* guest, const std::vector<std::string>& argv, OutputSink* sink,
+                        StepResult* step) {
+  step->argv = argv;
+  auto start = std::chrono::steady_clock::now();
+  NVLAB_RETURN_IF_ERROR(guest->Boot());
+  step->boot_seconds = SecondsSince(start);
+  auto pmem = guest->hello().find("NVLAB_PMEM");
+  if (pmem != guest->hello().end()) step->nvlab_pmem = pmem->second;
+  start = std::chrono::steady_clock::now();
+  const Status s = guest->Run(argv, sink, deadline_, &step->result);
+  step->command_seconds = SecondsSince(start);
+  if (s.code() == Status::Code::kTimeout) {
+    return Status::Timeout("--timeout " + std::to_string(options_.timeout_seconds) +
+                           " s expired: " + s.message());
+  }
+  return s;
+}
+
+Status LabSession::RunOnce(const std::vector<std::string>& argv, OutputSink* sink,
+                           StepResult* step) {
+  std::unique_ptr<Guest> guest;
+  NVLAB_RETURN_IF_ERROR(MakeGuest(&guest));
+  NVLAB_RETURN_IF_ERROR(Step(guest.get(), argv, sink, step));
+  if (step->result.cut_by_guest) {
+    CutReport report;
+    return guest->PowerCut(&report);
+  }
+  return guest->PowerOff(Deadline::In(std::chrono::seconds(30)));
+}
+
+Status LabSession::PowerCycle(const std::vector<std::string>& before,
+                              const std::vector<std::string>& after, OutputSink* sink,
+                              PowerCycleResult* result) {
+  std::unique_ptr<Guest> guest;
+  NVLAB_RETURN_IF_ERROR(MakeGuest(&guest));
+  result->machine = machine_.name;
+  result->persistence = ToString(machine_.persistence);
+  result->model = model_enabled();
+  result->on_cut = result->model ? options_.on_cut : "keep (no model)";
+  NVLAB_RETURN_IF_ERROR(Step(guest.get(), before, sink, &result->before));
+  NVLAB_RETURN_IF_ERROR(guest->PowerCut(&result->cut));
+  NVLAB_RETURN_IF_ERROR(Step(guest.get(), after, sink, &result->after));
+  if (result->after.result.cut_by_guest) {
+    CutReport ignored;
+    return guest->PowerCut(&ignored);
+  }
+  return guest->PowerOff(Deadline::In(std::chrono::seconds(30)));
+}
+
+nlohmann::json StepJson(const StepResult& step) {
+  nlohmann::json j = {{"command", step.argv},
+                      {"boot_seconds", step.boot_seconds},
+                      {"command_seconds", step.command_seconds},
+                      {"nvlab_pmem", step.nvlab_pmem}};
+  if (step.result.cut_by_guest) {
+    j["cut_by_guest"] = true;
+  } else {
+    j["exit_status"] = step.result.status.ShellStatus();
+    j["signaled"] = step.result.status.signaled;
+  }
+  return j;
+}
+
+nlohmann::json PowerCycleJson(const PowerCycleResult& result) {
+  nlohmann::json cut = {{"model", result.model}, {"on_cut", result.on_cut}};
+  if (result.cut.present) {
+    auto report = nlohmann::json::parse(result.cut.json, nullptr, false);
+    if (!report.is_discarded()) cut["report"] = report;
+  }
+  return {{"machine", result.machine},
+          {"persistence", result.persistence},
+          {"before", StepJson(result.before)},
+          {"cut", cut},
+          {"after", StepJson(result.after)}};
+}
+
+std::string PowerCycleSummary(const PowerCycleResult& r) {
+  std::ostringstream out;
+  out << "nvlab: power-cycle on " << r.machine << " (" << r.persistence << ", model "
+      << (r.model ? "on, on-cut " + r.on_cut : std::string("off")) << ")\n";
+  out << "nvlab:   before: ";
+  if (r.before.result.cut_by_guest) {
+    out << "cut the power itself";
+  } else {
+    out << "exit " << r.before.result.status.ShellStatus();
+  }
+  out << " (boot " << r.before.boot_seconds << " s)\n";
+  if (r.cut.present) {
+    out << "nvlab:   cut: trigger " << r.cut.trigger << ", " << r.cut.lost_lines
+        << " NVDIMM lines lost\n";
+  }
+  out << "nvlab:   after: exit " << r.after.result.status.ShellStatus() << " (boot "
+      << r.after.boot_seconds << " s)\n";
+  return out.str();
+}
+
+}  // namespace nvlab

@@ -1,0 +1,86 @@
+// lab_session.h -- what one nvlab invocation does with its options: resolve the machine, make
+// sure the image exists, check QEMU, and drive Guests for run, power-cycle and demo.
+
+#ifndef NVLAB_LAB_SESSION_H_
+#define NVLAB_LAB_SESSION_H_
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_options.h"
+#include "nvlab/deadline.h"
+#include "nvlab/guest.h"
+#include "nvlab/guest_image.h"
+#include "nvlab/install_layout.h"
+#include "nvlab/status.h"
+
+namespace nvlab {
+
+// StepResult is one boot's command: what ran, how it ended, how long things took.
+struct StepResult {
+  std::vector<std::string> argv;
+  RunResult result;
+  double boot_seconds = 0;
+  double command_seconds = 0;
+  std::string nvlab_pmem;
+};
+
+struct PowerCycleResult {
+  std::string machine;
+  std::string persistence;
+  bool model = false;
+  std::string on_cut;
+  StepResult before;
+  CutReport cut;
+  StepResult after;
+};
+
+// ExitStatusFor maps a failure to nvlab's exit status: 2 usage, 124 timeout, 125 lab failure.
+int ExitStatusFor(const Status& status);
+
+nlohmann::json StepJson(const StepResult& step);
+nlohmann::json PowerCycleJson(const PowerCycleResult& result);
+// PowerCycleSummary is the human-readable account printed on stderr.
+std::string PowerCycleSummary(const PowerCycleResult& result);
+
+class LabSession {
+ public:
+  explicit LabSession(const CliOptions& options);
+
+  Status PrepareImage(GuestImage* image);
+  // MakeGuest resolves everything and creates (does not boot) a guest.
+  Status MakeGuest(std::unique_ptr<Guest>* guest);
+  // RunOnce boots, runs argv, powers off.
+  Status RunOnce(const std::vector<std::string>& argv, OutputSink* sink, StepResult* step);
+  // PowerCycle boots, runs before, cuts the power when it exits (or when it cut the power
+  // itself), boots again, runs after, powers off.
+  Status PowerCycle(const std::vector<std::string>& before, const std::vector<std::string>& after,
+                    OutputSink* sink, PowerCycleResult* result);
+  // Step boots `guest` and runs argv on it within the session deadline.
+  Status Step(Guest* guest, const std::vector<std::string>& argv, OutputSink* sink,
+              StepResult* step);
+
+  const CliOptions& options() const { return options_; }
+  const Machine& machine() const { return machine_; }
+  bool model_enabled() const;
+
+ private:
+  Status ResolveMachine();
+
+  CliOptions options_;
+  Deadline deadline_;
+  InstallLayout layout_;
+  Machine machine_;
+  bool machine_resolved_ = false;
+};
+
+// RunDemo is `nvlab demo`: the README's main job.
+int RunDemo(const CliOptions& options);
+
+}  // namespace nvlab
+
+#endif  // NVLAB_LAB_SESSION_H_

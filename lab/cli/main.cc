@@ -1,0 +1,107 @@
+// main.cc -- the nvlab command: image, run, power-cycle, demo (nvlab --help says how).
+//
+// Exit statuses (interfaces.md): run: the guest command's; power-cycle: the command after the
+// cut; 2: usage error; 124: --timeout expired; 125: the lab failed.
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli_options.h"
+#include "lab_session.h"
+
+namespace {
+
+using nvlab::CliOptions;
+using nvlab::Status;
+
+void WriteFd(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stdout closed: the guest's output has nowhere to go, keep running
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// PassThroughSink forwards a guest command's output to nvlab's own stdout/stderr, unchanged.
+class PassThroughSink : public nvlab::OutputSink {
+ public:
+  void Stdout(std::string_view bytes) override { WriteFd(1, bytes); }
+  void Stderr(std::string_view bytes) override { WriteFd(2, bytes); }
+};
+
+int Fail(const Status& status) {
+  std::cerr << "nvlab: " << status.message() << "\n";
+  return nvlab::ExitStatusFor(status);
+}
+
+int RunImage(const CliOptions& opts) {
+  nvlab::LabSession lab(opts);
+  nvlab::GuestImage image;
+  const Status s = lab.PrepareImage(&image);
+  if (!s.ok()) return Fail(s);
+  if (opts.json) {
+    nlohmann::json doc = {{"kernel", image.kernel.string()},
+                          {"initrd", image.initrd.string()},
+                          {"manifest", image.manifest.string()},
+                          {"kernel_release", image.kernel_release}};
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    std::cerr << "nvlab: guest image ready in " << image.dir.string() << " (kernel "
+              << image.kernel_release << ")\n";
+  }
+  return 0;
+}
+
+int RunRun(const CliOptions& opts) {
+  nvlab::LabSession lab(opts);
+  PassThroughSink sink;
+  std::vector<std::string> argv =
+      opts.command.size() == 1 ? nvlab::ShellCommand(opts.command[0]) : opts.command;
+  nvlab::StepResult step;
+  const Status s = lab.RunOnce(argv, &sink, &step);
+  if (!s.ok()) return Fail(s);
+  if (opts.json) std::cout << nvlab::StepJson(step).dump(2) << "\n";
+  return step.result.status.ShellStatus();
+}
+
+int RunPowerCycle(const CliOptions& opts) {
+  nvlab::LabSession lab(opts);
+  PassThroughSink sink;
+  nvlab::PowerCycleResult result;
+  const Status s = lab.PowerCycle(nvlab::ShellCommand(opts.before),
+                                  nvlab::ShellCommand(opts.after), &sink, &result);
+  if (!s.ok()) return Fail(s);
+  if (opts.json) {
+    std::cout << nvlab::PowerCycleJson(result).dump(2) << "\n";
+  } else {
+    std::cerr << nvlab::PowerCycleSummary(result);
+  }
+  return result.after.result.status.ShellStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CliOptions opts;
+  const Status parsed = nvlab::ParseCliOptions(argc, argv, &opts);
+  if (!parsed.ok()) {
+    std::cerr << "nvlab: " << parsed.message() << "\n";
+    return 2;
+  }
+  switch (opts.subcommand) {
+    case nvlab::Subcommand::kHelp: std::cout << nvlab::UsageText(); return 0;
+    case nvlab::Subcommand::kVersion: std::cout << "nvlab " NVLAB_VERSION "\n"; return 0;
+    case nvlab::Subcommand::kImage: return RunImage(opts);
+    case nvlab::Subcommand::kRun: return RunRun(opts);
+    case nvlab::Subcommand::kPowerCycle: return RunPowerCycle(opts);
+    case nvlab::Subcommand::kDemo: return nvlab::RunDemo(opts);
+    case nvlab::Subcommand::kNone: break;
+  }
+  std::cerr << nvlab::UsageText();
+  return 2;
+}

@@ -1,0 +1,165 @@
+// File: nvlab/guest.h
+//
+// A Guest is one lab machine under QEMU: its private run folder (QMP and agent sockets, console
+// log, RAM files, the NVDIMM files nvlab made), the QEMU process of the current boot, and the
+// connection to nvlab-agent inside it. Its life cycle:
+//
+//   Guest::Create -> Boot -> Run ... -> PowerCut -> Boot -> Run ... -> PowerOff (or destruction)
+//
+// PowerCut is a hard stop, not a shutdown: QMP "stop" freezes the vCPUs, the persistence model
+// (when loaded) decides what the NVDIMMs keep, and QEMU is killed; no guest shutdown path runs.
+// The next Boot starts a new QEMU on the NVDIMM content that survived.
+//
+// NVDIMM files: a file the caller names is created (sized by the machine) when missing, reused
+// when present, and never deleted; otherwise nvlab makes a zeroed one in the run folder. The run
+// folder is removed when the Guest is destroyed; QEMU is killed first if it still runs.
+//
+// Thread-safety: one thread at a time per Guest; distinct Guests are independent (several can run
+// at once from the same image).
+
+#ifndef NVLAB_GUEST_H_
+#define NVLAB_GUEST_H_
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nvlab/agent_frame.h"
+#include "nvlab/deadline.h"
+#include "nvlab/machine.h"
+#include "nvlab/qemu_command_line.h"
+#include "nvlab/qmp_client.h"
+#include "nvlab/status.h"
+
+namespace nvlab {
+
+// ModelConfig says whether and how the persistence model (the TCG plugin) is loaded.
+struct ModelConfig {
+  bool enabled = false;
+  std::filesystem::path plugin;  // nvlab-plugin.so
+  std::string on_cut = "lose";   // lose | keep | random:SEED[:P]
+  uint64_t cut_after_fences = 0;  // 0: no automatic cut
+};
+
+struct GuestConfig {
+  Machine machine;
+  std::filesystem::path kernel;
+  std::filesystem::path initrd;
+  // nvdimm_images[i], when present and non-empty, is the caller's file for NVDIMM i.
+  std::vector<std::filesystem::path> nvdimm_images;
+  std::filesystem::path share_dir;
+  Accel accel = Accel::kTcg;
+  std::string qemu = "qemu-system-x86_64";
+  ModelConfig model;
+  bool deterministic = false;
+  std::chrono::milliseconds boot_timeout{60000};
+  std::ostream* log = nullptr;  // -v: progress lines
+};
+
+// OutputSink receives a command's output as it arrives, unchanged.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void Stdout(std::string_view bytes) = 0;
+  virtual void Stderr(std::string_view bytes) = 0;
+};
+
+// RunResult is how a guest command ended.
+struct RunResult {
+  CommandStatus status;
+  // cut_by_guest: the command cut the power itself (NvLabPowerCut) or the model's
+  // cut-after-fences trigger fired; the guest is down and `status` is meaningless.
+  bool cut_by_guest = false;
+};
+
+// CutReport is the persistence model's account of a power cut (docs/formats/cut-report.md);
+// empty when the model was not loaded.
+struct CutReport {
+  bool present = false;
+  std::string json;     // the report as the plugin wrote it (validated JSON)
+  std::string trigger;  // host | guest | fences
+  uint64_t lost_lines = 0;
+};
+
+class Guest {
+ public:
+  // Create validates the configuration, makes the run folder and the NVDIMM files. It does not
+  // start QEMU.
+  static Status Create(GuestConfig config, std::unique_ptr<Guest>* out);
+  ~Guest();
+  Guest(const Guest&) = delete;
+  Guest& operator=(const Guest&) = delete;
+
+  // Boot starts QEMU and waits until nvlab-agent in the guest says hello. On failure the error
+  // says where boot stopped and carries the console tail.
+  Status Boot();
+
+  // Run runs argv in the guest (argv[0] looked up in the guest's PATH; a shell command is
+  // {"sh", "-c", text}) with NVLAB_PMEM set, streaming its output to sink. Timeout when the
+  // deadline passes (QEMU is then killed); GuestDied when QEMU ends first, unless the model
+  // reports a cut the guest triggered (then result->cut_by_guest).
+  Status Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+             RunResult* result);
+
+  // PowerCut stops the vCPUs, lets the model settle the NVDIMMs, and kills QEMU. After a cut the
+  // guest triggered (RunResult::cut_by_guest) it only collects the report.
+  Status PowerCut(CutReport* report);
+
+  // PowerOff asks the agent to sync and power off, and waits for QEMU to end (killing it after
+  // the deadline).
+  Status PowerOff(Deadline deadline);
+
+  bool running() const { return qemu_pid_ > 0; }
+  // hello holds what the agent reported at boot: NVLAB_PMEM, kernel, ...
+  const std::map<std::string, std::string>& hello() const { return hello_; }
+  // ConsoleTail returns the last `lines` lines of the current boot's console, with control
+  // characters and escape sequences made harmless (the guest's output is untrusted).
+  std::string ConsoleTail(int lines = 20) const;
+  const std::filesystem::path& run_dir() const { return run_dir_; }
+  const std::vector<std::filesystem::path>& nvdimm_files() const { return nvdimm_files_; }
+  int boots() const { return boots_; }
+
+ private:
+  explicit Guest(GuestConfig config);
+  Status Spawn(const std::vector<std::string>& argv);
+  Status ConnectAgent(Deadline deadline);
+  Status WaitForHello(Deadline deadline);
+  // ReapQemu returns true once QEMU has ended (and records how).
+  bool ReapQemu();
+  void KillQemu();
+  Status ReadCutReport(CutReport* report);
+  Status LabFailure(Status status) const;
+  std::string PluginArgument() const;
+  void Log(const std::string& line) const;
+
+  GuestConfig config_;
+  std::filesystem::path run_dir_;
+  std::vector<std::filesystem::path> nvdimm_files_;
+  std::vector<std::filesystem::path> ram_files_;
+  std::filesystem::path console_log_;
+  std::filesystem::path qemu_log_;
+  std::filesystem::path report_path_;
+  pid_t qemu_pid_ = -1;
+  int qemu_wait_status_ = 0;
+  int agent_fd_ = -1;
+  FrameDecoder decoder_;
+  QmpClient qmp_;
+  std::map<std::string, std::string> hello_;
+  int boots_ = 0;
+  bool cut_pending_report_ = false;
+};
+
+// ShellCommand is argv for running `text` under the guest's `sh -c`.
+std::vector<std::string> ShellCommand(std::string_view text);
+
+}  // namespace nvlab
+
+#endif  // NVLAB_GUEST_H_

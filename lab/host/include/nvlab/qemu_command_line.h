@@ -1,0 +1,55 @@
+// File: nvlab/qemu_command_line.h
+//
+// QemuCommandLine turns a Machine plus the files of one boot into the argv of
+// qemu-system-x86_64. The guest starts paused (-S): the launcher connects QMP and the agent
+// socket first, then continues it, so no byte the guest says is lost.
+//
+// The layout it produces (platform.md):
+//   -machine pc,nvdimm=on,nvdimm-persistence=mem-ctrl|cpu   -cpu max   -smp N
+//   RAM as memory-backend-file (share=on) per NUMA node, so the persistence model can walk the
+//   guest's page tables; each NVDIMM as memory-backend-file,share=on + nvdimm,addr=<base>;
+//   the serial console to a file; QMP and the agent's virtio-serial port on unix sockets;
+//   -kernel/-initrd (uncompressed: the fastest boot under TCG); -no-reboot.
+//
+// Thread-safety: a pure function.
+
+#ifndef NVLAB_QEMU_COMMAND_LINE_H_
+#define NVLAB_QEMU_COMMAND_LINE_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "nvlab/machine.h"
+
+namespace nvlab {
+
+enum class Accel { kTcg, kKvm };
+
+// QemuLaunch is everything one boot needs beyond the Machine.
+struct QemuLaunch {
+  std::string qemu = "qemu-system-x86_64";
+  Accel accel = Accel::kTcg;
+  std::filesystem::path kernel;
+  std::filesystem::path initrd;
+  std::vector<std::filesystem::path> nvdimm_files;  // one per Machine::nvdimms, same order
+  std::vector<std::filesystem::path> ram_files;     // one per NUMA node
+  std::filesystem::path qmp_socket;
+  std::filesystem::path agent_socket;
+  std::filesystem::path console_log;
+  std::filesystem::path share_dir;  // empty: no share; else mounted at /host in the guest
+  // plugin is the -plugin value ("FILE,key=value,..."); empty: none. With a plugin TCG runs one
+  // thread (thread=single), so a cut taken inside a vCPU callback is atomic for all vCPUs.
+  std::string plugin;
+  bool deterministic = false;  // -icount shift=5,sleep=off -seed 1 -rtc clock=vm, fixed base
+};
+
+// KernelCommandLine is the -append text: the console and the nvlab.* settings the guest's init
+// reads (lab/guest/init).
+std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch);
+
+std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunch& launch);
+
+}  // namespace nvlab
+
+#endif  // NVLAB_QEMU_COMMAND_LINE_H_

@@ -1,0 +1,107 @@
+// qemu_command_line.cc -- QemuCommandLine, KernelCommandLine.
+
+#include "nvlab/qemu_command_line.h"
+
+#include <cstdio>
+
+namespace nvlab {
+namespace {
+
+std::string Hex(uint64_t value) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+// QemuPathValue escapes a path for QEMU's option syntax, where ',' is doubled.
+std::string QemuPathValue(const std::filesystem::path& path) {
+  std::string out;
+  for (char c : path.string()) {
+    out.push_back(c);
+    if (c == ',') out.push_back(',');
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) {
+  std::string text = "console=ttyS0 quiet panic=-1 nvlab.ns=";
+  text += ToString(machine.namespace_mode);
+  text += " nvlab.nvdimms=" + std::to_string(machine.nvdimms.size());
+  if (machine.namespace_mode == NamespaceMode::kFsdax) {
+    text += " nvlab.fs=";
+    text += ToString(machine.filesystem);
+  }
+  if (!launch.share_dir.empty()) text += " nvlab.share=1";
+  return text;
+}
+
+std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunch& launch) {
+  std::vector<std::string> argv = {launch.qemu, "-nodefaults", "-no-user-config", "-display",
+                                   "none",      "-S",          "-no-reboot"};
+  auto add = [&argv](std::initializer_list<std::string> items) {
+    argv.insert(argv.end(), items.begin(), items.end());
+  };
+  std::string machine_opt = "pc,nvdimm=on,nvdimm-persistence=";
+  machine_opt += machine.persistence == Persistence::kEadr ? "cpu" : "mem-ctrl";
+  const bool one_node = machine.numa_nodes == 1;
+  if (one_node) machine_opt += ",memory-backend=ram0";
+  add({"-machine", machine_opt});
+  if (launch.accel == Accel::kKvm) {
+    add({"-accel", "kvm", "-cpu", "host"});
+  } else {
+    add({"-accel", launch.plugin.empty() ? "tcg" : "tcg,thread=single", "-cpu", machine.cpu});
+  }
+  add({"-smp", std::to_string(machine.vcpus)});
+  add({"-m", FormatSize(machine.memory) + ",slots=" + std::to_string(machine.nvdimms.size()) +
+                 ",maxmem=" + FormatSize(machine.MaxMemory())});
+
+  const uint64_t node_ram = machine.memory / static_cast<uint64_t>(machine.numa_nodes);
+  for (int n = 0; n < machine.numa_nodes; ++n) {
+    const std::string id = "ram" + std::to_string(n);
+    std::string backend = "memory-backend-file,id=" + id + ",size=" + FormatSize(node_ram) +
+                          ",share=on,mem-path=" + QemuPathValue(launch.ram_files.at(n));
+    add({"-object", backend});
+    if (!one_node) {
+      // vCPUs are dealt round-robin over the nodes.
+      std::string node = "node,nodeid=" + std::to_string(n) + ",memdev=" + id;
+      for (int cpu = n; cpu < machine.vcpus; cpu += machine.numa_nodes) {
+        node += ",cpus=" + std::to_string(cpu);
+      }
+      add({"-numa", node});
+    }
+  }
+  for (size_t i = 0; i < machine.nvdimms.size(); ++i) {
+    const Nvdimm& d = machine.nvdimms[i];
+    const std::string id = std::to_string(i);
+    add({"-object", "memory-backend-file,id=nv" + id + ",share=on,size=" + FormatSize(d.size) +
+                        ",mem-path=" + QemuPathValue(launch.nvdimm_files.at(i))});
+    std::string dev = "nvdimm,id=nvdimm" + id + ",memdev=nv" + id +
+                      ",addr=" + Hex(machine.NvdimmBase(i)) + ",node=" + std::to_string(d.node);
+    if (d.label_size != 0) dev += ",label-size=" + FormatSize(d.label_size);
+    add({"-device", dev});
+  }
+  add({"-kernel", launch.kernel.string(), "-initrd", launch.initrd.string(), "-append",
+       KernelCommandLine(machine, launch)});
+  add({"-chardev", "file,id=console,path=" + QemuPathValue(launch.console_log), "-serial",
+       "chardev:console"});
+  add({"-chardev",
+       "socket,id=qmp,server=on,wait=off,path=" + QemuPathValue(launch.qmp_socket), "-mon",
+       "chardev=qmp,mode=control"});
+  add({"-device", "virtio-serial-pci,id=vser", "-chardev",
+       "socket,id=agent,server=on,wait=off,path=" + QemuPathValue(launch.agent_socket),
+       "-device", "virtserialport,bus=vser.0,chardev=agent,name=org.nvlab.agent"});
+  if (!launch.share_dir.empty()) {
+    add({"-virtfs", "local,id=share,path=" + QemuPathValue(launch.share_dir) +
+                        ",mount_tag=nvlab_share,security_model=none"});
+  }
+  if (!launch.plugin.empty()) add({"-plugin", launch.plugin});
+  if (launch.deterministic) {
+    add({"-icount", "shift=5,sleep=off", "-seed", "1", "-rtc",
+         "base=2020-01-01T00:00:00,clock=vm"});
+  }
+  return argv;
+}
+
+}  // namespace nvlab

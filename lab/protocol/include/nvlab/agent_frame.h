@@ -1,0 +1,98 @@
+// File: nvlab/agent_frame.h
+//
+// The wire format between the host and nvlab-agent, the guest's command runner, over a
+// virtio-serial port named "org.nvlab.agent" (docs/formats/agent-protocol.md is the full
+// specification). A byte stream carries frames:
+//
+//   offset 0  u8   type     (FrameType)
+//   offset 1  u8   version  (kAgentProtocolVersion)
+//   offset 2  u16  reserved (0)
+//   offset 4  u32  length   (little endian, payload bytes, at most kMaxFramePayload)
+//   offset 8  payload
+//
+// The host treats everything the guest sends as untrusted: FrameDecoder rejects an unknown type
+// or version, non-zero reserved bytes and over-long payloads, and never buffers more than one
+// frame. Both sides link this file (the agent statically), so it has no dependencies beyond the
+// C++ standard library.
+//
+// Thread-safety: FrameDecoder is not thread-safe; the free functions are.
+
+#ifndef NVLAB_AGENT_FRAME_H_
+#define NVLAB_AGENT_FRAME_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nvlab {
+
+inline constexpr uint8_t kAgentProtocolVersion = 1;
+inline constexpr size_t kFrameHeaderSize = 8;
+inline constexpr uint32_t kMaxFramePayload = 64 * 1024;
+// The virtio-serial port name the agent looks for in /sys/class/virtio-ports/*/name.
+inline constexpr std::string_view kAgentPortName = "org.nvlab.agent";
+
+enum class FrameType : uint8_t {
+  // guest -> host
+  kHello = 1,   // payload: "KEY=VALUE\n" lines (agent version, NVLAB_PMEM, kernel release).
+  kStdout = 2,  // payload: bytes the command wrote to stdout.
+  kStderr = 3,  // payload: bytes the command wrote to stderr.
+  kExit = 4,    // payload: "exit N\n" or "signal N\n" (text, parsed strictly).
+  kError = 5,   // payload: one line of text: the agent could not run the request.
+  // host -> guest
+  kExec = 16,      // payload: argv as NUL-terminated strings (at least one).
+  kPowerOff = 17,  // payload empty: sync file systems and power off.
+};
+
+struct Frame {
+  FrameType type;
+  std::string payload;
+};
+
+// EncodeFrame returns the bytes of one frame. payload.size() must be <= kMaxFramePayload.
+std::string EncodeFrame(FrameType type, std::string_view payload);
+
+// EncodeExec returns an kExec payload for argv, or nullopt when argv is empty, an argument holds
+// a NUL byte, or the whole does not fit in one frame.
+std::optional<std::string> EncodeExec(const std::vector<std::string>& argv);
+
+// DecodeExec parses an kExec payload into argv; nullopt when malformed.
+std::optional<std::vector<std::string>> DecodeExec(std::string_view payload);
+
+// CommandStatus is how a command ended: exited with a code, or killed by a signal.
+struct CommandStatus {
+  bool signaled = false;
+  int value = 0;  // exit code (0..255) or signal number (1..64)
+  // ShellStatus is the status a shell would report: the code, or 128 + signal.
+  int ShellStatus() const { return signaled ? 128 + value : value; }
+};
+
+std::string EncodeExit(CommandStatus status);
+// DecodeExit parses "exit N\n" / "signal N\n" with N in range; nullopt otherwise.
+std::optional<CommandStatus> DecodeExit(std::string_view payload);
+
+// FrameDecoder turns a byte stream into frames.
+class FrameDecoder {
+ public:
+  // Feed appends bytes. After a malformed header the decoder stays failed: error() says why and
+  // Next() returns nothing more.
+  void Feed(std::string_view bytes);
+  // Next returns the next complete frame, or nullopt when more bytes are needed (or failed).
+  std::optional<Frame> Next();
+  bool failed() const { return !error_.empty(); }
+  const std::string& error() const { return error_; }
+  // buffered is how many bytes wait for the rest of their frame.
+  size_t buffered() const { return buffer_.size() - start_; }
+
+ private:
+  std::string buffer_;
+  size_t start_ = 0;
+  std::string error_;
+};
+
+}  // namespace nvlab
+
+#endif  // NVLAB_AGENT_FRAME_H_
