@@ -1,0 +1,302 @@
+// lab_test.cc -- the nvlab command end to end, in real QEMU guests under TCG.
+//
+// Each test runs the staged nvlab binary as a user would and checks its output, exit status
+// and files. The guest image comes from the nvlab.image fixture (NVLAB_HOME in the build tree).
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+namespace fs = std::filesystem;
+
+struct NvlabResult {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+};
+
+// RunNvlab runs nvlab with args; env_overrides are "KEY=VALUE" entries replacing the inherited
+// ones.
+NvlabResult RunNvlab(const std::vector<std::string>& args,
+                     const std::vector<std::string>& env_overrides = {}) {
+  std::vector<std::string> argv_store = {NVLAB_BIN};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    bool replaced = false;
+    for (const std::string& o : env_overrides) {
+      if (entry.substr(0, entry.find('=') + 1) == o.substr(0, o.find('=') + 1)) replaced = true;
+    }
+    if (!replaced) env_store.push_back(entry);
+  }
+  env_store.insert(env_store.end(), env_overrides.begin(), env_overrides.end());
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int out_pipe[2], err_pipe[2];
+  EXPECT_EQ(pipe(out_pipe), 0);
+  EXPECT_EQ(pipe(err_pipe), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+  posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+  pid_t pid = -1;
+  NvlabResult result;
+  const int rc = posix_spawn(&pid, NVLAB_BIN, &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot start " << NVLAB_BIN;
+    return result;
+  }
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    poll(fds, 2, -1);
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof(buf));
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string Describe(const NvlabResult& r) {
+  return "exit " + std::to_string(r.exit_status) + "\n--- stdout ---\n" + r.out +
+         "\n--- stderr ---\n" + r.err;
+}
+
+class LabTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char templ[] = "/tmp/nvlab-test-XXXXXX";
+    ASSERT_NE(mkdtemp(templ), nullptr);
+    dir_ = templ;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path dir_;
+};
+
+TEST_F(LabTest, RunCarriesOutputAndExitStatusBack) {
+  const auto r = RunNvlab({"run", "--model", "off", "--", "echo out; echo err >&2; exit 7"});
+  EXPECT_EQ(r.exit_status, 7) << Describe(r);
+  EXPECT_EQ(r.out, "out\n") << Describe(r);
+  EXPECT_NE(r.err.find("err\n"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, RunPassesArgvWithoutAShellAndSetsNvlabPmem) {
+  const auto r = RunNvlab({"run", "--model", "off", "--json", "--", "sh", "-c",
+                           "printf '%s|' \"$1\" \"$NVLAB_PMEM\"; test -c \"$NVLAB_PMEM\"", "sh",
+                           "a b"});
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_TRUE(r.out.starts_with("a b|/dev/dax0.0|")) << Describe(r);
+  EXPECT_NE(r.out.find("\"exit_status\": 0"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, PowerCycleKeepsRecordsOnDevdaxWithoutTheModel) {
+  const auto r = RunNvlab(
+      {"power-cycle", "--model", "off", "--before",
+       "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 100", "--after",
+       "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 100"});
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  size_t survived = 0, lines = 0;
+  for (size_t pos = 0; (pos = r.out.find("record ", pos)) != std::string::npos; ++pos) {
+    ++lines;
+    const size_t end = r.out.find('\n', pos);
+    if (r.out.substr(pos, end - pos).find("survived=yes") != std::string::npos) ++survived;
+  }
+  EXPECT_EQ(lines, 100u) << Describe(r);
+  EXPECT_EQ(survived, 100u) << Describe(r);
+}
+
+TEST_F(LabTest, PowerCycleKeepsUnflushedRecordsOnFsdaxWithoutTheModel) {
+  const auto r = RunNvlab({"power-cycle", "--model", "off", "--machine", "fsdax-ext4", "--before",
+                           "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 10 && "
+                           "mount | grep -q 'dax'",
+                           "--after",
+                           "echo pmem=$NVLAB_PMEM; nvlab-records check \"$NVLAB_PMEM\" "
+                           "--pattern noflush --count 10"});
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("pmem=/mnt/pmem0"), std::string::npos) << Describe(r);
+  EXPECT_EQ(r.out.find("survived=no"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("index=9 survived=yes"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, TwoNvdimmsOnTwoNumaNodesBothAppear) {
+  const auto r = RunNvlab({"run", "--model", "off", "--machine", "two-nvdimms-numa", "--",
+                           "echo \"$NVLAB_PMEM_ALL\"; cat /sys/bus/dax/devices/dax1.0/numa_node"});
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("/dev/dax0.0 /dev/dax1.0"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("\n1\n"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, ShareMountsAHostFolderAtHost) {
+  const fs::path share = dir_ / "share";
+  fs::create_directories(share);
+  std::ofstream(share / "hello.txt") << "from the host\n";
+  const auto r = RunNvlab({"run", "--model", "off", "--share", share.string(), "--",
+                           "cat /host/hello.txt && echo from the guest > /host/out.txt"});
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "from the host\n") << Describe(r);
+  std::ifstream back(share / "out.txt");
+  std::string line;
+  std::getline(back, line);
+  EXPECT_EQ(line, "from the guest");
+}
+
+TEST_F(LabTest, NvdimmImageIsCreatedKeptAndReused) {
+  const fs::path image = dir_ / "nv.img";
+  auto r = RunNvlab({"run", "--model", "off", "--nvdimm-image", image.string(), "--",
+                     "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 3"});
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  ASSERT_TRUE(fs::exists(image));
+  EXPECT_EQ(fs::file_size(image), 256u << 20);
+  r = RunNvlab({"run", "--model", "off", "--nvdimm-image", image.string(), "--",
+                "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 3"});
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("index=2 survived=yes"), std::string::npos) << Describe(r);
+  EXPECT_TRUE(fs::exists(image));
+}
+
+TEST_F(LabTest, NvdimmImageOfTheWrongSizeIsRefusedAndKept) {
+  const fs::path image = dir_ / "small.img";
+  std::ofstream(image) << "precious";
+  const auto r = RunNvlab({"run", "--model", "off", "--nvdimm-image", image.string(), "--", "true"});
+  EXPECT_EQ(r.exit_status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("small.img"), std::string::npos) << Describe(r);
+  std::ifstream in(image);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "precious");
+}
+
+TEST_F(LabTest, TimeoutKillsAHangingCommand) {
+  const auto r = RunNvlab({"run", "--model", "off", "--timeout", "25", "--", "sleep 1000"});
+  EXPECT_EQ(r.exit_status, 124) << Describe(r);
+  EXPECT_NE(r.err.find("--timeout 25"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.err.find("guest console"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, AGuestThatPowersOffMidCommandIsALabFailure) {
+  const auto r = RunNvlab({"run", "--model", "off", "--", "echo going; poweroff -f"});
+  EXPECT_EQ(r.exit_status, 125) << Describe(r);
+  EXPECT_NE(r.err.find("QEMU ended while the command ran"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, AQemuThatCrashesAtStartIsReportedWithItsOutput) {
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  const fs::path fake = bin / "qemu-system-x86_64";
+  std::ofstream(fake) << "#!/bin/sh\n"
+                         "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
+                         "echo 'fake qemu: simulated crash' >&2\nkill -SEGV $$\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const auto r = RunNvlab({"run", "--model", "off", "--", "true"},
+                          {"PATH=" + bin.string() + ":" + std::getenv("PATH")});
+  EXPECT_EQ(r.exit_status, 125) << Describe(r);
+  EXPECT_NE(r.err.find("simulated crash"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, AMissingQemuIsNamed) {
+  const auto r = RunNvlab({"run", "--model", "off", "--", "true"}, {"PATH=" + dir_.string()});
+  EXPECT_EQ(r.exit_status, 125) << Describe(r);
+  EXPECT_NE(r.err.find("qemu-system-x86_64 is not installed"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, AMalformedMachineFileNamesFileLineAndField) {
+  const fs::path file = dir_ / "broken.machine";
+  std::ofstream(file) << "# a machine\nvcpus = 2\nmemory = lots\n[nvdimm]\n";
+  const auto r = RunNvlab({"run", "--machine", file.string(), "--", "true"});
+  EXPECT_EQ(r.exit_status, 2) << Describe(r);
+  EXPECT_NE(r.err.find(file.string() + ":3: memory:"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, UsageErrorsExitTwoAndNameTheOption) {
+  auto r = RunNvlab({"run", "--persistence", "sometimes", "--", "true"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("--persistence"), std::string::npos) << Describe(r);
+  r = RunNvlab({"run", "--frobnicate", "--", "true"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("--frobnicate"), std::string::npos) << Describe(r);
+  r = RunNvlab({"power-cycle", "--before", "true"});
+  EXPECT_EQ(r.exit_status, 2);
+  r = RunNvlab({"run", "--accel", "kvm", "--model", "on", "--", "true"});
+  EXPECT_EQ(r.exit_status, 2);
+  EXPECT_NE(r.err.find("TCG"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, KvmThatCannotBootStockKernelsIsDetected) {
+  if (access("/sys/module/kvm_pvm", F_OK) != 0) GTEST_SKIP() << "this host's KVM may be real";
+  const auto r = RunNvlab({"run", "--accel", "kvm", "--", "true"});
+  EXPECT_EQ(r.exit_status, 125) << Describe(r);
+  EXPECT_NE(r.err.find("kvm-pvm"), std::string::npos) << Describe(r);
+}
+
+TEST_F(LabTest, TwoGuestsRunAtOnce) {
+  NvlabResult a, b;
+  std::thread ta([&] {
+    a = RunNvlab({"run", "--model", "off", "--", "nvlab-records write \"$NVLAB_PMEM\" --pattern "
+                  "flush-drain --count 5 >/dev/null && echo guest-a"});
+  });
+  std::thread tb([&] {
+    b = RunNvlab({"run", "--model", "off", "--", "nvlab-records check \"$NVLAB_PMEM\" --pattern "
+                  "flush-drain --count 5 | grep -c survived=no; echo guest-b"});
+  });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(a.exit_status, 0) << Describe(a);
+  EXPECT_EQ(a.out, "guest-a\n") << Describe(a);
+  EXPECT_EQ(b.exit_status, 0) << Describe(b);
+  // Each guest starts from its own zeroed NVDIMM: b sees none of a's records.
+  EXPECT_EQ(b.out, "5\nguest-b\n") << Describe(b);
+}
+
+TEST_F(LabTest, GuestOutputIsPassedThroughUnchangedEvenWhenBinaryAndLarge) {
+  const auto r = RunNvlab({"run", "--model", "off", "--",
+                           "head -c 3000000 /dev/zero | tr '\\0' '\\033'; printf 'no newline'"});
+  EXPECT_EQ(r.exit_status, 0) << r.err;
+  ASSERT_EQ(r.out.size(), 3000000u + 10u);
+  EXPECT_EQ(r.out.find_first_not_of('\033'), 3000000u);
+  EXPECT_TRUE(r.out.ends_with("no newline"));
+}
+
+}  // namespace

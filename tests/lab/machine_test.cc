@@ -1,0 +1,127 @@
+// machine_test.cc -- machine definitions: the shipped files, every field, every error.
+
+#include "nvlab/machine.h"
+
+#include <gtest/gtest.h>
+
+namespace nvlab {
+namespace {
+
+const std::filesystem::path kConfigs = std::filesystem::path(NVLAB_SOURCE_DIR) / "qemu-configs";
+
+TEST(MachineTest, DefaultFileDescribesTheDefaultMachine) {
+  Machine m;
+  ASSERT_TRUE(LoadMachine(kConfigs / "default.machine", &m).ok());
+  EXPECT_EQ(m.name, "default");
+  EXPECT_EQ(m.vcpus, 2);
+  EXPECT_EQ(m.memory, 512ull << 20);
+  EXPECT_EQ(m.persistence, Persistence::kAdr);
+  EXPECT_EQ(m.namespace_mode, NamespaceMode::kDevdax);
+  ASSERT_EQ(m.nvdimms.size(), 1u);
+  EXPECT_EQ(m.nvdimms[0].size, 256ull << 20);
+  EXPECT_EQ(m.NvdimmBase(0), 0x100000000ull);
+}
+
+TEST(MachineTest, ShippedMachinesAllParse) {
+  for (const char* name : {"default", "two-nvdimms-numa", "fsdax-ext4", "eadr"}) {
+    Machine m;
+    const Status s = LoadMachine(kConfigs / (std::string(name) + ".machine"), &m);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(m.name, name);
+  }
+  Machine two;
+  ASSERT_TRUE(LoadMachine(kConfigs / "two-nvdimms-numa.machine", &two).ok());
+  ASSERT_EQ(two.nvdimms.size(), 2u);
+  EXPECT_EQ(two.numa_nodes, 2);
+  EXPECT_EQ(two.nvdimms[1].node, 1);
+  EXPECT_EQ(two.NvdimmBase(1), 0x140000000ull);
+  Machine eadr;
+  ASSERT_TRUE(LoadMachine(kConfigs / "eadr.machine", &eadr).ok());
+  EXPECT_EQ(eadr.persistence, Persistence::kEadr);
+  Machine fsdax;
+  ASSERT_TRUE(LoadMachine(kConfigs / "fsdax-ext4.machine", &fsdax).ok());
+  EXPECT_EQ(fsdax.namespace_mode, NamespaceMode::kFsdax);
+  EXPECT_EQ(fsdax.filesystem, FileSystem::kExt4);
+}
+
+TEST(MachineTest, NvdimmsAreLaidOutOnGigabyteBoundariesAboveFourGigabytes) {
+  Machine m;
+  ASSERT_TRUE(ParseMachine("[nvdimm]\nsize=1G\n[nvdimm]\nsize=2M\n[nvdimm]\nsize=1026M\n",
+                           "t.machine", &m)
+                  .ok());
+  EXPECT_EQ(m.NvdimmBase(0), 4ull << 30);
+  EXPECT_EQ(m.NvdimmBase(1), 5ull << 30);
+  EXPECT_EQ(m.NvdimmBase(2), 6ull << 30);
+  EXPECT_EQ(m.MaxMemory(), m.memory + (4ull << 30));
+}
+
+struct BadMachine {
+  const char* name;
+  const char* text;
+  const char* expected;  // the whole "FILE:LINE: field: ..." prefix
+};
+
+class MachineErrorTest : public ::testing::TestWithParam<BadMachine> {};
+
+TEST_P(MachineErrorTest, NamesFileLineAndField) {
+  Machine m;
+  const Status s = ParseMachine(GetParam().text, "bad.machine", &m);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_TRUE(s.message().starts_with(GetParam().expected)) << s.message();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, MachineErrorTest,
+    ::testing::Values(
+        BadMachine{"UnknownField", "vcpus = 2\ncolour = red\n[nvdimm]\n", "bad.machine:2: colour:"},
+        BadMachine{"BadVcpus", "vcpus = many\n[nvdimm]\n", "bad.machine:1: vcpus:"},
+        BadMachine{"ZeroVcpus", "vcpus = 0\n[nvdimm]\n", "bad.machine:1: vcpus:"},
+        BadMachine{"BadSize", "[nvdimm]\nsize = 12Q\n", "bad.machine:2: size:"},
+        BadMachine{"UnalignedSize", "[nvdimm]\nsize = 3M\n", "bad.machine:2: size:"},
+        BadMachine{"OverflowSize", "[nvdimm]\nsize = 99999999999999999999G\n", "bad.machine:2: size:"},
+        BadMachine{"NoEquals", "# c\n\nvcpus 2\n[nvdimm]\n", "bad.machine:3: vcpus 2:"},
+        BadMachine{"MissingValue", "memory =\n[nvdimm]\n", "bad.machine:1: memory:"},
+        BadMachine{"UnknownSection", "[disk]\n", "bad.machine:1: [disk]:"},
+        BadMachine{"BadPersistence", "persistence = maybe\n[nvdimm]\n", "bad.machine:1: persistence:"},
+        BadMachine{"BadNamespace", "namespace = sector\n[nvdimm]\n", "bad.machine:1: namespace:"},
+        BadMachine{"SmallLabel", "[nvdimm]\nlabel-size = 4K\n", "bad.machine:2: label-size:"},
+        BadMachine{"NodeOutOfRange", "[nvdimm]\nnode = 1\n", "bad.machine:3: node:"},
+        BadMachine{"NoNvdimm", "vcpus = 2\n", "bad.machine:2: [nvdimm]:"},
+        BadMachine{"MemoryTooLarge", "memory = 4G\n[nvdimm]\n", "bad.machine:1: memory:"}),
+    [](const ::testing::TestParamInfo<BadMachine>& info) { return std::string(info.param.name); });
+
+TEST(MachineTest, LoadNamesAMissingFile) {
+  Machine m;
+  const Status s = LoadMachine("/nonexistent/x.machine", &m);
+  EXPECT_EQ(s.code(), Status::Code::kNotFound);
+  EXPECT_NE(s.message().find("/nonexistent/x.machine"), std::string::npos);
+}
+
+TEST(MachineTest, ResolveFindsNamesAndListsTheAvailableOnes) {
+  std::filesystem::path file;
+  ASSERT_TRUE(ResolveMachine("eadr", kConfigs, &file).ok());
+  EXPECT_EQ(file, kConfigs / "eadr.machine");
+  const Status s = ResolveMachine("nosuch", kConfigs, &file);
+  EXPECT_EQ(s.code(), Status::Code::kNotFound);
+  EXPECT_NE(s.message().find("default"), std::string::npos) << s.message();
+}
+
+TEST(MachineTest, SizesParseAndFormat) {
+  uint64_t v = 0;
+  EXPECT_TRUE(ParseSize("256M", &v));
+  EXPECT_EQ(v, 256ull << 20);
+  EXPECT_TRUE(ParseSize("4096", &v));
+  EXPECT_EQ(v, 4096u);
+  EXPECT_FALSE(ParseSize("", &v));
+  EXPECT_FALSE(ParseSize("0", &v));
+  EXPECT_FALSE(ParseSize("M", &v));
+  EXPECT_FALSE(ParseSize("-1M", &v));
+  EXPECT_EQ(FormatSize(256ull << 20), "256M");
+  EXPECT_EQ(FormatSize(3ull << 30), "3G");
+  EXPECT_EQ(FormatSize(1536ull << 10), "1536K");
+  EXPECT_EQ(FormatSize(100), "100");
+}
+
+}  // namespace
+}  // namespace nvlab

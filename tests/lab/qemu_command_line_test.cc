@@ -1,0 +1,94 @@
+// qemu_command_line_test.cc -- the QEMU argv a Machine generates.
+
+#include "nvlab/qemu_command_line.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace nvlab {
+namespace {
+
+QemuLaunch Launch(const Machine& m) {
+  QemuLaunch l;
+  l.kernel = "/img/vmlinux";
+  l.initrd = "/img/initrd";
+  for (size_t i = 0; i < m.nvdimms.size(); ++i) l.nvdimm_files.push_back("/run/nv" + std::to_string(i));
+  for (int n = 0; n < m.numa_nodes; ++n) l.ram_files.push_back("/run/ram" + std::to_string(n));
+  l.qmp_socket = "/run/qmp.sock";
+  l.agent_socket = "/run/agent.sock";
+  l.console_log = "/run/console.log";
+  return l;
+}
+
+bool Has(const std::vector<std::string>& argv, const std::string& flag, const std::string& value) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == flag && argv[i + 1] == value) return true;
+  }
+  return false;
+}
+
+TEST(QemuCommandLineTest, DefaultMachineBootsPausedUnderTcgWithOneNvdimm) {
+  Machine m;
+  const auto argv = QemuCommandLine(m, Launch(m));
+  EXPECT_EQ(argv[0], "qemu-system-x86_64");
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "-S"), argv.end());
+  EXPECT_TRUE(Has(argv, "-machine", "pc,nvdimm=on,nvdimm-persistence=mem-ctrl,memory-backend=ram0"));
+  EXPECT_TRUE(Has(argv, "-accel", "tcg"));
+  EXPECT_TRUE(Has(argv, "-cpu", "max"));
+  EXPECT_TRUE(Has(argv, "-smp", "2"));
+  EXPECT_TRUE(Has(argv, "-m", "512M,slots=1,maxmem=1536M"));
+  EXPECT_TRUE(Has(argv, "-object", "memory-backend-file,id=nv0,share=on,size=256M,mem-path=/run/nv0"));
+  EXPECT_TRUE(Has(argv, "-device", "nvdimm,id=nvdimm0,memdev=nv0,addr=0x100000000,node=0"));
+  EXPECT_TRUE(Has(argv, "-append", "console=ttyS0 quiet panic=-1 nvlab.ns=devdax nvlab.nvdimms=1"));
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "-plugin"), argv.end());
+}
+
+TEST(QemuCommandLineTest, EadrFsdaxShareAndPluginShowUp) {
+  Machine m;
+  m.persistence = Persistence::kEadr;
+  m.namespace_mode = NamespaceMode::kFsdax;
+  m.filesystem = FileSystem::kXfs;
+  QemuLaunch l = Launch(m);
+  l.share_dir = "/home/u/a,b";
+  l.plugin = "/p/nvlab-plugin.so,persistence=eadr";
+  const auto argv = QemuCommandLine(m, l);
+  EXPECT_TRUE(Has(argv, "-machine", "pc,nvdimm=on,nvdimm-persistence=cpu,memory-backend=ram0"));
+  EXPECT_TRUE(Has(argv, "-accel", "tcg,thread=single"));
+  EXPECT_TRUE(Has(argv, "-plugin", "/p/nvlab-plugin.so,persistence=eadr"));
+  // A comma in a path is doubled, QEMU's escape.
+  EXPECT_TRUE(Has(argv, "-virtfs",
+                  "local,id=share,path=/home/u/a,,b,mount_tag=nvlab_share,security_model=none"));
+  EXPECT_TRUE(Has(argv, "-append",
+                  "console=ttyS0 quiet panic=-1 nvlab.ns=fsdax nvlab.nvdimms=1 nvlab.fs=xfs "
+                  "nvlab.share=1"));
+}
+
+TEST(QemuCommandLineTest, TwoNumaNodesGetTheirOwnRamAndNvdimms) {
+  Machine m;
+  m.numa_nodes = 2;
+  m.nvdimms = {Nvdimm{256ull << 20, 0, 0}, Nvdimm{256ull << 20, 1, 128 << 10}};
+  const auto argv = QemuCommandLine(m, Launch(m));
+  EXPECT_TRUE(Has(argv, "-machine", "pc,nvdimm=on,nvdimm-persistence=mem-ctrl"));
+  EXPECT_TRUE(Has(argv, "-numa", "node,nodeid=0,memdev=ram0,cpus=0"));
+  EXPECT_TRUE(Has(argv, "-numa", "node,nodeid=1,memdev=ram1,cpus=1"));
+  EXPECT_TRUE(Has(argv, "-object", "memory-backend-file,id=ram1,size=256M,share=on,mem-path=/run/ram1"));
+  EXPECT_TRUE(Has(argv, "-device",
+                  "nvdimm,id=nvdimm1,memdev=nv1,addr=0x140000000,node=1,label-size=128K"));
+}
+
+TEST(QemuCommandLineTest, KvmUsesTheHostCpuAndDeterminismAddsIcount) {
+  Machine m;
+  QemuLaunch l = Launch(m);
+  l.accel = Accel::kKvm;
+  auto argv = QemuCommandLine(m, l);
+  EXPECT_TRUE(Has(argv, "-accel", "kvm"));
+  EXPECT_TRUE(Has(argv, "-cpu", "host"));
+  l.accel = Accel::kTcg;
+  l.deterministic = true;
+  argv = QemuCommandLine(m, l);
+  EXPECT_TRUE(Has(argv, "-icount", "shift=5,sleep=off"));
+}
+
+}  // namespace
+}  // namespace nvlab
