@@ -1,0 +1,46 @@
+// fill.cc -- RtlFillNonVolatileMemory (same store policy as write.cc).
+#include <cstring>
+
+#include "argument_checks.h"
+#include "dispatch.h"
+#include "verifier.h"
+#include "x86_64/flush.h"
+
+extern "C" NVRTL_API NTSTATUS RtlFillNonVolatileMemory(PVOID NvToken, VOID UNALIGNED* NvDestination,
+                                                       SIZE_T Size, CONST UCHAR Value,
+                                                       ULONG Flags) {
+  using namespace nvrtl;
+  TokenView view;
+  if (NTSTATUS s = CheckToken(NvToken, &view); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckStoreFlags(Flags); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckRange(view, NvDestination, Size); !NT_SUCCESS(s)) return s;
+
+  const bool drain = Flags != 0 && (Flags & kStoreNoDrain) == 0;
+  if (Size != 0) {
+    auto* d = static_cast<char*>(NvDestination);
+    const FlushFn flush = NeedsFlush(view) ? CurrentFlush() : nullptr;
+    const bool streaming = Size >= g_dispatch.movnt_threshold.load(std::memory_order_relaxed) ||
+                           (Flags & ~kStoreNoDrain) == kStoreNonTemporal;
+    if (streaming) {
+      g_dispatch.fill_nt.load(std::memory_order_relaxed)(d, Value, Size,
+                                                         Flags == 0 ? nullptr : flush);
+    } else {
+      std::memset(d, Value, Size);
+      if (Flags != 0 && flush != nullptr) flush(d, Size);
+    }
+  }
+  if (drain) x86_64::Sfence();
+
+  if (view.verifier != nullptr) {
+    const size_t offset = reinterpret_cast<uintptr_t>(NvDestination) - view.base;
+    if (Flags == 0) {
+      view.verifier->MarkDirty(offset, Size, __builtin_return_address(0));
+    } else if (!drain) {
+      view.verifier->MarkDirty(offset, Size, __builtin_return_address(0));
+      view.verifier->MarkFlushedNotDrained(offset, Size);
+    } else {
+      view.verifier->MarkFlushedAndDrained(offset, Size);
+    }
+  }
+  return STATUS_SUCCESS;
+}

@@ -1,0 +1,60 @@
+// write.cc -- RtlWriteNonVolatileMemory.
+//
+// Policy (docs/api/RtlWriteNonVolatileMemory.md): copies of at least the non-temporal threshold
+// stream past the cache (no write-back needed, a drain is); smaller copies use ordinary stores
+// and, when a flag asks for durability, CLWB/CLFLUSHOPT/CLFLUSH of the touched lines.
+// Overlapping buffers take memmove (then flush) so the result is memmove's.
+#include <cstring>
+
+#include "argument_checks.h"
+#include "dispatch.h"
+#include "verifier.h"
+#include "x86_64/flush.h"
+
+extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
+                                                        VOID UNALIGNED* NvDestination,
+                                                        CONST VOID UNALIGNED* Source, SIZE_T Size,
+                                                        ULONG Flags) {
+  using namespace nvrtl;
+  TokenView view;
+  if (NTSTATUS s = CheckToken(NvToken, &view); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckStoreFlags(Flags); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckRange(view, NvDestination, Size); !NT_SUCCESS(s)) return s;
+  const auto src = reinterpret_cast<uintptr_t>(Source);
+  if (Size != 0 && Source == nullptr) {
+    return Fail(STATUS_INVALID_PARAMETER, "Source is NULL with a non-zero size");
+  }
+  if (src + Size < src) return Fail(STATUS_INVALID_PARAMETER, "Source + Size overflows");
+
+  const bool drain = Flags != 0 && (Flags & kStoreNoDrain) == 0;
+  if (Size != 0) {
+    auto* d = static_cast<char*>(NvDestination);
+    const auto* s = static_cast<const char*>(Source);
+    const bool overlap = d < s + Size && s < d + Size;
+    const FlushFn flush = NeedsFlush(view) ? CurrentFlush() : nullptr;
+    const bool streaming =
+        !overlap && (Size >= g_dispatch.movnt_threshold.load(std::memory_order_relaxed) ||
+                     (Flags & ~kStoreNoDrain) == kStoreNonTemporal);
+    if (streaming) {
+      // Flags 0 leaves partial head/tail lines to the caller's flush, like the rest.
+      g_dispatch.copy_nt.load(std::memory_order_relaxed)(d, s, Size, Flags == 0 ? nullptr : flush);
+    } else {
+      std::memmove(d, s, Size);
+      if (Flags != 0 && flush != nullptr) flush(d, Size);
+    }
+  }
+  if (drain) x86_64::Sfence();
+
+  if (view.verifier != nullptr) {
+    const size_t offset = reinterpret_cast<uintptr_t>(NvDestination) - view.base;
+    if (Flags == 0) {
+      view.verifier->MarkDirty(offset, Size, __builtin_return_address(0));
+    } else if (!drain) {
+      view.verifier->MarkDirty(offset, Size, __builtin_return_address(0));
+      view.verifier->MarkFlushedNotDrained(offset, Size);
+    } else {
+      view.verifier->MarkFlushedAndDrained(offset, Size);
+    }
+  }
+  return STATUS_SUCCESS;
+}

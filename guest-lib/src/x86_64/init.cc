@@ -1,0 +1,72 @@
+// x86_64/init.cc -- InitCpuDispatch, FlushFor, ExecutionsOf.
+#include "x86_64/init.h"
+
+#include "x86_64/cpu.h"
+#include "x86_64/flush.h"
+#include "x86_64/nt_kernels.h"
+
+namespace nvrtl::x86_64 {
+namespace {
+
+bool Available(FlushKind kind) {
+  switch (kind) {
+    case FlushKind::kClwb:
+      return HasClwb();
+    case FlushKind::kClflushopt:
+      return HasClflushopt();
+    case FlushKind::kClflush:
+      return HasClflush();
+  }
+  return false;
+}
+
+}  // namespace
+
+FlushFn FlushFor(FlushKind kind) noexcept {
+  switch (kind) {
+    case FlushKind::kClwb:
+      return FlushClwb;
+    case FlushKind::kClflushopt:
+      return FlushClflushopt;
+    case FlushKind::kClflush:
+      return FlushClflush;
+  }
+  return FlushClflush;
+}
+
+uint64_t ExecutionsOf(FlushKind kind) noexcept {
+  switch (kind) {
+    case FlushKind::kClwb:
+      return ClwbExecutions();
+    case FlushKind::kClflushopt:
+      return ClflushoptExecutions();
+    case FlushKind::kClflush:
+      return ClflushExecutions();
+  }
+  return 0;
+}
+
+bool InitCpuDispatch(Dispatch& table, const FlushKind* forced) noexcept {
+  FlushKind kind = FlushKind::kClflush;
+  if (HasClwb()) {
+    kind = FlushKind::kClwb;
+  } else if (HasClflushopt()) {
+    kind = FlushKind::kClflushopt;
+  }
+  bool honoured = true;
+  if (forced != nullptr) {
+    if (Available(*forced)) {
+      kind = *forced;
+    } else {
+      honoured = false;
+    }
+  }
+  table.flush_kind.store(kind, std::memory_order_relaxed);
+  table.flush.store(FlushFor(kind), std::memory_order_relaxed);
+  const bool avx = HasAvx2();
+  table.copy_nt.store(avx ? CopyNtAvx : CopyNtSse2, std::memory_order_relaxed);
+  table.fill_nt.store(avx ? FillNtAvx : FillNtSse2, std::memory_order_relaxed);
+  return honoured;
+}
+
+}  // namespace nvrtl::x86_64
