@@ -123,18 +123,19 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
   std::unique_ptr<Guest> guest(new Guest(std::move(config)));
   NVLAB_RETURN_IF_ERROR(MakeRunDir(&guest->run_dir_));
   const GuestConfig& c = guest->config_;
-  for (size_t i = 0; i < m.nvdimms.size(); ++i) {
+  const Machine& machine = c.machine;  // `config` was moved from: use the guest's copy
+  for (size_t i = 0; i < machine.nvdimms.size(); ++i) {
     fs::path file = i < c.nvdimm_images.size() && !c.nvdimm_images[i].empty()
                         ? fs::absolute(c.nvdimm_images[i])
                         : guest->run_dir_ / ("nvdimm" + std::to_string(i) + ".img");
     bool created = false;
-    NVLAB_RETURN_IF_ERROR(PrepareNvdimmFile(file, m.nvdimms[i].size, &created));
+    NVLAB_RETURN_IF_ERROR(PrepareNvdimmFile(file, machine.nvdimms[i].size, &created));
     guest->Log("NVDIMM " + std::to_string(i) + ": " + file.string() +
                (created ? " (new, zeroed)" : " (existing content)"));
     guest->nvdimm_files_.push_back(file);
   }
-  const uint64_t node_ram = m.memory / static_cast<uint64_t>(m.numa_nodes);
-  for (int n = 0; n < m.numa_nodes; ++n) {
+  const uint64_t node_ram = machine.memory / static_cast<uint64_t>(machine.numa_nodes);
+  for (int n = 0; n < machine.numa_nodes; ++n) {
     const fs::path ram = guest->run_dir_ / ("ram" + std::to_string(n));
     const int fd = open(ram.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, static_cast<off_t>(node_ram)) != 0) {
