@@ -1,0 +1,44 @@
+// File: lab/plugin/cut_report_json.h
+//
+// The power-cut report the plugin writes (format version 1, documented field by field in
+// docs/formats/cut-report.md): one JSON object with the trigger, platform, policy, the NVDIMMs,
+// the lost lines (capped, with a count of all of them) and totals. Addresses and offsets are
+// hex strings ("0x1040": 64-bit values do not fit JSON numbers everywhere); counts are numbers.
+//
+// Thread-safety: pure function.
+
+#ifndef NVLAB_PLUGIN_CUT_REPORT_JSON_H_
+#define NVLAB_PLUGIN_CUT_REPORT_JSON_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nvlab/model/persistence_domain.h"
+#include "nvlab/model/power_cut_report.h"
+#include "plugin_options.h"
+
+namespace nvlab::plugin {
+
+struct CutReportInput {
+  std::string trigger;      // "host", "guest" or "fences".
+  std::string policy_text;  // As given (on-cut=...).
+  const model::PowerCutReport* cut = nullptr;
+  model::DomainCounters counters;
+  const std::vector<NvdimmOption>* nvdimms = nullptr;
+  uint64_t lines_rewritten = 0;
+  uint64_t unresolved_flushes = 0;
+  std::vector<uint64_t> unresolved_flush_pcs;  // A few samples.
+  uint64_t translated_flushes = 0;
+};
+
+// FormatCutReportJson returns the report as one JSON document ending in a newline.
+std::string FormatCutReportJson(const CutReportInput& input);
+
+// JsonString returns text as a quoted JSON string (control characters and non-ASCII bytes
+// escaped as \u00XX, so that any path gives valid JSON).
+std::string JsonString(const std::string& text);
+
+}  // namespace nvlab::plugin
+
+#endif  // NVLAB_PLUGIN_CUT_REPORT_JSON_H_

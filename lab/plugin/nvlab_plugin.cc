@@ -1,0 +1,631 @@
+// nvlab_plugin.cc -- nvlab's persistence domain for QEMU TCG: unflushed NVDIMM data vanishes
+// at a power cut.
+//
+// QEMU alone keeps every guest store to an emulated NVDIMM (the backing file is shared and
+// already holds them), so a killed guest behaves like an eADR machine at best. This plugin
+// follows what decides durability on x86 -- cache-line flushes (CLWB, CLFLUSHOPT, CLFLUSH),
+// fences (SFENCE, MFENCE, locked instructions, XCHG with memory, serializing instructions),
+// WBINVD and non-temporal stores -- feeds them to the persistence model (lab/model), and at a
+// power cut rewrites the backing files so that they hold only what the platform and the cut
+// policy let survive. docs/formats/cut-report.md documents the report it writes.
+//
+// Contract with the host (lab/host's launcher):
+//   QEMU runs `-accel tcg,thread=single -cpu max`, NVDIMMs as memory-backend-file,share=on
+//   (the plugin maps each backing file itself, MAP_SHARED: the CPUs' view), optionally guest
+//   RAM as memory-backend-file,share=on too (ram=: read for page walks).
+//   Options (plugin_options.h has the grammar):
+//     nvdimm=<index>:<gpa-base-hex>:<size-bytes>:<path>   repeatable, required
+//     ram=<gpa-base-hex>:<size-bytes>:<path>              repeatable, optional
+//     persistence=adr|eadr (adr)   on-cut=lose|keep|random:SEED[:P] (lose)
+//     report=<path>   control=<unix socket path>   cut-after-fences=<N>   trace-stores=on|off
+//   An unknown option or bad value: one stderr line naming it, and QEMU refuses to start.
+//   Power cuts, each done once (later requests answer an error):
+//     host    QMP `stop`, then connect to control= and send "cut\n"; the plugin answers
+//             "ok\n" (or "error <message>\n") once the files and the report are on disk; the
+//             host then SIGKILLs QEMU. "ping\n" answers "pong\n" (the plugin is installed).
+//     guest   CPUID with EAX=NVLAB_POWER_CUT_CPUID_LEAF, ECX=NVLAB_POWER_CUT_CPUID_SUBLEAF
+//             (guest-lib's NvLabPowerCut), caught before the CPUID executes; the plugin cuts,
+//             writes the report ("trigger": "guest") and ends QEMU with _exit(0): no QEMU
+//             shutdown path runs. The host tells it from a guest poweroff by the report.
+//     fences  with cut-after-fences=N, right after the N-th fence that completed at least one
+//             pending flush or NT store; then as for guest ("trigger": "fences").
+//
+// State machine (persistence-model.md), per 64-byte NVDIMM line, kept by the model:
+//   clean --store--> dirty --CLFLUSH--> clean
+//   dirty --CLWB/CLFLUSHOPT on cpu C--> flush-pending(C, snapshot) --fence on C--> media
+//   NT store on C --> C's write-combining buffer --fence on C--> media
+//   power cut: adr keeps the media; eadr also the caches; keep/random decide the rest.
+// No store callbacks by default (platform.md measured 1.6-1.8x for them): the plugin's mapping
+// of the file shows every store at once, dirty lines are where it differs from the media image
+// the model keeps. trace-stores=on adds a callback on every store to an NVDIMM, recording the
+// storing PC and CR3 for the report (a recording mode: costs what platform.md measured).
+//
+// Flush addresses: decoded at translation time (x86_decode.h), evaluated from registers in an
+// R_REGS exec callback, translated by a page walk over the guest RAM file (page_walk.h), else
+// by the (CR3, page) map learned from NVDIMM stores the plugin saw. Unresolvable flushes are
+// counted and sampled in the report, never dropped silently.
+//
+// Threads: QEMU calls the vCPU callbacks from its one TCG thread; the control socket has its
+// own thread. One mutex serialises every use of the model.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cut_report_json.h"
+#include "nvlab/model/persistence_domain.h"
+#include "page_walk.h"
+#include "plugin_options.h"
+#include "power_cut_sequence.h"
+#include "qemu_plugin_api.h"
+#include "x86_decode.h"
+
+NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NVLAB_QEMU_PLUGIN_API_VERSION;
+
+namespace {
+
+using nvlab::model::PersistenceDomain;
+using nvlab::plugin::X86Instruction;
+using nvlab::plugin::X86Kind;
+
+constexpr size_t kMaxListedLostLines = 1000;
+constexpr size_t kMaxUnresolvedSamples = 8;
+constexpr uint64_t kPageShift = 12;
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+// FileMapping is one backing file mapped MAP_SHARED.
+struct FileMapping {
+  uint64_t base = 0;  // Guest-physical address of the mapping's first byte.
+  uint64_t size = 0;
+  int fd = -1;
+  uint8_t* data = nullptr;
+  bool Contains(uint64_t gpa) const { return gpa >= base && gpa - base < size; }
+};
+
+// GuestRamReader reads guest-physical memory from the file-backed RAM mappings.
+class GuestRamReader : public nvlab::plugin::PhysicalMemoryReader {
+ public:
+  explicit GuestRamReader(const std::vector<FileMapping>* ram) : ram_(ram) {}
+  bool Read64(uint64_t gpa, uint64_t* value) const override {
+    for (const FileMapping& m : *ram_) {
+      if (m.Contains(gpa) && m.Contains(gpa + 7)) {
+        std::memcpy(value, m.data + (gpa - m.base), sizeof *value);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  const std::vector<FileMapping>* ram_;
+};
+
+// Handles of the registers the callbacks read, found in the first vCPU-init callback.
+struct RegisterHandles {
+  qemu_plugin_register* gpr[16] = {};  // ModRM numbering: rax rcx rdx rbx rsp rbp rsi rdi r8..
+  qemu_plugin_register* fs_base = nullptr;
+  qemu_plugin_register* gs_base = nullptr;
+  qemu_plugin_register* cr0 = nullptr;
+  qemu_plugin_register* cr3 = nullptr;
+  qemu_plugin_register* cr4 = nullptr;
+  qemu_plugin_register* efer = nullptr;
+  bool found = false;
+};
+
+struct PluginState {
+  nvlab::plugin::PluginOptions options;
+  std::vector<FileMapping> nvdimms;
+  std::vector<FileMapping> ram;
+  RegisterHandles regs;
+
+  std::mutex mutex;  // Guards everything below.
+  PersistenceDomain domain;
+  bool cut_done = false;
+  uint64_t ordering_fences = 0;
+  uint64_t translated_flushes = 0;
+  uint64_t unresolved_flushes = 0;
+  std::vector<uint64_t> unresolved_pcs;
+  // (CR3, virtual page) -> physical page, learned from NVDIMM stores.
+  std::unordered_map<uint64_t, std::unordered_map<uint64_t, uint64_t>> learned_pages;
+  // Decoded flush instructions, by (vaddr, bytes), alive as long as translated code may run.
+  std::unordered_map<std::string, std::unique_ptr<X86Instruction>> flush_sites;
+  int control_fd = -1;
+};
+
+// The one plugin instance. Global because QEMU's callbacks carry no context but their
+// per-instruction userdata; created at install, deliberately never freed (the control thread
+// and late callbacks may still use it while QEMU exits).
+PluginState* g_state = nullptr;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+// ReadRegister returns a register's value (little-endian, up to 8 bytes); 0 when unreadable.
+uint64_t ReadRegister(qemu_plugin_register* handle) {
+  if (handle == nullptr) return 0;
+  // One buffer per thread: only the TCG thread reads registers; reused to avoid allocations.
+  thread_local GByteArray* buf = g_byte_array_new();
+  g_byte_array_set_size(buf, 0);
+  int n = qemu_plugin_read_register(handle, buf);
+  uint64_t value = 0;
+  if (n > 0) std::memcpy(&value, buf->data, n < 8 ? n : 8);
+  return value;
+}
+
+const FileMapping* NvdimmAt(uint64_t gpa) {
+  for (const FileMapping& m : g_state->nvdimms) {
+    if (m.Contains(gpa)) return &m;
+  }
+  return nullptr;
+}
+
+// TranslateFlushAddress: page walk first (exact, follows page-table changes), else the map
+// learned from stores. Caller holds the mutex (the learned map).
+bool TranslateFlushAddress(uint64_t vaddr, uint64_t* gpa) {
+  nvlab::plugin::PagingRegisters paging;
+  paging.cr0 = ReadRegister(g_state->regs.cr0);
+  paging.cr3 = ReadRegister(g_state->regs.cr3);
+  paging.cr4 = ReadRegister(g_state->regs.cr4);
+  paging.efer = ReadRegister(g_state->regs.efer);
+  GuestRamReader reader(&g_state->ram);
+  if (nvlab::plugin::TranslateVirtual(paging, vaddr, reader, gpa) ==
+      nvlab::plugin::WalkResult::kOk) {
+    return true;
+  }
+  auto space = g_state->learned_pages.find(paging.cr3);
+  if (space == g_state->learned_pages.end()) return false;
+  auto page = space->second.find(vaddr >> kPageShift);
+  if (page == space->second.end()) return false;
+  *gpa = (page->second << kPageShift) | (vaddr & ((1u << kPageShift) - 1));
+  return true;
+}
+
+bool WriteWholeFile(const std::string& path, const std::string& text, std::string* error) {
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot create " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = "cannot write " + tmp + ": " + std::strerror(errno);
+      close(fd);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  bool ok = fsync(fd) == 0;
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    *error = "cannot finish " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+// PowerCut applies the policy, rewrites the backing files, writes the report. Caller holds the
+// mutex. Returns false with a message when something could not be done (or was done before).
+bool PowerCut(const char* trigger, std::string* error) {
+  PluginState& s = *g_state;
+  if (s.cut_done) {
+    *error = "power already cut";
+    return false;
+  }
+  s.cut_done = true;  // Even on failure below: the model's pending state is gone.
+  nvlab::model::PowerCutReport cut =
+      s.domain.PowerCut(s.options.persistence, s.options.on_cut, kMaxListedLostLines);
+  uint64_t rewritten = s.domain.WriteSurvivorsToView();
+  bool ok = true;
+  for (const FileMapping& m : s.nvdimms) {
+    if (msync(m.data, m.size, MS_SYNC) != 0 || fsync(m.fd) != 0) {
+      *error = std::string("cannot sync an NVDIMM backing file: ") + std::strerror(errno);
+      ok = false;
+    }
+  }
+  if (!s.options.report_path.empty()) {
+    nvlab::plugin::CutReportInput input;
+    input.trigger = trigger;
+    input.policy_text = s.options.on_cut_text;
+    input.cut = &cut;
+    input.counters = s.domain.counters();
+    input.nvdimms = &s.options.nvdimms;
+    input.lines_rewritten = rewritten;
+    input.unresolved_flushes = s.unresolved_flushes;
+    input.unresolved_flush_pcs = s.unresolved_pcs;
+    input.translated_flushes = s.translated_flushes;
+    std::string report_error;
+    if (!WriteWholeFile(s.options.report_path, nvlab::plugin::FormatCutReportJson(input),
+                        &report_error)) {
+      *error = report_error;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+// CutAndExit ends QEMU after a guest- or fence-triggered cut, with no QEMU shutdown path.
+[[noreturn]] void CutAndExit(const char* trigger) {
+  std::string error;
+  if (!PowerCut(trigger, &error)) {
+    std::fprintf(stderr, "nvlab-plugin: power cut (%s): %s\n", trigger, error.c_str());
+    _exit(1);
+  }
+  _exit(0);
+}
+
+// AfterOrderingFence counts fences that ordered NVDIMM writes (cut-after-fences=N). Caller
+// holds the mutex.
+void AfterOrderingFence() {
+  ++g_state->ordering_fences;
+  uint64_t n = g_state->options.cut_after_fences;
+  if (n != 0 && g_state->ordering_fences == n) CutAndExit("fences");
+}
+
+// ServeControlConnection handles one host connection: one command line, one answer line.
+void ServeControlConnection(int fd) {
+  char line[128];
+  size_t len = 0;
+  while (len < sizeof line - 1) {
+    ssize_t n = read(fd, line + len, sizeof line - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += static_cast<size_t>(n);
+    if (std::memchr(line, '\n', len) != nullptr) break;
+  }
+  std::string_view command(line, len);
+  if (size_t nl = command.find('\n'); nl != std::string_view::npos) command = command.substr(0, nl);
+  std::string answer;
+  if (command == "ping") {
+    answer = "pong\n";
+  } else if (command == "cut") {
+    std::lock_guard<std::mutex> lock(g_state->mutex);
+    std::string error;
+    answer = PowerCut("host", &error) ? "ok\n" : "error " + error + "\n";
+  } else {
+    answer = "error unknown command\n";
+  }
+  size_t done = 0;
+  while (done < answer.size()) {
+    ssize_t n = write(fd, answer.data() + done, answer.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+}
+
+void ControlLoop(int listen_fd) {
+  for (;;) {
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // The socket was closed at exit.
+    }
+    ServeControlConnection(fd);
+  }
+}
+
+bool StartControlSocket(const std::string& path, std::string* error) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);  // Length checked by the parser.
+  unlink(path.c_str());  // A stale socket from an earlier run of the same run folder.
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4) != 0) {
+    *error = "cannot listen on control=" + path + ": " + std::strerror(errno);
+    close(fd);
+    return false;
+  }
+  g_state->control_fd = fd;
+  std::thread(ControlLoop, fd).detach();
+  return true;
+}
+
+bool MapFile(const std::string& path, uint64_t base, uint64_t size, bool writable, FileMapping* out,
+             std::string* error) {
+  // QEMU creates a missing backing file after the plugin is installed, and refuses a file
+  // smaller than its size: create it at the right size ourselves, refuse a wrong one.
+  int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_CLOEXEC, 0644);
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    *error = "cannot open '" + path + "': " + std::strerror(errno);
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  if (st.st_size == 0 && ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    *error = "cannot size '" + path + "': " + std::strerror(errno);
+    close(fd);
+    return false;
+  }
+  if (st.st_size != 0 && static_cast<uint64_t>(st.st_size) < size) {
+    *error = "'" + path + "' is " + std::to_string(st.st_size) + " bytes, smaller than " +
+             std::to_string(size);
+    close(fd);
+    return false;
+  }
+  void* data =
+      mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    *error = "cannot map '" + path + "': " + std::strerror(errno);
+    close(fd);
+    return false;
+  }
+  out->base = base;
+  out->size = size;
+  out->fd = fd;
+  out->data = static_cast<uint8_t*>(data);
+  return true;
+}
+
+// InternFlushSite returns a long-lived copy of a decoded flush (re-translations share it).
+const X86Instruction* InternFlushSite(const X86Instruction& insn, const uint8_t* bytes,
+                                      size_t size) {
+  std::string key(reinterpret_cast<const char*>(&insn.vaddr), sizeof insn.vaddr);
+  key.append(reinterpret_cast<const char*>(bytes), size);
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  auto& slot = g_state->flush_sites[key];
+  if (!slot) slot = std::make_unique<X86Instruction>(insn);
+  return slot.get();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callbacks
+
+void OnVcpuInit(qemu_plugin_id_t, unsigned int) {
+  RegisterHandles& r = g_state->regs;
+  if (r.found) return;
+  static const char* const kGprNames[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                            "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+  GArray* regs = qemu_plugin_get_registers();
+  if (regs == nullptr) return;
+  for (guint i = 0; i < regs->len; ++i) {
+    const auto& d = g_array_index(regs, qemu_plugin_reg_descriptor, i);
+    std::string_view name = d.name ? d.name : "";
+    for (int g = 0; g < 16; ++g) {
+      if (name == kGprNames[g]) r.gpr[g] = d.handle;
+    }
+    if (name == "fs_base") r.fs_base = d.handle;
+    if (name == "gs_base") r.gs_base = d.handle;
+    if (name == "cr0") r.cr0 = d.handle;
+    if (name == "cr3") r.cr3 = d.handle;
+    if (name == "cr4") r.cr4 = d.handle;
+    if (name == "efer") r.efer = d.handle;
+  }
+  g_array_free(regs, TRUE);
+  r.found = true;
+}
+
+// OnFlush: CLWB / CLFLUSHOPT / CLFLUSH, before it executes (nothing between changes the line).
+void OnFlush(unsigned int vcpu, void* udata) {
+  const auto* insn = static_cast<const X86Instruction*>(udata);
+  nvlab::plugin::X86RegisterValues values;
+  const RegisterHandles& r = g_state->regs;
+  if (insn->memory.base >= 0)
+    values.gpr[insn->memory.base] = ReadRegister(r.gpr[insn->memory.base]);
+  if (insn->memory.index >= 0) {
+    values.gpr[insn->memory.index] = ReadRegister(r.gpr[insn->memory.index]);
+  }
+  if (insn->memory.segment == nvlab::plugin::X86Segment::kFs)
+    values.fs_base = ReadRegister(r.fs_base);
+  if (insn->memory.segment == nvlab::plugin::X86Segment::kGs)
+    values.gs_base = ReadRegister(r.gs_base);
+  uint64_t vaddr = nvlab::plugin::EvaluateAddress(*insn, values);
+
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  if (g_state->cut_done) return;
+  uint64_t gpa = 0;
+  if (!TranslateFlushAddress(vaddr, &gpa)) {
+    ++g_state->unresolved_flushes;
+    if (g_state->unresolved_pcs.size() < kMaxUnresolvedSamples) {
+      g_state->unresolved_pcs.push_back(insn->vaddr);
+    }
+    return;
+  }
+  ++g_state->translated_flushes;
+  if (NvdimmAt(gpa) == nullptr) return;  // A DRAM line: nothing to model.
+  if (insn->kind == X86Kind::kClflush) {
+    g_state->domain.Clflush(vcpu, gpa);
+  } else {
+    g_state->domain.FlushOpt(vcpu, gpa);
+  }
+}
+
+// OnFence: SFENCE, MFENCE, locked, XCHG with memory, serializing; before it executes, which
+// is the same for the model (the instruction itself stores nothing the fence must order).
+void OnFence(unsigned int vcpu, void*) {
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  if (g_state->cut_done) return;
+  if (g_state->domain.Fence(vcpu) > 0) AfterOrderingFence();
+}
+
+void OnWbinvd(unsigned int vcpu, void*) {
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  if (g_state->cut_done) return;
+  bool pending = g_state->domain.HasPendingWork(vcpu);
+  g_state->domain.Wbinvd(vcpu);
+  if (pending) AfterOrderingFence();
+}
+
+// OnCpuid: the guest's power-cut request, else a serializing instruction (a fence).
+void OnCpuid(unsigned int vcpu, void* udata) {
+  uint64_t eax = ReadRegister(g_state->regs.gpr[0]) & 0xFFFFFFFFu;
+  uint64_t ecx = ReadRegister(g_state->regs.gpr[1]) & 0xFFFFFFFFu;
+  if (eax == NVLAB_POWER_CUT_CPUID_LEAF && ecx == NVLAB_POWER_CUT_CPUID_SUBLEAF) {
+    std::lock_guard<std::mutex> lock(g_state->mutex);
+    if (!g_state->cut_done) CutAndExit("guest");
+    return;
+  }
+  OnFence(vcpu, udata);
+}
+
+// NvdimmStore reports whether a memory access hit an NVDIMM; sets its physical address.
+bool NvdimmStore(qemu_plugin_meminfo_t info, uint64_t vaddr, uint64_t* gpa) {
+  if (!qemu_plugin_mem_is_store(info)) return false;
+  qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
+  if (hw == nullptr || qemu_plugin_hwaddr_is_io(hw)) return false;
+  *gpa = qemu_plugin_hwaddr_phys_addr(hw);
+  return NvdimmAt(*gpa) != nullptr;
+}
+
+// Learn remembers the page of an NVDIMM store for flush translation. Caller holds the mutex.
+void Learn(uint64_t cr3, uint64_t vaddr, uint64_t gpa) {
+  g_state->learned_pages[cr3][vaddr >> kPageShift] = gpa >> kPageShift;
+}
+
+// OnNtStore: after a non-temporal store executed; its bytes are in the NVDIMM mapping now.
+void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata) {
+  uint64_t gpa = 0;
+  if (!NvdimmStore(info, vaddr, &gpa)) return;
+  const FileMapping* m = NvdimmAt(gpa);
+  uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
+  if (size > m->base + m->size - gpa) size = m->base + m->size - gpa;
+  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
+  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3};
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  if (g_state->cut_done) return;
+  g_state->domain.NtStore(vcpu, gpa, size, m->data + (gpa - m->base), &site);
+  Learn(cr3, vaddr, gpa);
+}
+
+// OnStore (trace-stores=on): records the PC and CR3 of every store to an NVDIMM line.
+void OnStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata) {
+  uint64_t gpa = 0;
+  if (!NvdimmStore(info, vaddr, &gpa)) return;
+  uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
+  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
+  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3};
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  if (g_state->cut_done) return;
+  g_state->domain.Store(vcpu, gpa, size, nullptr, &site);
+  Learn(cr3, vaddr, gpa);
+}
+
+void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
+  size_t n = qemu_plugin_tb_n_insns(tb);
+  for (size_t i = 0; i < n; ++i) {
+    qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
+    uint8_t bytes[16];
+    size_t size = qemu_plugin_insn_data(insn, bytes, sizeof bytes);
+    uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+    void* pc = reinterpret_cast<void*>(static_cast<uintptr_t>(vaddr));
+    X86Instruction decoded;
+    nvlab::plugin::DecodeX86(bytes, size, vaddr, &decoded);
+    switch (decoded.kind) {
+      case X86Kind::kClflush:
+      case X86Kind::kClflushopt:
+      case X86Kind::kClwb:
+        qemu_plugin_register_vcpu_insn_exec_cb(
+            insn, OnFlush, QEMU_PLUGIN_CB_R_REGS,
+            const_cast<X86Instruction*>(InternFlushSite(decoded, bytes, size)));
+        break;
+      case X86Kind::kCpuid:
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnCpuid, QEMU_PLUGIN_CB_R_REGS, nullptr);
+        break;
+      case X86Kind::kWbinvd:
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnWbinvd, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+        break;
+      case X86Kind::kSfence:
+      case X86Kind::kMfence:
+      case X86Kind::kLocked:
+      case X86Kind::kXchgMemory:
+      case X86Kind::kSerializing:
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFence, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+        break;
+      case X86Kind::kNonTemporalStore:
+        qemu_plugin_register_vcpu_mem_cb(insn, OnNtStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W,
+                                         pc);
+        break;
+      case X86Kind::kLfence:
+      case X86Kind::kOther:
+        break;
+    }
+    if (g_state->options.trace_stores && decoded.kind != X86Kind::kNonTemporalStore) {
+      qemu_plugin_register_vcpu_mem_cb(insn, OnStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W, pc);
+    }
+  }
+}
+
+void OnExit(qemu_plugin_id_t, void*) {
+  // QEMU is exiting without a cut (guest poweroff, quit): the files keep what QEMU wrote.
+  if (g_state->control_fd >= 0) {
+    shutdown(g_state->control_fd, SHUT_RDWR);
+    unlink(g_state->options.control_path.c_str());
+  }
+}
+
+}  // namespace
+
+NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t* info,
+                                                 int argc, char** argv) {
+  std::vector<std::string_view> args(argv, argv + argc);
+  auto state = std::make_unique<PluginState>();
+  std::string error;
+  if (!nvlab::plugin::ParsePluginArguments(args, &state->options, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return -1;
+  }
+  if (info == nullptr || !info->system_emulation ||
+      std::string_view(info->target_name ? info->target_name : "") != "x86_64") {
+    std::fprintf(stderr, "nvlab-plugin: needs qemu-system-x86_64 (system emulation)\n");
+    return -1;
+  }
+  for (const nvlab::plugin::NvdimmOption& n : state->options.nvdimms) {
+    FileMapping m;
+    if (!MapFile(n.path, n.base, n.size, true, &m, &error)) {
+      std::fprintf(stderr, "nvlab-plugin: nvdimm=%u: %s\n", n.index, error.c_str());
+      return -1;
+    }
+    state->nvdimms.push_back(m);
+    nvlab::model::ModelStatus status = state->domain.AddNvdimm(n.base, n.size, m.data);
+    if (status != nvlab::model::ModelStatus::kOk) {
+      std::fprintf(stderr,
+                   "nvlab-plugin: nvdimm=%u: %s (base and size must be multiples of 64, "
+                   "NVDIMMs must not overlap)\n",
+                   n.index, nvlab::model::ModelStatusName(status));
+      return -1;
+    }
+  }
+  for (const nvlab::plugin::RamOption& r : state->options.ram) {
+    FileMapping m;
+    if (!MapFile(r.path, r.base, r.size, false, &m, &error)) {
+      std::fprintf(stderr, "nvlab-plugin: ram=: %s\n", error.c_str());
+      return -1;
+    }
+    state->ram.push_back(m);
+  }
+  g_state = state.release();
+  if (!g_state->options.control_path.empty() &&
+      !StartControlSocket(g_state->options.control_path, &error)) {
+    std::fprintf(stderr, "nvlab-plugin: %s\n", error.c_str());
+    return -1;
+  }
+  qemu_plugin_register_vcpu_init_cb(id, OnVcpuInit);
+  qemu_plugin_register_vcpu_tb_trans_cb(id, OnTranslate);
+  qemu_plugin_register_atexit_cb(id, OnExit, nullptr);
+  return 0;
+}

@@ -1,0 +1,136 @@
+// plugin_options.cc -- ParsePluginArguments.
+#include "plugin_options.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+namespace nvlab::plugin {
+namespace {
+
+// ParseNumber -- (internal) the whole text as an unsigned number in `base` (0: C rules).
+bool ParseNumber(std::string_view text, int base, uint64_t* out) {
+  if (text.empty() || text.size() > 40 || text.front() == '-' || text.front() == '+' ||
+      text.front() == ' ') {
+    return false;
+  }
+  std::string copy(text);
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long value = std::strtoull(copy.c_str(), &end, base);
+  if (errno != 0 || end != copy.c_str() + copy.size()) return false;
+  *out = value;
+  return true;
+}
+
+// ParseHexAddress -- (internal) hexadecimal with or without 0x.
+bool ParseHexAddress(std::string_view text, uint64_t* out) {
+  return ParseNumber(text, 16, out);
+}
+
+// SplitFields -- (internal) the first `count - 1` colon-separated fields, then the rest.
+bool SplitFields(std::string_view text, size_t count, std::vector<std::string_view>* fields) {
+  fields->clear();
+  for (size_t i = 0; i + 1 < count; ++i) {
+    size_t colon = text.find(':');
+    if (colon == std::string_view::npos) return false;
+    fields->push_back(text.substr(0, colon));
+    text = text.substr(colon + 1);
+  }
+  fields->push_back(text);
+  return true;
+}
+
+bool ParseBool(std::string_view text, bool* out) {
+  if (text == "on" || text == "yes" || text == "true") {
+    *out = true;
+  } else if (text == "off" || text == "no" || text == "false") {
+    *out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptions* options,
+                          std::string* error) {
+  PluginOptions parsed;
+  auto fail = [&](std::string_view arg, std::string_view why) {
+    *error = "nvlab-plugin: " + std::string(why) + " '" + std::string(arg) + "'";
+    return false;
+  };
+  for (std::string_view arg : args) {
+    size_t eq = arg.find('=');
+    if (eq == std::string_view::npos) return fail(arg, "expected key=value, got");
+    std::string_view key = arg.substr(0, eq);
+    std::string_view value = arg.substr(eq + 1);
+    std::vector<std::string_view> f;
+    if (key == "nvdimm") {
+      NvdimmOption nvdimm;
+      uint64_t index = 0;
+      if (!SplitFields(value, 4, &f) || !ParseNumber(f[0], 10, &index) || index > 255 ||
+          !ParseHexAddress(f[1], &nvdimm.base) || !ParseNumber(f[2], 0, &nvdimm.size) ||
+          nvdimm.size == 0 || f[3].empty()) {
+        return fail(arg, "bad value, expected nvdimm=INDEX:GPA-BASE-HEX:SIZE:PATH, in");
+      }
+      nvdimm.index = static_cast<uint32_t>(index);
+      nvdimm.path = std::string(f[3]);
+      parsed.nvdimms.push_back(nvdimm);
+    } else if (key == "ram") {
+      RamOption ram;
+      if (!SplitFields(value, 3, &f) || !ParseHexAddress(f[0], &ram.base) ||
+          !ParseNumber(f[1], 0, &ram.size) || ram.size == 0 || f[2].empty()) {
+        return fail(arg, "bad value, expected ram=GPA-BASE-HEX:SIZE:PATH, in");
+      }
+      ram.path = std::string(f[2]);
+      parsed.ram.push_back(ram);
+    } else if (key == "persistence") {
+      if (model::ParsePlatform(value, &parsed.persistence) != model::ModelStatus::kOk) {
+        return fail(arg, "bad value, expected persistence=adr|eadr, in");
+      }
+    } else if (key == "on-cut") {
+      std::string why;
+      if (model::ParseCutPolicy(value, &parsed.on_cut, &why) != model::ModelStatus::kOk) {
+        return fail(arg, "bad value (" + why + "), in");
+      }
+      parsed.on_cut_text = std::string(value);
+    } else if (key == "report") {
+      if (value.empty()) return fail(arg, "empty path in");
+      parsed.report_path = std::string(value);
+    } else if (key == "control") {
+      if (value.empty()) return fail(arg, "empty path in");
+      if (value.size() > 107) return fail(arg, "unix socket path longer than 107 bytes in");
+      parsed.control_path = std::string(value);
+    } else if (key == "cut-after-fences") {
+      if (!ParseNumber(value, 0, &parsed.cut_after_fences) || parsed.cut_after_fences == 0) {
+        return fail(arg, "bad value, expected a number >= 1, in");
+      }
+    } else if (key == "trace-stores") {
+      if (!ParseBool(value, &parsed.trace_stores)) {
+        return fail(arg, "bad value, expected on|off, in");
+      }
+    } else {
+      return fail(arg, "unknown option");
+    }
+  }
+  if (parsed.nvdimms.empty()) {
+    *error = "nvlab-plugin: missing option 'nvdimm=INDEX:GPA-BASE-HEX:SIZE:PATH'";
+    return false;
+  }
+  std::sort(parsed.nvdimms.begin(), parsed.nvdimms.end(),
+            [](const NvdimmOption& a, const NvdimmOption& b) { return a.index < b.index; });
+  for (size_t i = 0; i < parsed.nvdimms.size(); ++i) {
+    if (parsed.nvdimms[i].index != i) {
+      *error =
+          "nvlab-plugin: nvdimm indexes must be 0.." + std::to_string(parsed.nvdimms.size() - 1) +
+          ", each once, in option 'nvdimm=" + std::to_string(parsed.nvdimms[i].index) + ":...'";
+      return false;
+    }
+  }
+  *options = std::move(parsed);
+  return true;
+}
+
+}  // namespace nvlab::plugin
