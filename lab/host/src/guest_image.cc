@@ -1,0 +1,342 @@
+// guest_image.cc -- EnsureGuestImage: cache keys, the lock, atomic renames; DefaultNvlabHome.
+
+#include "nvlab/guest_image.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "debian_packages.h"
+#include "file_contents.h"
+#include "guest_image_layers.h"
+#include "json_text.h"
+#include "sha256_digest.h"
+
+namespace nvlab {
+namespace {
+
+namespace fs = std::filesystem;
+using guest_image_internal::DebianPackage;
+
+constexpr char kImageFormat[] = "nvlab-image-1";
+
+void Log(const GuestImageSpec& spec, const std::string& line) {
+  if (spec.log != nullptr) *spec.log << "nvlab image: " << line << std::endl;
+}
+
+// ImageLock holds flock(2) on <home>/lock for its lifetime (released by close, also when the
+// process dies, so a killed build never blocks the next one).
+class ImageLock {
+ public:
+  ImageLock() = default;
+  ImageLock(const ImageLock&) = delete;
+  ImageLock& operator=(const ImageLock&) = delete;
+  ~ImageLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  Status Acquire(const fs::path& path, const GuestImageSpec& spec) {
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Status::IoErrorFromErrno("cannot open " + path.string(), errno);
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
+    Log(spec, "waiting for another nvlab process building in " + path.parent_path().string());
+    while (flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) return Status::IoErrorFromErrno("flock " + path.string(), errno);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Status MakeDirectories(const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error) return Status::IoError("cannot create " + dir.string() + ": " + error.message());
+  return Status::Ok();
+}
+
+// MakeTempDir creates a fresh folder under <home>/tmp for a layer under construction.
+Status MakeTempDir(const fs::path& home, const std::string& what, fs::path* dir) {
+  std::random_device random;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    fs::path candidate =
+        home / "tmp" /
+        (what + "-" + std::to_string(getpid()) + "-" + std::to_string(random() % 1000000));
+    std::error_code error;
+    if (fs::create_directories(candidate, error)) {
+      *dir = candidate;
+      return Status::Ok();
+    }
+    if (error) return Status::IoError("cannot create " + candidate.string());
+  }
+  return Status::IoError("cannot create a temporary folder under " + (home / "tmp").string());
+}
+
+// PublishDir renames a completed folder into place. Losing a race to an identical folder is
+// fine: folders are named by their content's key.
+Status PublishDir(const fs::path& temp, const fs::path& final_dir) {
+  if (std::rename(temp.c_str(), final_dir.c_str()) == 0) return Status::Ok();
+  int err = errno;
+  std::error_code ignored;
+  if ((err == ENOTEMPTY || err == EEXIST) && fs::exists(final_dir, ignored)) {
+    fs::remove_all(temp, ignored);
+    return Status::Ok();
+  }
+  return Status::IoErrorFromErrno("cannot rename " + temp.string() + " to " + final_dir.string(),
+                                  err);
+}
+
+// Resolution file: which packages and versions apt named, one "name version sha256" a line.
+std::string FormatResolution(const std::vector<DebianPackage>& packages) {
+  std::string text;
+  for (const DebianPackage& package : packages) {
+    text += package.name + " " + package.version + " " + package.sha256 + "\n";
+  }
+  return text;
+}
+
+bool ParseResolution(const std::string& text, std::vector<DebianPackage>* packages) {
+  std::istringstream lines(text);
+  std::string line;
+  packages->clear();
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    DebianPackage package;
+    if (!(fields >> package.name >> package.version >> package.sha256)) return false;
+    packages->push_back(package);
+  }
+  return !packages->empty();
+}
+
+// ResolveBasePackages returns the package set apt would use now, cached per apt lists state.
+Status ResolveBasePackages(const fs::path& home, const GuestImageSpec& spec,
+                           std::vector<DebianPackage>* packages) {
+  std::string fingerprint;
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::AptListsFingerprint(&fingerprint));
+  fs::path cached = home / "apt" / (fingerprint + ".txt");
+  std::string text;
+  if (guest_image_internal::ReadFileContents(cached, &text).ok() &&
+      ParseResolution(text, packages)) {
+    return Status::Ok();
+  }
+  Log(spec, "asking apt for the package versions (apt lists changed or first use)");
+  std::string kernel_package;
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::ResolveMetapackage(
+      guest_image_internal::kKernelMetapackage, guest_image_internal::kKernelPackagePrefix,
+      &kernel_package));
+  std::vector<std::string> roots = guest_image_internal::BaseLayerRootPackages();
+  roots.push_back(kernel_package);
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::ResolvePackageSet(roots, packages));
+  NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "apt"));
+  return guest_image_internal::WriteFileAtomically(cached, FormatResolution(*packages));
+}
+
+// NewestBaseLayer returns the key of the most recently built complete base layer.
+Status NewestBaseLayer(const fs::path& home, std::string* key) {
+  std::error_code error;
+  fs::file_time_type newest{};
+  for (const fs::directory_entry& entry : fs::directory_iterator(home / "base", error)) {
+    std::error_code time_error;
+    auto time =
+        fs::last_write_time(entry.path() / guest_image_internal::kBaseManifestFile, time_error);
+    if (time_error) continue;
+    if (key->empty() || time > newest) {
+      newest = time;
+      *key = entry.path().filename().string();
+    }
+  }
+  if (key->empty()) {
+    return Status::NotFound("no guest image base layer in " + (home / "base").string() +
+                            " yet (build one with package checks on: `nvlab image`)");
+  }
+  return Status::Ok();
+}
+
+std::string ToolsJson(const std::vector<guest_image_internal::ToolFile>& tools) {
+  std::string json;
+  for (const auto& tool : tools) {
+    if (!json.empty()) json += ",\n";
+    json += "    {\"path\": " + guest_image_internal::JsonQuote("/" + tool.guest_path) +
+            ", \"sha256\": " + guest_image_internal::JsonQuote(tool.sha256) +
+            ", \"size\": " + std::to_string(tool.size) + "}";
+  }
+  return json;
+}
+
+std::string FileJson(const fs::path& path) {
+  std::string hex;
+  std::uint64_t size = 0;
+  if (!guest_image_internal::Sha256OfFile(path, &hex, &size).ok()) return "null";
+  return "{\"sha256\": " + guest_image_internal::JsonQuote(hex) +
+         ", \"size\": " + std::to_string(size) + "}";
+}
+
+Status AppendFile(const fs::path& from, std::ofstream* out) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) return Status::IoError("cannot open " + from.string());
+  *out << in.rdbuf();
+  if (!*out) return Status::IoError("cannot append " + from.string());
+  return Status::Ok();
+}
+
+// BuildImage assembles images/<key> from a base layer and the tools files.
+Status BuildImage(const fs::path& home, const fs::path& base_dir, const std::string& image_key,
+                  const std::string& base_key, const std::string& tools_key,
+                  const std::vector<guest_image_internal::ToolFile>& tools,
+                  const GuestImageSpec& spec) {
+  fs::path temp;
+  NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "image", &temp));
+  Log(spec, "tools layer " + tools_key + ": " + std::to_string(tools.size()) + " files");
+  Status status = [&]() -> Status {
+    NVLAB_RETURN_IF_ERROR(
+        guest_image_internal::WriteToolsCpio(tools, temp / guest_image_internal::kToolsCpioFile));
+    {
+      std::ofstream initramfs(temp / guest_image_internal::kInitramfsFile,
+                              std::ios::binary | std::ios::trunc);
+      NVLAB_RETURN_IF_ERROR(AppendFile(base_dir / guest_image_internal::kBaseCpioFile, &initramfs));
+      NVLAB_RETURN_IF_ERROR(AppendFile(temp / guest_image_internal::kToolsCpioFile, &initramfs));
+      initramfs.close();
+      if (!initramfs) return Status::IoError("cannot write the initramfs");
+    }
+    std::error_code error;
+    fs::create_hard_link(base_dir / guest_image_internal::kVmlinuxFile,
+                         temp / guest_image_internal::kVmlinuxFile, error);
+    if (error) {
+      // Another file system (a home assembled by hand): copy instead.
+      fs::copy_file(base_dir / guest_image_internal::kVmlinuxFile,
+                    temp / guest_image_internal::kVmlinuxFile, error);
+      if (error) return Status::IoError("cannot copy the kernel: " + error.message());
+    }
+    std::string base_json;
+    NVLAB_RETURN_IF_ERROR(guest_image_internal::ReadFileContents(
+        base_dir / guest_image_internal::kBaseManifestFile, &base_json));
+    while (!base_json.empty() && base_json.back() == '\n') base_json.pop_back();
+    std::string json =
+        "{\n\"format\": " + guest_image_internal::JsonQuote(kImageFormat) +
+        ",\n\"image\": " + guest_image_internal::JsonQuote(image_key) +
+        ",\n\"base_layer\": " + guest_image_internal::JsonQuote(base_key) +
+        ",\n\"tools_layer\": " + guest_image_internal::JsonQuote(tools_key) +
+        ",\n\"files\": {\n  \"vmlinux\": " + FileJson(temp / guest_image_internal::kVmlinuxFile) +
+        ",\n  \"initramfs.cpio\": " + FileJson(temp / guest_image_internal::kInitramfsFile) +
+        ",\n  \"tools.cpio\": " + FileJson(temp / guest_image_internal::kToolsCpioFile) +
+        "\n},\n\"tools\": [\n" + ToolsJson(tools) + "\n],\n\"base\": " + base_json + "\n}\n";
+    return guest_image_internal::WriteFileContents(temp / guest_image_internal::kManifestFile,
+                                                   json);
+  }();
+  if (!status.ok()) {
+    std::error_code ignored;
+    fs::remove_all(temp, ignored);
+    return status;
+  }
+  return PublishDir(temp, home / "images" / image_key);
+}
+
+Status FillImage(const fs::path& image_dir, const fs::path& base_dir, GuestImage* out) {
+  out->dir = image_dir;
+  out->kernel = image_dir / guest_image_internal::kVmlinuxFile;
+  out->initrd = image_dir / guest_image_internal::kInitramfsFile;
+  out->manifest = image_dir / guest_image_internal::kManifestFile;
+  std::string release;
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::ReadFileContents(
+      base_dir / guest_image_internal::kKernelReleaseFile, &release));
+  while (!release.empty() && (release.back() == '\n' || release.back() == ' ')) {
+    release.pop_back();
+  }
+  out->kernel_release = release;
+  return Status::Ok();
+}
+
+}  // namespace
+
+fs::path DefaultNvlabHome() {
+  const char* home = std::getenv("NVLAB_HOME");
+  if (home != nullptr && *home != '\0') return home;
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  if (cache != nullptr && *cache != '\0') return fs::path(cache) / "nvlab";
+  const char* user_home = std::getenv("HOME");
+  if (user_home != nullptr && *user_home != '\0') return fs::path(user_home) / ".cache/nvlab";
+  return fs::path("/tmp") / ("nvlab-" + std::to_string(getuid()));
+}
+
+Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
+  fs::path home = spec.home.empty() ? DefaultNvlabHome() : spec.home;
+  if (spec.guest_data_dir.empty()) {
+    return Status::InvalidArgument("guest image: no guest data folder (share/nvlab/guest)");
+  }
+  NVLAB_RETURN_IF_ERROR(MakeDirectories(home));
+
+  std::vector<guest_image_internal::ToolFile> tools;
+  std::string tools_key;
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::ScanToolsLayer(
+      spec.guest_data_dir / "init", spec.guest_tools_dir, &tools, &tools_key));
+  std::vector<DebianPackage> packages;
+  std::string base_key;
+  if (spec.check_packages) {
+    Status status = ResolveBasePackages(home, spec, &packages);
+    if (!status.ok()) {
+      // Offline or apt broken: an image built earlier is better than none.
+      if (!NewestBaseLayer(home, &base_key).ok()) return status;
+      Log(spec, "cannot check package versions (" + status.ToString() + "); using base layer " +
+                    base_key);
+    } else {
+      base_key = guest_image_internal::BaseLayerKey(packages);
+    }
+  } else {
+    NVLAB_RETURN_IF_ERROR(NewestBaseLayer(home, &base_key));
+  }
+  std::string image_key =
+      guest_image_internal::Sha256Hex(std::string(kImageFormat) + " " + base_key + " " + tools_key)
+          .substr(0, 16);
+  fs::path base_dir = home / "base" / base_key;
+  fs::path image_dir = home / "images" / image_key;
+  std::error_code error;
+  if (fs::exists(image_dir / guest_image_internal::kManifestFile, error)) {
+    Log(spec, "image " + image_key + " is up to date");
+    return FillImage(image_dir, base_dir, out);
+  }
+
+  ImageLock lock;
+  NVLAB_RETURN_IF_ERROR(lock.Acquire(home / "lock", spec));
+  // Another process may have built it while this one waited.
+  if (!fs::exists(image_dir / guest_image_internal::kManifestFile, error)) {
+    // Whatever is in tmp/ belongs to a build that died: only lock holders write there.
+    fs::remove_all(home / "tmp", error);
+    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "tmp"));
+    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "base"));
+    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "images"));
+    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "packages"));
+    if (!fs::exists(base_dir / guest_image_internal::kBaseManifestFile, error)) {
+      auto start = std::chrono::steady_clock::now();
+      Log(spec, "building base layer " + base_key);
+      fs::path work;
+      fs::path temp_base;
+      NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "work", &work));
+      NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "base", &temp_base));
+      Status status = guest_image_internal::BuildBaseLayer(packages, home / "packages", work,
+                                                           temp_base, spec.log);
+      fs::remove_all(work, error);
+      if (!status.ok()) {
+        fs::remove_all(temp_base, error);
+        return status.WithContext("building the guest image's base layer");
+      }
+      NVLAB_RETURN_IF_ERROR(PublishDir(temp_base, base_dir));
+      auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+      Log(spec, "base layer " + base_key + " built in " +
+                    std::to_string(static_cast<int>(seconds.count())) + " s");
+    }
+    NVLAB_RETURN_IF_ERROR(BuildImage(home, base_dir, image_key, base_key, tools_key, tools, spec));
+    Log(spec, "image " + image_key + " ready in " + image_dir.string());
+  }
+  return FillImage(image_dir, base_dir, out);
+}
+
+}  // namespace nvlab
