@@ -1,0 +1,74 @@
+// dax_recognition_test.cc -- RtlGetNonVolatileToken refuses memory that is neither DAX nor
+// registered, and follows a registration being withdrawn or the memory being replaced.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "nvrtl/nvrtl.h"
+
+namespace {
+
+TEST(DaxRecognitionTest, AnonymousMemoryIsNotNvMemory) {
+  void* p = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  PVOID token = nullptr;
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);  // cached path
+  munmap(p, 1 << 16);
+}
+
+TEST(DaxRecognitionTest, UnregisteredFileMappingIsNotNvMemory) {
+  char path[] = "/tmp/nvrtl-plain-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 1 << 16), 0);
+  void* p = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  unlink(path);
+  ASSERT_NE(p, MAP_FAILED);
+  PVOID token = nullptr;
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
+  EXPECT_STRNE(NvGetLastErrorMessage(), "");
+  munmap(p, 1 << 16);
+}
+
+TEST(DaxRecognitionTest, UnmappedAddressIsNotNvMemory) {
+  void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  munmap(p, 4096);
+  PVOID token = nullptr;
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 64, &token), STATUS_INVALID_PARAMETER);
+}
+
+TEST(DaxRecognitionTest, UnregisteredRangeNoLongerGivesTokens) {
+  void* p = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(NvRegisterNonVolatileRange(p, 1 << 16), STATUS_SUCCESS);
+  PVOID token = nullptr;
+  ASSERT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_SUCCESS);
+  ASSERT_EQ(NvUnregisterNonVolatileRange(p), STATUS_SUCCESS);
+  PVOID again = nullptr;
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &again), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(RtlFreeNonVolatileToken(token), STATUS_SUCCESS);  // old tokens stay freeable
+  munmap(p, 1 << 16);
+}
+
+TEST(DaxMapHelpersTest, NonDaxPathsAreRefusedWithAReason) {
+  PVOID base = nullptr;
+  SIZE_T size = 0;
+  EXPECT_EQ(NvMapDaxDevice("/dev/null", &base, &size), STATUS_INVALID_PARAMETER);
+  EXPECT_EQ(NvMapDaxDevice("/nonexistent/dax0.0", &base, &size), STATUS_ACCESS_DENIED);
+  char path[] = "/tmp/nvrtl-nodax-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  // /tmp is not a DAX mount: MAP_SYNC is refused and the message says why.
+  EXPECT_EQ(NvMapDaxFile(path, 1 << 16, &base), STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(NvGetLastErrorMessage()).find("MAP_SYNC"), std::string::npos);
+  unlink(path);
+}
+
+}  // namespace
