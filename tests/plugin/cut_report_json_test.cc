@@ -1,0 +1,65 @@
+// Tests of the cut report's JSON text.
+#include "cut_report_json.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace nvlab::plugin {
+namespace {
+
+TEST(CutReportJsonTest, ContainsTheFieldsOfFormatVersionOne) {
+  model::PowerCutReport cut;
+  cut.platform = model::Platform::kEadr;
+  cut.policy = model::CutPolicy::Random(9, 0.5);
+  model::LostLine line;
+  line.nvdimm = 1;
+  line.offset = 0x40;
+  line.gpa = 0x140000040;
+  line.state = model::LineState::kWcBuffer;
+  line.site_known = true;
+  line.last_store = {0x401000, 0x1234000};
+  cut.lost.push_back(line);
+  cut.lost_lines = 5;
+  cut.lost_wc_buffer = 5;
+  std::vector<NvdimmOption> nvdimms = {{0, 0x100000000, 4096, "/a"}, {1, 0x140000000, 4096, "/b"}};
+  CutReportInput in;
+  in.trigger = "guest";
+  in.policy_text = "random:9";
+  in.cut = &cut;
+  in.nvdimms = &nvdimms;
+  in.unresolved_flushes = 2;
+  in.unresolved_flush_pcs = {0xffffffff81000010ULL};
+  std::string json = FormatCutReportJson(in);
+  for (const char* expected :
+       {"\"version\": 1", "\"trigger\": \"guest\"", "\"persistence\": \"eadr\"",
+        "\"policy\": \"random\"", "\"seed\": 9", "\"p\": 0.5",
+        "{\"nvdimm\": 1, \"offset\": \"0x40\", \"gpa\": \"0x140000040\", \"state\": "
+        "\"wc-buffer\", \"pc\": \"0x401000\", \"cr3\": \"0x1234000\"}",
+        "\"lost_lines_listed\": 1", "\"lost_lines\": 5", "\"unresolved_flushes\": 2",
+        "\"unresolved_flush_pcs\": [\"0xffffffff81000010\"]",
+        "{\"index\": 1, \"gpa\": \"0x140000000\", \"size\": 4096, \"path\": \"/b\"}"}) {
+    EXPECT_NE(json.find(expected), std::string::npos) << expected << "\n" << json;
+  }
+  EXPECT_EQ(json.back(), '\n');
+}
+
+TEST(CutReportJsonTest, LineWithoutKnownSiteHasNoPc) {
+  model::PowerCutReport cut;
+  cut.lost.push_back(model::LostLine{});
+  cut.lost_lines = 1;
+  CutReportInput in;
+  in.cut = &cut;
+  std::string json = FormatCutReportJson(in);
+  EXPECT_EQ(json.find("\"pc\""), std::string::npos);
+  EXPECT_NE(json.find("\"state\": \"dirty\""), std::string::npos);
+}
+
+TEST(CutReportJsonTest, StringsAreEscaped) {
+  EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(JsonString(std::string("\n\x01\xff", 3)), "\"\\u000a\\u0001\\u00ff\"");
+}
+
+}  // namespace
+}  // namespace nvlab::plugin
