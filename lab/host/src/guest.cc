@@ -334,7 +334,12 @@ Status Guest::Boot() {
   }
   NVLAB_RETURN_IF_ERROR(Spawn(argv));
   const Deadline deadline = Deadline::In(config_.boot_timeout);
-  Status s = qmp_.Connect(launch.qmp_socket, deadline.Earlier(Deadline::In(std::chrono::seconds(20))));
+  // Wait for QMP in short rounds so that a QEMU that dies at start is noticed at once.
+  const Deadline qmp_deadline = deadline.Earlier(Deadline::In(std::chrono::seconds(20)));
+  Status s;
+  do {
+    s = qmp_.Connect(launch.qmp_socket, Deadline::In(std::chrono::milliseconds(500)));
+  } while (s.code() == Status::Code::kTimeout && !qmp_deadline.expired() && !ReapQemu());
   if (!s.ok()) {
     const bool died = ReapQemu();
     KillQemu();

@@ -58,12 +58,6 @@ Status CheckQemu(const std::string& qemu, int major, int minor, std::string* ver
 }
 
 Status CheckKvm() {
-  const int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
-    return Status::NotSupported(std::string("--accel kvm: cannot open /dev/kvm: ") +
-                                std::strerror(errno) + " (use --accel tcg)");
-  }
-  close(fd);
   // kvm-pvm may be built in (absent from /proc/modules) but always shows in /sys/module.
   std::string line;
   if (access("/sys/module/kvm_pvm", F_OK) == 0) {
@@ -71,6 +65,12 @@ Status CheckKvm() {
         "--accel kvm: this host's /dev/kvm is the kvm-pvm module, under which stock kernels "
         "hang; use --accel tcg (the default)");
   }
+  const int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::NotSupported(std::string("--accel kvm: cannot open /dev/kvm: ") +
+                                std::strerror(errno) + " (use --accel tcg)");
+  }
+  close(fd);
   std::ifstream cpuinfo("/proc/cpuinfo");
   bool hw = false;
   while (std::getline(cpuinfo, line)) {
