@@ -75,6 +75,10 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
           nvdimm.size == 0 || f[3].empty()) {
         return fail(arg, "bad value, expected nvdimm=INDEX:GPA-BASE-HEX:SIZE:PATH, in");
       }
+      if (nvdimm.base % 64 != 0 || nvdimm.size % 64 != 0 ||
+          nvdimm.base + nvdimm.size < nvdimm.base) {
+        return fail(arg, "NVDIMM base and size must be multiples of 64, in");
+      }
       nvdimm.index = static_cast<uint32_t>(index);
       nvdimm.path = std::string(f[3]);
       parsed.nvdimms.push_back(nvdimm);

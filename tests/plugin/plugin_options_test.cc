@@ -83,6 +83,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptions{"NvdimmBadBase", {"nvdimm=0:xyz:4096:/f"}, "nvdimm=0:xyz"},
         BadOptions{"NvdimmZeroSize", {"nvdimm=0:100000000:0:/f"}, "nvdimm=0:100000000:0"},
         BadOptions{"NvdimmEmptyPath", {"nvdimm=0:100000000:4096:"}, "nvdimm=0:100000000:4096:"},
+        BadOptions{"NvdimmUnalignedBase", {"nvdimm=0:100000020:4096:/f"}, "multiples of 64"},
+        BadOptions{"NvdimmUnalignedSize", {"nvdimm=0:100000000:100:/f"}, "multiples of 64"},
         BadOptions{"NvdimmNegativeIndex", {"nvdimm=-1:100000000:4096:/f"}, "nvdimm=-1"},
         BadOptions{"NvdimmIndexGap", {"nvdimm=1:100000000:4096:/f"}, "nvdimm=1"},
         BadOptions{"NvdimmIndexTwice", {kGood, kGood}, "nvdimm=0"},
