@@ -44,7 +44,7 @@ std::string Reason(const std::string& pattern, Persistence platform) {
       {"fill-persist", {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_PERSIST",
                         "RtlFillNonVolatileMemory with PERSIST"}},
       {"plain-store-clwb-sfence", {"store, CLWB, SFENCE", "store, CLWB, SFENCE"}},
-      {"plain-store-clflushopt-sfence", {"store, CLFLUSHOPT, SFENCE", "store, CLFLUSHOPT, SFENCE"}},
+      {"plain-store-clflushopt", {"store, CLFLUSHOPT, SFENCE", "store, CLFLUSHOPT, SFENCE"}},
       {"plain-store-clflush", {"store, CLFLUSH (ordered with stores: no fence needed)",
                                "store, CLFLUSH"}},
   };
@@ -87,7 +87,7 @@ int RunDemo(const CliOptions& base) {
     LabSession lab(opts);
     CapturingSink sink;
     PowerCycleResult result;
-    std::cerr << "nvlab demo: power-cycling a " << ToString(platform)
+    std::cerr << "nvlab demo: power-cycling an " << (platform == Persistence::kAdr ? "ADR" : "eADR")
               << " guest that writes one record per pattern, then cuts its own power...\n";
     const Status s =
         lab.PowerCycle(ShellCommand("nvlab-records write \"$NVLAB_PMEM\" --cut"),
