@@ -912,7 +912,8 @@ class GuestBootTest : public testing::Test {
   BootResult Boot(const std::string& append, const GuestImage& image,
                   std::chrono::seconds timeout = std::chrono::seconds(240)) {
     BootResult result;
-    fs::path console = dir_.path() / "console.log";
+    // A console file per boot: a later boot must not see an earlier boot's lines.
+    fs::path console = dir_.path() / ("console-" + std::to_string(++boots_) + ".log");
     std::vector<std::string> argv = {
         "qemu-system-x86_64",
         "-machine",
@@ -981,6 +982,7 @@ class GuestBootTest : public testing::Test {
   }
 
   guest_image_internal::TempDir dir_;
+  int boots_ = 0;
   fs::path tools_dir_;
   fs::path nvdimm_;
   GuestImage image_;

@@ -26,7 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bump when the recipe below changes, so that cached base layers are rebuilt.
-constexpr char kBaseLayerFormat[] = "nvlab-base-layer-1";
+constexpr char kBaseLayerFormat[] = "nvlab-base-layer-2";
 constexpr char kGuestLibraryDir[] = "usr/lib/x86_64-linux-gnu";
 constexpr int kMaxSymlinkHops = 40;
 
@@ -111,14 +111,21 @@ Status AddSharedLibraries(const fs::path& root, const fs::path& binary, GuestIma
     Status status = ParseElf(bytes, &facts);
     if (!status.ok()) return status.WithContext(file.string());
     if (!facts.interpreter.empty()) {
-      std::string guest_path = GuestPathFor(facts.interpreter);
-      if (!tree->Contains(guest_path)) {
+      // The loader lives with the libraries (libc names it in DT_NEEDED too); the path
+      // programs name (/lib64/ld-linux-x86-64.so.2) is a link to it, as on Debian.
+      std::string loader_name = fs::path(facts.interpreter).filename().string();
+      std::string library_path = std::string(kGuestLibraryDir) + "/" + loader_name;
+      if (libraries->insert(loader_name).second) {
         fs::path loader = ResolveInRoot(root, facts.interpreter);
         if (loader.empty()) {
           return Status::NotFound("dynamic loader " + facts.interpreter + " of " +
                                   file.filename().string() + " is in no package of the image");
         }
-        tree->AddHostFile(guest_path, loader, 0755);
+        tree->AddHostFile(library_path, loader, 0755);
+      }
+      std::string guest_path = GuestPathFor(facts.interpreter);
+      if (guest_path != library_path && !tree->Contains(guest_path)) {
+        tree->AddSymlink(guest_path, "/" + library_path);
       }
     }
     for (const std::string& soname : facts.needed) {
