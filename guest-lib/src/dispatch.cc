@@ -67,8 +67,20 @@ void InitDispatch() noexcept {
                    text);
     }
   }
-  if (!x86_64::InitCpuDispatch(g_dispatch, wanted)) {
-    std::fprintf(stderr, "nvrtl: NVRTL_FLUSH=%s ignored: this CPU lacks it\n", KindName(forced));
+  x86_64::NtIsa isa = x86_64::NtIsa::kBest;
+  if (const char* text = std::getenv("NVRTL_NT"); text != nullptr && *text != '\0') {
+    if (std::strcmp(text, "sse2") == 0) {
+      isa = x86_64::NtIsa::kSse2;
+    } else if (std::strcmp(text, "avx") == 0) {
+      isa = x86_64::NtIsa::kAvx;
+    } else if (std::strcmp(text, "avx512f") == 0) {
+      isa = x86_64::NtIsa::kAvx512f;
+    } else {
+      std::fprintf(stderr, "nvrtl: NVRTL_NT=%s ignored (want sse2, avx or avx512f)\n", text);
+    }
+  }
+  if (!x86_64::InitCpuDispatch(g_dispatch, wanted, isa)) {
+    std::fprintf(stderr, "nvrtl: NVRTL_FLUSH or NVRTL_NT names what this CPU lacks: ignored\n");
   }
 
   size_t threshold = kDefaultMovntThreshold;

@@ -6,6 +6,7 @@
 //   NVRTL_FLUSH=clwb|clflushopt|clflush   flush instruction (default: best CPUID offers)
 //   NVRTL_MOVNT_THRESHOLD=<bytes>         copies/fills this large use non-temporal stores
 //   NVRTL_PERSISTENCE=adr|eadr            persistence domain of every token
+//   NVRTL_NT=sse2|avx|avx512f             non-temporal kernels (default: best available)
 //   NVRTL_LOG=1                           print the choices on stderr
 // Thread-safety: fields are relaxed atomics so that the test hook may switch the flush kind while
 // other threads run; on x86-64 a relaxed load is a plain load.

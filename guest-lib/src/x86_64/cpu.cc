@@ -1,4 +1,4 @@
-// x86_64/cpu.cc -- HasClflush, HasClflushopt, HasClwb, HasAvx2.
+// x86_64/cpu.cc -- HasClflush, HasClflushopt, HasClwb, HasAvx2, HasAvx512f.
 #include "x86_64/cpu.h"
 
 #include <cpuid.h>
@@ -38,6 +38,14 @@ bool HasAvx2() noexcept {
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
   if ((lo & 0x6u) != 0x6u) return false;  // XMM and YMM state enabled by the OS
   return Leaf7Ebx(5);
+}
+
+bool HasAvx512f() noexcept {
+  if (!HasAvx2()) return false;  // also checks OSXSAVE and YMM state
+  unsigned lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 0xE6u) != 0xE6u) return false;  // XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM
+  return Leaf7Ebx(16);
 }
 
 }  // namespace nvrtl::x86_64

@@ -12,6 +12,8 @@ bool HasClflushopt() noexcept;
 bool HasClwb() noexcept;
 // CPUID leaf 7 subleaf 0 EBX bit 5, with OS support for YMM state (XGETBV).
 bool HasAvx2() noexcept;
+// CPUID leaf 7 subleaf 0 EBX bit 16, with OS support for ZMM state (XGETBV bits 5-7).
+bool HasAvx512f() noexcept;
 
 }  // namespace nvrtl::x86_64
 

@@ -46,7 +46,7 @@ uint64_t ExecutionsOf(FlushKind kind) noexcept {
   return 0;
 }
 
-bool InitCpuDispatch(Dispatch& table, const FlushKind* forced) noexcept {
+bool InitCpuDispatch(Dispatch& table, const FlushKind* forced, NtIsa isa) noexcept {
   FlushKind kind = FlushKind::kClflush;
   if (HasClwb()) {
     kind = FlushKind::kClwb;
@@ -63,9 +63,28 @@ bool InitCpuDispatch(Dispatch& table, const FlushKind* forced) noexcept {
   }
   table.flush_kind.store(kind, std::memory_order_relaxed);
   table.flush.store(FlushFor(kind), std::memory_order_relaxed);
-  const bool avx = HasAvx2();
-  table.copy_nt.store(avx ? CopyNtAvx : CopyNtSse2, std::memory_order_relaxed);
-  table.fill_nt.store(avx ? FillNtAvx : FillNtSse2, std::memory_order_relaxed);
+  // AVX before AVX-512: on the AMD EPYC we measure on, 32-byte streaming stores beat 64-byte
+  // ones from 64 KiB up (BENCHMARKS.md); AVX-512 stays available through NVRTL_NT=avx512f.
+  NtIsa chosen = HasAvx2() ? NtIsa::kAvx : NtIsa::kSse2;
+  if (isa != NtIsa::kBest) {
+    const bool has = isa == NtIsa::kSse2 || (isa == NtIsa::kAvx && HasAvx2()) ||
+                     (isa == NtIsa::kAvx512f && HasAvx512f());
+    if (has) {
+      chosen = isa;
+    } else {
+      honoured = false;
+    }
+  }
+  if (chosen == NtIsa::kAvx512f) {
+    table.copy_nt.store(CopyNtAvx512f, std::memory_order_relaxed);
+    table.fill_nt.store(FillNtAvx512f, std::memory_order_relaxed);
+  } else if (chosen == NtIsa::kAvx) {
+    table.copy_nt.store(CopyNtAvx, std::memory_order_relaxed);
+    table.fill_nt.store(FillNtAvx, std::memory_order_relaxed);
+  } else {
+    table.copy_nt.store(CopyNtSse2, std::memory_order_relaxed);
+    table.fill_nt.store(FillNtSse2, std::memory_order_relaxed);
+  }
   return honoured;
 }
 

@@ -6,9 +6,13 @@
 
 namespace nvrtl::x86_64 {
 
+// NtIsa -- instruction set of the non-temporal kernels.
+enum class NtIsa { kBest, kSse2, kAvx, kAvx512f };
+
 // InitCpuDispatch -- picks CLWB > CLFLUSHOPT > CLFLUSH (or `forced`, when not nullptr and the CPU
-// has it) and the AVX or SSE2 non-temporal kernels. Returns false if `forced` is not available.
-bool InitCpuDispatch(Dispatch& table, const FlushKind* forced) noexcept;
+// has it) and the best non-temporal kernels (or `isa`, if the CPU has it). Returns false if
+// `forced` or `isa` is not available.
+bool InitCpuDispatch(Dispatch& table, const FlushKind* forced, NtIsa isa) noexcept;
 
 // FlushFor -- the kernel executing `kind`.
 FlushFn FlushFor(FlushKind kind) noexcept;

@@ -14,6 +14,8 @@ void CopyNtSse2(void* dst, const void* src, size_t len, FlushFn flush);
 void CopyNtAvx(void* dst, const void* src, size_t len, FlushFn flush);
 void FillNtSse2(void* dst, uint8_t value, size_t len, FlushFn flush);
 void FillNtAvx(void* dst, uint8_t value, size_t len, FlushFn flush);
+void CopyNtAvx512f(void* dst, const void* src, size_t len, FlushFn flush);
+void FillNtAvx512f(void* dst, uint8_t value, size_t len, FlushFn flush);
 
 }  // namespace nvrtl::x86_64
 
