@@ -357,6 +357,11 @@ struct CompressorCase {
   std::vector<std::string> compress;  // stdin -> stdout
 };
 
+// PrintTo names a case by its compressor (ctest shows it beside the test name).
+void PrintTo(const CompressorCase& param, std::ostream* out) {
+  *out << CompressionName(param.compression);
+}
+
 class KernelExtractionTest : public testing::TestWithParam<CompressorCase> {};
 
 TEST_P(KernelExtractionTest, ExtractsTheElfKernelFromASyntheticBzImage) {
@@ -741,6 +746,30 @@ TEST_F(GuestImageCacheTest, ConcurrentProcessesAgreeOnOneImage) {
     ++image_dirs;
   }
   EXPECT_EQ(image_dirs, 1);
+}
+
+TEST_F(GuestImageCacheTest, KeepsOnlyTheNewestImagesAndTheBaseTheyUse) {
+  fs::create_directories(home_ / "base/ffffffffffffffff");  // a base no image uses
+  std::vector<fs::path> dirs;
+  for (int version = 0; version < 10; ++version) {
+    guest_image_internal::WriteAll(tools_dir_ / "nvlab-agent", "agent v" + std::to_string(version),
+                                   true);
+    GuestImage image;
+    ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
+    dirs.push_back(image.dir);
+  }
+  int image_dirs = 0;
+  for (const auto& entry : fs::directory_iterator(home_ / "images")) {
+    (void)entry;
+    ++image_dirs;
+  }
+  EXPECT_EQ(image_dirs, 8);
+  EXPECT_FALSE(fs::exists(dirs[0]));
+  EXPECT_FALSE(fs::exists(dirs[1]));
+  EXPECT_TRUE(fs::exists(dirs[2] / "initramfs.cpio"));
+  EXPECT_TRUE(fs::exists(dirs[9] / "initramfs.cpio"));
+  EXPECT_TRUE(fs::exists(base_ / "base.cpio"));
+  EXPECT_FALSE(fs::exists(home_ / "base/ffffffffffffffff"));
 }
 
 TEST_F(GuestImageCacheTest, MissingInitScriptIsNotFound) {

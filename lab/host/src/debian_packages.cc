@@ -33,7 +33,7 @@ std::vector<std::string_view> Lines(std::string_view text) {
   return lines;
 }
 
-// DebFileName is apt-get download's file name: name_version_arch.deb with ':' as %3a.
+// EscapedVersion writes a version as apt-get download does in file names (':' as %3a).
 std::string EscapedVersion(const std::string& version) {
   std::string escaped;
   for (char c : version) {
@@ -177,9 +177,13 @@ Status ResolvePackageSet(const std::vector<std::string>& roots,
   return Status::Ok();
 }
 
+std::string DebFilePrefix(const DebianPackage& package) {
+  return package.name + "_" + EscapedVersion(package.version) + "_";
+}
+
 Status FetchPackage(const DebianPackage& package, const fs::path& cache_dir,
                     const fs::path& work_dir, fs::path* deb) {
-  std::string prefix = package.name + "_" + EscapedVersion(package.version) + "_";
+  std::string prefix = DebFilePrefix(package);
   std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(cache_dir, error)) {
     std::string file = entry.path().filename().string();

@@ -46,6 +46,10 @@ Status ResolveMetapackage(const std::string& metapackage, const std::string& pre
 Status ResolvePackageSet(const std::vector<std::string>& roots,
                          std::vector<DebianPackage>* packages);
 
+// DebFilePrefix is how apt-get download names package's file up to the architecture:
+// "name_version_" with ':' in the version written as %3a.
+std::string DebFilePrefix(const DebianPackage& package);
+
 // FetchPackage returns in *deb the cached .deb of package in cache_dir, downloading it (in a
 // folder of its own under work_dir) when missing. The file's SHA-256 must match the index.
 Status FetchPackage(const DebianPackage& package, const std::filesystem::path& cache_dir,

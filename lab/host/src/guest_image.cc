@@ -6,11 +6,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "debian_packages.h"
@@ -26,6 +28,11 @@ namespace fs = std::filesystem;
 using guest_image_internal::DebianPackage;
 
 constexpr char kImageFormat[] = "nvlab-image-1";
+// kKeptImages: images kept after a build (the newest by build time). Each tools change makes
+// a new image (some 20 MB); keeping several lets build trees with different guest tools take
+// turns without rebuilding, and an image returned to one process is not deleted under it
+// unless that many builds happen before its QEMU starts.
+constexpr std::size_t kKeptImages = 8;
 
 void Log(const GuestImageSpec& spec, const std::string& line) {
   if (spec.log != nullptr) *spec.log << "nvlab image: " << line << std::endl;
@@ -220,12 +227,21 @@ Status BuildImage(const fs::path& home, const fs::path& base_dir, const std::str
     NVLAB_RETURN_IF_ERROR(guest_image_internal::ReadFileContents(
         base_dir / guest_image_internal::kBaseManifestFile, &base_json));
     while (!base_json.empty() && base_json.back() == '\n') base_json.pop_back();
+    // The kernel is the base layer's (hard-linked): reuse its checksum when recorded.
+    std::string vmlinux_json;
+    if (guest_image_internal::ReadFileContents(
+            base_dir / guest_image_internal::kVmlinuxChecksumFile, &vmlinux_json)
+            .ok()) {
+      while (!vmlinux_json.empty() && vmlinux_json.back() == '\n') vmlinux_json.pop_back();
+    } else {
+      vmlinux_json = FileJson(temp / guest_image_internal::kVmlinuxFile);
+    }
     std::string json =
         "{\n\"format\": " + guest_image_internal::JsonQuote(kImageFormat) +
         ",\n\"image\": " + guest_image_internal::JsonQuote(image_key) +
         ",\n\"base_layer\": " + guest_image_internal::JsonQuote(base_key) +
         ",\n\"tools_layer\": " + guest_image_internal::JsonQuote(tools_key) +
-        ",\n\"files\": {\n  \"vmlinux\": " + FileJson(temp / guest_image_internal::kVmlinuxFile) +
+        ",\n\"files\": {\n  \"vmlinux\": " + vmlinux_json +
         ",\n  \"initramfs.cpio\": " + FileJson(temp / guest_image_internal::kInitramfsFile) +
         ",\n  \"tools.cpio\": " + FileJson(temp / guest_image_internal::kToolsCpioFile) +
         "\n},\n\"tools\": [\n" + ToolsJson(tools) + "\n],\n\"base\": " + base_json + "\n}\n";
@@ -238,6 +254,63 @@ Status BuildImage(const fs::path& home, const fs::path& base_dir, const std::str
     return status;
   }
   return PublishDir(temp, home / "images" / image_key);
+}
+
+// ManifestField returns the string value of "field" in a manifest written by BuildImage.
+std::string ManifestField(const std::string& manifest, const std::string& field) {
+  std::string key = "\"" + field + "\": \"";
+  std::size_t start = manifest.find(key);
+  if (start == std::string::npos) return {};
+  start += key.size();
+  std::size_t end = manifest.find('"', start);
+  return end == std::string::npos ? std::string() : manifest.substr(start, end - start);
+}
+
+// PruneOldLayers deletes all but the kKeptImages newest images, the base layers none of them
+// uses (except keep_base), and, when packages is not empty, cached .deb files of other
+// versions. Called under the lock, after a build; failures only cost disk space.
+void PruneOldLayers(const fs::path& home, const std::string& keep_base,
+                    const std::vector<DebianPackage>& packages, const GuestImageSpec& spec) {
+  std::error_code error;
+  std::vector<std::pair<fs::file_time_type, fs::path>> images;
+  for (const fs::directory_entry& entry : fs::directory_iterator(home / "images", error)) {
+    std::error_code time_error;
+    auto time = fs::last_write_time(entry.path() / guest_image_internal::kManifestFile, time_error);
+    images.emplace_back(time_error ? fs::file_time_type{} : time, entry.path());
+  }
+  std::sort(images.begin(), images.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::set<std::string> used_bases = {keep_base};
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    if (i >= kKeptImages) {
+      Log(spec, "removing old image " + images[i].second.filename().string());
+      fs::remove_all(images[i].second, error);
+      continue;
+    }
+    std::string manifest;
+    if (guest_image_internal::ReadFileContents(
+            images[i].second / guest_image_internal::kManifestFile, &manifest)
+            .ok()) {
+      used_bases.insert(ManifestField(manifest, "base_layer"));
+    }
+  }
+  for (const fs::directory_entry& entry : fs::directory_iterator(home / "base", error)) {
+    if (used_bases.count(entry.path().filename().string()) != 0) continue;
+    Log(spec, "removing unused base layer " + entry.path().filename().string());
+    fs::remove_all(entry.path(), error);
+  }
+  if (packages.empty()) return;
+  std::set<std::string> wanted;
+  for (const DebianPackage& package : packages) {
+    wanted.insert(guest_image_internal::DebFilePrefix(package));
+  }
+  for (const fs::directory_entry& entry : fs::directory_iterator(home / "packages", error)) {
+    std::string name = entry.path().filename().string();
+    bool keep = std::any_of(wanted.begin(), wanted.end(), [&name](const std::string& prefix) {
+      return name.rfind(prefix, 0) == 0;
+    });
+    if (!keep) fs::remove(entry.path(), error);
+  }
 }
 
 Status FillImage(const fs::path& image_dir, const fs::path& base_dir, GuestImage* out) {
@@ -335,6 +408,7 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
     }
     NVLAB_RETURN_IF_ERROR(BuildImage(home, base_dir, image_key, base_key, tools_key, tools, spec));
     Log(spec, "image " + image_key + " ready in " + image_dir.string());
+    PruneOldLayers(home, base_key, packages, spec);
   }
   return FillImage(image_dir, base_dir, out);
 }

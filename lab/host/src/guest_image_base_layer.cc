@@ -353,15 +353,17 @@ Status BuildBaseLayer(const std::vector<DebianPackage>& packages, const fs::path
     if (!libraries_json.empty()) libraries_json += ", ";
     libraries_json += JsonQuote(name);
   }
+  std::string vmlinux_json = FileJson(out_dir / kVmlinuxFile);
   std::string json = "{\n  \"format\": " + JsonQuote(kBaseLayerFormat) +
                      ",\n  \"kernel_release\": " + JsonQuote(kernel_release) +
                      ",\n  \"packages\": [\n" + packages_json + "\n  ],\n  \"programs\": [" +
                      programs_json + "],\n  \"libraries\": [" + libraries_json +
                      "],\n  \"modules\": [" + modules_json + "],\n  \"files\": {\n    \"" +
-                     kVmlinuxFile + "\": " + FileJson(out_dir / kVmlinuxFile) + ",\n    \"" +
-                     kBaseCpioFile + "\": " + FileJson(out_dir / kBaseCpioFile) + "\n  }\n}\n";
+                     kVmlinuxFile + "\": " + vmlinux_json + ",\n    \"" + kBaseCpioFile +
+                     "\": " + FileJson(out_dir / kBaseCpioFile) + "\n  }\n}\n";
   NVLAB_RETURN_IF_ERROR(WriteFileContents(out_dir / kBaseManifestFile, json));
   NVLAB_RETURN_IF_ERROR(WriteFileContents(out_dir / kKernelReleaseFile, kernel_release + "\n"));
+  NVLAB_RETURN_IF_ERROR(WriteFileContents(out_dir / kVmlinuxChecksumFile, vmlinux_json + "\n"));
   return Status::Ok();
 }
 

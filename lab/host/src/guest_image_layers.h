@@ -26,6 +26,8 @@ inline constexpr char kVmlinuxFile[] = "vmlinux";
 inline constexpr char kBaseCpioFile[] = "base.cpio";
 inline constexpr char kBaseManifestFile[] = "base.json";
 inline constexpr char kKernelReleaseFile[] = "kernel_release";
+// kVmlinuxChecksumFile holds vmlinux's {"sha256", "size"} so that images need not hash 60 MB.
+inline constexpr char kVmlinuxChecksumFile[] = "vmlinux.json";
 // File names inside an image folder.
 inline constexpr char kToolsCpioFile[] = "tools.cpio";
 inline constexpr char kInitramfsFile[] = "initramfs.cpio";

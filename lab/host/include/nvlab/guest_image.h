@@ -25,7 +25,8 @@
 //   tmp/                      layers under construction (renamed into place when complete)
 // Folders under base/ and images/ are named by a hash of their inputs and never change once
 // renamed into place, so a reader never sees a half-written image and several guests may boot
-// from one image while another process builds a different one.
+// from one image while another process builds a different one. After each build the 8 newest
+// images are kept; base layers none of them uses and .deb files of other versions are deleted.
 //
 // Thread-safety: EnsureGuestImage may be called concurrently from threads and processes (several
 // nvlab commands, several test processes) on the same home; builds are serialised by the lock.
