@@ -1,0 +1,255 @@
+// litmus_test.cc -- the persistence model in real guests under TCG: the litmus table of
+// persistence-model.md with exact instruction sequences (nvlab-litmus), every guest-library
+// pattern (nvlab-records), forgotten flushes and their report, the cut policies, kernel-side
+// writes on fsdax, and --cut-after-fences. Every row is asserted.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "nvlab_process.h"
+
+namespace {
+
+using nvlab::testing::Describe;
+using nvlab::testing::NvlabResult;
+using nvlab::testing::RunNvlab;
+
+// ParseLines returns KEY -> VALUE for lines "PREFIX KEY=VALUE".
+std::map<std::string, std::string> ParseLitmus(const std::string& out) {
+  std::map<std::string, std::string> rows;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("litmus ")) continue;
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos) rows[line.substr(7, eq - 7)] = line.substr(eq + 1);
+  }
+  return rows;
+}
+
+struct Record {
+  std::string pattern;
+  int index = -1;
+  bool survived = false;
+};
+
+// ParseRecords reads nvlab-records check lines: "record pattern=P index=I survived=yes|no".
+std::vector<Record> ParseRecords(const std::string& out) {
+  std::vector<Record> records;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.starts_with("record ")) continue;
+    Record r;
+    std::istringstream words(line.substr(7));
+    std::string w;
+    while (words >> w) {
+      if (w.starts_with("pattern=")) r.pattern = w.substr(8);
+      if (w.starts_with("index=")) r.index = std::stoi(w.substr(6));
+      if (w == "survived=yes") r.survived = true;
+    }
+    records.push_back(r);
+  }
+  return records;
+}
+
+// CutReport extracts the persistence model's report from power-cycle --json output (the JSON
+// document follows the guest's output on stdout).
+nlohmann::json CutReport(const NvlabResult& r) {
+  const size_t start = r.out.rfind("\n{");
+  if (start == std::string::npos) return {};
+  auto doc = nlohmann::json::parse(r.out.substr(start + 1), nullptr, false);
+  if (doc.is_discarded() || !doc.contains("cut") || !doc["cut"].contains("report")) return {};
+  return doc["cut"]["report"];
+}
+
+NvlabResult PowerCycle(std::vector<std::string> options, const std::string& before,
+                       const std::string& after) {
+  std::vector<std::string> args = {"power-cycle", "--json"};
+  args.insert(args.end(), options.begin(), options.end());
+  args.insert(args.end(), {"--before", before, "--after", after});
+  return RunNvlab(args);
+}
+
+// The litmus table: row -> what the line holds after the cut, on ADR and on eADR (policy lose).
+struct Expectation {
+  const char* adr;
+  const char* eadr;
+};
+const std::map<std::string, Expectation> kLitmus = {
+    {"store", {"none", "first"}},
+    {"store-clwb", {"none", "first"}},
+    {"store-clwb-sfence", {"first", "first"}},
+    {"store-clflush", {"first", "first"}},
+    {"store-clflushopt-mfence", {"first", "first"}},
+    {"store-clwb-lock", {"first", "first"}},
+    {"store-clwb-other-cpu-fence", {"none", "first"}},
+    {"store1-clwb-store2-sfence", {"first", "second"}},
+    {"movnti", {"none", "none"}},
+    {"movnti-sfence", {"first", "first"}},
+    {"two-lines-a", {"first", "first"}},
+    {"two-lines-b", {"none", "first"}},
+    {"store-clwb-xchg", {"first", "first"}},
+    {"store-clwb-cpuid", {"first", "first"}},
+    {"clwb-base-index-disp", {"first", "first"}},
+    {"clwb-index-disp", {"first", "first"}},
+    {"clwb-base-disp8", {"first", "first"}},
+    {"clwb-gs-segment", {"first", "first"}},
+    {"clflushopt-sib-scale2", {"first", "first"}},
+    {"movntdq-sfence", {"first", "first"}},
+};
+
+class LitmusTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LitmusTest, EveryRowOfTheTableHoldsInARealGuest) {
+  const std::string platform = GetParam();
+  const auto r = PowerCycle({"--share", NVLAB_LITMUS_SHARE, "--persistence", platform},
+                            "/host/nvlab-litmus run \"$NVLAB_PMEM\"",
+                            "/host/nvlab-litmus check \"$NVLAB_PMEM\"");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto rows = ParseLitmus(r.out);
+  ASSERT_EQ(rows.size(), kLitmus.size()) << Describe(r);
+  for (const auto& [row, expect] : kLitmus) {
+    auto it = rows.find(row);
+    ASSERT_NE(it, rows.end()) << row;
+    EXPECT_EQ(it->second, platform == "adr" ? expect.adr : expect.eadr)
+        << "row " << row << " on " << platform;
+  }
+  const auto report = CutReport(r);
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  EXPECT_EQ(report["trigger"], "guest");
+  EXPECT_EQ(report["persistence"], platform);
+  EXPECT_EQ(report["totals"]["unresolved_flushes"], 0) << report.dump(1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Platforms, LitmusTest, ::testing::Values("adr", "eadr"),
+                         [](const auto& info) { return info.param; });
+
+// Every pattern of nvlab-records (each guest-library function and flag, and raw sequences).
+struct PatternCase {
+  std::string name;
+  std::vector<std::string> options;
+  bool eadr;
+};
+
+class GuestLibraryPatternTest : public ::testing::TestWithParam<PatternCase> {};
+
+TEST_P(GuestLibraryPatternTest, OnlyDurablePatternsSurvive) {
+  const PatternCase& c = GetParam();
+  const auto r = PowerCycle(c.options, "nvlab-records write \"$NVLAB_PMEM\" --cut",
+                            "nvlab-records check \"$NVLAB_PMEM\"");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto records = ParseRecords(r.out);
+  ASSERT_GE(records.size(), 10u) << Describe(r);
+  for (const Record& rec : records) {
+    bool expected = true;
+    if (rec.pattern == "write-nt-nodrain") expected = false;  // WC buffers: lost on both
+    if (!c.eadr && (rec.pattern == "noflush" || rec.pattern == "flush-nodrain")) expected = false;
+    EXPECT_EQ(rec.survived, expected) << rec.pattern << " (" << c.name << ")";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Machines, GuestLibraryPatternTest,
+    ::testing::Values(PatternCase{"DevdaxAdr", {"--persistence", "adr"}, false},
+                      PatternCase{"DevdaxEadr", {"--persistence", "eadr"}, true},
+                      PatternCase{"FsdaxMapSyncAdr", {"--machine", "fsdax-ext4"}, false}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ForgottenFlushTest, IsLostOnAdrAndReportedAtTheCut) {
+  const auto r = PowerCycle({}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
+                            "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto records = ParseRecords(r.out);
+  ASSERT_EQ(records.size(), 8u) << Describe(r);
+  for (const Record& rec : records) EXPECT_FALSE(rec.survived) << rec.index;
+  const auto report = CutReport(r);
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  EXPECT_GE(report["totals"]["lost_lines"].get<uint64_t>(), 8u);
+  int dirty = 0;
+  for (const auto& line : report["lost_lines"]) {
+    EXPECT_EQ(line["nvdimm"], 0);
+    if (line["state"] == "dirty") ++dirty;
+  }
+  EXPECT_GE(dirty, 8) << report.dump(1);
+}
+
+TEST(ForgottenFlushTest, TheSameProgramWithTheFlushLosesNothing) {
+  const auto r = PowerCycle(
+      {}, "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 8 --cut",
+      "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 8");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto records = ParseRecords(r.out);
+  ASSERT_EQ(records.size(), 8u) << Describe(r);
+  for (const Record& rec : records) EXPECT_TRUE(rec.survived) << rec.index;
+  const auto report = CutReport(r);
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  EXPECT_EQ(report["totals"]["lost_lines"], 0) << report.dump(1);
+}
+
+TEST(CutPolicyTest, KeepReproducesQemusBaseline) {
+  const auto r = PowerCycle(
+      {"--on-cut", "keep"}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
+      "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto records = ParseRecords(r.out);
+  ASSERT_EQ(records.size(), 8u) << Describe(r);
+  for (const Record& rec : records) EXPECT_TRUE(rec.survived) << rec.index;
+}
+
+std::string Survivors(const std::string& on_cut) {
+  const auto r = PowerCycle(
+      {"--on-cut", on_cut}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 64 --cut",
+      "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 64");
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  std::string bits;
+  for (const Record& rec : ParseRecords(r.out)) bits += rec.survived ? '1' : '0';
+  EXPECT_EQ(bits.size(), 64u) << Describe(r);
+  return bits;
+}
+
+TEST(CutPolicyTest, RandomIsReproducibleFromItsSeed) {
+  const std::string first = Survivors("random:42:0.5");
+  const std::string again = Survivors("random:42:0.5");
+  const std::string other = Survivors("random:43:0.5");
+  EXPECT_EQ(first, again);
+  EXPECT_NE(first, other);  // equal by chance with probability 2^-64
+  EXPECT_NE(first.find('1'), std::string::npos) << first;
+  EXPECT_NE(first.find('0'), std::string::npos) << first;
+}
+
+TEST(KernelWriteTest, Write2AndSyncOnFsdaxSurvive) {
+  const auto r = PowerCycle({"--machine", "fsdax-ext4"},
+                            "echo written-by-write2 > \"$NVLAB_PMEM/f\" && sync",
+                            "cat \"$NVLAB_PMEM/f\"");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_TRUE(r.out.starts_with("written-by-write2\n")) << Describe(r);
+}
+
+TEST(CutAfterFencesTest, CutsInTheMiddleOfAFlushedSequence) {
+  // Each flush-drain record ends with one fence that orders NVDIMM writes; the boot itself may
+  // order a few (the namespace's info block). The cut must land inside the sequence: the
+  // records that survive are a prefix, neither empty nor complete.
+  const auto r = PowerCycle(
+      {"--cut-after-fences", "6"},
+      "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 20",
+      "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 20");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto records = ParseRecords(r.out);
+  ASSERT_EQ(records.size(), 20u) << Describe(r);
+  size_t prefix = 0;
+  while (prefix < records.size() && records[prefix].survived) ++prefix;
+  for (size_t i = prefix; i < records.size(); ++i) EXPECT_FALSE(records[i].survived) << i;
+  EXPECT_GT(prefix, 0u);
+  EXPECT_LT(prefix, 6u);
+  const auto report = CutReport(r);
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  EXPECT_EQ(report["trigger"], "fences");
+}
+
+}  // namespace
