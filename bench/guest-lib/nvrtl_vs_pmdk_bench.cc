@@ -152,7 +152,7 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void PairedTable(int rounds) {
+void PairedTable(int rounds, size_t only_size) {
   constexpr int kMethods = 5;
   const CopyFn fns[kMethods] = {CopyMemcpy, CopyPmdk, CopyNvrtl, CopyNvrtlPersist,
                                 CopyPmdkThreeCalls};
@@ -162,6 +162,7 @@ void PairedTable(int rounds) {
               "persist", "pmdk-3", "nvrtl/pmdk", "persist/pmdk", "nvrtl/pmdk-3");
   for (size_t size : {size_t{64}, size_t{256}, size_t{4} << 10, size_t{64} << 10, size_t{1} << 20,
                       size_t{16} << 20}) {
+    if (only_size != 0 && size != only_size) continue;
     std::vector<double> mbps[kMethods], ratio_nvrtl, ratio_persist, ratio_three;
     size_t offset = 0;
     for (int r = 0; r < rounds; ++r) {
@@ -187,15 +188,19 @@ void PairedTable(int rounds) {
 int main(int argc, char** argv) {
   setenv("PMEM_IS_PMEM_FORCE", "1", 0);
   benchmark::Initialize(&argc, argv);
-  // --rounds=N (default 31) for the paired table; --paired-only skips Google Benchmark's runs.
+  // --rounds=N (default 31) for the paired table, --size=BYTES for one of its rows;
+  // --paired-only skips Google Benchmark's runs.
   int rounds = 31;
+  size_t only_size = 0;
   bool paired_only = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strncmp(argv[i], "--rounds=", 9) == 0) rounds = std::max(1, std::atoi(argv[i] + 9));
     if (std::strcmp(argv[i], "--paired-only") == 0) paired_only = true;
+    if (std::strncmp(argv[i], "--size=", 7) == 0)
+      only_size = std::strtoull(argv[i] + 7, nullptr, 0);
   }
   if (!paired_only) benchmark::RunSpecifiedBenchmarks();
-  PairedTable(rounds);
+  PairedTable(rounds, only_size);
   benchmark::Shutdown();
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "dispatch.h"
 #include "last_error.h"
 #include "token_table.h"
 
@@ -60,6 +61,17 @@ inline NTSTATUS CheckStoreFlags(ULONG flags) noexcept {
 // NeedsFlush -- whether write-back instructions are needed in this token's domain.
 inline bool NeedsFlush(const TokenView& view) noexcept {
   return view.domain != PersistenceDomain::kCpuCache;
+}
+
+// StreamingPays -- whether a Write/Fill should use non-temporal stores: always for NON_TEMPORAL;
+// for PERSIST from one whole cache line up (a streamed line plus SFENCE is cheaper than a dirty
+// line's write-back plus SFENCE: bench/guest-lib, 1.3x at 64 bytes); otherwise from the
+// NVRTL_MOVNT_THRESHOLD up (below it, data the caller may reread stays cached).
+inline bool StreamingPays(ULONG flags, size_t size) noexcept {
+  const ULONG kind = flags & ~kStoreNoDrain;
+  if (kind == kStoreNonTemporal) return true;
+  if (kind == (kStoreFlush | kStoreNonTemporal) && size >= 64) return true;
+  return size >= g_dispatch.movnt_threshold.load(std::memory_order_relaxed);
 }
 
 }  // namespace nvrtl

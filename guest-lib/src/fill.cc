@@ -19,8 +19,7 @@ extern "C" NVRTL_API NTSTATUS RtlFillNonVolatileMemory(PVOID NvToken, VOID UNALI
   if (Size != 0) {
     auto* d = static_cast<char*>(NvDestination);
     const FlushFn flush = NeedsFlush(view) ? CurrentFlush() : nullptr;
-    const bool streaming = Size >= g_dispatch.movnt_threshold.load(std::memory_order_relaxed) ||
-                           (Flags & ~kStoreNoDrain) == kStoreNonTemporal;
+    const bool streaming = StreamingPays(Flags, Size);
     if (streaming) {
       g_dispatch.fill_nt.load(std::memory_order_relaxed)(d, Value, Size,
                                                          Flags == 0 ? nullptr : flush);

@@ -32,9 +32,7 @@ extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
     const auto* s = static_cast<const char*>(Source);
     const bool overlap = d < s + Size && s < d + Size;
     const FlushFn flush = NeedsFlush(view) ? CurrentFlush() : nullptr;
-    const bool streaming =
-        !overlap && (Size >= g_dispatch.movnt_threshold.load(std::memory_order_relaxed) ||
-                     (Flags & ~kStoreNoDrain) == kStoreNonTemporal);
+    const bool streaming = !overlap && StreamingPays(Flags, Size);
     if (streaming) {
       // Flags 0 leaves partial head/tail lines to the caller's flush, like the rest.
       g_dispatch.copy_nt.load(std::memory_order_relaxed)(d, s, Size, Flags == 0 ? nullptr : flush);
