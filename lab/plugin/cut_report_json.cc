@@ -9,7 +9,7 @@ namespace {
 
 std::string Hex(uint64_t value) {
   char buf[24];
-  std::snprintf(buf, sizeof buf, "\"0x%" PRIx64 "\"", value);
+  (void)std::snprintf(buf, sizeof buf, "\"0x%" PRIx64 "\"", value);
   return buf;
 }
 
@@ -27,7 +27,7 @@ std::string JsonString(const std::string& text) {
       out += static_cast<char>(c);
     } else if (c < 0x20 || c >= 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      (void)std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
     } else {
       out += static_cast<char>(c);
@@ -47,8 +47,8 @@ std::string FormatCutReportJson(const CutReportInput& in) {
   j += "  \"policy_text\": " + JsonString(in.policy_text) + ",\n";
   j += "  \"seed\": " + Number(cut.policy.seed) + ",\n";
   char p[32];
-  std::snprintf(p, sizeof p, "%.6g",
-                cut.policy.kind == model::CutPolicy::Kind::kRandom ? cut.policy.p : 0.0);
+  (void)std::snprintf(p, sizeof p, "%.6g",
+                      cut.policy.kind == model::CutPolicy::Kind::kRandom ? cut.policy.p : 0.0);
   j += "  \"p\": " + std::string(p) + ",\n";
   j += "  \"nvdimms\": [";
   if (in.nvdimms) {

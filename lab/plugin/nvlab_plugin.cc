@@ -268,7 +268,7 @@ bool PowerCut(const char* trigger, std::string* error) {
 [[noreturn]] void CutAndExit(const char* trigger) {
   std::string error;
   if (!PowerCut(trigger, &error)) {
-    std::fprintf(stderr, "nvlab-plugin: power cut (%s): %s\n", trigger, error.c_str());
+    (void)std::fprintf(stderr, "nvlab-plugin: power cut (%s): %s\n", trigger, error.c_str());
     _exit(1);
   }
   _exit(0);
@@ -532,6 +532,8 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     uint8_t bytes[16];
     size_t size = qemu_plugin_insn_data(insn, bytes, sizeof bytes);
     uint64_t vaddr = qemu_plugin_insn_vaddr(insn);
+    // The PC travels as the callback's userdata: no allocation per instruction.
+    // NOLINTNEXTLINE(performance-no-int-to-ptr)
     void* pc = reinterpret_cast<void*>(static_cast<uintptr_t>(vaddr));
     X86Instruction decoded;
     nvlab::plugin::DecodeX86(bytes, size, vaddr, &decoded);
@@ -586,34 +588,34 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
   auto state = std::make_unique<PluginState>();
   std::string error;
   if (!nvlab::plugin::ParsePluginArguments(args, &state->options, &error)) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+    (void)std::fprintf(stderr, "%s\n", error.c_str());
     return -1;
   }
   if (info == nullptr || !info->system_emulation ||
       std::string_view(info->target_name ? info->target_name : "") != "x86_64") {
-    std::fprintf(stderr, "nvlab-plugin: needs qemu-system-x86_64 (system emulation)\n");
+    (void)std::fprintf(stderr, "nvlab-plugin: needs qemu-system-x86_64 (system emulation)\n");
     return -1;
   }
   for (const nvlab::plugin::NvdimmOption& n : state->options.nvdimms) {
     FileMapping m;
     if (!MapFile(n.path, n.base, n.size, true, &m, &error)) {
-      std::fprintf(stderr, "nvlab-plugin: nvdimm=%u: %s\n", n.index, error.c_str());
+      (void)std::fprintf(stderr, "nvlab-plugin: nvdimm=%u: %s\n", n.index, error.c_str());
       return -1;
     }
     state->nvdimms.push_back(m);
     nvlab::model::ModelStatus status = state->domain.AddNvdimm(n.base, n.size, m.data);
     if (status != nvlab::model::ModelStatus::kOk) {
-      std::fprintf(stderr,
-                   "nvlab-plugin: nvdimm=%u: %s (base and size must be multiples of 64, "
-                   "NVDIMMs must not overlap)\n",
-                   n.index, nvlab::model::ModelStatusName(status));
+      (void)std::fprintf(stderr,
+                         "nvlab-plugin: nvdimm=%u: %s (base and size must be multiples of 64, "
+                         "NVDIMMs must not overlap)\n",
+                         n.index, nvlab::model::ModelStatusName(status));
       return -1;
     }
   }
   for (const nvlab::plugin::RamOption& r : state->options.ram) {
     FileMapping m;
     if (!MapFile(r.path, r.base, r.size, false, &m, &error)) {
-      std::fprintf(stderr, "nvlab-plugin: ram=: %s\n", error.c_str());
+      (void)std::fprintf(stderr, "nvlab-plugin: ram=: %s\n", error.c_str());
       return -1;
     }
     state->ram.push_back(m);
@@ -621,7 +623,7 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
   g_state = state.release();
   if (!g_state->options.control_path.empty() &&
       !StartControlSocket(g_state->options.control_path, &error)) {
-    std::fprintf(stderr, "nvlab-plugin: %s\n", error.c_str());
+    (void)std::fprintf(stderr, "nvlab-plugin: %s\n", error.c_str());
     return -1;
   }
   qemu_plugin_register_vcpu_init_cb(id, OnVcpuInit);

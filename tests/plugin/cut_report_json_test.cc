@@ -32,14 +32,14 @@ TEST(CutReportJsonTest, ContainsTheFieldsOfFormatVersionOne) {
   in.unresolved_flushes = 2;
   in.unresolved_flush_pcs = {0xffffffff81000010ULL};
   std::string json = FormatCutReportJson(in);
-  for (const char* expected :
-       {"\"version\": 1", "\"trigger\": \"guest\"", "\"persistence\": \"eadr\"",
-        "\"policy\": \"random\"", "\"seed\": 9", "\"p\": 0.5",
-        "{\"nvdimm\": 1, \"offset\": \"0x40\", \"gpa\": \"0x140000040\", \"state\": "
-        "\"wc-buffer\", \"pc\": \"0x401000\", \"cr3\": \"0x1234000\"}",
-        "\"lost_lines_listed\": 1", "\"lost_lines\": 5", "\"unresolved_flushes\": 2",
-        "\"unresolved_flush_pcs\": [\"0xffffffff81000010\"]",
-        "{\"index\": 1, \"gpa\": \"0x140000000\", \"size\": 4096, \"path\": \"/b\"}"}) {
+  for (
+      const char* expected :
+      {"\"version\": 1", "\"trigger\": \"guest\"", "\"persistence\": \"eadr\"",
+       "\"policy\": \"random\"", "\"seed\": 9", "\"p\": 0.5",
+       R"({"nvdimm": 1, "offset": "0x40", "gpa": "0x140000040", "state": "wc-buffer", "pc": "0x401000", "cr3": "0x1234000"})",
+       "\"lost_lines_listed\": 1", "\"lost_lines\": 5", "\"unresolved_flushes\": 2",
+       "\"unresolved_flush_pcs\": [\"0xffffffff81000010\"]",
+       "{\"index\": 1, \"gpa\": \"0x140000000\", \"size\": 4096, \"path\": \"/b\"}"}) {
     EXPECT_NE(json.find(expected), std::string::npos) << expected << "\n" << json;
   }
   EXPECT_EQ(json.back(), '\n');

@@ -10,7 +10,7 @@
 namespace nvlab::plugin {
 namespace {
 
-bool Parse(std::vector<std::string_view> args, PluginOptions* options, std::string* error) {
+bool Parse(const std::vector<std::string_view>& args, PluginOptions* options, std::string* error) {
   return ParsePluginArguments(args, options, error);
 }
 

@@ -25,8 +25,6 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -222,6 +220,7 @@ class QemuPluginTest : public ::testing::Test {
   // Start runs QEMU with stdout and stderr into files of the test folder.
   void Start(const std::vector<std::string>& args) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
@@ -347,7 +346,7 @@ TEST_P(QemuPluginLitmusTest, BackingFileHoldsWhatSurvivesTheGuestsCut) {
   int status = Wait();
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << Stderr();
   std::string image = ReadFile(nvdimm_);
-  for (int line = 0; line < 10; ++line) {
+  for (uint64_t line = 0; line < 10; ++line) {
     EXPECT_EQ(Word(image, line * 64), c.expected[line]) << "line " << line;
   }
   std::string report = ReadFile(report_);
@@ -391,15 +390,16 @@ TEST_F(QemuPluginTest, TraceStoresReportsThePcOfEveryLostLine) {
   int status = Wait();
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Stderr();
   std::string report = ReadFile(report_);
-  for (int line : {0, 1, 6, 7}) {
+  for (uint64_t line : {0, 1, 6, 7}) {
     char expected[160];
-    std::snprintf(expected, sizeof expected, "\"offset\": \"0x%x\", \"gpa\": \"0x%llx\"", line * 64,
-                  static_cast<unsigned long long>(kNvdimmBase + line * 64));
+    (void)std::snprintf(expected, sizeof expected, R"("offset": "0x%llx", "gpa": "0x%llx")",
+                        static_cast<unsigned long long>(line) * 64,
+                        static_cast<unsigned long long>(kNvdimmBase) + line * 64);
     size_t at = report.find(expected);
     ASSERT_NE(at, std::string::npos) << expected << "\n" << report;
     char pc[64];
-    std::snprintf(pc, sizeof pc, "\"pc\": \"0x%llx\"",
-                  static_cast<unsigned long long>(kLineStorePc[line]));
+    (void)std::snprintf(pc, sizeof pc, "\"pc\": \"0x%llx\"",
+                        static_cast<unsigned long long>(kLineStorePc[line]));
     EXPECT_NE(report.substr(at, report.find('}', at) - at).find(pc), std::string::npos)
         << "line " << line << "\n"
         << report;
@@ -414,7 +414,8 @@ TEST_F(QemuPluginTest, CutAfterFencesCutsRightAfterTheNthOrderingFence) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Stderr();
   std::string image = ReadFile(nvdimm_);
   const uint64_t expected[10] = {0, 0, kV, kV, kV, kV, 0, 0, 0, 0};
-  for (int line = 0; line < 10; ++line) EXPECT_EQ(Word(image, line * 64), expected[line]) << line;
+  for (uint64_t line = 0; line < 10; ++line)
+    EXPECT_EQ(Word(image, line * 64), expected[line]) << line;
   EXPECT_NE(ReadFile(report_).find("\"trigger\": \"fences\""), std::string::npos);
 }
 
@@ -425,7 +426,7 @@ TEST_F(QemuPluginTest, HostCutOfAHaltedGuestLosesWhatWasNotFlushed) {
   // The guest's last NVDIMM store is the MOVNTI to line 7; it halts right after.
   bool finished = false;
   for (int i = 0; i < 3000 && !finished; ++i) {
-    finished = Word(ReadFile(nvdimm_), 7 * 64) == kV;
+    finished = Word(ReadFile(nvdimm_), uint64_t{7} * 64) == kV;
     if (!finished) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(finished) << Stderr();
@@ -434,7 +435,7 @@ TEST_F(QemuPluginTest, HostCutOfAHaltedGuestLosesWhatWasNotFlushed) {
   kill(pid_, SIGKILL);
   Wait();
   std::string image = ReadFile(nvdimm_);
-  for (int line = 0; line < 10; ++line) {
+  for (uint64_t line = 0; line < 10; ++line) {
     EXPECT_EQ(Word(image, line * 64), kAdrLose.expected[line]) << "line " << line;
   }
   EXPECT_NE(ReadFile(report_).find("\"trigger\": \"host\""), std::string::npos);
