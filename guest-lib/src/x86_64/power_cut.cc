@@ -1,7 +1,8 @@
 // x86_64/power_cut.cc -- NvLabPowerCut.
 //
-// Deliberately tiny: two register moves, CPUID, a constant return. No flush, fence, locked
-// instruction, system call, TLS access or error-message write happens before the CPUID, so that
+// Deliberately tiny: save rbx (CPUID clobbers it), two register moves, CPUID, a constant return.
+// No flush, fence, locked instruction, system call, TLS access or error-message write happens
+// before the CPUID (the stack stores of call and push touch no NV memory), so that
 // the lab sees exactly the flushes the program left pending. The "memory" clobber keeps the
 // compiler from sinking the caller's earlier stores below the trigger.
 #include "nvrtl/nvrtl.h"
