@@ -137,6 +137,8 @@ struct PatternCase {
   bool eadr;
 };
 
+void PrintTo(const PatternCase& c, std::ostream* os) { *os << c.name; }
+
 class GuestLibraryPatternTest : public ::testing::TestWithParam<PatternCase> {};
 
 TEST_P(GuestLibraryPatternTest, OnlyDurablePatternsSurvive) {
