@@ -335,7 +335,7 @@ TEST(ElfFileTest, SurvivesEveryTruncationOfAnElfFile) {
 // "HdrS" header (protocol 2.15) giving payload_offset/length, then the payload and its size.
 std::string SyntheticBzImage(const std::string& compressed, std::uint32_t uncompressed_size,
                              bool append_size) {
-  constexpr std::uint8_t kSetupSectors = 3;
+  constexpr std::size_t kSetupSectors = 3;
   std::string image((kSetupSectors + 1) * 512, '\0');
   image[0x1f1] = static_cast<char>(kSetupSectors);
   std::memcpy(image.data() + 0x202, "HdrS", 4);
@@ -704,6 +704,7 @@ TEST_F(GuestImageCacheTest, ConcurrentCallsAgreeOnOneImage) {
   std::vector<GuestImage> images(kThreads);
   std::vector<Status> statuses(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] { statuses[i] = EnsureGuestImage(Spec(), &images[i]); });
   }
@@ -968,6 +969,7 @@ class GuestBootTest : public testing::Test {
         "-nographic",
         "-no-reboot"};
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (std::string& arg : argv) args.push_back(arg.data());
     args.push_back(nullptr);
     auto start = std::chrono::steady_clock::now();

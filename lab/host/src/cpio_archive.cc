@@ -91,11 +91,14 @@ Status CpioWriter::AddEntry(std::string_view path, std::uint32_t mode, std::stri
   }
   bool trailer = path == kTrailer;
   std::array<char, kHeaderSize + 1> header{};
-  std::snprintf(header.data(), header.size(),
-                "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-                trailer ? 0U : next_inode_++, mode, 0U, 0U, (mode & S_IFMT) == S_IFDIR ? 2U : 1U,
-                0U, static_cast<unsigned>(data.size()), 0U, 0U, rdev_major, rdev_minor,
-                static_cast<unsigned>(path.size() + 1), 0U);
+  int length = std::snprintf(
+      header.data(), header.size(), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+      trailer ? 0U : next_inode_++, mode, 0U, 0U, (mode & S_IFMT) == S_IFDIR ? 2U : 1U, 0U,
+      static_cast<unsigned>(data.size()), 0U, 0U, rdev_major, rdev_minor,
+      static_cast<unsigned>(path.size() + 1), 0U);
+  if (length != static_cast<int>(kHeaderSize)) {
+    return Status::InvalidArgument("cpio: header field overflow for " + std::string(path));
+  }
   out_->write(header.data(), kHeaderSize);
   out_->write(path.data(), static_cast<std::streamsize>(path.size()));
   out_->put('\0');

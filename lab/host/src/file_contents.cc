@@ -64,7 +64,7 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
   NVLAB_RETURN_IF_ERROR(WriteFileContents(temp, contents));
   if (std::rename(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
-    std::remove(temp.c_str());
+    (void)std::remove(temp.c_str());  // best effort: the rename's error is the one to report
     return Status::IoErrorFromErrno("cannot rename " + temp.string(), err);
   }
   return Status::Ok();

@@ -55,6 +55,7 @@ Status RunHostCommand(const std::vector<std::string>& argv, const HostCommandOpt
     return Status::InvalidArgument("RunHostCommand: no stdout destination");
   }
   std::vector<char*> child_argv;
+  child_argv.reserve(argv.size() + 1);
   for (const std::string& arg : argv) child_argv.push_back(const_cast<char*>(arg.c_str()));
   child_argv.push_back(nullptr);
   std::string working_dir = options.working_dir.string();

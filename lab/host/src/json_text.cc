@@ -28,7 +28,7 @@ std::string JsonQuote(std::string_view text) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escape[8];
-          std::snprintf(escape, sizeof(escape), "\\u%04x", static_cast<unsigned>(c));
+          (void)std::snprintf(escape, sizeof(escape), "\\u%04x", static_cast<unsigned>(c));
           quoted += escape;
         } else {
           quoted += c;
