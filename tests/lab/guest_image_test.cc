@@ -940,6 +940,7 @@ class GuestBootTest : public testing::Test {
   // Boot runs QEMU as the lab does (without the lead's launcher) until the guest powers off
   // or timeout passes (then QEMU is killed).
   BootResult Boot(const std::string& append, const GuestImage& image,
+                  const std::vector<std::string>& extra_qemu_args = {},
                   std::chrono::seconds timeout = std::chrono::seconds(240)) {
     BootResult result;
     // A console file per boot: a later boot must not see an earlier boot's lines.
@@ -968,6 +969,7 @@ class GuestBootTest : public testing::Test {
         "console=ttyS0 " + append,
         "-nographic",
         "-no-reboot"};
+    argv.insert(argv.end(), extra_qemu_args.begin(), extra_qemu_args.end());
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
     for (std::string& arg : argv) args.push_back(arg.data());
@@ -1060,6 +1062,37 @@ TEST_F(GuestBootTest, FsdaxBootCanUseXfs) {
   BootResult boot = Boot("nvlab.ns=fsdax nvlab.fs=xfs nvlab.nvdimms=1", image_);
   EXPECT_TRUE(Contains(boot.console, "xfs mounted with -o dax at /mnt/pmem0")) << boot.console;
   EXPECT_TRUE(Contains(boot.console, "nvlab-init: ready NVLAB_PMEM=/mnt/pmem0")) << boot.console;
+}
+
+TEST_F(GuestBootTest, TwoNvdimmsAreEachSetUpAndListed) {
+  fs::path second = dir_.path() / "nvdimm1.img";
+  std::ofstream(second).close();
+  fs::resize_file(second, 256ULL << 20);
+  BootResult boot = Boot(
+      "nvlab.ns=devdax nvlab.nvdimms=2", image_,
+      {"-object", "memory-backend-file,id=nv1,share=on,mem-path=" + second.string() + ",size=256M",
+       "-device", "nvdimm,memdev=nv1,id=nvdimm1"});
+  EXPECT_TRUE(Contains(boot.console, "nvlab-init: ready NVLAB_PMEM=/dev/dax0.0")) << boot.console;
+  EXPECT_TRUE(Contains(boot.console, "fake-agent: NVLAB_PMEM_ALL=/dev/dax0.0 /dev/dax1.0"))
+      << boot.console;
+}
+
+TEST_F(GuestBootTest, ShareIsMountedAtHost) {
+  fs::path share = dir_.path() / "share";
+  guest_image_internal::WriteAll(share / "hello.txt", "hello from the host\n");
+  // The fake agent is generic; this boot's agent reads the shared file instead.
+  guest_image_internal::WriteAll(
+      tools_dir_ / "nvlab-agent",
+      "#!/bin/sh\necho \"fake-agent: share says $(cat /host/hello.txt)\"\n"
+      "poweroff -f\n",
+      true);
+  GuestImage image;
+  ASSERT_TRUE(EnsureGuestImage(RealSpec(tools_dir_), &image).ok());
+  BootResult boot = Boot(
+      "nvlab.ns=devdax nvlab.nvdimms=1 nvlab.share=1", image,
+      {"-virtfs", "local,path=" + share.string() + ",mount_tag=nvlab_share,security_model=none"});
+  EXPECT_TRUE(Contains(boot.console, "mounted the host share at /host")) << boot.console;
+  EXPECT_TRUE(Contains(boot.console, "fake-agent: share says hello from the host")) << boot.console;
 }
 
 TEST_F(GuestBootTest, BadCommandLineValueIsReportedAndPowersOff) {
