@@ -17,7 +17,8 @@
 //     nvdimm=<index>:<gpa-base-hex>:<size-bytes>:<path>   repeatable, required
 //     ram=<gpa-base-hex>:<size-bytes>:<path>              repeatable, optional
 //     persistence=adr|eadr (adr)   on-cut=lose|keep|random:SEED[:P] (lose)
-//     report=<path>   control=<unix socket path>   cut-after-fences=<N>   trace-stores=on|off
+//     report=<path>   control=<unix socket path>   cut-after-fences=<N>
+//     trace-stores=off|user|on (off)
 //   An unknown option or bad value: one stderr line naming it, and QEMU refuses to start.
 //   Power cuts, each done once (later requests answer an error):
 //     host    QMP `stop`, then connect to control= and send "cut\n"; the plugin answers
@@ -37,8 +38,10 @@
 //   power cut: adr keeps the media; eadr also the caches; keep/random decide the rest.
 // No store callbacks by default (platform.md measured 1.6-1.8x for them): the plugin's mapping
 // of the file shows every store at once, dirty lines are where it differs from the media image
-// the model keeps. trace-stores=on adds a callback on every store to an NVDIMM, recording the
-// storing PC and CR3 for the report (a recording mode: costs what platform.md measured).
+// the model keeps. trace-stores=on adds a callback on every storing instruction, recording the
+// PC and CR3 of NVDIMM stores for the report (a recording mode: costs what platform.md
+// measured); trace-stores=user only on user-space code, which the kernel's page clearing does
+// not pay for.
 //
 // Flush addresses: decoded at translation time (x86_decode.h), evaluated from registers in an
 // R_REGS exec callback, translated by a page walk over the guest RAM file (page_walk.h), else
@@ -566,7 +569,12 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       case X86Kind::kOther:
         break;
     }
-    if (g_state->options.trace_stores && decoded.kind != X86Kind::kNonTemporalStore) {
+    // User-space code sits below the canonical hole; kernel code above it.
+    constexpr uint64_t kUserCodeEnd = 0x800000000000ULL;
+    using TraceStores = nvlab::plugin::PluginOptions::TraceStores;
+    TraceStores trace = g_state->options.trace_stores;
+    if (decoded.kind != X86Kind::kNonTemporalStore &&
+        (trace == TraceStores::kAll || (trace == TraceStores::kUser && vaddr < kUserCodeEnd))) {
       qemu_plugin_register_vcpu_mem_cb(insn, OnStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W, pc);
     }
   }

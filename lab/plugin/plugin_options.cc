@@ -112,8 +112,14 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
         return fail(arg, "bad value, expected a number >= 1, in");
       }
     } else if (key == "trace-stores") {
-      if (!ParseBool(value, &parsed.trace_stores)) {
-        return fail(arg, "bad value, expected on|off, in");
+      bool all = false;
+      if (value == "user") {
+        parsed.trace_stores = PluginOptions::TraceStores::kUser;
+      } else if (ParseBool(value, &all)) {
+        parsed.trace_stores =
+            all ? PluginOptions::TraceStores::kAll : PluginOptions::TraceStores::kOff;
+      } else {
+        return fail(arg, "bad value, expected off|user|on, in");
       }
     } else {
       return fail(arg, "unknown option");

@@ -12,7 +12,9 @@
 //   report=<path>                                       the cut report (JSON); default none
 //   control=<path>                                      unix socket for host cuts; default none
 //   cut-after-fences=<N>                                N >= 1; default off
-//   trace-stores=on|off                                 default off (also yes/no/true/false)
+//   trace-stores=off|user|on                            default off; on = every store (also
+//                                                       yes/true), user = stores by user-space
+//                                                       code only (PC < 0x800000000000)
 // Numbers: the base is hexadecimal with or without 0x; sizes and N are decimal or 0x-hex.
 // A path may contain ':' (only the first separators split). Every NVDIMM's base and size must
 // be multiples of 64 and the NVDIMMs must not overlap (checked when the model is built).
@@ -53,7 +55,9 @@ struct PluginOptions {
   std::string report_path;
   std::string control_path;
   uint64_t cut_after_fences = 0;  // 0: off.
-  bool trace_stores = false;
+  // Which storing instructions get a memory callback that records their PC for the report.
+  enum class TraceStores { kOff, kUser, kAll };
+  TraceStores trace_stores = TraceStores::kOff;
 };
 
 // ParsePluginArguments parses every argument and checks them together (at least one NVDIMM,

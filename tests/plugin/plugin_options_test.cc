@@ -39,7 +39,16 @@ TEST(PluginOptionsTest, ParsesEveryOption) {
   EXPECT_EQ(o.report_path, "/tmp/r.json");
   EXPECT_EQ(o.control_path, "/tmp/ctl");
   EXPECT_EQ(o.cut_after_fences, 3u);
-  EXPECT_TRUE(o.trace_stores);
+  EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kAll);
+}
+
+TEST(PluginOptionsTest, TraceStoresTakesUserAndTheBooleans) {
+  PluginOptions o;
+  std::string error;
+  ASSERT_TRUE(Parse({"nvdimm=0:100000000:4096:/f", "trace-stores=user"}, &o, &error)) << error;
+  EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kUser);
+  ASSERT_TRUE(Parse({"nvdimm=0:100000000:4096:/f", "trace-stores=no"}, &o, &error)) << error;
+  EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kOff);
 }
 
 TEST(PluginOptionsTest, DefaultsAreAdrLoseNoReportNoControl) {
@@ -51,7 +60,7 @@ TEST(PluginOptionsTest, DefaultsAreAdrLoseNoReportNoControl) {
   EXPECT_TRUE(o.report_path.empty());
   EXPECT_TRUE(o.control_path.empty());
   EXPECT_EQ(o.cut_after_fences, 0u);
-  EXPECT_FALSE(o.trace_stores);
+  EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kOff);
 }
 
 struct BadOptions {
