@@ -353,7 +353,8 @@ bool MapFile(const std::string& path, uint64_t base, uint64_t size, bool writabl
              std::string* error) {
   // QEMU creates a missing backing file after the plugin is installed, and refuses a file
   // smaller than its size: create it at the right size ourselves, refuse a wrong one.
-  int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_CLOEXEC, 0644);
+  // Opened read-write even for a read-only mapping: sizing a new file needs write access.
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) {
     *error = "cannot open '" + path + "': " + std::strerror(errno);
