@@ -21,6 +21,7 @@ int ExitStatusFor(const Status& status) {
     case Status::Code::kOk: return 0;
     case Status::Code::kInvalidArgument: return 2;
     case Status::Code::kTimeout: return 124;
+    case Status::Code::kCancelled: return 130;
     default: return 125;
   }
 }

@@ -12,6 +12,7 @@
 
 #include "cli_options.h"
 #include "lab_session.h"
+#include "nvlab/interruption.h"
 
 namespace {
 
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
     std::cerr << "nvlab: " << parsed.message() << "\n";
     return 2;
   }
+  nvlab::InstallInterruptionHandlers();
   switch (opts.subcommand) {
     case nvlab::Subcommand::kHelp: std::cout << nvlab::UsageText(); return 0;
     case nvlab::Subcommand::kVersion: std::cout << "nvlab " NVLAB_VERSION "\n"; return 0;

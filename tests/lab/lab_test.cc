@@ -3,6 +3,8 @@
 // Each test runs the staged nvlab binary as a user would and checks its output, exit status
 // and files. The guest image comes from the nvlab.image fixture (NVLAB_HOME in the build tree).
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -215,6 +217,45 @@ TEST_F(LabTest, GuestOutputIsPassedThroughUnchangedEvenWhenBinaryAndLarge) {
   ASSERT_EQ(r.out.size(), 3000000u + 10u);
   EXPECT_EQ(r.out.find_first_not_of('\033'), 3000000u);
   EXPECT_TRUE(r.out.ends_with("no newline"));
+}
+
+}  // namespace
+
+namespace {
+
+// ReadFile returns a file's content ("" when missing).
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST_F(LabTest, SigtermKillsTheGuestAndRemovesTheRunFolder) {
+  const fs::path out = dir_ / "out", err = dir_ / "err";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen(out.c_str(), "w", stdout);
+    freopen(err.c_str(), "w", stderr);
+    execl(NVLAB_BIN, NVLAB_BIN, "run", "-v", "--model", "off", "--", "echo started; sleep 1000",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 1200 && ReadFile(out).find("started") == std::string::npos; ++i) {
+    usleep(100000);
+  }
+  ASSERT_NE(ReadFile(out).find("started"), std::string::npos) << ReadFile(err);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130) << ReadFile(err);
+  const std::string log = ReadFile(err);
+  EXPECT_NE(log.find("interrupted by signal"), std::string::npos) << log;
+  // -v names the run folder (".../nvlab-XXXXXX/nvdimm0.img"): it must be gone.
+  const size_t at = log.find("NVDIMM 0: ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string nvdimm = log.substr(at + 10, log.find(' ', at + 10) - at - 10);
+  EXPECT_FALSE(fs::exists(fs::path(nvdimm).parent_path())) << nvdimm;
 }
 
 }  // namespace

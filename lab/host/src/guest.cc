@@ -20,6 +20,8 @@
 #include <sstream>
 #include <thread>
 
+#include "nvlab/interruption.h"
+
 namespace nvlab {
 namespace fs = std::filesystem;
 
@@ -375,6 +377,9 @@ Status Guest::WaitForHello(Deadline deadline) {
     }
     if (decoder_.failed()) return Status::ProtocolError("agent: " + decoder_.error());
     if (ReapQemu()) return Status::GuestDied("QEMU ended before the guest was ready");
+    if (const int sig = InterruptionSignal()) {
+      return Status::Cancelled("interrupted by signal " + std::to_string(sig) + " during boot");
+    }
     if (deadline.expired()) {
       return Status::Timeout("the guest did not become ready within " +
                              std::to_string(config_.boot_timeout.count() / 1000) + " s");
@@ -434,6 +439,11 @@ Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadli
     if (deadline.expired()) {
       KillQemu();
       return LabFailure(Status::Timeout("the command was still running at the deadline"));
+    }
+    if (const int sig = InterruptionSignal()) {
+      KillQemu();
+      return Status::Cancelled("interrupted by signal " + std::to_string(sig) +
+                               " while the command ran; the guest was killed");
     }
     pollfd p{agent_fd_, static_cast<short>(POLLIN | (sent < request.size() ? POLLOUT : 0)), 0};
     poll(&p, 1, deadline.RemainingMs(100));

@@ -16,6 +16,8 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kGuestDied: return "GuestDied";
     case Status::Code::kProtocolError: return "ProtocolError";
     case Status::Code::kNotSupported: return "NotSupported";
+    case Status::Code::kCancelled:
+      return "Cancelled";
     case Status::Code::kFailedPrecondition: return "FailedPrecondition";
   }
   return "Unknown";

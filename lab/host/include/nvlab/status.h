@@ -29,6 +29,7 @@ class Status {
     kProtocolError,    // A peer (QMP, the guest agent) sent something malformed or too long.
     kNotSupported,     // The host cannot do this (QEMU too old, KVM unusable, ...).
     kFailedPrecondition,  // The lab is in the wrong state for the call.
+    kCancelled,           // The user interrupted nvlab (SIGINT, SIGTERM, SIGHUP).
   };
 
   // Status() is OK.
@@ -47,6 +48,8 @@ class Status {
   static Status FailedPrecondition(std::string_view msg) {
     return {Code::kFailedPrecondition, msg};
   }
+
+  static Status Cancelled(std::string_view msg) { return {Code::kCancelled, msg}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
