@@ -63,7 +63,8 @@ Options:
 
 Every guest command sees NVLAB_PMEM: /dev/daxN.M (devdax) or the DAX-mounted directory (fsdax).
 Exit status: run: the command's; power-cycle: the second command's; 2: usage error;
-124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot).
+124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot);
+130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder removed).
 Environment: NVLAB_HOME (image cache; default $XDG_CACHE_HOME/nvlab or ~/.cache/nvlab).
 )";
 }
