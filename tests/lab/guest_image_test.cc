@@ -1064,6 +1064,22 @@ TEST_F(GuestBootTest, FsdaxBootCanUseXfs) {
   EXPECT_TRUE(Contains(boot.console, "nvlab-init: ready NVLAB_PMEM=/mnt/pmem0")) << boot.console;
 }
 
+TEST_F(GuestBootTest, RawModeHandsOverTheBlockDevice) {
+  BootResult boot = Boot("nvlab.ns=raw nvlab.nvdimms=1", image_);
+  EXPECT_TRUE(Contains(boot.console, "reusing the existing raw namespace")) << boot.console;
+  EXPECT_TRUE(Contains(boot.console, "nvlab-init: ready NVLAB_PMEM=/dev/pmem0")) << boot.console;
+}
+
+TEST_F(GuestBootTest, ChangedModeRecreatesTheNamespace) {
+  BootResult first = Boot("nvlab.ns=devdax nvlab.nvdimms=1", image_);
+  ASSERT_TRUE(Contains(first.console, "nvlab-init: ready NVLAB_PMEM=/dev/dax0.0")) << first.console;
+  BootResult second = Boot("nvlab.ns=fsdax nvlab.nvdimms=1", image_);
+  EXPECT_TRUE(Contains(second.console, "creating a fsdax namespace (was devdax)"))
+      << second.console;
+  EXPECT_TRUE(Contains(second.console, "nvlab-init: ready NVLAB_PMEM=/mnt/pmem0"))
+      << second.console;
+}
+
 TEST_F(GuestBootTest, TwoNvdimmsAreEachSetUpAndListed) {
   fs::path second = dir_.path() / "nvdimm1.img";
   std::ofstream(second).close();
