@@ -55,6 +55,9 @@ Status AptListsFingerprint(std::string* fingerprint) {
     for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
       std::error_code entry_error;
       if (!entry.is_regular_file(entry_error)) continue;
+      // Only the indexes and preferences count: apt's lock file changes with every apt run.
+      std::string name = entry.path().filename().string();
+      if (name == "lock") continue;
       auto size = entry.file_size(entry_error);
       auto time = entry.last_write_time(entry_error);
       if (entry_error) continue;
