@@ -58,6 +58,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -386,6 +387,46 @@ bool MapFile(const std::string& path, uint64_t base, uint64_t size, bool writabl
   return true;
 }
 
+// DataExtents lists the parts of a file that hold data (not holes), within [0, size). Holes
+// read as zeroes; QEMU's stores allocate the blocks they touch, so every byte the guest wrote
+// lies in an extent. Without SEEK_DATA support the whole file is one extent.
+nvlab::model::ByteRanges DataExtents(int fd, uint64_t size) {
+  nvlab::model::ByteRanges extents;
+  off_t at = 0;
+  while (static_cast<uint64_t>(at) < size) {
+    off_t data = lseek(fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // Only holes from here on.
+      return {{0, size}};
+    }
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return {{0, size}};
+    uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
+    if (static_cast<uint64_t>(data) >= end) break;
+    extents.emplace_back(static_cast<uint64_t>(data), end);
+    at = hole;
+  }
+  return extents;
+}
+
+// ReadDataExtents copies the file's data extents into the media image (zeroed elsewhere).
+bool ReadDataExtents(const FileMapping& m, uint8_t* media, std::string* error) {
+  for (auto [first, end] : DataExtents(m.fd, m.size)) {
+    uint64_t done = first;
+    while (done < end) {
+      ssize_t n = pread(m.fd, media + done, end - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        *error = std::string("cannot read the backing file: ") +
+                 (n < 0 ? std::strerror(errno) : "unexpected end of file");
+        return false;
+      }
+      done += static_cast<uint64_t>(n);
+    }
+  }
+  return true;
+}
+
 // InternFlushSite returns a long-lived copy of a decoded flush (re-translations share it).
 const X86Instruction* InternFlushSite(const X86Instruction& insn, const uint8_t* bytes,
                                       size_t size) {
@@ -612,7 +653,10 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
       return -1;
     }
     state->nvdimms.push_back(m);
-    nvlab::model::ModelStatus status = state->domain.AddNvdimm(n.base, n.size, m.data);
+    // The media starts as the file's content, read from its data extents only: a fresh
+    // NVDIMM file is sparse, and touching all of it through the mapping costs seconds.
+    nvlab::model::ModelStatus status =
+        state->domain.AddNvdimm(n.base, n.size, m.data, nvlab::model::MediaStart::kZeroes);
     if (status != nvlab::model::ModelStatus::kOk) {
       (void)std::fprintf(stderr,
                          "nvlab-plugin: nvdimm=%u: %s (base and size must be multiples of 64, "
@@ -620,6 +664,14 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
                          n.index, nvlab::model::ModelStatusName(status));
       return -1;
     }
+    nvlab::model::NvdimmRegion& region = state->domain.nvdimm(n.index);
+    if (!ReadDataExtents(m, region.media(), &error)) {
+      (void)std::fprintf(stderr, "nvlab-plugin: nvdimm=%u: %s\n", n.index, error.c_str());
+      return -1;
+    }
+    int fd = m.fd;
+    uint64_t size = m.size;
+    region.set_candidate_ranges([fd, size] { return DataExtents(fd, size); });
   }
   for (const nvlab::plugin::RamOption& r : state->options.ram) {
     FileMapping m;

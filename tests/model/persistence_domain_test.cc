@@ -307,5 +307,35 @@ TEST(ExternalViewTest, StoresSeenOnlyInTheViewAreLostUnlessFlushedAndRestoredByW
   EXPECT_EQ(file[0x200], 0x5a);
 }
 
+TEST(CandidateRangesTest, AreWidenedToLinesMergedAndClipped) {
+  NvdimmRegion region(kBase, 4096, nullptr);
+  EXPECT_EQ(region.CandidateLineRanges(), (ByteRanges{{0, 4096}}));
+  region.set_candidate_ranges([] { return ByteRanges{{3000, 9000}, {70, 100}, {100, 130}}; });
+  EXPECT_EQ(region.CandidateLineRanges(), (ByteRanges{{64, 192}, {2944, 4096}}));
+}
+
+// A caller's hint says where view and media may differ: the cut looks only there.
+TEST(CandidateRangesTest, CutScansOnlyTheCandidateRanges) {
+  std::vector<uint8_t> file(kSize, 0);
+  PersistenceDomain domain;
+  ASSERT_EQ(domain.AddNvdimm(kBase, kSize, file.data(), MediaStart::kZeroes), ModelStatus::kOk);
+  file[0x1000] = 1;
+  file[0x8000] = 2;
+  domain.nvdimm(0).set_candidate_ranges([] { return ByteRanges{{0x1000, 0x2000}}; });
+  PowerCutReport report = domain.PowerCut(Platform::kAdr, CutPolicy::Lose(), 10);
+  ASSERT_EQ(report.lost_lines, 1u);
+  EXPECT_EQ(report.lost[0].offset, 0x1000u);
+}
+
+TEST(CandidateRangesTest, ZeroedMediaStartLetsTheCallerFillTheMedia) {
+  std::vector<uint8_t> file(kSize, 7);
+  PersistenceDomain domain;
+  ASSERT_EQ(domain.AddNvdimm(kBase, kSize, file.data(), MediaStart::kZeroes), ModelStatus::kOk);
+  EXPECT_EQ(domain.nvdimm(0).media()[0], 0);
+  std::memset(domain.nvdimm(0).media(), 7, kSize);
+  PowerCutReport report = domain.PowerCut(Platform::kAdr, CutPolicy::Lose(), 10);
+  EXPECT_EQ(report.lost_lines, 0u);
+}
+
 }  // namespace
 }  // namespace nvlab::model

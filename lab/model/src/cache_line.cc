@@ -27,6 +27,8 @@ const char* ModelStatusName(ModelStatus status) {
       return "invalid-argument";
     case ModelStatus::kOverlap:
       return "overlap";
+    case ModelStatus::kOutOfMemory:
+      return "out-of-memory";
   }
   return "unknown";
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "nvlab/model/survival_draw.h"
 
@@ -32,14 +33,17 @@ ByteMask DiffMask(const uint8_t* a, const uint8_t* b) {
 
 }  // namespace
 
-ModelStatus PersistenceDomain::AddNvdimm(uint64_t base, uint64_t size, uint8_t* external_view) {
+ModelStatus PersistenceDomain::AddNvdimm(uint64_t base, uint64_t size, uint8_t* external_view,
+                                         MediaStart media_start) {
   if (size == 0 || base % kLineSize != 0 || size % kLineSize != 0 || base + size < base) {
     return ModelStatus::kInvalidArgument;
   }
   for (const NvdimmRegion& other : nvdimms_) {
     if (base < other.end() && other.base() < base + size) return ModelStatus::kOverlap;
   }
-  nvdimms_.emplace_back(base, size, external_view);
+  NvdimmRegion region(base, size, external_view, media_start);
+  if (!region.ok()) return ModelStatus::kOutOfMemory;
+  nvdimms_.push_back(std::move(region));
   return ModelStatus::kOk;
 }
 
@@ -234,11 +238,13 @@ void PersistenceDomain::Wbinvd(unsigned cpu) {
   Fence(cpu);  // WBINVD is serializing.
   uint64_t seq = ++seq_;
   for (NvdimmRegion& region : nvdimms_) {
-    for (uint64_t off = 0; off < region.size(); off += kLineSize) {
-      const uint8_t* view = region.view() + off;
-      uint8_t* media = region.media() + off;
-      if (std::memcmp(view, media, kLineSize) != 0) {
-        CopyMasked(media, view, ~WcMask(region.base() + off));
+    for (auto [first, end] : region.CandidateLineRanges()) {
+      for (uint64_t off = first; off < end; off += kLineSize) {
+        const uint8_t* view = region.view() + off;
+        uint8_t* media = region.media() + off;
+        if (std::memcmp(view, media, kLineSize) != 0) {
+          CopyMasked(media, view, ~WcMask(region.base() + off));
+        }
       }
     }
   }
@@ -272,9 +278,11 @@ PowerCutReport PersistenceDomain::PowerCut(Platform platform, const CutPolicy& p
   // Candidate lines: dirty (view differs from media), flush-pending, or in a WC buffer.
   std::vector<uint64_t> lines;
   for (const NvdimmRegion& region : nvdimms_) {
-    for (uint64_t off = 0; off < region.size(); off += kLineSize) {
-      if (std::memcmp(region.view() + off, region.media() + off, kLineSize) != 0) {
-        lines.push_back(region.base() + off);
+    for (auto [first, end] : region.CandidateLineRanges()) {
+      for (uint64_t off = first; off < end; off += kLineSize) {
+        if (std::memcmp(region.view() + off, region.media() + off, kLineSize) != 0) {
+          lines.push_back(region.base() + off);
+        }
       }
     }
   }
@@ -363,10 +371,12 @@ PowerCutReport PersistenceDomain::PowerCut(Platform platform, const CutPolicy& p
 uint64_t PersistenceDomain::WriteSurvivorsToView() {
   uint64_t rewritten = 0;
   for (NvdimmRegion& region : nvdimms_) {
-    for (uint64_t off = 0; off < region.size(); off += kLineSize) {
-      if (std::memcmp(region.view() + off, region.media() + off, kLineSize) != 0) {
-        std::memcpy(region.view() + off, region.media() + off, kLineSize);
-        ++rewritten;
+    for (auto [first, end] : region.CandidateLineRanges()) {
+      for (uint64_t off = first; off < end; off += kLineSize) {
+        if (std::memcmp(region.view() + off, region.media() + off, kLineSize) != 0) {
+          std::memcpy(region.view() + off, region.media() + off, kLineSize);
+          ++rewritten;
+        }
       }
     }
   }

@@ -16,9 +16,10 @@ enum class ModelStatus {
   kOk = 0,
   kInvalidArgument,  // A malformed value: a policy string, a zero size, an unaligned base.
   kOverlap,          // A new NVDIMM overlaps one already added.
+  kOutOfMemory,      // The media (or owned view) image could not be allocated.
 };
 
-// ModelStatusName returns a stable name ("ok", "invalid-argument", "overlap").
+// ModelStatusName returns a stable name ("ok", "invalid-argument", "overlap", "out-of-memory").
 const char* ModelStatusName(ModelStatus status);
 
 }  // namespace nvlab::model

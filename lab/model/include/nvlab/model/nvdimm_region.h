@@ -7,8 +7,15 @@
 //          stores reported to the model write into it), or an external region the caller owns
 //          and keeps alive, e.g. the TCG plugin's own MAP_SHARED mapping of the NVDIMM's backing
 //          file, where QEMU's stores appear with no callback at all.
-//   media  what the NVDIMM holds: a copy of the view taken when the region is made, then
-//          updated only by write-backs the persistence model allows.
+//   media  what the NVDIMM holds: a copy of the view taken when the region is made (or filled
+//          by the caller, see MediaStart), then updated only by write-backs the persistence
+//          model allows.
+// Both owned images are allocated zeroed without being touched (calloc), so an NVDIMM of
+// 256 MiB that the guest barely uses costs little memory.
+//
+// CandidateRanges: a caller that knows where view and media can differ (the plugin: the data
+// extents of a sparse backing file; every hole reads as zeroes in both) can say so, and the
+// whole-region scans (WBINVD, the power cut) look only there. Default: the whole region.
 //
 // Contract: base and size are multiples of 64, size > 0 (PersistenceDomain::AddNvdimm checks).
 //
@@ -18,20 +25,36 @@
 #define NVLAB_MODEL_NVDIMM_REGION_H_
 
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace nvlab::model {
 
+// ByteRanges are [first, end) offsets within a region.
+using ByteRanges = std::vector<std::pair<uint64_t, uint64_t>>;
+using CandidateRanges = std::function<ByteRanges()>;
+
+enum class MediaStart {
+  kCopyOfView,  // The media starts as a copy of the view (reads all of it).
+  kZeroes,      // The media starts zeroed; the caller writes the initial content into media().
+};
+
 class NvdimmRegion {
  public:
   // external_view may be null: the region then owns a zeroed view.
-  NvdimmRegion(uint64_t base, uint64_t size, uint8_t* external_view);
+  NvdimmRegion(uint64_t base, uint64_t size, uint8_t* external_view,
+               MediaStart media_start = MediaStart::kCopyOfView);
 
   NvdimmRegion(const NvdimmRegion&) = delete;
   NvdimmRegion& operator=(const NvdimmRegion&) = delete;
   NvdimmRegion(NvdimmRegion&&) = default;
   NvdimmRegion& operator=(NvdimmRegion&&) = default;
+
+  // ok is false when memory for the images could not be had (then nothing else may be used).
+  bool ok() const { return media_ != nullptr && view_ != nullptr; }
 
   uint64_t base() const { return base_; }
   uint64_t size() const { return size_; }
@@ -40,15 +63,26 @@ class NvdimmRegion {
 
   uint8_t* view() { return view_; }
   const uint8_t* view() const { return view_; }
-  uint8_t* media() { return media_.data(); }
-  const uint8_t* media() const { return media_.data(); }
+  uint8_t* media() { return media_.get(); }
+  const uint8_t* media() const { return media_.get(); }
+
+  void set_candidate_ranges(CandidateRanges ranges) { candidate_ranges_ = std::move(ranges); }
+  // CandidateLineRanges returns where view and media may differ, widened to whole lines and
+  // clipped to the region (the whole region when no hint was set).
+  ByteRanges CandidateLineRanges() const;
 
  private:
+  struct FreeDeleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  using Buffer = std::unique_ptr<uint8_t, FreeDeleter>;
+
   uint64_t base_;
   uint64_t size_;
-  std::unique_ptr<uint8_t[]> owned_view_;
+  Buffer owned_view_;
   uint8_t* view_;
-  std::vector<uint8_t> media_;
+  Buffer media_;
+  CandidateRanges candidate_ranges_;
 };
 
 }  // namespace nvlab::model

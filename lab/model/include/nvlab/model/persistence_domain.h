@@ -76,10 +76,14 @@ class PersistenceDomain {
 
   // AddNvdimm adds an NVDIMM at guest-physical [base, base + size). external_view, when not
   // null, is `size` bytes the caller keeps alive and readable (and writable, for
-  // WriteSurvivorsToView) for the domain's lifetime; the media starts as a copy of it.
+  // WriteSurvivorsToView) for the domain's lifetime; the media starts as a copy of it, unless
+  // media_start says otherwise.
   // Returns kInvalidArgument for a zero or unaligned base/size or an overflowing range,
   // kOverlap when the range meets an NVDIMM already added. NVDIMM indexes follow call order.
-  ModelStatus AddNvdimm(uint64_t base, uint64_t size, uint8_t* external_view);
+  // media_start kZeroes lets the caller write the initial media itself (nvdimm(i).media()),
+  // e.g. only the data extents of a sparse file. kOutOfMemory when the images cannot be had.
+  ModelStatus AddNvdimm(uint64_t base, uint64_t size, uint8_t* external_view,
+                        MediaStart media_start = MediaStart::kCopyOfView);
 
   size_t nvdimm_count() const { return nvdimms_.size(); }
   const NvdimmRegion& nvdimm(size_t index) const { return nvdimms_[index]; }
