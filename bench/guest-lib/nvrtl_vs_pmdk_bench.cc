@@ -53,7 +53,8 @@ Target& Shared() {
   unlink(path);
   if (p == MAP_FAILED || !NT_SUCCESS(NvRegisterNonVolatileRange(p, kMapping)) ||
       !NT_SUCCESS(RtlGetNonVolatileToken(p, kMapping, &t.token))) {
-    std::fprintf(stderr, "nvrtl_bench: cannot set up the mapping: %s\n", NvGetLastErrorMessage());
+    (void)std::fprintf(stderr, "nvrtl_bench: cannot set up the mapping: %s\n",
+                       NvGetLastErrorMessage());
     std::exit(1);
   }
   t.base = static_cast<unsigned char*>(p);
@@ -156,10 +157,10 @@ void PairedTable(int rounds, size_t only_size) {
   constexpr int kMethods = 5;
   const CopyFn fns[kMethods] = {CopyMemcpy, CopyPmdk, CopyNvrtl, CopyNvrtlPersist,
                                 CopyPmdkThreeCalls};
-  std::printf("\nPaired table: median of %d rounds, each timing every method back to back.\n",
-              rounds);
-  std::printf("%9s %9s %9s %9s %9s %9s %12s %12s %12s\n", "size", "memcpy", "pmdk", "nvrtl",
-              "persist", "pmdk-3", "nvrtl/pmdk", "persist/pmdk", "nvrtl/pmdk-3");
+  (void)std::printf("\nPaired table: median of %d rounds, each timing every method back to back.\n",
+                    rounds);
+  (void)std::printf("%9s %9s %9s %9s %9s %9s %12s %12s %12s\n", "size", "memcpy", "pmdk", "nvrtl",
+                    "persist", "pmdk-3", "nvrtl/pmdk", "persist/pmdk", "nvrtl/pmdk-3");
   for (size_t size : {size_t{64}, size_t{256}, size_t{4} << 10, size_t{64} << 10, size_t{1} << 20,
                       size_t{16} << 20}) {
     if (only_size != 0 && size != only_size) continue;
@@ -176,10 +177,11 @@ void PairedTable(int rounds, size_t only_size) {
       ratio_persist.push_back(now[3] / now[1]);
       ratio_three.push_back(now[2] / now[4]);
     }
-    std::printf("%9zu %9.0f %9.0f %9.0f %9.0f %9.0f %12.2f %12.2f %12.2f\n", size, Median(mbps[0]),
-                Median(mbps[1]), Median(mbps[2]), Median(mbps[3]), Median(mbps[4]),
-                Median(ratio_nvrtl), Median(ratio_persist), Median(ratio_three));
-    std::fflush(stdout);
+    (void)std::printf("%9zu %9.0f %9.0f %9.0f %9.0f %9.0f %12.2f %12.2f %12.2f\n", size,
+                      Median(mbps[0]), Median(mbps[1]), Median(mbps[2]), Median(mbps[3]),
+                      Median(mbps[4]), Median(ratio_nvrtl), Median(ratio_persist),
+                      Median(ratio_three));
+    (void)std::fflush(stdout);
   }
 }
 

@@ -27,20 +27,20 @@ void* MapAligned(int fd, size_t size, size_t align, int flags) {
   if (align < 4096) align = 4096;
   void* reserve = mmap(nullptr, size + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (reserve == MAP_FAILED) return MAP_FAILED;
-  const auto start = reinterpret_cast<uintptr_t>(reserve);
-  const uintptr_t aligned = (start + align - 1) & ~(uintptr_t{align} - 1);
-  void* mapped = mmap(reinterpret_cast<void*>(aligned), size, PROT_READ | PROT_WRITE,
-                      flags | MAP_FIXED, fd, 0);
+  auto* const first = static_cast<char*>(reserve);
+  const auto misalign = reinterpret_cast<uintptr_t>(first) & (uintptr_t{align} - 1);
+  char* const aligned = first + (misalign == 0 ? 0 : align - misalign);
+  void* mapped = mmap(aligned, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, 0);
   const int saved = errno;
   if (mapped == MAP_FAILED) {
     munmap(reserve, size + align);
     errno = saved;
     return MAP_FAILED;
   }
-  if (aligned > start) munmap(reserve, aligned - start);
-  const uintptr_t tail = aligned + size;
-  if (start + size + align > tail)
-    munmap(reinterpret_cast<void*>(tail), start + size + align - tail);
+  if (aligned > first) munmap(first, static_cast<size_t>(aligned - first));
+  char* const tail = aligned + size;
+  char* const reserve_end = first + size + align;
+  if (reserve_end > tail) munmap(tail, static_cast<size_t>(reserve_end - tail));
   return mapped;
 }
 

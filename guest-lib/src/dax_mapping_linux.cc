@@ -66,7 +66,7 @@ bool FindVma(uintptr_t address, Vma* vma) {
     break;
   }
   std::free(line);
-  std::fclose(maps);
+  (void)std::fclose(maps);
   return found;
 }
 
@@ -96,7 +96,7 @@ bool HasMapSync(uintptr_t start) {
     }
   }
   std::free(line);
-  std::fclose(smaps);
+  (void)std::fclose(smaps);
   return sync;
 }
 
@@ -117,8 +117,8 @@ bool Classify(const Vma& vma, PersistenceDomain* domain) {
 // StillMapped -- whether the cached VMA still maps the same file at the same place.
 bool StillMapped(const Vma& vma) {
   char path[96];
-  std::snprintf(path, sizeof path, "/proc/self/map_files/%" PRIxPTR "-%" PRIxPTR, vma.start,
-                vma.end);
+  (void)std::snprintf(path, sizeof path, "/proc/self/map_files/%" PRIxPTR "-%" PRIxPTR, vma.start,
+                      vma.end);
   struct stat st {};
   if (stat(path, &st) == 0) {
     return st.st_ino == vma.inode && major(st.st_dev) == vma.dev_major &&

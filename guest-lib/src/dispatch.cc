@@ -63,8 +63,8 @@ void InitDispatch() noexcept {
     if (ParseFlushKind(text, &forced)) {
       wanted = &forced;
     } else {
-      std::fprintf(stderr, "nvrtl: NVRTL_FLUSH=%s ignored (want clwb, clflushopt or clflush)\n",
-                   text);
+      (void)std::fprintf(
+          stderr, "nvrtl: NVRTL_FLUSH=%s ignored (want clwb, clflushopt or clflush)\n", text);
     }
   }
   x86_64::NtIsa isa = x86_64::NtIsa::kBest;
@@ -76,11 +76,12 @@ void InitDispatch() noexcept {
     } else if (std::strcmp(text, "avx512f") == 0) {
       isa = x86_64::NtIsa::kAvx512f;
     } else {
-      std::fprintf(stderr, "nvrtl: NVRTL_NT=%s ignored (want sse2, avx or avx512f)\n", text);
+      (void)std::fprintf(stderr, "nvrtl: NVRTL_NT=%s ignored (want sse2, avx or avx512f)\n", text);
     }
   }
   if (!x86_64::InitCpuDispatch(g_dispatch, wanted, isa)) {
-    std::fprintf(stderr, "nvrtl: NVRTL_FLUSH or NVRTL_NT names what this CPU lacks: ignored\n");
+    (void)std::fprintf(stderr,
+                       "nvrtl: NVRTL_FLUSH or NVRTL_NT names what this CPU lacks: ignored\n");
   }
 
   size_t threshold = kDefaultMovntThreshold;
@@ -90,7 +91,8 @@ void InitDispatch() noexcept {
     if (end != nullptr && *end == '\0') {
       threshold = static_cast<size_t>(value);
     } else {
-      std::fprintf(stderr, "nvrtl: NVRTL_MOVNT_THRESHOLD=%s ignored (want a byte count)\n", text);
+      (void)std::fprintf(stderr, "nvrtl: NVRTL_MOVNT_THRESHOLD=%s ignored (want a byte count)\n",
+                         text);
     }
   }
   g_dispatch.movnt_threshold.store(threshold, std::memory_order_relaxed);
@@ -102,15 +104,15 @@ void InitDispatch() noexcept {
     } else if (std::strcmp(text, "eadr") == 0) {
       domain = static_cast<uint8_t>(PersistenceDomain::kCpuCache);
     } else {
-      std::fprintf(stderr, "nvrtl: NVRTL_PERSISTENCE=%s ignored (want adr or eadr)\n", text);
+      (void)std::fprintf(stderr, "nvrtl: NVRTL_PERSISTENCE=%s ignored (want adr or eadr)\n", text);
     }
   }
   g_dispatch.persistence_override.store(domain, std::memory_order_relaxed);
 
   if (log) {
-    std::fprintf(stderr, "nvrtl: flush=%s movnt_threshold=%zu persistence=%s\n",
-                 KindName(g_dispatch.flush_kind.load()), threshold,
-                 domain == 0 ? "per-region" : (domain == 1 ? "adr" : "eadr"));
+    (void)std::fprintf(stderr, "nvrtl: flush=%s movnt_threshold=%zu persistence=%s\n",
+                       KindName(g_dispatch.flush_kind.load()), threshold,
+                       domain == 0 ? "per-region" : (domain == 1 ? "adr" : "eadr"));
   }
 }
 

@@ -17,7 +17,7 @@ std::string ReadFirstLine(const std::string& path) {
   if (file == nullptr) return "";
   char buffer[256] = {};
   if (std::fgets(buffer, sizeof buffer, file) == nullptr) buffer[0] = '\0';
-  std::fclose(file);
+  (void)std::fclose(file);
   buffer[std::strcspn(buffer, "\n")] = '\0';
   return buffer;
 }

@@ -92,7 +92,8 @@ NTSTATUS AllocateToken(uintptr_t base, size_t size, PersistenceDomain domain, vo
   slot.domain.store(static_cast<uint8_t>(domain), std::memory_order_relaxed);
   slot.verifying.store(verify, std::memory_order_relaxed);
   slot.state.store((uint64_t{generation} << 1) | 1, std::memory_order_release);
-  *token = reinterpret_cast<void*>(Encode(index, generation));
+  // A token is a number shaped like a (non-canonical) pointer, never dereferenced.
+  *token = reinterpret_cast<void*>(Encode(index, generation));  // NOLINT(performance-no-int-to-ptr)
   return STATUS_SUCCESS;
 }
 

@@ -40,16 +40,16 @@ void Describe(void* call_site, char* out, size_t out_size) {
     const auto offset =
         reinterpret_cast<uintptr_t>(call_site) - reinterpret_cast<uintptr_t>(info.dli_fbase);
     if (info.dli_sname != nullptr && info.dli_saddr != nullptr) {
-      std::snprintf(
+      (void)std::snprintf(
           out, out_size, " at %s+0x%" PRIxPTR " (%s+0x%" PRIxPTR ")", info.dli_sname,
           reinterpret_cast<uintptr_t>(call_site) - reinterpret_cast<uintptr_t>(info.dli_saddr),
           info.dli_fname, offset);
     } else {
-      std::snprintf(out, out_size, " at %s+0x%" PRIxPTR, info.dli_fname, offset);
+      (void)std::snprintf(out, out_size, " at %s+0x%" PRIxPTR, info.dli_fname, offset);
     }
     return;
   }
-  std::snprintf(out, out_size, " at 0x%" PRIxPTR, reinterpret_cast<uintptr_t>(call_site));
+  (void)std::snprintf(out, out_size, " at 0x%" PRIxPTR, reinterpret_cast<uintptr_t>(call_site));
 }
 
 __attribute__((constructor)) void ConfigureVerifierAtLoad() {
@@ -59,8 +59,8 @@ __attribute__((constructor)) void ConfigureVerifierAtLoad() {
   if (path != nullptr && *path != '\0') {
     g_report_file = std::fopen(path, "a");
     if (g_report_file == nullptr) {
-      std::fprintf(stderr, "nvrtl: cannot open NVRTL_VERIFIER_REPORT=%s: %s\n", path,
-                   std::strerror(errno));
+      (void)std::fprintf(stderr, "nvrtl: cannot open NVRTL_VERIFIER_REPORT=%s: %s\n", path,
+                         std::strerror(errno));
     }
   }
 }
@@ -192,14 +192,15 @@ void ReportFindings(void* token, const std::vector<Finding>& findings) {
   for (const Finding& f : findings) {
     char site[512];
     Describe(f.call_site, site, sizeof site);
-    std::fprintf(stderr, "nvrtl: unflushed offset=0x%zx length=%zu%s\n", f.offset, f.length, site);
+    (void)std::fprintf(stderr, "nvrtl: unflushed offset=0x%zx length=%zu%s\n", f.offset, f.length,
+                       site);
     if (g_report_file != nullptr) {
-      std::fprintf(g_report_file,
-                   "{\"event\":\"unflushed\",\"token\":\"0x%" PRIxPTR
-                   "\",\"offset\":%zu,\"length\":%zu,\"call_site\":\"0x%" PRIxPTR "\"}\n",
-                   reinterpret_cast<uintptr_t>(token), f.offset, f.length,
-                   reinterpret_cast<uintptr_t>(f.call_site));
-      std::fflush(g_report_file);
+      (void)std::fprintf(g_report_file,
+                         "{\"event\":\"unflushed\",\"token\":\"0x%" PRIxPTR
+                         "\",\"offset\":%zu,\"length\":%zu,\"call_site\":\"0x%" PRIxPTR "\"}\n",
+                         reinterpret_cast<uintptr_t>(token), f.offset, f.length,
+                         reinterpret_cast<uintptr_t>(f.call_site));
+      (void)std::fflush(g_report_file);
     }
     if (g_callback != nullptr)
       g_callback(g_callback_context, token, f.offset, f.length, f.call_site);
@@ -223,7 +224,7 @@ extern "C" NVRTL_API NTSTATUS NvSetVerifierCallback(NV_VERIFIER_CALLBACK Callbac
 extern "C" NVRTL_API NTSTATUS NvSetVerifierReportFile(const char* Path) {
   std::lock_guard<std::mutex> lock(nvrtl::g_sink_mutex);
   if (nvrtl::g_report_file != nullptr) {
-    std::fclose(nvrtl::g_report_file);
+    (void)std::fclose(nvrtl::g_report_file);
     nvrtl::g_report_file = nullptr;
   }
   if (Path == nullptr) return STATUS_SUCCESS;

@@ -8,6 +8,6 @@
 
 int main() {
   NvLabPowerCut();
-  std::fputs("nvlab-powercut: not running under the nvlab lab's persistence model\n", stderr);
+  (void)std::fputs("nvlab-powercut: not running under the nvlab lab's persistence model\n", stderr);
   return 1;
 }

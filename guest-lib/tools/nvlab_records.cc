@@ -49,16 +49,16 @@ struct Mapping {
 };
 
 int Usage(const char* why) {
-  std::fprintf(stderr,
-               "nvlab-records: %s\n"
-               "usage: nvlab-records write PATH [--count N] [--pattern P] [--cut]\n"
-               "       nvlab-records check PATH [--count N] [--pattern P] [--json]\n"
-               "patterns:",
-               why);
+  (void)std::fprintf(stderr,
+                     "nvlab-records: %s\n"
+                     "usage: nvlab-records write PATH [--count N] [--pattern P] [--cut]\n"
+                     "       nvlab-records check PATH [--count N] [--pattern P] [--json]\n"
+                     "patterns:",
+                     why);
   for (size_t i = 0; i < nvlab_records::kPatternCount; ++i) {
-    std::fprintf(stderr, " %s", kPatterns[i].name);
+    (void)std::fprintf(stderr, " %s", kPatterns[i].name);
   }
-  std::fputc('\n', stderr);
+  (void)std::fputc('\n', stderr);
   return kExitUsage;
 }
 
@@ -108,14 +108,14 @@ bool Open(const Options& o, size_t needed, Mapping* m) {
     if (created >= 0) close(created);  // a new regular file: a host test's NV stand-in
   }
   if (stat(o.path.c_str(), &st) != 0) {
-    std::fprintf(stderr, "nvlab-records: %s: %s\n", o.path.c_str(), std::strerror(errno));
+    (void)std::fprintf(stderr, "nvlab-records: %s: %s\n", o.path.c_str(), std::strerror(errno));
     return false;
   }
   PVOID base = nullptr;
   if (S_ISCHR(st.st_mode)) {
     SIZE_T size = 0;
     if (!NT_SUCCESS(NvMapDaxDevice(o.path.c_str(), &base, &size))) {
-      std::fprintf(stderr, "nvlab-records: %s\n", NvGetLastErrorMessage());
+      (void)std::fprintf(stderr, "nvlab-records: %s\n", NvGetLastErrorMessage());
       return false;
     }
     m->base = static_cast<unsigned char*>(base);
@@ -126,11 +126,11 @@ bool Open(const Options& o, size_t needed, Mapping* m) {
     const std::string file = o.path + "/nvlab-records.dat";
     const size_t size = (needed + 4095) & ~size_t{4095};
     if (o.command == "check" && access(file.c_str(), F_OK) != 0) {
-      std::fprintf(stderr, "nvlab-records: %s: %s\n", file.c_str(), std::strerror(errno));
+      (void)std::fprintf(stderr, "nvlab-records: %s: %s\n", file.c_str(), std::strerror(errno));
       return false;
     }
     if (!NT_SUCCESS(NvMapDaxFile(file.c_str(), size, &base))) {
-      std::fprintf(stderr, "nvlab-records: %s\n", NvGetLastErrorMessage());
+      (void)std::fprintf(stderr, "nvlab-records: %s\n", NvGetLastErrorMessage());
       return false;
     }
     m->base = static_cast<unsigned char*>(base);
@@ -139,33 +139,34 @@ bool Open(const Options& o, size_t needed, Mapping* m) {
   }
   const int fd = open(o.path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    std::fprintf(stderr, "nvlab-records: %s: %s\n", o.path.c_str(), std::strerror(errno));
+    (void)std::fprintf(stderr, "nvlab-records: %s: %s\n", o.path.c_str(), std::strerror(errno));
     return false;
   }
   size_t size = static_cast<size_t>(st.st_size);
   if (size < needed && o.command == "write") {
     if (ftruncate(fd, static_cast<off_t>(needed)) != 0) {
-      std::fprintf(stderr, "nvlab-records: %s: %s\n", o.path.c_str(), std::strerror(errno));
+      (void)std::fprintf(stderr, "nvlab-records: %s: %s\n", o.path.c_str(), std::strerror(errno));
       close(fd);
       return false;
     }
     size = needed;
   }
   if (size == 0) {
-    std::fprintf(stderr, "nvlab-records: %s is empty\n", o.path.c_str());
+    (void)std::fprintf(stderr, "nvlab-records: %s is empty\n", o.path.c_str());
     close(fd);
     return false;
   }
   base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (base == MAP_FAILED) {
-    std::fprintf(stderr, "nvlab-records: mmap %s: %s\n", o.path.c_str(), std::strerror(errno));
+    (void)std::fprintf(stderr, "nvlab-records: mmap %s: %s\n", o.path.c_str(),
+                       std::strerror(errno));
     return false;
   }
   m->base = static_cast<unsigned char*>(base);
   m->size = size;
   if (!NT_SUCCESS(NvRegisterNonVolatileRange(base, size))) {
-    std::fprintf(stderr, "nvlab-records: %s\n", NvGetLastErrorMessage());
+    (void)std::fprintf(stderr, "nvlab-records: %s\n", NvGetLastErrorMessage());
     return false;
   }
   m->registered = true;
@@ -246,8 +247,8 @@ bool WriteOne(PVOID token, int pattern, uint32_t index, unsigned char* line) {
       break;
   }
   if (!NT_SUCCESS(s)) {
-    std::fprintf(stderr, "nvlab-records: %s index %u: 0x%08x: %s\n", kPatterns[pattern].name, index,
-                 static_cast<unsigned>(s), NvGetLastErrorMessage());
+    (void)std::fprintf(stderr, "nvlab-records: %s index %u: 0x%08x: %s\n", kPatterns[pattern].name,
+                       index, static_cast<unsigned>(s), NvGetLastErrorMessage());
     return false;
   }
   return true;
@@ -257,11 +258,11 @@ int Write(const Options& o, const Mapping& m, const std::vector<int>& patterns) 
   const size_t needed = patterns.size() * o.count * kRecordSize;
   if (o.cut && mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     // Without it a page fault (a kernel entry) could complete pending flushes before the cut.
-    std::fprintf(stderr, "nvlab-records: warning: mlockall: %s\n", std::strerror(errno));
+    (void)std::fprintf(stderr, "nvlab-records: warning: mlockall: %s\n", std::strerror(errno));
   }
   PVOID token = nullptr;
   if (!NT_SUCCESS(RtlGetNonVolatileToken(m.base, needed, &token))) {
-    std::fprintf(stderr, "nvlab-records: no token: %s\n", NvGetLastErrorMessage());
+    (void)std::fprintf(stderr, "nvlab-records: no token: %s\n", NvGetLastErrorMessage());
     return kExitIo;
   }
   for (size_t p = 0; p < patterns.size(); ++p) {
@@ -273,16 +274,16 @@ int Write(const Options& o, const Mapping& m, const std::vector<int>& patterns) 
   if (o.cut) {
     // No free, no output, no unmapping before the cut: nothing that could enter the kernel.
     NvLabPowerCut();
-    std::fputs("nvlab-records: NvLabPowerCut returned: not under the lab's persistence model\n",
-               stderr);
+    (void)std::fputs(
+        "nvlab-records: NvLabPowerCut returned: not under the lab's persistence model\n", stderr);
   }
   RtlFreeNonVolatileToken(token);
-  std::printf("nvlab-records: wrote %zu records\n", patterns.size() * o.count);
+  (void)std::printf("nvlab-records: wrote %zu records\n", patterns.size() * o.count);
   return 0;
 }
 
 int Check(const Options& o, const Mapping& m, const std::vector<int>& patterns) {
-  if (o.json) std::fputs("[", stdout);
+  if (o.json) (void)std::fputs("[", stdout);
   bool first = true;
   for (size_t p = 0; p < patterns.size(); ++p) {
     for (unsigned long i = 0; i < o.count; ++i) {
@@ -293,15 +294,16 @@ int Check(const Options& o, const Mapping& m, const std::vector<int>& patterns) 
                             std::memcmp(m.base + offset, expected, kRecordSize) == 0;
       const char* name = kPatterns[patterns[p]].name;
       if (o.json) {
-        std::printf("%s\n  {\"pattern\":\"%s\",\"index\":%lu,\"survived\":%s}", first ? "" : ",",
-                    name, i, survived ? "true" : "false");
+        (void)std::printf("%s\n  {\"pattern\":\"%s\",\"index\":%lu,\"survived\":%s}",
+                          first ? "" : ",", name, i, survived ? "true" : "false");
       } else {
-        std::printf("record pattern=%s index=%lu survived=%s\n", name, i, survived ? "yes" : "no");
+        (void)std::printf("record pattern=%s index=%lu survived=%s\n", name, i,
+                          survived ? "yes" : "no");
       }
       first = false;
     }
   }
-  if (o.json) std::fputs("\n]\n", stdout);
+  if (o.json) (void)std::fputs("\n]\n", stdout);
   return std::fflush(stdout) == 0 ? 0 : kExitIo;
 }
 
@@ -322,8 +324,8 @@ int main(int argc, char** argv) {
   const size_t needed = patterns.size() * o.count * kRecordSize;
   if (!Open(o, needed, &m)) return kExitIo;
   if (o.command == "write" && m.size < needed) {
-    std::fprintf(stderr, "nvlab-records: %s holds %zu bytes, %zu needed\n", o.path.c_str(), m.size,
-                 needed);
+    (void)std::fprintf(stderr, "nvlab-records: %s holds %zu bytes, %zu needed\n", o.path.c_str(),
+                       m.size, needed);
     return kExitIo;
   }
   return o.command == "write" ? Write(o, m, patterns) : Check(o, m, patterns);

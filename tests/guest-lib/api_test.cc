@@ -146,7 +146,9 @@ TEST_F(ApiTest, SizeZeroSucceedsAndTouchesNothing) {
 
 TEST_F(ApiTest, DefaultTokenFlushesAnyAddress) {
   std::vector<unsigned char> plain(256, 1);
-  auto* token = reinterpret_cast<PVOID>(FLUSH_NV_MEMORY_DEFAULT_TOKEN);
+  // The Windows constant is an integer the API takes as a token.
+  auto* token =
+      reinterpret_cast<PVOID>(FLUSH_NV_MEMORY_DEFAULT_TOKEN);  // NOLINT(performance-no-int-to-ptr)
   EXPECT_EQ(RtlFlushNonVolatileMemory(token, plain.data(), plain.size(), 0), STATUS_SUCCESS);
   EXPECT_EQ(RtlDrainNonVolatileFlush(token), STATUS_SUCCESS);
   EXPECT_EQ(RtlFillNonVolatileMemory(token, plain.data(), 10, 7, FILL_NV_MEMORY_FLAG_PERSIST),
@@ -158,6 +160,7 @@ TEST_F(ApiTest, DefaultTokenFlushesAnyAddress) {
 TEST_F(ApiTest, TokensWorkFromSeveralThreadsAtOnce) {
   ASSERT_TRUE(region_.ok());
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::vector<int> failures(4, 0);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

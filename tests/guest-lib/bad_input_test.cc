@@ -13,7 +13,7 @@
 
 namespace {
 
-constexpr size_t kRegion = 64 * 1024;
+constexpr size_t kRegion = size_t{64} * 1024;
 
 struct Env {
   TestRegion& region;
@@ -28,7 +28,7 @@ struct BadCase {
 };
 
 PVOID Forged(uintptr_t v) {
-  return reinterpret_cast<PVOID>(v);
+  return reinterpret_cast<PVOID>(v);  // NOLINT(performance-no-int-to-ptr): forging is the point
 }
 
 std::vector<BadCase> Cases() {

@@ -167,6 +167,7 @@ TEST_F(VerifierTest, OffsetsAreRelativeToEachTokensBuffer) {
 
 TEST_F(VerifierTest, SeveralThreadsEachForgettingOneRangeAreAllReported) {
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       const char data[64] = {1};
@@ -200,7 +201,7 @@ TEST_F(VerifierTest, ReportFileGetsOneJsonLinePerRange) {
   std::ifstream in(path);
   std::vector<std::string> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::remove(path);
+  (void)std::remove(path);
   ASSERT_EQ(lines.size(), 2u);
   const std::regex json(
       R"(^\{"event":"unflushed","token":"0x[0-9a-f]+","offset":(\d+),"length":(\d+),"call_site":"0x[0-9a-f]+"\}$)");
