@@ -24,6 +24,10 @@ namespace nvrtl {
 // devdax or MAP_SYNC mapping; STATUS_INVALID_PARAMETER otherwise.
 NTSTATUS RecogniseDaxMapping(uintptr_t start, size_t size, PersistenceDomain* domain);
 
+// RememberAsDaxForTesting -- caches the file mapping holding `address` as if it were DAX, so
+// tests on hosts without NVDIMMs can check the cache's revalidation. False if not file-backed.
+bool RememberAsDaxForTesting(uintptr_t address);
+
 }  // namespace nvrtl
 
 #endif  // NVRTL_SRC_DAX_MAPPING_H_

@@ -1,4 +1,4 @@
-// dax_mapping_linux.cc -- RecogniseDaxMapping.
+// dax_mapping_linux.cc -- RecogniseDaxMapping, RememberAsDaxForTesting.
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -163,6 +163,14 @@ NTSTATUS RecogniseDaxMapping(uintptr_t start, size_t size, PersistenceDomain* do
   }
   *domain = found;
   return STATUS_SUCCESS;
+}
+
+bool RememberAsDaxForTesting(uintptr_t address) {
+  Vma vma;
+  if (!FindVma(address, &vma) || vma.inode == 0) return false;
+  std::lock_guard<std::mutex> lock(g_cache_mutex);
+  g_cache.push_back({vma, PersistenceDomain::kMemoryController});
+  return true;
 }
 
 }  // namespace nvrtl

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "dax_mapping.h"
 #include "nvrtl/nvrtl.h"
 
 namespace {
@@ -69,6 +70,52 @@ TEST(DaxMapHelpersTest, NonDaxPathsAreRefusedWithAReason) {
   EXPECT_EQ(NvMapDaxFile(path, 1 << 16, &base), STATUS_NOT_SUPPORTED);
   EXPECT_NE(std::string(NvGetLastErrorMessage()).find("MAP_SYNC"), std::string::npos);
   unlink(path);
+}
+
+}  // namespace
+
+namespace {
+
+// MapTempFile -- a shared mapping of a fresh (unlinked) temporary file, at `at` if not NULL.
+void* MapTempFile(size_t bytes, void* at) {
+  char path[] = "/tmp/nvrtl-remap-XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return MAP_FAILED;
+  unlink(path);
+  void* p = MAP_FAILED;
+  if (ftruncate(fd, static_cast<off_t>(bytes)) == 0) {
+    p = mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | (at != nullptr ? MAP_FIXED : 0), fd,
+             0);
+  }
+  close(fd);
+  return p;
+}
+
+TEST(DaxCacheTest, CachedMappingGivesTokensUntilReplacedByAnonymousMemory) {
+  constexpr size_t kBytes = 1 << 16;
+  void* p = MapTempFile(kBytes, nullptr);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_TRUE(nvrtl::RememberAsDaxForTesting(reinterpret_cast<uintptr_t>(p)));
+  PVOID token = nullptr;
+  ASSERT_EQ(RtlGetNonVolatileToken(p, kBytes, &token), STATUS_SUCCESS);
+  EXPECT_EQ(RtlFreeNonVolatileToken(token), STATUS_SUCCESS);
+  EXPECT_EQ(RtlGetNonVolatileToken(p, kBytes + 1, &token), STATUS_INVALID_PARAMETER);
+  // Same address, now anonymous memory: the cache must notice.
+  ASSERT_EQ(mmap(p, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+            p);
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
+  munmap(p, kBytes);
+}
+
+TEST(DaxCacheTest, AnotherFileMappedAtTheSameAddressIsNotTrusted) {
+  constexpr size_t kBytes = 1 << 16;
+  void* p = MapTempFile(kBytes, nullptr);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_TRUE(nvrtl::RememberAsDaxForTesting(reinterpret_cast<uintptr_t>(p)));
+  ASSERT_EQ(MapTempFile(kBytes, p), p);  // a different inode at the same place
+  PVOID token = nullptr;
+  EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
+  munmap(p, kBytes);
 }
 
 }  // namespace
