@@ -143,6 +143,16 @@ void Verifier::MarkFlushedNotDrained(size_t offset, size_t length) noexcept {
   }
 }
 
+void Verifier::MarkStored(size_t offset, size_t length, bool flushed, bool drained,
+                          void* call_site) noexcept {
+  if (flushed && drained) {
+    MarkFlushedAndDrained(offset, length);
+    return;
+  }
+  MarkDirty(offset, length, call_site);
+  if (flushed) MarkFlushedNotDrained(offset, length);
+}
+
 void Verifier::MarkFlushedAndDrained(size_t offset, size_t length) noexcept {
   // Out of memory loses precision, never throws across the C ABI.
   try {

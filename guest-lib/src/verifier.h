@@ -48,6 +48,10 @@ class Verifier {
   void MarkFlushedAndDrained(size_t offset, size_t length) noexcept;
   // MarkDrained -- this thread's pending ranges are durable.
   void MarkDrained() noexcept;
+  // MarkStored -- what Write or Fill did to [offset, offset+length): with Flags 0 it is dirty;
+  // flushed without a drain it waits for this thread's drain; flushed and drained it is durable.
+  void MarkStored(size_t offset, size_t length, bool flushed, bool drained,
+                  void* call_site) noexcept;
   // Findings -- what is not durable, merged and sorted by offset.
   std::vector<Finding> Findings() const;
 

@@ -44,15 +44,8 @@ extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
   if (drain) x86_64::Sfence();
 
   if (view.verifier != nullptr) {
-    const size_t offset = reinterpret_cast<uintptr_t>(NvDestination) - view.base;
-    if (Flags == 0) {
-      view.verifier->MarkDirty(offset, Size, __builtin_return_address(0));
-    } else if (!drain) {
-      view.verifier->MarkDirty(offset, Size, __builtin_return_address(0));
-      view.verifier->MarkFlushedNotDrained(offset, Size);
-    } else {
-      view.verifier->MarkFlushedAndDrained(offset, Size);
-    }
+    view.verifier->MarkStored(reinterpret_cast<uintptr_t>(NvDestination) - view.base, Size,
+                              Flags != 0, drain, __builtin_return_address(0));
   }
   return STATUS_SUCCESS;
 }
