@@ -119,10 +119,13 @@ int main(int argc, char** argv) {
     self[n] = '\0';
     nvlab = std::string(self).substr(0, std::string(self).rfind('/')) + "/nvlab";
   }
-  const std::string workload = "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count " +
-                               std::to_string(records) + " >/dev/null";
-  std::vector<Row> rows = {{"first output (s)"},      {"run -- true (s)"},
-                           {"power-cycle (s)"},       {"workload: whole run (s)"},
+  const std::string workload =
+      "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count " +
+      std::to_string(records) + " >/dev/null";
+  std::vector<Row> rows = {{"first output (s)"},
+                           {"run -- true (s)"},
+                           {"power-cycle (s)"},
+                           {"workload: whole run (s)"},
                            {"workload: command (s)"}};
   for (const char* model : {"off", "on"}) {
     std::vector<double> first, run, cycle, whole, command;
@@ -154,8 +157,8 @@ int main(int argc, char** argv) {
     *slot[3] = Median(whole);
     *slot[4] = Median(command);
   }
-  std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n",
-              runs, records);
+  std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n", runs,
+              records);
   std::printf("%-26s %12s %12s %8s\n", "measure", "model off", "model on", "on/off");
   for (const Row& r : rows) {
     std::printf("%-26s %12.2f %12.2f %8.2fx\n", r.name.c_str(), r.off, r.on,

@@ -203,7 +203,8 @@ int main() {
   if (port_path.empty()) PowerOff("no virtio-serial port named org.nvlab.agent");
   const int port = open(port_path.c_str(), O_RDWR | O_CLOEXEC);
   if (port < 0) PowerOff("cannot open the agent port");
-  if (!Send(port, nvlab::FrameType::kHello, HelloPayload())) PowerOff("cannot write the agent port");
+  if (!Send(port, nvlab::FrameType::kHello, HelloPayload()))
+    PowerOff("cannot write the agent port");
   std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());
 
   nvlab::FrameDecoder decoder;

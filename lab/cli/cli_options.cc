@@ -147,7 +147,8 @@ Status ParseCliOptions(int argc, char** argv, CliOptions* out) {
     } else if (arg == "--nvdimm") {
       NVLAB_RETURN_IF_ERROR(need_value(&v));
       uint64_t size = 0;
-      if (!ParseSize(v, &size) || size % (2u << 20) != 0) return bad(v, "a size like 256M, a multiple of 2M");
+      if (!ParseSize(v, &size) || size % (2u << 20) != 0)
+        return bad(v, "a size like 256M, a multiple of 2M");
       o.nvdimm_sizes.push_back(size);
     } else if (arg == "--namespace") {
       NVLAB_RETURN_IF_ERROR(need_value(&v));

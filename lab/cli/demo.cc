@@ -29,24 +29,29 @@ class CapturingSink : public OutputSink {
 // Reason explains, for a pattern of nvlab-records, why it does or does not survive.
 std::string Reason(const std::string& pattern, Persistence platform) {
   static const std::map<std::string, std::pair<std::string, std::string>> kReasons = {
-      {"noflush", {"stored, never flushed: lost with the CPU caches",
-                   "stored, never flushed: eADR flushes the caches at power loss"}},
-      {"flush-nodrain", {"flushed (CLWB) with no fence: the write-back never completed",
-                         "in the cache, which eADR keeps"}},
+      {"noflush",
+       {"stored, never flushed: lost with the CPU caches",
+        "stored, never flushed: eADR flushes the caches at power loss"}},
+      {"flush-nodrain",
+       {"flushed (CLWB) with no fence: the write-back never completed",
+        "in the cache, which eADR keeps"}},
       {"flush-drain", {"flushed and drained (SFENCE)", "flushed and drained (SFENCE)"}},
       {"flushranges", {"RtlFlushNonVolatileMemoryRanges then drained", "flushed and drained"}},
       {"write-persist", {"WRITE_NV_MEMORY_FLAG_PERSIST", "WRITE_NV_MEMORY_FLAG_PERSIST"}},
-      {"write-nt-nodrain", {"non-temporal stores with no fence: still in the WC buffer",
-                            "WC buffers are outside eADR's domain: a fence is still needed"}},
+      {"write-nt-nodrain",
+       {"non-temporal stores with no fence: still in the WC buffer",
+        "WC buffers are outside eADR's domain: a fence is still needed"}},
       {"write-nt", {"non-temporal stores, then a fence", "non-temporal stores, then a fence"}},
-      {"fill-flush", {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_FLUSH",
-                      "RtlFillNonVolatileMemory with FLUSH"}},
-      {"fill-persist", {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_PERSIST",
-                        "RtlFillNonVolatileMemory with PERSIST"}},
+      {"fill-flush",
+       {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_FLUSH",
+        "RtlFillNonVolatileMemory with FLUSH"}},
+      {"fill-persist",
+       {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_PERSIST",
+        "RtlFillNonVolatileMemory with PERSIST"}},
       {"plain-store-clwb-sfence", {"store, CLWB, SFENCE", "store, CLWB, SFENCE"}},
       {"plain-store-clflushopt", {"store, CLFLUSHOPT, SFENCE", "store, CLFLUSHOPT, SFENCE"}},
-      {"plain-store-clflush", {"store, CLFLUSH (ordered with stores: no fence needed)",
-                               "store, CLFLUSH"}},
+      {"plain-store-clflush",
+       {"store, CLFLUSH (ordered with stores: no fence needed)", "store, CLFLUSH"}},
   };
   auto it = kReasons.find(pattern);
   if (it == kReasons.end()) return "";
@@ -69,9 +74,9 @@ std::vector<std::pair<std::string, bool>> ParseCheck(const std::string& text) {
       if (word == "survived=yes") survived = 1;
       if (word == "survived=no") survived = 0;
     }
-    const bool sane = !pattern.empty() && pattern.size() < 64 &&
-                      pattern.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") ==
-                          std::string::npos;
+    const bool sane =
+        !pattern.empty() && pattern.size() < 64 &&
+        pattern.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
     if (sane && survived >= 0) rows.emplace_back(pattern, survived == 1);
   }
   return rows;

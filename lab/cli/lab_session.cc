@@ -18,17 +18,21 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
 
 int ExitStatusFor(const Status& status) {
   switch (status.code()) {
-    case Status::Code::kOk: return 0;
-    case Status::Code::kInvalidArgument: return 2;
-    case Status::Code::kTimeout: return 124;
-    case Status::Code::kCancelled: return 130;
-    default: return 125;
+    case Status::Code::kOk:
+      return 0;
+    case Status::Code::kInvalidArgument:
+      return 2;
+    case Status::Code::kTimeout:
+      return 124;
+    case Status::Code::kCancelled:
+      return 130;
+    default:
+      return 125;
   }
 }
 
 LabSession::LabSession(const CliOptions& options)
-    : options_(options),
-      deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
+    : options_(options), deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
 
 bool LabSession::model_enabled() const {
   return options_.model.value_or(options_.accel == Accel::kTcg);
@@ -55,10 +59,9 @@ Status LabSession::ResolveMachine() {
   if (options_.filesystem) machine_.filesystem = *options_.filesystem;
   if (options_.persistence) machine_.persistence = *options_.persistence;
   if (options_.nvdimm_images.size() > machine_.nvdimms.size()) {
-    return Status::InvalidArgument("--nvdimm-image given " +
-                                   std::to_string(options_.nvdimm_images.size()) +
-                                   " times for a machine with " +
-                                   std::to_string(machine_.nvdimms.size()) + " NVDIMMs");
+    return Status::InvalidArgument(
+        "--nvdimm-image given " + std::to_string(options_.nvdimm_images.size()) +
+        " times for a machine with " + std::to_string(machine_.nvdimms.size()) + " NVDIMMs");
   }
   machine_resolved_ = true;
   return Status::Ok();

@@ -74,8 +74,8 @@ int RunPowerCycle(const CliOptions& opts) {
   nvlab::LabSession lab(opts);
   PassThroughSink sink;
   nvlab::PowerCycleResult result;
-  const Status s = lab.PowerCycle(nvlab::ShellCommand(opts.before),
-                                  nvlab::ShellCommand(opts.after), &sink, &result);
+  const Status s = lab.PowerCycle(nvlab::ShellCommand(opts.before), nvlab::ShellCommand(opts.after),
+                                  &sink, &result);
   if (!s.ok()) return Fail(s);
   if (opts.json) {
     std::cout << nvlab::PowerCycleJson(result).dump(2) << "\n";
@@ -96,13 +96,22 @@ int main(int argc, char** argv) {
   }
   nvlab::InstallInterruptionHandlers();
   switch (opts.subcommand) {
-    case nvlab::Subcommand::kHelp: std::cout << nvlab::UsageText(); return 0;
-    case nvlab::Subcommand::kVersion: std::cout << "nvlab " NVLAB_VERSION "\n"; return 0;
-    case nvlab::Subcommand::kImage: return RunImage(opts);
-    case nvlab::Subcommand::kRun: return RunRun(opts);
-    case nvlab::Subcommand::kPowerCycle: return RunPowerCycle(opts);
-    case nvlab::Subcommand::kDemo: return nvlab::RunDemo(opts);
-    case nvlab::Subcommand::kNone: break;
+    case nvlab::Subcommand::kHelp:
+      std::cout << nvlab::UsageText();
+      return 0;
+    case nvlab::Subcommand::kVersion:
+      std::cout << "nvlab " NVLAB_VERSION "\n";
+      return 0;
+    case nvlab::Subcommand::kImage:
+      return RunImage(opts);
+    case nvlab::Subcommand::kRun:
+      return RunRun(opts);
+    case nvlab::Subcommand::kPowerCycle:
+      return RunPowerCycle(opts);
+    case nvlab::Subcommand::kDemo:
+      return nvlab::RunDemo(opts);
+    case nvlab::Subcommand::kNone:
+      break;
   }
   std::cerr << nvlab::UsageText();
   return 2;

@@ -26,9 +26,7 @@ using nvlab::testing::RunNvlab;
 
 class LabTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = nvlab::testing::MakeTempDir();
-  }
+  void SetUp() override { dir_ = nvlab::testing::MakeTempDir(); }
   void TearDown() override {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -44,19 +42,19 @@ TEST_F(LabTest, RunCarriesOutputAndExitStatusBack) {
 }
 
 TEST_F(LabTest, RunPassesArgvWithoutAShellAndSetsNvlabPmem) {
-  const auto r = RunNvlab({"run", "--model", "off", "--json", "--", "sh", "-c",
-                           "printf '%s|' \"$1\" \"$NVLAB_PMEM\"; test -c \"$NVLAB_PMEM\"", "sh",
-                           "a b"});
+  const auto r =
+      RunNvlab({"run", "--model", "off", "--json", "--", "sh", "-c",
+                "printf '%s|' \"$1\" \"$NVLAB_PMEM\"; test -c \"$NVLAB_PMEM\"", "sh", "a b"});
   EXPECT_EQ(r.exit_status, 0) << Describe(r);
   EXPECT_TRUE(r.out.starts_with("a b|/dev/dax0.0|")) << Describe(r);
   EXPECT_NE(r.out.find("\"exit_status\": 0"), std::string::npos) << Describe(r);
 }
 
 TEST_F(LabTest, PowerCycleKeepsRecordsOnDevdaxWithoutTheModel) {
-  const auto r = RunNvlab(
-      {"power-cycle", "--model", "off", "--before",
-       "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 100", "--after",
-       "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 100"});
+  const auto r =
+      RunNvlab({"power-cycle", "--model", "off", "--before",
+                "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 100", "--after",
+                "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 100"});
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   size_t survived = 0, lines = 0;
   for (size_t pos = 0; (pos = r.out.find("record ", pos)) != std::string::npos; ++pos) {
@@ -120,7 +118,8 @@ TEST_F(LabTest, NvdimmImageIsCreatedKeptAndReused) {
 TEST_F(LabTest, NvdimmImageOfTheWrongSizeIsRefusedAndKept) {
   const fs::path image = dir_ / "small.img";
   std::ofstream(image) << "precious";
-  const auto r = RunNvlab({"run", "--model", "off", "--nvdimm-image", image.string(), "--", "true"});
+  const auto r =
+      RunNvlab({"run", "--model", "off", "--nvdimm-image", image.string(), "--", "true"});
   EXPECT_EQ(r.exit_status, 2) << Describe(r);
   EXPECT_NE(r.err.find("small.img"), std::string::npos) << Describe(r);
   std::ifstream in(image);
@@ -146,9 +145,10 @@ TEST_F(LabTest, AQemuThatCrashesAtStartIsReportedWithItsOutput) {
   const fs::path bin = dir_ / "bin";
   fs::create_directories(bin);
   const fs::path fake = bin / "qemu-system-x86_64";
-  std::ofstream(fake) << "#!/bin/sh\n"
-                         "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
-                         "echo 'fake qemu: simulated crash' >&2\nkill -SEGV $$\n";
+  std::ofstream(fake)
+      << "#!/bin/sh\n"
+         "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
+         "echo 'fake qemu: simulated crash' >&2\nkill -SEGV $$\n";
   fs::permissions(fake, fs::perms::owner_all);
   const auto r = RunNvlab({"run", "--model", "off", "--", "true"},
                           {"PATH=" + bin.string() + ":" + std::getenv("PATH")});
@@ -194,11 +194,13 @@ TEST_F(LabTest, KvmThatCannotBootStockKernelsIsDetected) {
 TEST_F(LabTest, TwoGuestsRunAtOnce) {
   NvlabResult a, b;
   std::thread ta([&] {
-    a = RunNvlab({"run", "--model", "off", "--", "nvlab-records write \"$NVLAB_PMEM\" --pattern "
+    a = RunNvlab({"run", "--model", "off", "--",
+                  "nvlab-records write \"$NVLAB_PMEM\" --pattern "
                   "flush-drain --count 5 >/dev/null && echo guest-a"});
   });
   std::thread tb([&] {
-    b = RunNvlab({"run", "--model", "off", "--", "nvlab-records check \"$NVLAB_PMEM\" --pattern "
+    b = RunNvlab({"run", "--model", "off", "--",
+                  "nvlab-records check \"$NVLAB_PMEM\" --pattern "
                   "flush-drain --count 5 | grep -c survived=no; echo guest-b"});
   });
   ta.join();

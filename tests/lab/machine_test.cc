@@ -46,9 +46,9 @@ TEST(MachineTest, ShippedMachinesAllParse) {
 
 TEST(MachineTest, NvdimmsAreLaidOutOnGigabyteBoundariesAboveFourGigabytes) {
   Machine m;
-  ASSERT_TRUE(ParseMachine("[nvdimm]\nsize=1G\n[nvdimm]\nsize=2M\n[nvdimm]\nsize=1026M\n",
-                           "t.machine", &m)
-                  .ok());
+  ASSERT_TRUE(
+      ParseMachine("[nvdimm]\nsize=1G\n[nvdimm]\nsize=2M\n[nvdimm]\nsize=1026M\n", "t.machine", &m)
+          .ok());
   EXPECT_EQ(m.NvdimmBase(0), 4ull << 30);
   EXPECT_EQ(m.NvdimmBase(1), 5ull << 30);
   EXPECT_EQ(m.NvdimmBase(2), 6ull << 30);
@@ -79,11 +79,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadMachine{"ZeroVcpus", "vcpus = 0\n[nvdimm]\n", "bad.machine:1: vcpus:"},
         BadMachine{"BadSize", "[nvdimm]\nsize = 12Q\n", "bad.machine:2: size:"},
         BadMachine{"UnalignedSize", "[nvdimm]\nsize = 3M\n", "bad.machine:2: size:"},
-        BadMachine{"OverflowSize", "[nvdimm]\nsize = 99999999999999999999G\n", "bad.machine:2: size:"},
+        BadMachine{"OverflowSize", "[nvdimm]\nsize = 99999999999999999999G\n",
+                   "bad.machine:2: size:"},
         BadMachine{"NoEquals", "# c\n\nvcpus 2\n[nvdimm]\n", "bad.machine:3: vcpus 2:"},
         BadMachine{"MissingValue", "memory =\n[nvdimm]\n", "bad.machine:1: memory:"},
         BadMachine{"UnknownSection", "[disk]\n", "bad.machine:1: [disk]:"},
-        BadMachine{"BadPersistence", "persistence = maybe\n[nvdimm]\n", "bad.machine:1: persistence:"},
+        BadMachine{"BadPersistence", "persistence = maybe\n[nvdimm]\n",
+                   "bad.machine:1: persistence:"},
         BadMachine{"BadNamespace", "namespace = sector\n[nvdimm]\n", "bad.machine:1: namespace:"},
         BadMachine{"SmallLabel", "[nvdimm]\nlabel-size = 4K\n", "bad.machine:2: label-size:"},
         BadMachine{"NodeOutOfRange", "[nvdimm]\nnode = 1\n", "bad.machine:3: node:"},

@@ -13,7 +13,8 @@ QemuLaunch Launch(const Machine& m) {
   QemuLaunch l;
   l.kernel = "/img/vmlinux";
   l.initrd = "/img/initrd";
-  for (size_t i = 0; i < m.nvdimms.size(); ++i) l.nvdimm_files.push_back("/run/nv" + std::to_string(i));
+  for (size_t i = 0; i < m.nvdimms.size(); ++i)
+    l.nvdimm_files.push_back("/run/nv" + std::to_string(i));
   for (int n = 0; n < m.numa_nodes; ++n) l.ram_files.push_back("/run/ram" + std::to_string(n));
   l.qmp_socket = "/run/qmp.sock";
   l.agent_socket = "/run/agent.sock";
@@ -33,12 +34,14 @@ TEST(QemuCommandLineTest, DefaultMachineBootsPausedUnderTcgWithOneNvdimm) {
   const auto argv = QemuCommandLine(m, Launch(m));
   EXPECT_EQ(argv[0], "qemu-system-x86_64");
   EXPECT_NE(std::find(argv.begin(), argv.end(), "-S"), argv.end());
-  EXPECT_TRUE(Has(argv, "-machine", "pc,nvdimm=on,nvdimm-persistence=mem-ctrl,memory-backend=ram0"));
+  EXPECT_TRUE(
+      Has(argv, "-machine", "pc,nvdimm=on,nvdimm-persistence=mem-ctrl,memory-backend=ram0"));
   EXPECT_TRUE(Has(argv, "-accel", "tcg"));
   EXPECT_TRUE(Has(argv, "-cpu", "max"));
   EXPECT_TRUE(Has(argv, "-smp", "2"));
   EXPECT_TRUE(Has(argv, "-m", "512M,slots=1,maxmem=1536M"));
-  EXPECT_TRUE(Has(argv, "-object", "memory-backend-file,id=nv0,share=on,size=256M,mem-path=/run/nv0"));
+  EXPECT_TRUE(
+      Has(argv, "-object", "memory-backend-file,id=nv0,share=on,size=256M,mem-path=/run/nv0"));
   EXPECT_TRUE(Has(argv, "-device", "nvdimm,id=nvdimm0,memdev=nv0,addr=0x100000000,node=0"));
   EXPECT_TRUE(Has(argv, "-append", "console=ttyS0 quiet panic=-1 nvlab.ns=devdax nvlab.nvdimms=1"));
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "-plugin"), argv.end());
@@ -72,9 +75,10 @@ TEST(QemuCommandLineTest, TwoNumaNodesGetTheirOwnRamAndNvdimms) {
   EXPECT_TRUE(Has(argv, "-machine", "pc,nvdimm=on,nvdimm-persistence=mem-ctrl"));
   EXPECT_TRUE(Has(argv, "-numa", "node,nodeid=0,memdev=ram0,cpus=0"));
   EXPECT_TRUE(Has(argv, "-numa", "node,nodeid=1,memdev=ram1,cpus=1"));
-  EXPECT_TRUE(Has(argv, "-object", "memory-backend-file,id=ram1,size=256M,share=on,mem-path=/run/ram1"));
-  EXPECT_TRUE(Has(argv, "-device",
-                  "nvdimm,id=nvdimm1,memdev=nv1,addr=0x140000000,node=1,label-size=128K"));
+  EXPECT_TRUE(
+      Has(argv, "-object", "memory-backend-file,id=ram1,size=256M,share=on,mem-path=/run/ram1"));
+  EXPECT_TRUE(
+      Has(argv, "-device", "nvdimm,id=nvdimm1,memdev=nv1,addr=0x140000000,node=1,label-size=128K"));
 }
 
 TEST(QemuCommandLineTest, KvmUsesTheHostCpuAndDeterminismAddsIcount) {

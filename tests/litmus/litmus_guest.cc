@@ -34,26 +34,26 @@ constexpr size_t kRowStride = 4096;
 
 // The rows in table order; the index is the row's page.
 constexpr const char* kRows[] = {
-    "store",                     // store A
-    "store-clwb",                // store A; CLWB A                      (pending at the cut)
-    "store-clwb-sfence",         // store A; CLWB A; SFENCE
-    "store-clflush",             // store A; CLFLUSH A
-    "store-clflushopt-mfence",   // store A; CLFLUSHOPT A; MFENCE
-    "store-clwb-lock",           // store A; CLWB A; LOCK ADD [stack]
+    "store",                       // store A
+    "store-clwb",                  // store A; CLWB A                      (pending at the cut)
+    "store-clwb-sfence",           // store A; CLWB A; SFENCE
+    "store-clflush",               // store A; CLFLUSH A
+    "store-clflushopt-mfence",     // store A; CLFLUSHOPT A; MFENCE
+    "store-clwb-lock",             // store A; CLWB A; LOCK ADD [stack]
     "store-clwb-other-cpu-fence",  // CLWB A on cpu 0; SFENCEs on cpu 1 only (pending)
-    "store1-clwb-store2-sfence",  // store A=1; CLWB A; store A=2; SFENCE
-    "movnti",                    // MOVNTI A                             (pending at the cut)
-    "movnti-sfence",             // MOVNTI A; SFENCE
-    "two-lines-a",               // store A, store B; CLWB A; SFENCE: A
-    "two-lines-b",               //   ... and B
-    "store-clwb-xchg",           // store A; CLWB A; XCHG [stack]
-    "store-clwb-cpuid",          // store A; CLWB A; CPUID (serializing)
-    "clwb-base-index-disp",      // CLWB through [base + index*8 + disp32]
-    "clwb-index-disp",           // CLWB through [index*8 + disp32] (no base)
-    "clwb-base-disp8",           // CLWB through [base + disp8]
-    "clwb-gs-segment",           // CLWB through GS:[base] (GS base = the mapping)
-    "clflushopt-sib-scale2",     // CLFLUSHOPT through [base + index*2]; SFENCE
-    "movntdq-sfence",            // MOVNTDQ xmm; SFENCE
+    "store1-clwb-store2-sfence",   // store A=1; CLWB A; store A=2; SFENCE
+    "movnti",                      // MOVNTI A                             (pending at the cut)
+    "movnti-sfence",               // MOVNTI A; SFENCE
+    "two-lines-a",                 // store A, store B; CLWB A; SFENCE: A
+    "two-lines-b",                 //   ... and B
+    "store-clwb-xchg",             // store A; CLWB A; XCHG [stack]
+    "store-clwb-cpuid",            // store A; CLWB A; CPUID (serializing)
+    "clwb-base-index-disp",        // CLWB through [base + index*8 + disp32]
+    "clwb-index-disp",             // CLWB through [index*8 + disp32] (no base)
+    "clwb-base-disp8",             // CLWB through [base + disp8]
+    "clwb-gs-segment",             // CLWB through GS:[base] (GS base = the mapping)
+    "clflushopt-sib-scale2",       // CLFLUSHOPT through [base + index*2]; SFENCE
+    "movntdq-sfence",              // MOVNTDQ xmm; SFENCE
 };
 constexpr size_t kRowCount = sizeof(kRows) / sizeof(kRows[0]);
 
@@ -61,14 +61,24 @@ uint64_t* Row(char* base, size_t row) {
   return reinterpret_cast<uint64_t*>(base + row * kRowStride);
 }
 
-void Store(uint64_t* p, uint64_t v) { asm volatile("movq %1, %0" : "=m"(*p) : "r"(v) : "memory"); }
-void Clwb(void* p) { asm volatile("clwb %0" : "+m"(*static_cast<char*>(p))::"memory"); }
-void Clflush(void* p) { asm volatile("clflush %0" : "+m"(*static_cast<char*>(p))::"memory"); }
+void Store(uint64_t* p, uint64_t v) {
+  asm volatile("movq %1, %0" : "=m"(*p) : "r"(v) : "memory");
+}
+void Clwb(void* p) {
+  asm volatile("clwb %0" : "+m"(*static_cast<char*>(p))::"memory");
+}
+void Clflush(void* p) {
+  asm volatile("clflush %0" : "+m"(*static_cast<char*>(p))::"memory");
+}
 void Clflushopt(void* p) {
   asm volatile("clflushopt %0" : "+m"(*static_cast<char*>(p))::"memory");
 }
-void Sfence() { asm volatile("sfence" ::: "memory"); }
-void Mfence() { asm volatile("mfence" ::: "memory"); }
+void Sfence() {
+  asm volatile("sfence" ::: "memory");
+}
+void Mfence() {
+  asm volatile("mfence" ::: "memory");
+}
 void Movnti(uint64_t* p, uint64_t v) {
   asm volatile("movnti %1, %0" : "=m"(*p) : "r"(v) : "memory");
 }
@@ -169,7 +179,9 @@ int Run(char* base) {
     alignas(16) uint64_t pair[2] = {kFirst, kFirst};
     asm volatile(
         "movdqa %1, %%xmm0\n\t"
-        "movntdq %%xmm0, %0" : "=m"(*reinterpret_cast<char(*)[16]>(Row(base, 19))) : "m"(pair)
+        "movntdq %%xmm0, %0"
+        : "=m"(*reinterpret_cast<char(*)[16]>(Row(base, 19)))
+        : "m"(pair)
         : "xmm0", "memory");
     Sfence();
   }

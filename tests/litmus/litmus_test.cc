@@ -139,7 +139,9 @@ struct PatternCase {
   bool eadr;
 };
 
-void PrintTo(const PatternCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const PatternCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class GuestLibraryPatternTest : public ::testing::TestWithParam<PatternCase> {};
 
@@ -166,8 +168,9 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 
 TEST(ForgottenFlushTest, IsLostOnAdrAndReportedAtTheCut) {
-  const auto r = PowerCycle({}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
-                            "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
+  const auto r =
+      PowerCycle({}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
+                 "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 8u) << Describe(r);
@@ -184,9 +187,9 @@ TEST(ForgottenFlushTest, IsLostOnAdrAndReportedAtTheCut) {
 }
 
 TEST(ForgottenFlushTest, TheSameProgramWithTheFlushLosesNothing) {
-  const auto r = PowerCycle(
-      {}, "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 8 --cut",
-      "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 8");
+  const auto r =
+      PowerCycle({}, "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 8 --cut",
+                 "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 8");
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 8u) << Describe(r);
@@ -197,9 +200,9 @@ TEST(ForgottenFlushTest, TheSameProgramWithTheFlushLosesNothing) {
 }
 
 TEST(CutPolicyTest, KeepReproducesQemusBaseline) {
-  const auto r = PowerCycle(
-      {"--on-cut", "keep"}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
-      "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
+  const auto r = PowerCycle({"--on-cut", "keep"},
+                            "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
+                            "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 8u) << Describe(r);
@@ -207,9 +210,10 @@ TEST(CutPolicyTest, KeepReproducesQemusBaseline) {
 }
 
 std::string Survivors(const std::string& on_cut) {
-  const auto r = PowerCycle(
-      {"--on-cut", on_cut}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 64 --cut",
-      "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 64");
+  const auto r =
+      PowerCycle({"--on-cut", on_cut},
+                 "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 64 --cut",
+                 "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 64");
   EXPECT_EQ(r.exit_status, 0) << Describe(r);
   std::string bits;
   for (const Record& rec : ParseRecords(r.out)) bits += rec.survived ? '1' : '0';
@@ -228,9 +232,9 @@ TEST(CutPolicyTest, RandomIsReproducibleFromItsSeed) {
 }
 
 TEST(KernelWriteTest, Write2AndSyncOnFsdaxSurvive) {
-  const auto r = PowerCycle({"--machine", "fsdax-ext4"},
-                            "echo written-by-write2 > \"$NVLAB_PMEM/f\" && sync",
-                            "cat \"$NVLAB_PMEM/f\"");
+  const auto r =
+      PowerCycle({"--machine", "fsdax-ext4"}, "echo written-by-write2 > \"$NVLAB_PMEM/f\" && sync",
+                 "cat \"$NVLAB_PMEM/f\"");
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   EXPECT_TRUE(r.out.starts_with("written-by-write2\n")) << Describe(r);
 }
@@ -239,10 +243,9 @@ TEST(CutAfterFencesTest, CutsInTheMiddleOfAFlushedSequence) {
   // Each flush-drain record ends with one fence that orders NVDIMM writes; the boot itself may
   // order a few (the namespace's info block). The cut must land inside the sequence: the
   // records that survive are a prefix, neither empty nor complete.
-  const auto r = PowerCycle(
-      {"--cut-after-fences", "6"},
-      "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 20",
-      "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 20");
+  const auto r = PowerCycle({"--cut-after-fences", "6"},
+                            "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 20",
+                            "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 20");
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 20u) << Describe(r);
@@ -267,15 +270,17 @@ TEST(DeterminismTest, SameProgramAndSeedGiveAByteIdenticalImage) {
   std::vector<std::string> images;
   for (const char* name : {"a.img", "b.img"}) {
     images.push_back(dir + "/" + name);
-    const auto r = PowerCycle(
-        {"--deterministic", "--on-cut", "random:9:0.5", "--nvdimm-image", images.back()},
-        "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 64 --cut",
-        "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 64");
+    const auto r =
+        PowerCycle({"--deterministic", "--on-cut", "random:9:0.5", "--nvdimm-image", images.back()},
+                   "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 64 --cut",
+                   "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 64");
     ASSERT_EQ(r.exit_status, 0) << Describe(r);
   }
   std::ifstream a(images[0], std::ios::binary), b(images[1], std::ios::binary);
-  const std::string content_a((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
-  const std::string content_b((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+  const std::string content_a((std::istreambuf_iterator<char>(a)),
+                              std::istreambuf_iterator<char>());
+  const std::string content_b((std::istreambuf_iterator<char>(b)),
+                              std::istreambuf_iterator<char>());
   EXPECT_EQ(content_a.size(), 256u << 20);
   EXPECT_TRUE(content_a == content_b) << "the two images differ";
   std::filesystem::remove_all(dir);

@@ -18,9 +18,9 @@ std::string Header(uint8_t type, uint8_t version, uint8_t r0, uint8_t r1, uint32
 }
 
 TEST(AgentFrameTest, RoundTripsEveryFrameType) {
-  for (FrameType type : {FrameType::kHello, FrameType::kStdout, FrameType::kStderr,
-                         FrameType::kExit, FrameType::kError, FrameType::kExec,
-                         FrameType::kPowerOff}) {
+  for (FrameType type :
+       {FrameType::kHello, FrameType::kStdout, FrameType::kStderr, FrameType::kExit,
+        FrameType::kError, FrameType::kExec, FrameType::kPowerOff}) {
     FrameDecoder d;
     d.Feed(EncodeFrame(type, "payload\0with nul"));
     auto f = d.Next();
@@ -35,7 +35,8 @@ TEST(AgentFrameTest, RoundTripsEveryFrameType) {
 TEST(AgentFrameTest, ReassemblesFramesFedOneByteAtATime) {
   const std::string payload(70000 - 10000, 'x');
   std::string stream = EncodeFrame(FrameType::kStdout, payload) +
-                       EncodeFrame(FrameType::kStderr, "err") + EncodeFrame(FrameType::kExit, "exit 3\n");
+                       EncodeFrame(FrameType::kStderr, "err") +
+                       EncodeFrame(FrameType::kExit, "exit 3\n");
   FrameDecoder d;
   std::vector<Frame> frames;
   for (char c : stream) {
@@ -112,13 +113,13 @@ TEST(AgentFrameTest, ExitPayloadIsParsedStrictly) {
   ASSERT_TRUE(sig.has_value());
   EXPECT_TRUE(sig->signaled);
   EXPECT_EQ(sig->ShellStatus(), 137);
-  for (const char* bad : {"exit 256\n", "exit -1\n", "exit 1", "exit  1\n", "exit 1x\n",
-                          "signal 0\n", "signal 65\n", "quit 0\n", "", "exit \n",
-                          "exit 99999999999\n"}) {
+  for (const char* bad :
+       {"exit 256\n", "exit -1\n", "exit 1", "exit  1\n", "exit 1x\n", "signal 0\n", "signal 65\n",
+        "quit 0\n", "", "exit \n", "exit 99999999999\n"}) {
     EXPECT_FALSE(DecodeExit(bad).has_value()) << bad;
   }
-  for (CommandStatus s : {CommandStatus{false, 0}, CommandStatus{false, 255},
-                          CommandStatus{true, 15}}) {
+  for (CommandStatus s :
+       {CommandStatus{false, 0}, CommandStatus{false, 255}, CommandStatus{true, 15}}) {
     auto back = DecodeExit(EncodeExit(s));
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->signaled, s.signaled);

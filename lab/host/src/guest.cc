@@ -39,8 +39,8 @@ std::string Hex(uint64_t value) {
 // short (108 bytes), so a long TMPDIR falls back to /tmp.
 Status MakeRunDir(fs::path* out) {
   std::string base = "/tmp";
-  if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0' &&
-                                               std::strlen(tmp) < 60) {
+  if (const char* tmp = std::getenv("TMPDIR");
+      tmp != nullptr && *tmp != '\0' && std::strlen(tmp) < 60) {
     base = tmp;
   }
   std::string templ = base + "/nvlab-XXXXXX";
@@ -65,8 +65,8 @@ Status PrepareNvdimmFile(const fs::path& path, uint64_t size, bool* created) {
     }
     if (static_cast<uint64_t>(st.st_size) != size) {
       return Status::InvalidArgument(path.string() + " holds " + std::to_string(st.st_size) +
-                                     " bytes but the machine's NVDIMM is " +
-                                     std::to_string(size) + " bytes (" + FormatSize(size) + ")");
+                                     " bytes but the machine's NVDIMM is " + std::to_string(size) +
+                                     " bytes (" + FormatSize(size) + ")");
     }
     if (access(path.c_str(), R_OK | W_OK) != 0) {
       return Status::IoErrorFromErrno(path.string(), errno);
@@ -111,13 +111,13 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
     return Status::InvalidArgument("no guest kernel/initrd given (run `nvlab image`)");
   }
   if (config.nvdimm_images.size() > m.nvdimms.size()) {
-    return Status::InvalidArgument("--nvdimm-image given " +
-                                   std::to_string(config.nvdimm_images.size()) +
-                                   " times but the machine has " +
-                                   std::to_string(m.nvdimms.size()) + " NVDIMMs");
+    return Status::InvalidArgument(
+        "--nvdimm-image given " + std::to_string(config.nvdimm_images.size()) +
+        " times but the machine has " + std::to_string(m.nvdimms.size()) + " NVDIMMs");
   }
   if (config.model.enabled && config.accel == Accel::kKvm) {
-    return Status::InvalidArgument("the persistence model needs TCG: --accel kvm implies --model off");
+    return Status::InvalidArgument(
+        "the persistence model needs TCG: --accel kvm implies --model off");
   }
   if (!config.share_dir.empty() && !fs::is_directory(config.share_dir)) {
     return Status::NotFound("--share " + config.share_dir.string() + " is not a directory");
@@ -268,14 +268,20 @@ Status Guest::LabFailure(Status status) const {
   if (qemu_text.size() > 2000) qemu_text = qemu_text.substr(qemu_text.size() - 2000);
   if (!qemu_text.empty()) detail += "\nQEMU said:\n" + Sanitize(qemu_text);
   const std::string tail = ConsoleTail(15);
-  detail += tail.empty() ? "\n(the guest console is empty)" : "\nguest console (last lines):\n" + tail;
+  detail +=
+      tail.empty() ? "\n(the guest console is empty)" : "\nguest console (last lines):\n" + tail;
   const std::string msg = status.message() + detail;
   switch (status.code()) {
-    case Status::Code::kTimeout: return Status::Timeout(msg);
-    case Status::Code::kGuestDied: return Status::GuestDied(msg);
-    case Status::Code::kProtocolError: return Status::ProtocolError(msg);
-    case Status::Code::kInvalidArgument: return Status::InvalidArgument(msg);
-    default: return Status::IoError(msg);
+    case Status::Code::kTimeout:
+      return Status::Timeout(msg);
+    case Status::Code::kGuestDied:
+      return Status::GuestDied(msg);
+    case Status::Code::kProtocolError:
+      return Status::ProtocolError(msg);
+    case Status::Code::kInvalidArgument:
+      return Status::InvalidArgument(msg);
+    default:
+      return Status::IoError(msg);
   }
 }
 
@@ -405,11 +411,16 @@ Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadli
   for (;;) {
     while (auto frame = decoder_.Next()) {
       switch (frame->type) {
-        case FrameType::kStdout: sink->Stdout(frame->payload); break;
-        case FrameType::kStderr: sink->Stderr(frame->payload); break;
+        case FrameType::kStdout:
+          sink->Stdout(frame->payload);
+          break;
+        case FrameType::kStderr:
+          sink->Stderr(frame->payload);
+          break;
         case FrameType::kExit: {
           auto status = DecodeExit(frame->payload);
-          if (!status) return LabFailure(Status::ProtocolError("malformed exit frame from the agent"));
+          if (!status)
+            return LabFailure(Status::ProtocolError("malformed exit frame from the agent"));
           result->status = *status;
           return Status::Ok();
         }

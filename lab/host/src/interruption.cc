@@ -13,7 +13,9 @@ namespace {
 std::atomic<int> g_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free);
 
-void OnSignal(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
+void OnSignal(int sig) {
+  g_signal.store(sig, std::memory_order_relaxed);
+}
 
 }  // namespace
 
@@ -24,6 +26,8 @@ void InstallInterruptionHandlers() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
 }
 
-int InterruptionSignal() { return g_signal.load(std::memory_order_relaxed); }
+int InterruptionSignal() {
+  return g_signal.load(std::memory_order_relaxed);
+}
 
 }  // namespace nvlab

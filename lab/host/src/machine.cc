@@ -16,7 +16,8 @@ constexpr uint64_t kNvdimmRegionStart = 4 * kGiB;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -30,22 +31,29 @@ bool ParseInt(std::string_view text, int min, int max, int* out) {
   return true;
 }
 
-uint64_t RoundUp(uint64_t value, uint64_t align) { return (value + align - 1) / align * align; }
+uint64_t RoundUp(uint64_t value, uint64_t align) {
+  return (value + align - 1) / align * align;
+}
 
 }  // namespace
 
 const char* ToString(NamespaceMode mode) {
   switch (mode) {
-    case NamespaceMode::kDevdax: return "devdax";
-    case NamespaceMode::kFsdax: return "fsdax";
-    case NamespaceMode::kRaw: return "raw";
+    case NamespaceMode::kDevdax:
+      return "devdax";
+    case NamespaceMode::kFsdax:
+      return "fsdax";
+    case NamespaceMode::kRaw:
+      return "raw";
   }
   return "?";
 }
 const char* ToString(Persistence persistence) {
   return persistence == Persistence::kAdr ? "adr" : "eadr";
 }
-const char* ToString(FileSystem fs) { return fs == FileSystem::kExt4 ? "ext4" : "xfs"; }
+const char* ToString(FileSystem fs) {
+  return fs == FileSystem::kExt4 ? "ext4" : "xfs";
+}
 
 bool ParseNamespaceMode(std::string_view text, NamespaceMode* out) {
   for (NamespaceMode m : {NamespaceMode::kDevdax, NamespaceMode::kFsdax, NamespaceMode::kRaw}) {
@@ -70,11 +78,24 @@ bool ParseSize(std::string_view text, uint64_t* out) {
   if (text.empty()) return false;
   uint64_t unit = 1;
   switch (text.back()) {
-    case 'K': case 'k': unit = 1ull << 10; break;
-    case 'M': case 'm': unit = 1ull << 20; break;
-    case 'G': case 'g': unit = 1ull << 30; break;
-    case 'T': case 't': unit = 1ull << 40; break;
-    default: break;
+    case 'K':
+    case 'k':
+      unit = 1ull << 10;
+      break;
+    case 'M':
+    case 'm':
+      unit = 1ull << 20;
+      break;
+    case 'G':
+    case 'g':
+      unit = 1ull << 30;
+      break;
+    case 'T':
+    case 't':
+      unit = 1ull << 40;
+      break;
+    default:
+      break;
   }
   if (unit != 1) text.remove_suffix(1);
   uint64_t value = 0;
@@ -86,8 +107,10 @@ bool ParseSize(std::string_view text, uint64_t* out) {
 }
 
 std::string FormatSize(uint64_t bytes) {
-  static constexpr struct { uint64_t unit; char suffix; } kUnits[] = {
-      {1ull << 40, 'T'}, {1ull << 30, 'G'}, {1ull << 20, 'M'}, {1ull << 10, 'K'}};
+  static constexpr struct {
+    uint64_t unit;
+    char suffix;
+  } kUnits[] = {{1ull << 40, 'T'}, {1ull << 30, 'G'}, {1ull << 20, 'M'}, {1ull << 10, 'K'}};
   for (const auto& u : kUnits) {
     if (bytes != 0 && bytes % u.unit == 0) return std::to_string(bytes / u.unit) + u.suffix;
   }

@@ -86,12 +86,11 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
        KernelCommandLine(machine, launch)});
   add({"-chardev", "file,id=console,path=" + QemuPathValue(launch.console_log), "-serial",
        "chardev:console"});
-  add({"-chardev",
-       "socket,id=qmp,server=on,wait=off,path=" + QemuPathValue(launch.qmp_socket), "-mon",
-       "chardev=qmp,mode=control"});
+  add({"-chardev", "socket,id=qmp,server=on,wait=off,path=" + QemuPathValue(launch.qmp_socket),
+       "-mon", "chardev=qmp,mode=control"});
   add({"-device", "virtio-serial-pci,id=vser", "-chardev",
-       "socket,id=agent,server=on,wait=off,path=" + QemuPathValue(launch.agent_socket),
-       "-device", "virtserialport,bus=vser.0,chardev=agent,name=org.nvlab.agent"});
+       "socket,id=agent,server=on,wait=off,path=" + QemuPathValue(launch.agent_socket), "-device",
+       "virtserialport,bus=vser.0,chardev=agent,name=org.nvlab.agent"});
   if (!launch.share_dir.empty()) {
     add({"-virtfs", "local,id=share,path=" + QemuPathValue(launch.share_dir) +
                         ",mount_tag=nvlab_share,security_model=none"});

@@ -14,7 +14,9 @@
 
 namespace nvlab {
 
-QmpClient::~QmpClient() { Close(); }
+QmpClient::~QmpClient() {
+  Close();
+}
 
 void QmpClient::Close() {
   if (fd_ >= 0) close(fd_);

@@ -8,17 +8,26 @@ namespace nvlab {
 
 const char* CodeName(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kInvalidArgument: return "InvalidArgument";
-    case Status::Code::kNotFound: return "NotFound";
-    case Status::Code::kIoError: return "IoError";
-    case Status::Code::kTimeout: return "Timeout";
-    case Status::Code::kGuestDied: return "GuestDied";
-    case Status::Code::kProtocolError: return "ProtocolError";
-    case Status::Code::kNotSupported: return "NotSupported";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Status::Code::kNotFound:
+      return "NotFound";
+    case Status::Code::kIoError:
+      return "IoError";
+    case Status::Code::kTimeout:
+      return "Timeout";
+    case Status::Code::kGuestDied:
+      return "GuestDied";
+    case Status::Code::kProtocolError:
+      return "ProtocolError";
+    case Status::Code::kNotSupported:
+      return "NotSupported";
     case Status::Code::kCancelled:
       return "Cancelled";
-    case Status::Code::kFailedPrecondition: return "FailedPrecondition";
+    case Status::Code::kFailedPrecondition:
+      return "FailedPrecondition";
   }
   return "Unknown";
 }

@@ -44,8 +44,8 @@ namespace nvlab {
 // ModelConfig says whether and how the persistence model (the TCG plugin) is loaded.
 struct ModelConfig {
   bool enabled = false;
-  std::filesystem::path plugin;  // nvlab-plugin.so
-  std::string on_cut = "lose";   // lose | keep | random:SEED[:P]
+  std::filesystem::path plugin;   // nvlab-plugin.so
+  std::string on_cut = "lose";    // lose | keep | random:SEED[:P]
   uint64_t cut_after_fences = 0;  // 0: no automatic cut
 };
 

@@ -21,13 +21,13 @@ class Status {
   // (kInvalidArgument: 2, kTimeout: 124, the rest of the lab's failures: 125).
   enum class Code {
     kOk = 0,
-    kInvalidArgument,  // A caller's value is wrong: an option, a machine file, a request.
-    kNotFound,         // A file, program or image that should exist does not.
-    kIoError,          // A system call failed; the message carries strerror.
-    kTimeout,          // A deadline passed (a guest that hangs, a QEMU that does not answer).
-    kGuestDied,        // QEMU exited or crashed while the lab still needed it.
-    kProtocolError,    // A peer (QMP, the guest agent) sent something malformed or too long.
-    kNotSupported,     // The host cannot do this (QEMU too old, KVM unusable, ...).
+    kInvalidArgument,     // A caller's value is wrong: an option, a machine file, a request.
+    kNotFound,            // A file, program or image that should exist does not.
+    kIoError,             // A system call failed; the message carries strerror.
+    kTimeout,             // A deadline passed (a guest that hangs, a QEMU that does not answer).
+    kGuestDied,           // QEMU exited or crashed while the lab still needed it.
+    kProtocolError,       // A peer (QMP, the guest agent) sent something malformed or too long.
+    kNotSupported,        // The host cannot do this (QEMU too old, KVM unusable, ...).
     kFailedPrecondition,  // The lab is in the wrong state for the call.
     kCancelled,           // The user interrupted nvlab (SIGINT, SIGTERM, SIGHUP).
   };
@@ -74,9 +74,9 @@ const char* CodeName(Status::Code code);
 }  // namespace nvlab
 
 // NVLAB_RETURN_IF_ERROR returns the status of expr from the enclosing function when it fails.
-#define NVLAB_RETURN_IF_ERROR(expr)               \
-  do {                                            \
-    ::nvlab::Status nvlab_status_ = (expr);       \
+#define NVLAB_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::nvlab::Status nvlab_status_ = (expr);        \
     if (!nvlab_status_.ok()) return nvlab_status_; \
   } while (0)
 
