@@ -50,6 +50,16 @@
 //
 // Threads: QEMU calls the vCPU callbacks from its one TCG thread; the control socket has its
 // own thread. One mutex serialises every use of the model.
+//
+// Which vCPU: under thread=single QEMU 10.0 does NOT pass the executing vCPU as a callback's
+// vcpu_index. Without CF_PARALLEL, accel/tcg/plugin-gen.c (gen_cpu_index) folds the index of
+// the vCPU that *translated* the block into the code as a constant, and the round-robin vCPUs
+// share translated blocks: a block first translated on vCPU 1 reports "1" every time vCPU 0
+// runs it. Per-vCPU state (WC buffers, pending CLWB/CLFLUSHOPT, which fence orders what) keyed
+// by that index goes to the wrong CPU. The register API does read the executing vCPU
+// (current_cpu), so ExecutingCpu() identifies it by its per-CPU GS base (the kernel's per-CPU
+// area: GS_BASE in the kernel, KERNEL_GS_BASE while user code runs or around SWAPGS), and
+// falls back to vcpu_index only before the guest kernel has set one up.
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -126,6 +136,7 @@ struct RegisterHandles {
   qemu_plugin_register* gpr[16] = {};  // ModRM numbering: rax rcx rdx rbx rsp rbp rsi rdi r8..
   qemu_plugin_register* fs_base = nullptr;
   qemu_plugin_register* gs_base = nullptr;
+  qemu_plugin_register* k_gs_base = nullptr;
   qemu_plugin_register* cr0 = nullptr;
   qemu_plugin_register* cr3 = nullptr;
   qemu_plugin_register* cr4 = nullptr;
@@ -146,6 +157,8 @@ struct PluginState {
   uint64_t translated_flushes = 0;
   uint64_t unresolved_flushes = 0;
   std::vector<uint64_t> unresolved_pcs;
+  // Per-CPU GS base -> the model's CPU id (ExecutingCpu).
+  std::unordered_map<uint64_t, unsigned> cpu_by_gs_base;
   // (CR3, virtual page) -> physical page, learned from NVDIMM stores.
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, uint64_t>> learned_pages;
   // Decoded flush instructions, by (vaddr, bytes), alive as long as translated code may run.
@@ -178,6 +191,27 @@ const FileMapping* NvdimmAt(uint64_t gpa) {
     if (m.Contains(gpa)) return &m;
   }
   return nullptr;
+}
+
+// ExecutingCpu returns the model's id of the vCPU running the current callback (see "Which
+// vCPU" above; QEMU's vcpu_index is the vCPU that translated the block). Guest kernels keep a
+// per-CPU area in GS: GS_BASE in kernel mode, KERNEL_GS_BASE in user mode (SWAPGS swaps them),
+// and a user GS base is never a kernel-half address. Ids of CPUs found that way start at
+// kFirstGsCpuId, above every vcpu_index (a machine has at most 64 vCPUs). Caller holds the
+// mutex.
+unsigned ExecutingCpu(unsigned vcpu_index) {
+  constexpr uint64_t kKernelHalf = 0xffff800000000000ULL;
+  constexpr unsigned kFirstGsCpuId = 64;
+  uint64_t base = ReadRegister(g_state->regs.gs_base);
+  if (base < kKernelHalf) base = ReadRegister(g_state->regs.k_gs_base);
+  if (base < kKernelHalf) return vcpu_index;  // Early boot: no per-CPU area yet.
+  auto& ids = g_state->cpu_by_gs_base;
+  auto it = ids.find(base);
+  if (it != ids.end()) return it->second;
+  unsigned id = kFirstGsCpuId + static_cast<unsigned>(ids.size());
+  if (id >= PersistenceDomain::kMaxCpus) return vcpu_index;
+  ids.emplace(base, id);
+  return id;
 }
 
 // TranslateFlushAddress: page walk first (exact, follows page-table changes), else the map
@@ -456,6 +490,7 @@ void OnVcpuInit(qemu_plugin_id_t, unsigned int) {
     }
     if (name == "fs_base") r.fs_base = d.handle;
     if (name == "gs_base") r.gs_base = d.handle;
+    if (name == "k_gs_base") r.k_gs_base = d.handle;
     if (name == "cr0") r.cr0 = d.handle;
     if (name == "cr3") r.cr3 = d.handle;
     if (name == "cr4") r.cr4 = d.handle;
@@ -483,6 +518,7 @@ void OnFlush(unsigned int vcpu, void* udata) {
 
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
+  const unsigned cpu = ExecutingCpu(vcpu);
   uint64_t gpa = 0;
   if (!TranslateFlushAddress(vaddr, &gpa)) {
     ++g_state->unresolved_flushes;
@@ -494,9 +530,9 @@ void OnFlush(unsigned int vcpu, void* udata) {
   ++g_state->translated_flushes;
   if (NvdimmAt(gpa) == nullptr) return;  // A DRAM line: nothing to model.
   if (insn->kind == X86Kind::kClflush) {
-    g_state->domain.Clflush(vcpu, gpa);
+    g_state->domain.Clflush(cpu, gpa);
   } else {
-    g_state->domain.FlushOpt(vcpu, gpa);
+    g_state->domain.FlushOpt(cpu, gpa);
   }
 }
 
@@ -505,14 +541,15 @@ void OnFlush(unsigned int vcpu, void* udata) {
 void OnFence(unsigned int vcpu, void*) {
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  if (g_state->domain.Fence(vcpu) > 0) AfterOrderingFence();
+  if (g_state->domain.Fence(ExecutingCpu(vcpu)) > 0) AfterOrderingFence();
 }
 
 void OnWbinvd(unsigned int vcpu, void*) {
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  bool pending = g_state->domain.HasPendingWork(vcpu);
-  g_state->domain.Wbinvd(vcpu);
+  const unsigned cpu = ExecutingCpu(vcpu);
+  bool pending = g_state->domain.HasPendingWork(cpu);
+  g_state->domain.Wbinvd(cpu);
   if (pending) AfterOrderingFence();
 }
 
@@ -553,7 +590,7 @@ void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, vo
   nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3};
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  g_state->domain.NtStore(vcpu, gpa, size, m->data + (gpa - m->base), &site);
+  g_state->domain.NtStore(ExecutingCpu(vcpu), gpa, size, m->data + (gpa - m->base), &site);
   Learn(cr3, vaddr, gpa);
 }
 
@@ -566,7 +603,7 @@ void OnStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void
   nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3};
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  g_state->domain.Store(vcpu, gpa, size, nullptr, &site);
+  g_state->domain.Store(ExecutingCpu(vcpu), gpa, size, nullptr, &site);
   Learn(cr3, vaddr, gpa);
 }
 
@@ -594,14 +631,15 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
         qemu_plugin_register_vcpu_insn_exec_cb(insn, OnCpuid, QEMU_PLUGIN_CB_R_REGS, nullptr);
         break;
       case X86Kind::kWbinvd:
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnWbinvd, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnWbinvd, QEMU_PLUGIN_CB_R_REGS, nullptr);
         break;
       case X86Kind::kSfence:
       case X86Kind::kMfence:
       case X86Kind::kLocked:
       case X86Kind::kXchgMemory:
       case X86Kind::kSerializing:
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFence, QEMU_PLUGIN_CB_NO_REGS, nullptr);
+        // R_REGS: ExecutingCpu reads the GS bases.
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFence, QEMU_PLUGIN_CB_R_REGS, nullptr);
         break;
       case X86Kind::kNonTemporalStore:
         qemu_plugin_register_vcpu_mem_cb(insn, OnNtStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W,
