@@ -78,9 +78,11 @@ void Put64(std::vector<uint8_t>& image, size_t offset, uint64_t value) {
   std::memcpy(image.data() + offset, &value, sizeof value);
 }
 
+constexpr size_t kFirstClwbModRmOffset = 0x66;  // "clwb 0x80(%rax)" at 0x100163: ModRM b0.
+
 // GuestKernel builds the multiboot image (a.out kludge: loaded at 1 MiB as is): header, GDT,
 // code at +0x100, identity-mapping page tables (1 GiB pages, 0-8 GiB) at +0x1000 and +0x2000.
-std::vector<uint8_t> GuestKernel(bool cut_with_cpuid) {
+std::vector<uint8_t> GuestKernel(bool cut_with_cpuid, bool first_clwb_through_rbx = false) {
   std::vector<uint8_t> image(0x3000, 0);
   const uint32_t magic = 0x1BADB002, flags = 0x00010000;
   Put32(image, 0x00, magic);
@@ -96,6 +98,10 @@ std::vector<uint8_t> GuestKernel(bool cut_with_cpuid) {
   image[0x40] = 23;                           // GDTR: limit, then base 0x100020
   Put32(image, 0x42, 0x100020);
   std::memcpy(image.data() + 0x100, kGuestCode, sizeof kGuestCode);
+  if (first_clwb_through_rbx) {
+    // clwb 0x80(%rbx): rbx holds kV, an address no page table maps.
+    image[0x100 + kFirstClwbModRmOffset] = 0xb3;
+  }
   if (!cut_with_cpuid) {
     image[0x100 + kCpuidOffset] = 0x90;  // nop nop: the guest halts instead.
     image[0x100 + kCpuidOffset + 1] = 0x90;
@@ -181,7 +187,8 @@ class QemuPluginTest : public ::testing::Test {
 
   // Arguments for a machine with file-backed RAM, one NVDIMM and (optionally) the guest.
   std::vector<std::string> MachineArgs(const std::string& plugin_options, bool eadr,
-                                       bool with_guest, bool cut_with_cpuid = true) {
+                                       bool with_guest, bool cut_with_cpuid = true,
+                                       bool first_clwb_through_rbx = false) {
     fs::path ram = dir_ / "ram";
     std::vector<std::string> args = {
         qemu_,
@@ -205,7 +212,7 @@ class QemuPluginTest : public ::testing::Test {
         "nvdimm,memdev=nv0,id=nvdimm0"};
     if (with_guest) {
       fs::path kernel = dir_ / "kernel.bin";
-      WriteFile(kernel, GuestKernel(cut_with_cpuid));
+      WriteFile(kernel, GuestKernel(cut_with_cpuid, first_clwb_through_rbx));
       args.insert(args.end(), {"-kernel", kernel.string()});
     } else {
       args.push_back("-S");
@@ -405,6 +412,17 @@ TEST_F(QemuPluginTest, TraceStoresReportsThePcOfEveryLostLine) {
         << report;
   }
   EXPECT_NE(report.find("\"lost_lines\": 4"), std::string::npos) << report;
+}
+
+TEST_F(QemuPluginTest, UnresolvableFlushIsCountedAndReportedWithItsPc) {
+  Start(MachineArgs("report=" + report_.string(), false, true, true,
+                    /*first_clwb_through_rbx=*/true));
+  int status = Wait();
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Stderr();
+  EXPECT_EQ(Word(ReadFile(nvdimm_), uint64_t{2} * 64), 0u);  // Its line was never flushed.
+  std::string report = ReadFile(report_);
+  EXPECT_NE(report.find("\"unresolved_flushes\": 1\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"unresolved_flush_pcs\": [\"0x100163\"]"), std::string::npos) << report;
 }
 
 TEST_F(QemuPluginTest, CutAfterFencesCutsRightAfterTheNthOrderingFence) {
