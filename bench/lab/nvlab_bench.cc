@@ -23,8 +23,6 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -38,6 +36,7 @@ struct Sample {
 
 Sample RunOnce(const std::vector<std::string>& args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   int out_pipe[2];
@@ -108,7 +107,7 @@ int main(int argc, char** argv) {
     } else if (a == "--nvlab" && i + 1 < argc) {
       nvlab = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: nvlab-bench [--runs N] [--records N] [--nvlab PATH]\n");
+      (void)std::fprintf(stderr, "usage: nvlab-bench [--runs N] [--records N] [--nvlab PATH]\n");
       return 2;
     }
   }
@@ -134,7 +133,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < runs; ++i) {
       Sample s = RunOnce({nvlab, "run", "--model", model, "--", "echo first"});
       if (s.status != 0) {
-        std::fprintf(stderr, "nvlab-bench: nvlab run failed (exit %d)\n", s.status);
+        (void)std::fprintf(stderr, "nvlab-bench: nvlab run failed (exit %d)\n", s.status);
         return 1;
       }
       first.push_back(s.first_output);
@@ -145,7 +144,7 @@ int main(int argc, char** argv) {
       s = RunOnce({nvlab, "run", "--json", "--model", model, "--", workload});
       whole.push_back(s.total);
       command.push_back(CommandSeconds(s.out));
-      std::fprintf(stderr, "nvlab-bench: model %s, run %d of %d done\n", model, i + 1, runs);
+      (void)std::fprintf(stderr, "nvlab-bench: model %s, run %d of %d done\n", model, i + 1, runs);
     }
     const bool on = std::strcmp(model, "on") == 0;
     double* slot[] = {on ? &rows[0].on : &rows[0].off, on ? &rows[1].on : &rows[1].off,

@@ -29,7 +29,7 @@
 namespace {
 
 [[noreturn]] void PowerOff(const char* why) {
-  if (why != nullptr) std::fprintf(stderr, "nvlab-agent: error: %s; powering off\n", why);
+  if (why != nullptr) (void)std::fprintf(stderr, "nvlab-agent: error: %s; powering off\n", why);
   sync();
   reboot(RB_POWER_OFF);
   // Not PID 1 (a developer running it by hand): just end.
@@ -131,12 +131,13 @@ bool RunCommand(int port, const std::vector<std::string>& argv) {
     dup2(devnull, 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    signal(SIGPIPE, SIG_DFL);
+    (void)signal(SIGPIPE, SIG_DFL);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "nvlab-agent: cannot run %s: %s\n", args[0], std::strerror(errno));
+    (void)std::fprintf(stderr, "nvlab-agent: cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
   }
   close(out_pipe[1]);
@@ -193,7 +194,7 @@ bool RunCommand(int port, const std::vector<std::string>& argv) {
 }  // namespace
 
 int main() {
-  signal(SIGPIPE, SIG_IGN);
+  (void)signal(SIGPIPE, SIG_IGN);
   std::string port_path;
   // The port appears once virtio_console has probed; init loaded it, but give it a moment.
   for (int i = 0; i < 100 && port_path.empty(); ++i) {
@@ -205,7 +206,7 @@ int main() {
   if (port < 0) PowerOff("cannot open the agent port");
   if (!Send(port, nvlab::FrameType::kHello, HelloPayload()))
     PowerOff("cannot write the agent port");
-  std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());
+  (void)std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());
 
   nvlab::FrameDecoder decoder;
   char buf[4096];

@@ -130,8 +130,7 @@ int RunDemo(const CliOptions& base) {
                 on_eadr.c_str(), Reason(pattern, Persistence::kAdr).c_str(),
                 Reason(pattern, Persistence::kEadr).c_str());
   }
-  std::fflush(stdout);
-  return 0;
+  return std::fflush(stdout) == 0 ? 0 : 125;
 }
 
 }  // namespace nvlab

@@ -115,7 +115,7 @@ Status LabSession::Step(Guest* guest, const std::vector<std::string>& argv, Outp
   auto pmem = guest->hello().find("NVLAB_PMEM");
   if (pmem != guest->hello().end()) step->nvlab_pmem = pmem->second;
   start = std::chrono::steady_clock::now();
-  const Status s = guest->Run(argv, sink, deadline_, &step->result);
+  Status s = guest->Run(argv, sink, deadline_, &step->result);
   step->command_seconds = SecondsSince(start);
   if (s.code() == Status::Code::kTimeout) {
     return Status::Timeout("--timeout " + std::to_string(options_.timeout_seconds) +

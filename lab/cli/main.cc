@@ -87,7 +87,7 @@ int RunPowerCycle(const CliOptions& opts) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int Main(int argc, char** argv) {
   CliOptions opts;
   const Status parsed = nvlab::ParseCliOptions(argc, argv, &opts);
   if (!parsed.ok()) {
@@ -115,4 +115,17 @@ int main(int argc, char** argv) {
   }
   std::cerr << nvlab::UsageText();
   return 2;
+}
+
+// main keeps every exception inside nvlab: the library reports failures as Status, so one that
+// escapes is an allocation failure or a bug, reported as a lab failure.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "nvlab: internal error: %s\n", e.what());
+  } catch (...) {
+    (void)std::fprintf(stderr, "nvlab: internal error\n");
+  }
+  return 125;
 }

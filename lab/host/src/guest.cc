@@ -29,12 +29,6 @@ namespace {
 
 constexpr uint64_t kRamBase = 0;
 
-std::string Hex(uint64_t value) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
-
 // MakeRunDir creates a private folder for one guest's sockets and files. Unix socket paths are
 // short (108 bytes), so a long TMPDIR falls back to /tmp.
 Status MakeRunDir(fs::path* out) {
@@ -168,12 +162,12 @@ std::string Guest::PluginArgument() const {
   const Machine& m = config_.machine;
   std::string arg = config_.model.plugin.string();
   for (size_t i = 0; i < nvdimm_files_.size(); ++i) {
-    arg += ",nvdimm=" + std::to_string(i) + ":" + Hex(m.NvdimmBase(i)) + ":" +
+    arg += ",nvdimm=" + std::to_string(i) + ":" + FormatHex(m.NvdimmBase(i)) + ":" +
            std::to_string(m.nvdimms[i].size) + ":" + nvdimm_files_[i].string();
   }
   const uint64_t node_ram = m.memory / static_cast<uint64_t>(m.numa_nodes);
   for (size_t n = 0; n < ram_files_.size(); ++n) {
-    arg += ",ram=" + Hex(kRamBase + n * node_ram) + ":" + std::to_string(node_ram) + ":" +
+    arg += ",ram=" + FormatHex(kRamBase + n * node_ram) + ":" + std::to_string(node_ram) + ":" +
            ram_files_[n].string();
   }
   arg += ",persistence=";
@@ -191,6 +185,7 @@ Status Guest::Spawn(const std::vector<std::string>& argv) {
   const int log_fd = open(qemu_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (log_fd < 0) return Status::IoErrorFromErrno(qemu_log_.string(), errno);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = getpid();
@@ -209,7 +204,7 @@ Status Guest::Spawn(const std::vector<std::string>& argv) {
     dup2(log_fd, 2);
     setpgid(0, 0);
     execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    (void)std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(127);
   }
   close(log_fd);
@@ -261,7 +256,7 @@ std::string Guest::ConsoleTail(int lines) const {
 }
 
 // LabFailure adds where the guest stopped: the QEMU log and the console tail.
-Status Guest::LabFailure(Status status) const {
+Status Guest::LabFailure(const Status& status) const {
   std::string detail;
   std::ifstream qlog(qemu_log_);
   std::string qemu_text((std::istreambuf_iterator<char>(qlog)), std::istreambuf_iterator<char>());

@@ -117,6 +117,13 @@ std::string FormatSize(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
+std::string FormatHex(uint64_t value) {
+  char buf[2 + 16];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value, 16);
+  (void)ec;  // 16 hex digits always fit
+  return "0x" + std::string(buf, end);
+}
+
 uint64_t Machine::NvdimmBase(size_t i) const {
   uint64_t base = kNvdimmRegionStart;
   for (size_t k = 0; k < i && k < nvdimms.size(); ++k) base = RoundUp(base + nvdimms[k].size, kGiB);
@@ -174,7 +181,7 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
       } else if (key == "label-size") {
         if (value == "0") {
           d.label_size = 0;
-        } else if (!ParseSize(value, &d.label_size) || d.label_size < 128 * 1024) {
+        } else if (!ParseSize(value, &d.label_size) || d.label_size < 128ull * 1024) {
           return error(key, "0 (no labels) or a size of at least 128K");
         }
       } else {

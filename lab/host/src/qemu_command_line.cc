@@ -7,12 +7,6 @@
 namespace nvlab {
 namespace {
 
-std::string Hex(uint64_t value) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
-
 // QemuPathValue escapes a path for QEMU's option syntax, where ',' is doubled.
 std::string QemuPathValue(const std::filesystem::path& path) {
   std::string out;
@@ -78,7 +72,8 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
     add({"-object", "memory-backend-file,id=nv" + id + ",share=on,size=" + FormatSize(d.size) +
                         ",mem-path=" + QemuPathValue(launch.nvdimm_files.at(i))});
     std::string dev = "nvdimm,id=nvdimm" + id + ",memdev=nv" + id +
-                      ",addr=" + Hex(machine.NvdimmBase(i)) + ",node=" + std::to_string(d.node);
+                      ",addr=" + FormatHex(machine.NvdimmBase(i)) +
+                      ",node=" + std::to_string(d.node);
     if (d.label_size != 0) dev += ",label-size=" + FormatSize(d.label_size);
     add({"-device", dev});
   }

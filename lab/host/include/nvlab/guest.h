@@ -136,7 +136,7 @@ class Guest {
   bool ReapQemu();
   void KillQemu();
   Status ReadCutReport(CutReport* report);
-  Status LabFailure(Status status) const;
+  Status LabFailure(const Status& status) const;
   std::string PluginArgument() const;
   void Log(const std::string& line) const;
 
