@@ -54,6 +54,9 @@ Options:
   --on-cut lose|keep|random:SEED[:P]
                              what a power cut does to data not yet persistent (default lose)
   --cut-after-fences N       cut the power at the N-th fence that orders NVDIMM writes
+  --trace-stores off|user|on record each lost line's last store (PC, CR3) in the cut report:
+                             user-space stores only, or all (slower); default off (only
+                             non-temporal stores carry a PC)
   --deterministic            -icount and fixed clocks: same program, same image (slower)
   --timeout SECONDS          whole-run limit (default 300); exit 124 when it expires
   --json                     print a machine-readable result on stdout after the guest output
@@ -195,6 +198,10 @@ Status ParseCliOptions(int argc, char** argv, CliOptions* out) {
       if (!ParseNumber<uint64_t>(v, 1, UINT64_MAX, &o.cut_after_fences)) {
         return bad(v, "a positive number");
       }
+    } else if (arg == "--trace-stores") {
+      NVLAB_RETURN_IF_ERROR(need_value(&v));
+      if (v != "off" && v != "user" && v != "on") return bad(v, "off, user or on");
+      o.trace_stores = v;
     } else if (arg == "--timeout") {
       NVLAB_RETURN_IF_ERROR(need_value(&v));
       if (!ParseNumber<int>(v, 1, 86400, &o.timeout_seconds)) return bad(v, "seconds, 1 to 86400");
@@ -218,12 +225,14 @@ Status ParseCliOptions(int argc, char** argv, CliOptions* out) {
     return Status::InvalidArgument(
         "--model on: the persistence model needs TCG; --accel kvm implies --model off");
   }
-  if (o.accel == Accel::kKvm && (o.on_cut != "lose" || o.cut_after_fences != 0)) {
+  if (o.accel == Accel::kKvm &&
+      (o.on_cut != "lose" || o.cut_after_fences != 0 || o.trace_stores != "off")) {
     return Status::InvalidArgument(
         "--on-cut/--cut-after-fences need the persistence model, which --accel kvm turns off");
   }
-  if (o.model.has_value() && !*o.model && (o.on_cut != "lose" || o.cut_after_fences != 0)) {
-    return Status::InvalidArgument("--on-cut/--cut-after-fences need --model on");
+  if (o.model.has_value() && !*o.model &&
+      (o.on_cut != "lose" || o.cut_after_fences != 0 || o.trace_stores != "off")) {
+    return Status::InvalidArgument("--on-cut/--cut-after-fences/--trace-stores need --model on");
   }
   *out = std::move(o);
   return Status::Ok();

@@ -34,6 +34,7 @@ struct CliOptions {
   std::optional<bool> model;  // unset: on under TCG, off under KVM
   std::string on_cut = "lose";
   uint64_t cut_after_fences = 0;
+  std::string trace_stores = "off";
   bool deterministic = false;
   int timeout_seconds = kDefaultTimeoutSeconds;
   bool json = false;

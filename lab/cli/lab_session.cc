@@ -97,6 +97,7 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest) {
   config.model.plugin = layout_.plugin;
   config.model.on_cut = options_.on_cut;
   config.model.cut_after_fences = options_.cut_after_fences;
+  config.model.trace_stores = options_.trace_stores;
   if (config.model.enabled && !std::filesystem::exists(config.model.plugin)) {
     return Status::NotFound("the persistence model plugin is missing: " +
                             config.model.plugin.string() + " (use --model off to run without)");

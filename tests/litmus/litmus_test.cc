@@ -295,3 +295,23 @@ TEST(DeterminismTest, SameProgramAndSeedGiveTheSameSurvivingData) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TraceStoresTest, ReportsTheUserSpaceStoreThatWroteEachLostLine) {
+  const auto r = PowerCycle({"--trace-stores", "user"},
+                            "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 4 --cut",
+                            "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 4");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto report = CutReport(r);
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  int with_user_pc = 0;
+  for (const auto& line : report["lost_lines"]) {
+    if (!line.contains("pc") || !line.contains("cr3")) continue;
+    const uint64_t pc = std::stoull(line["pc"].get<std::string>(), nullptr, 16);
+    if (pc != 0 && pc < 0x800000000000ull) ++with_user_pc;
+  }
+  EXPECT_GE(with_user_pc, 4) << report.dump(1);
+}
+
+}  // namespace

@@ -175,6 +175,7 @@ std::string Guest::PluginArgument() const {
   arg += ",on-cut=" + config_.model.on_cut;
   arg += ",report=" + report_path_.string();
   arg += ",control=" + (run_dir_ / "model.sock").string();
+  if (config_.model.trace_stores != "off") arg += ",trace-stores=" + config_.model.trace_stores;
   if (config_.model.cut_after_fences != 0) {
     arg += ",cut-after-fences=" + std::to_string(config_.model.cut_after_fences);
   }

@@ -47,6 +47,9 @@ struct ModelConfig {
   std::filesystem::path plugin;   // nvlab-plugin.so
   std::string on_cut = "lose";    // lose | keep | random:SEED[:P]
   uint64_t cut_after_fences = 0;  // 0: no automatic cut
+  // trace_stores: off | user | on. Store callbacks that record each NVDIMM line's last store
+  // (PC, CR3) for the cut report: "user" only in user-space code, "on" everywhere (costly).
+  std::string trace_stores = "off";
 };
 
 struct GuestConfig {
