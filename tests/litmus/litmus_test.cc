@@ -78,6 +78,16 @@ NvlabResult PowerCycle(std::vector<std::string> options, const std::string& befo
   return RunNvlab(args);
 }
 
+// RecordsCycle power-cycles a guest that writes `count` records of one nvlab-records pattern
+// (then cuts its own power when `cut`) and checks them after the cut.
+NvlabResult RecordsCycle(std::vector<std::string> options, const std::string& pattern, int count,
+                         bool cut = true) {
+  const std::string args = " --pattern " + pattern + " --count " + std::to_string(count);
+  return PowerCycle(std::move(options),
+                    "nvlab-records write \"$NVLAB_PMEM\"" + args + (cut ? " --cut" : ""),
+                    "nvlab-records check \"$NVLAB_PMEM\"" + args);
+}
+
 // The litmus table: row -> what the line holds after the cut, on ADR and on eADR (policy lose).
 struct Expectation {
   const char* adr;
@@ -171,9 +181,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 
 TEST(ForgottenFlushTest, IsLostOnAdrAndReportedAtTheCut) {
-  const auto r =
-      PowerCycle({}, "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
-                 "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
+  const auto r = RecordsCycle({}, "noflush", 8);
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 8u) << Describe(r);
@@ -190,9 +198,7 @@ TEST(ForgottenFlushTest, IsLostOnAdrAndReportedAtTheCut) {
 }
 
 TEST(ForgottenFlushTest, TheSameProgramWithTheFlushLosesNothing) {
-  const auto r =
-      PowerCycle({}, "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 8 --cut",
-                 "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 8");
+  const auto r = RecordsCycle({}, "flush-drain", 8);
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 8u) << Describe(r);
@@ -203,9 +209,7 @@ TEST(ForgottenFlushTest, TheSameProgramWithTheFlushLosesNothing) {
 }
 
 TEST(CutPolicyTest, KeepReproducesQemusBaseline) {
-  const auto r = PowerCycle({"--on-cut", "keep"},
-                            "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 8 --cut",
-                            "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 8");
+  const auto r = RecordsCycle({"--on-cut", "keep"}, "noflush", 8);
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 8u) << Describe(r);
@@ -213,10 +217,7 @@ TEST(CutPolicyTest, KeepReproducesQemusBaseline) {
 }
 
 std::string Survivors(const std::string& on_cut) {
-  const auto r =
-      PowerCycle({"--on-cut", on_cut},
-                 "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 64 --cut",
-                 "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 64");
+  const auto r = RecordsCycle({"--on-cut", on_cut}, "noflush", 64);
   EXPECT_EQ(r.exit_status, 0) << Describe(r);
   std::string bits;
   for (const Record& rec : ParseRecords(r.out)) bits += rec.survived ? '1' : '0';
@@ -246,9 +247,7 @@ TEST(CutAfterFencesTest, CutsInTheMiddleOfAFlushedSequence) {
   // Each flush-drain record ends with one fence that orders NVDIMM writes; the boot itself may
   // order a few (the namespace's info block). The cut must land inside the sequence: the
   // records that survive are a prefix, neither empty nor complete.
-  const auto r = PowerCycle({"--cut-after-fences", "6"},
-                            "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 20",
-                            "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 20");
+  const auto r = RecordsCycle({"--cut-after-fences", "6"}, "flush-drain", 20, /*cut=*/false);
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto records = ParseRecords(r.out);
   ASSERT_EQ(records.size(), 20u) << Describe(r);
@@ -299,9 +298,7 @@ TEST(DeterminismTest, SameProgramAndSeedGiveTheSameSurvivingData) {
 namespace {
 
 TEST(TraceStoresTest, ReportsTheUserSpaceStoreThatWroteEachLostLine) {
-  const auto r = PowerCycle({"--trace-stores", "user"},
-                            "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 4 --cut",
-                            "nvlab-records check \"$NVLAB_PMEM\" --pattern noflush --count 4");
+  const auto r = RecordsCycle({"--trace-stores", "user"}, "noflush", 4);
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   const auto report = CutReport(r);
   ASSERT_TRUE(report.is_object()) << Describe(r);
