@@ -541,7 +541,10 @@ void OnFlush(unsigned int vcpu, void* udata) {
 void OnFence(unsigned int vcpu, void*) {
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  if (g_state->domain.Fence(ExecutingCpu(vcpu)) > 0) AfterOrderingFence();
+  // Most fences (the kernel's locked instructions) find nothing pending on any CPU: then which
+  // CPU runs them does not matter, and the register reads that identify it are skipped.
+  const unsigned cpu = g_state->domain.HasAnyPendingWork() ? ExecutingCpu(vcpu) : vcpu;
+  if (g_state->domain.Fence(cpu) > 0) AfterOrderingFence();
 }
 
 void OnWbinvd(unsigned int vcpu, void*) {

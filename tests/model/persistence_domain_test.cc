@@ -339,3 +339,29 @@ TEST(CandidateRangesTest, ZeroedMediaStartLetsTheCallerFillTheMedia) {
 
 }  // namespace
 }  // namespace nvlab::model
+
+namespace nvlab::model {
+namespace {
+
+TEST(PersistenceDomainPendingTest, AnyPendingWorkFollowsFlushesNtStoresAndFences) {
+  std::vector<uint8_t> view(4096, 0);
+  PersistenceDomain domain;
+  ASSERT_EQ(domain.AddNvdimm(0x100000000ull, view.size(), view.data()), ModelStatus::kOk);
+  EXPECT_FALSE(domain.HasAnyPendingWork());
+  view[0] = 1;
+  domain.FlushOpt(3, 0x100000000ull);
+  EXPECT_TRUE(domain.HasAnyPendingWork());
+  EXPECT_FALSE(domain.HasPendingWork(1));
+  domain.Fence(1);
+  EXPECT_TRUE(domain.HasAnyPendingWork());
+  domain.Fence(3);
+  EXPECT_FALSE(domain.HasAnyPendingWork());
+  const uint8_t value = 7;
+  domain.NtStore(2, 0x100000040ull, 1, &value, nullptr);
+  EXPECT_TRUE(domain.HasAnyPendingWork());
+  domain.Fence(2);
+  EXPECT_FALSE(domain.HasAnyPendingWork());
+}
+
+}  // namespace
+}  // namespace nvlab::model

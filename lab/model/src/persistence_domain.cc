@@ -256,6 +256,13 @@ bool PersistenceDomain::HasPendingWork(unsigned cpu) const {
   return !cpus_[cpu].write_backs.empty() || !cpus_[cpu].wc.empty();
 }
 
+bool PersistenceDomain::HasAnyPendingWork() const {
+  for (unsigned cpu = 0; cpu < cpus_.size(); ++cpu) {
+    if (HasPendingWork(cpu)) return true;
+  }
+  return false;
+}
+
 PowerCutReport PersistenceDomain::PowerCut(Platform platform, const CutPolicy& policy,
                                            size_t max_listed) {
   PowerCutReport report;

@@ -114,6 +114,9 @@ class PersistenceDomain {
   // HasPendingWork says whether `cpu` has pending write-backs or NT stores (a fence would
   // order something).
   bool HasPendingWork(unsigned cpu) const;
+  // HasAnyPendingWork says whether any CPU has pending write-backs or NT stores. When none has,
+  // a fence orders nothing whichever CPU runs it (the plugin then skips finding out which).
+  bool HasAnyPendingWork() const;
 
   const DomainCounters& counters() const { return counters_; }
 
