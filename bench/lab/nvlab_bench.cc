@@ -7,7 +7,8 @@
 //   workload         a guest workload (nvlab-records, flushed and drained records): the whole
 //                    run and the command alone (from --json command_seconds)
 //
-// each with the persistence model off (plain TCG) and on, and the ratio on/off.
+// each with the persistence model off (plain TCG), on (the default), and on with
+// --trace-stores user, and the ratios to "off".
 // Usage: nvlab-bench [--runs N] [--records N] [--nvlab PATH]
 
 #include <fcntl.h>
@@ -19,7 +20,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -86,10 +86,16 @@ double CommandSeconds(const std::string& out) {
   return at == std::string::npos ? -1 : std::atof(out.c_str() + at + 18);
 }
 
-struct Row {
-  std::string name;
-  double off = 0;
-  double on = 0;
+// A Config is one way of running the lab: the options every nvlab call of the row gets.
+struct Config {
+  const char* name;
+  const char* ratio_name;  // the ratio column's heading
+  std::vector<std::string> options;
+};
+
+// Measures are the figures of one configuration (medians).
+struct Measures {
+  double first = 0, run = 0, cycle = 0, whole = 0, command = 0;
 };
 
 }  // namespace
@@ -121,47 +127,60 @@ int main(int argc, char** argv) {
   const std::string workload =
       "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count " +
       std::to_string(records) + " >/dev/null";
-  std::vector<Row> rows = {{"first output (s)"},
-                           {"run -- true (s)"},
-                           {"power-cycle (s)"},
-                           {"workload: whole run (s)"},
-                           {"workload: command (s)"}};
-  for (const char* model : {"off", "on"}) {
+  const std::vector<Config> configs = {
+      {"model off", "", {"--model", "off"}},
+      {"model on", "on/off", {"--model", "on"}},
+      {"on+trace user", "trace/off", {"--model", "on", "--trace-stores", "user"}},
+  };
+  std::vector<Measures> measures;
+  for (const Config& config : configs) {
     std::vector<double> first, run, cycle, whole, command;
-    // Alternate nothing within a model: each configuration's runs are consecutive, and the
-    // models are measured back to back in one invocation.
+    // Each configuration's runs are consecutive; the configurations follow one another in one
+    // invocation, so compare figures from one run of nvlab-bench only.
+    auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+      head.insert(head.end(), config.options.begin(), config.options.end());
+      head.insert(head.end(), tail.begin(), tail.end());
+      return head;
+    };
     for (int i = 0; i < runs; ++i) {
-      Sample s = RunOnce({nvlab, "run", "--model", model, "--", "echo first"});
+      Sample s = RunOnce(with({nvlab, "run"}, {"--", "echo first"}));
       if (s.status != 0) {
         (void)std::fprintf(stderr, "nvlab-bench: nvlab run failed (exit %d)\n", s.status);
         return 1;
       }
       first.push_back(s.first_output);
-      s = RunOnce({nvlab, "run", "--model", model, "--", "true"});
-      run.push_back(s.total);
-      s = RunOnce({nvlab, "power-cycle", "--model", model, "--before", "true", "--after", "true"});
-      cycle.push_back(s.total);
-      s = RunOnce({nvlab, "run", "--json", "--model", model, "--", workload});
+      run.push_back(RunOnce(with({nvlab, "run"}, {"--", "true"})).total);
+      cycle.push_back(
+          RunOnce(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
+      s = RunOnce(with({nvlab, "run", "--json"}, {"--", workload}));
       whole.push_back(s.total);
       command.push_back(CommandSeconds(s.out));
-      (void)std::fprintf(stderr, "nvlab-bench: model %s, run %d of %d done\n", model, i + 1, runs);
+      (void)std::fprintf(stderr, "nvlab-bench: %s, run %d of %d done\n", config.name, i + 1, runs);
     }
-    const bool on = std::strcmp(model, "on") == 0;
-    double* slot[] = {on ? &rows[0].on : &rows[0].off, on ? &rows[1].on : &rows[1].off,
-                      on ? &rows[2].on : &rows[2].off, on ? &rows[3].on : &rows[3].off,
-                      on ? &rows[4].on : &rows[4].off};
-    *slot[0] = Median(first);
-    *slot[1] = Median(run);
-    *slot[2] = Median(cycle);
-    *slot[3] = Median(whole);
-    *slot[4] = Median(command);
+    measures.push_back({Median(first), Median(run), Median(cycle), Median(whole), Median(command)});
   }
   std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n", runs,
               records);
-  std::printf("%-26s %12s %12s %8s\n", "measure", "model off", "model on", "on/off");
-  for (const Row& r : rows) {
-    std::printf("%-26s %12.2f %12.2f %8.2fx\n", r.name.c_str(), r.off, r.on,
-                r.off > 0 ? r.on / r.off : 0.0);
+  std::printf("%-24s", "measure (s)");
+  for (const Config& c : configs) std::printf(" %14s", c.name);
+  for (size_t c = 1; c < configs.size(); ++c) std::printf(" %9s", configs[c].ratio_name);
+  std::printf("\n");
+  const struct {
+    const char* name;
+    double Measures::*field;
+  } kRows[] = {{"first output", &Measures::first},
+               {"run -- true", &Measures::run},
+               {"power-cycle", &Measures::cycle},
+               {"workload: whole run", &Measures::whole},
+               {"workload: command", &Measures::command}};
+  for (const auto& row : kRows) {
+    std::printf("%-24s", row.name);
+    for (const Measures& m : measures) std::printf(" %14.2f", m.*row.field);
+    const double off = measures[0].*row.field;
+    for (size_t c = 1; c < measures.size(); ++c) {
+      std::printf(" %8.2fx", off > 0 ? measures[c].*row.field / off : 0.0);
+    }
+    std::printf("\n");
   }
   return 0;
 }
