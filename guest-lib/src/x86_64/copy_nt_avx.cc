@@ -1,8 +1,6 @@
 // x86_64/copy_nt_avx.cc -- CopyNtAvx: non-temporal copy with 32-byte VMOVNTDQ (AVX).
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "x86_64/flush.h"
 #include "x86_64/nt_kernels.h"
 
@@ -12,15 +10,11 @@ __attribute__((target("avx"))) void CopyNtAvx(void* dst, const void* src, size_t
                                               FlushFn flush) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
-  size_t head = (kCacheLine - (reinterpret_cast<uintptr_t>(d) & (kCacheLine - 1))) & 63;
-  if (head > len) head = len;
-  if (head != 0) {
-    std::memcpy(d, s, head);
-    if (flush != nullptr) flush(d, head);
-    d += head;
-    s += head;
-    len -= head;
-  }
+  const size_t head = HeadBytes(d, len);
+  CachedCopy(d, s, head, flush);
+  d += head;
+  s += head;
+  len -= head;
   for (; len >= 256; len -= 256, d += 256, s += 256) {
     const auto* in = reinterpret_cast<const __m256i*>(s);
     auto* out = reinterpret_cast<__m256i*>(d);
@@ -45,10 +39,7 @@ __attribute__((target("avx"))) void CopyNtAvx(void* dst, const void* src, size_t
     _mm256_stream_si256(out + 1, r1);
   }
   _mm256_zeroupper();
-  if (len != 0) {
-    std::memcpy(d, s, len);
-    if (flush != nullptr) flush(d, len);
-  }
+  CachedCopy(d, s, len, flush);
 }
 
 }  // namespace nvrtl::x86_64

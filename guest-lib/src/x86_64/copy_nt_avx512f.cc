@@ -1,8 +1,6 @@
 // x86_64/copy_nt_avx512f.cc -- CopyNtAvx512f: non-temporal copy, one 64-byte VMOVNTDQ per line.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "x86_64/flush.h"
 #include "x86_64/nt_kernels.h"
 
@@ -12,15 +10,11 @@ __attribute__((target("avx512f"))) void CopyNtAvx512f(void* dst, const void* src
                                                       FlushFn flush) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
-  size_t head = (kCacheLine - (reinterpret_cast<uintptr_t>(d) & (kCacheLine - 1))) & 63;
-  if (head > len) head = len;
-  if (head != 0) {
-    std::memcpy(d, s, head);
-    if (flush != nullptr) flush(d, head);
-    d += head;
-    s += head;
-    len -= head;
-  }
+  const size_t head = HeadBytes(d, len);
+  CachedCopy(d, s, head, flush);
+  d += head;
+  s += head;
+  len -= head;
   for (; len >= 256; len -= 256, d += 256, s += 256) {
     const __m512i r0 = _mm512_loadu_si512(s);
     const __m512i r1 = _mm512_loadu_si512(s + 64);
@@ -34,10 +28,7 @@ __attribute__((target("avx512f"))) void CopyNtAvx512f(void* dst, const void* src
   for (; len >= 64; len -= 64, d += 64, s += 64) {
     _mm512_stream_si512(reinterpret_cast<__m512i*>(d), _mm512_loadu_si512(s));
   }
-  if (len != 0) {
-    std::memcpy(d, s, len);
-    if (flush != nullptr) flush(d, len);
-  }
+  CachedCopy(d, s, len, flush);
 }
 
 }  // namespace nvrtl::x86_64

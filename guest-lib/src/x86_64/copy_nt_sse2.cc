@@ -1,8 +1,6 @@
 // x86_64/copy_nt_sse2.cc -- CopyNtSse2: non-temporal copy with 16-byte MOVNTDQ.
 #include <emmintrin.h>
 
-#include <cstring>
-
 #include "x86_64/flush.h"
 #include "x86_64/nt_kernels.h"
 
@@ -11,15 +9,11 @@ namespace nvrtl::x86_64 {
 void CopyNtSse2(void* dst, const void* src, size_t len, FlushFn flush) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
-  size_t head = (kCacheLine - (reinterpret_cast<uintptr_t>(d) & (kCacheLine - 1))) & 63;
-  if (head > len) head = len;
-  if (head != 0) {
-    std::memcpy(d, s, head);
-    if (flush != nullptr) flush(d, head);
-    d += head;
-    s += head;
-    len -= head;
-  }
+  const size_t head = HeadBytes(d, len);
+  CachedCopy(d, s, head, flush);
+  d += head;
+  s += head;
+  len -= head;
   for (; len >= 128; len -= 128, d += 128, s += 128) {
     const auto* in = reinterpret_cast<const __m128i*>(s);
     auto* out = reinterpret_cast<__m128i*>(d);
@@ -46,10 +40,7 @@ void CopyNtSse2(void* dst, const void* src, size_t len, FlushFn flush) {
     _mm_stream_si128(out + 2, r2);
     _mm_stream_si128(out + 3, r3);
   }
-  if (len != 0) {
-    std::memcpy(d, s, len);
-    if (flush != nullptr) flush(d, len);
-  }
+  CachedCopy(d, s, len, flush);
 }
 
 }  // namespace nvrtl::x86_64

@@ -1,8 +1,6 @@
 // x86_64/fill_nt_avx.cc -- FillNtAvx: non-temporal fill with 32-byte VMOVNTDQ (AVX).
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "x86_64/flush.h"
 #include "x86_64/nt_kernels.h"
 
@@ -10,14 +8,10 @@ namespace nvrtl::x86_64 {
 
 __attribute__((target("avx"))) void FillNtAvx(void* dst, uint8_t value, size_t len, FlushFn flush) {
   auto* d = static_cast<char*>(dst);
-  size_t head = (kCacheLine - (reinterpret_cast<uintptr_t>(d) & (kCacheLine - 1))) & 63;
-  if (head > len) head = len;
-  if (head != 0) {
-    std::memset(d, value, head);
-    if (flush != nullptr) flush(d, head);
-    d += head;
-    len -= head;
-  }
+  const size_t head = HeadBytes(d, len);
+  CachedFill(d, value, head, flush);
+  d += head;
+  len -= head;
   const __m256i v = _mm256_set1_epi8(static_cast<char>(value));
   for (; len >= 128; len -= 128, d += 128) {
     auto* out = reinterpret_cast<__m256i*>(d);
@@ -32,10 +26,7 @@ __attribute__((target("avx"))) void FillNtAvx(void* dst, uint8_t value, size_t l
     _mm256_stream_si256(out + 1, v);
   }
   _mm256_zeroupper();
-  if (len != 0) {
-    std::memset(d, value, len);
-    if (flush != nullptr) flush(d, len);
-  }
+  CachedFill(d, value, len, flush);
 }
 
 }  // namespace nvrtl::x86_64

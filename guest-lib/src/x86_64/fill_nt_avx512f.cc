@@ -1,8 +1,6 @@
 // x86_64/fill_nt_avx512f.cc -- FillNtAvx512f: non-temporal fill, one 64-byte VMOVNTDQ per line.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "x86_64/flush.h"
 #include "x86_64/nt_kernels.h"
 
@@ -11,14 +9,10 @@ namespace nvrtl::x86_64 {
 __attribute__((target("avx512f"))) void FillNtAvx512f(void* dst, uint8_t value, size_t len,
                                                       FlushFn flush) {
   auto* d = static_cast<char*>(dst);
-  size_t head = (kCacheLine - (reinterpret_cast<uintptr_t>(d) & (kCacheLine - 1))) & 63;
-  if (head > len) head = len;
-  if (head != 0) {
-    std::memset(d, value, head);
-    if (flush != nullptr) flush(d, head);
-    d += head;
-    len -= head;
-  }
+  const size_t head = HeadBytes(d, len);
+  CachedFill(d, value, head, flush);
+  d += head;
+  len -= head;
   const __m512i v = _mm512_set1_epi32(static_cast<int>(0x01010101u * value));
   for (; len >= 256; len -= 256, d += 256) {
     _mm512_stream_si512(reinterpret_cast<__m512i*>(d), v);
@@ -27,10 +21,7 @@ __attribute__((target("avx512f"))) void FillNtAvx512f(void* dst, uint8_t value, 
     _mm512_stream_si512(reinterpret_cast<__m512i*>(d + 192), v);
   }
   for (; len >= 64; len -= 64, d += 64) _mm512_stream_si512(reinterpret_cast<__m512i*>(d), v);
-  if (len != 0) {
-    std::memset(d, value, len);
-    if (flush != nullptr) flush(d, len);
-  }
+  CachedFill(d, value, len, flush);
 }
 
 }  // namespace nvrtl::x86_64

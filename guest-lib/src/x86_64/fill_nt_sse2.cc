@@ -1,8 +1,6 @@
 // x86_64/fill_nt_sse2.cc -- FillNtSse2: non-temporal fill with 16-byte MOVNTDQ.
 #include <emmintrin.h>
 
-#include <cstring>
-
 #include "x86_64/flush.h"
 #include "x86_64/nt_kernels.h"
 
@@ -10,14 +8,10 @@ namespace nvrtl::x86_64 {
 
 void FillNtSse2(void* dst, uint8_t value, size_t len, FlushFn flush) {
   auto* d = static_cast<char*>(dst);
-  size_t head = (kCacheLine - (reinterpret_cast<uintptr_t>(d) & (kCacheLine - 1))) & 63;
-  if (head > len) head = len;
-  if (head != 0) {
-    std::memset(d, value, head);
-    if (flush != nullptr) flush(d, head);
-    d += head;
-    len -= head;
-  }
+  const size_t head = HeadBytes(d, len);
+  CachedFill(d, value, head, flush);
+  d += head;
+  len -= head;
   const __m128i v = _mm_set1_epi8(static_cast<char>(value));
   for (; len >= 64; len -= 64, d += 64) {
     auto* out = reinterpret_cast<__m128i*>(d);
@@ -26,10 +20,7 @@ void FillNtSse2(void* dst, uint8_t value, size_t len, FlushFn flush) {
     _mm_stream_si128(out + 2, v);
     _mm_stream_si128(out + 3, v);
   }
-  if (len != 0) {
-    std::memset(d, value, len);
-    if (flush != nullptr) flush(d, len);
-  }
+  CachedFill(d, value, len, flush);
 }
 
 }  // namespace nvrtl::x86_64

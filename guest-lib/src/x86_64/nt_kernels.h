@@ -6,9 +6,34 @@
 #ifndef NVRTL_SRC_X86_64_NT_KERNELS_H_
 #define NVRTL_SRC_X86_64_NT_KERNELS_H_
 
+#include <cstdint>
+#include <cstring>
+
 #include "dispatch.h"
+#include "x86_64/flush.h"
 
 namespace nvrtl::x86_64 {
+
+// HeadBytes -- how many bytes from dst to its next 64-byte boundary, at most len: the partial
+// line every kernel writes with ordinary stores before streaming.
+inline size_t HeadBytes(const void* dst, size_t len) {
+  const size_t head =
+      (kCacheLine - (reinterpret_cast<uintptr_t>(dst) & (kCacheLine - 1))) & (kCacheLine - 1);
+  return head < len ? head : len;
+}
+
+// CachedCopy / CachedFill -- a partial head or tail line: ordinary stores, then `flush` when
+// it is not nullptr. Nothing for n == 0.
+inline void CachedCopy(char* d, const char* s, size_t n, FlushFn flush) {
+  if (n == 0) return;
+  std::memcpy(d, s, n);
+  if (flush != nullptr) flush(d, n);
+}
+inline void CachedFill(char* d, uint8_t value, size_t n, FlushFn flush) {
+  if (n == 0) return;
+  std::memset(d, value, n);
+  if (flush != nullptr) flush(d, n);
+}
 
 void CopyNtSse2(void* dst, const void* src, size_t len, FlushFn flush);
 void CopyNtAvx(void* dst, const void* src, size_t len, FlushFn flush);
