@@ -60,6 +60,12 @@
 // (current_cpu), so ExecutingCpu() identifies it by its per-CPU GS base (the kernel's per-CPU
 // area: GS_BASE in the kernel, KERNEL_GS_BASE while user code runs or around SWAPGS), and
 // falls back to vcpu_index only before the guest kernel has set one up.
+// The same folding breaks scoreboards under thread=single: QEMU 10.0 multiplies the folded
+// constant in place when it computes a per-vCPU element's address, so inline operations and
+// conditional callbacks in blocks translated on vCPU 1 read the wrong element and later
+// callbacks of the block receive vcpu_index 16 or 256 (seen on the 2-vCPU default machine).
+// The plugin therefore uses no inline operations or conditional callbacks: the fence fast
+// path is a flag test inside the callback (OnFence).
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -69,6 +75,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -150,6 +157,14 @@ struct PluginState {
   std::vector<FileMapping> ram;
   RegisterHandles regs;
 
+  // Whether the model has pending write-backs or NT stores on any CPU, kept by
+  // SyncWorkPending after each event that may change it. A boot runs ~1.4 million fence-like
+  // instructions (the kernel's locked ones), nearly all with nothing pending: OnFence answers
+  // those from this flag alone, without the mutex, and only counts them (idle_fences).
+  // Atomics because the control thread reads them at a host cut (the vCPUs are stopped then).
+  std::atomic<bool> work_pending{false};
+  std::atomic<uint64_t> idle_fences{0};
+
   std::mutex mutex;  // Guards everything below.
   PersistenceDomain domain;
   bool cut_done = false;
@@ -191,6 +206,13 @@ const FileMapping* NvdimmAt(uint64_t gpa) {
     if (m.Contains(gpa)) return &m;
   }
   return nullptr;
+}
+
+// SyncWorkPending refreshes work_pending from the model. Call after every event that may add
+// or complete pending work. Caller holds the mutex.
+void SyncWorkPending() {
+  g_state->work_pending.store(!g_state->cut_done && g_state->domain.HasAnyPendingWork(),
+                              std::memory_order_relaxed);
 }
 
 // ExecutingCpu returns the model's id of the vCPU running the current callback (see "Which
@@ -271,6 +293,7 @@ bool PowerCut(const char* trigger, std::string* error) {
     return false;
   }
   s.cut_done = true;  // Even on failure below: the model's pending state is gone.
+  s.work_pending.store(false, std::memory_order_relaxed);
   nvlab::model::PowerCutReport cut =
       s.domain.PowerCut(s.options.persistence, s.options.on_cut, kMaxListedLostLines);
   uint64_t rewritten = s.domain.WriteSurvivorsToView();
@@ -287,6 +310,7 @@ bool PowerCut(const char* trigger, std::string* error) {
     input.policy_text = s.options.on_cut_text;
     input.cut = &cut;
     input.counters = s.domain.counters();
+    input.counters.fences += s.idle_fences.load(std::memory_order_relaxed);
     input.nvdimms = &s.options.nvdimms;
     input.lines_rewritten = rewritten;
     input.unresolved_flushes = s.unresolved_flushes;
@@ -534,17 +558,24 @@ void OnFlush(unsigned int vcpu, void* udata) {
   } else {
     g_state->domain.FlushOpt(cpu, gpa);
   }
+  SyncWorkPending();
 }
 
 // OnFence: SFENCE, MFENCE, locked, XCHG with memory, serializing; before it executes, which
 // is the same for the model (the instruction itself stores nothing the fence must order).
 void OnFence(unsigned int vcpu, void*) {
+  // Most fences find nothing pending on any CPU: then which CPU runs them does not matter and
+  // the model has nothing to do. Only the TCG thread changes work_pending, so no race here.
+  if (!g_state->work_pending.load(std::memory_order_relaxed)) {
+    g_state->idle_fences.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  // Most fences (the kernel's locked instructions) find nothing pending on any CPU: then which
-  // CPU runs them does not matter, and the register reads that identify it are skipped.
-  const unsigned cpu = g_state->domain.HasAnyPendingWork() ? ExecutingCpu(vcpu) : vcpu;
-  if (g_state->domain.Fence(cpu) > 0) AfterOrderingFence();
+  if (g_state->domain.Fence(ExecutingCpu(vcpu)) > 0) {
+    SyncWorkPending();
+    AfterOrderingFence();
+  }
 }
 
 void OnWbinvd(unsigned int vcpu, void*) {
@@ -553,6 +584,7 @@ void OnWbinvd(unsigned int vcpu, void*) {
   const unsigned cpu = ExecutingCpu(vcpu);
   bool pending = g_state->domain.HasPendingWork(cpu);
   g_state->domain.Wbinvd(cpu);
+  SyncWorkPending();
   if (pending) AfterOrderingFence();
 }
 
@@ -594,6 +626,7 @@ void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, vo
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
   g_state->domain.NtStore(ExecutingCpu(vcpu), gpa, size, m->data + (gpa - m->base), &site);
+  SyncWorkPending();
   Learn(cr3, vaddr, gpa);
 }
 
