@@ -68,6 +68,13 @@ std::string FormatCutReportJson(const CutReportInput& in) {
          ", \"gpa\": " + Hex(l.gpa) + ", \"state\": " + JsonString(model::LineStateName(l.state));
     if (l.site_known) {
       j += ", \"pc\": " + Hex(l.last_store.pc) + ", \"cr3\": " + Hex(l.last_store.cr3);
+      const uint32_t context = l.last_store.context;
+      if (in.processes != nullptr && context != 0 && context <= in.processes->size()) {
+        const GuestTask& task = (*in.processes)[context - 1];
+        j += ", \"process\": {\"pid\": " + std::to_string(task.pid) +
+             ", \"tgid\": " + std::to_string(task.tgid) + ", \"comm\": " + JsonString(task.comm) +
+             "}";
+      }
     }
     j += "}";
   }

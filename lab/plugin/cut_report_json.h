@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "guest_task_reader.h"
 #include "nvlab/model/persistence_domain.h"
 #include "nvlab/model/power_cut_report.h"
 #include "plugin_options.h"
@@ -30,6 +31,8 @@ struct CutReportInput {
   uint64_t unresolved_flushes = 0;
   std::vector<uint64_t> unresolved_flush_pcs;  // A few samples.
   uint64_t translated_flushes = 0;
+  // Processes a lost line's StoreSite::context names (context - 1 indexes this); may be null.
+  const std::vector<GuestTask>* processes = nullptr;
 };
 
 // FormatCutReportJson returns the report as one JSON document ending in a newline.

@@ -18,7 +18,7 @@
 //     ram=<gpa-base-hex>:<size-bytes>:<path>              repeatable, optional
 //     persistence=adr|eadr (adr)   on-cut=lose|keep|random:SEED[:P] (lose)
 //     report=<path>   control=<unix socket path>   cut-after-fences=<N>
-//     trace-stores=off|user|on (off)
+//     trace-stores=off|user|on (off)   kernel-task=<current>:<comm>:<pid>:<tgid> (none)
 //   An unknown option or bad value: one stderr line naming it, and QEMU refuses to start.
 //   Power cuts, each done once (later requests answer an error):
 //     host    QMP `stop`, then connect to control= and send "cut\n"; the plugin answers
@@ -41,7 +41,8 @@
 // the model keeps. trace-stores=on adds a callback on every storing instruction, recording the
 // PC and CR3 of NVDIMM stores for the report (a recording mode: costs what platform.md
 // measured); trace-stores=user only on user-space code, which the kernel's page clearing does
-// not pay for.
+// not pay for. With kernel-task= (the guest kernel's layout, from its BTF) each recorded store
+// also names the guest process running it: pid, tgid and comm of the kernel's current task.
 //
 // Flush addresses: decoded at translation time (x86_decode.h), evaluated from registers in an
 // R_REGS exec callback, translated by a page walk over the guest RAM file (page_walk.h), else
@@ -89,6 +90,7 @@
 #include <vector>
 
 #include "cut_report_json.h"
+#include "guest_task_reader.h"
 #include "nvlab/model/persistence_domain.h"
 #include "page_walk.h"
 #include "plugin_options.h"
@@ -101,11 +103,14 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NVLAB_QEMU_PLUGIN_API_VERSION
 namespace {
 
 using nvlab::model::PersistenceDomain;
+using nvlab::plugin::GuestTask;
 using nvlab::plugin::X86Instruction;
 using nvlab::plugin::X86Kind;
 
 constexpr size_t kMaxListedLostLines = 1000;
 constexpr size_t kMaxUnresolvedSamples = 8;
+constexpr size_t kMaxProcesses = 4096;  // Guest processes the report can name.
+constexpr uint64_t kKernelHalf = 0xffff800000000000ULL;
 constexpr uint64_t kPageShift = 12;
 
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +181,16 @@ struct PluginState {
   std::unordered_map<uint64_t, unsigned> cpu_by_gs_base;
   // (CR3, virtual page) -> physical page, learned from NVDIMM stores.
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, uint64_t>> learned_pages;
+  // Guest processes that stored to NVDIMM lines (kernel-task=): StoreSite::context - 1 indexes
+  // processes. Per model CPU, the task last identified there (CurrentProcess).
+  struct CpuTask {
+    uint64_t task_address = 0;
+    uint64_t cr3 = 0;
+    uint32_t context = 0;
+  };
+  std::vector<GuestTask> processes;
+  std::unordered_map<std::string, uint32_t> process_context;  // pid/tgid/comm -> context
+  std::unordered_map<unsigned, CpuTask> task_by_cpu;
   // Decoded flush instructions, by (vaddr, bytes), alive as long as translated code may run.
   std::unordered_map<std::string, std::unique_ptr<X86Instruction>> flush_sites;
   int control_fd = -1;
@@ -221,12 +236,18 @@ void SyncWorkPending() {
 // and a user GS base is never a kernel-half address. Ids of CPUs found that way start at
 // kFirstGsCpuId, above every vcpu_index (a machine has at most 64 vCPUs). Caller holds the
 // mutex.
-unsigned ExecutingCpu(unsigned vcpu_index) {
-  constexpr uint64_t kKernelHalf = 0xffff800000000000ULL;
-  constexpr unsigned kFirstGsCpuId = 64;
+// KernelPerCpuBase returns the executing vCPU's per-CPU area (a kernel-half address), or 0
+// before the guest kernel has one.
+uint64_t KernelPerCpuBase() {
   uint64_t base = ReadRegister(g_state->regs.gs_base);
   if (base < kKernelHalf) base = ReadRegister(g_state->regs.k_gs_base);
-  if (base < kKernelHalf) return vcpu_index;  // Early boot: no per-CPU area yet.
+  return base < kKernelHalf ? 0 : base;
+}
+
+unsigned ExecutingCpu(unsigned vcpu_index) {
+  constexpr unsigned kFirstGsCpuId = 64;
+  const uint64_t base = KernelPerCpuBase();
+  if (base == 0) return vcpu_index;  // Early boot: no per-CPU area yet.
   auto& ids = g_state->cpu_by_gs_base;
   auto it = ids.find(base);
   if (it != ids.end()) return it->second;
@@ -236,14 +257,59 @@ unsigned ExecutingCpu(unsigned vcpu_index) {
   return id;
 }
 
-// TranslateFlushAddress: page walk first (exact, follows page-table changes), else the map
-// learned from stores. Caller holds the mutex (the learned map).
-bool TranslateFlushAddress(uint64_t vaddr, uint64_t* gpa) {
+// CurrentPaging reads the registers a page walk needs.
+nvlab::plugin::PagingRegisters CurrentPaging() {
   nvlab::plugin::PagingRegisters paging;
   paging.cr0 = ReadRegister(g_state->regs.cr0);
   paging.cr3 = ReadRegister(g_state->regs.cr3);
   paging.cr4 = ReadRegister(g_state->regs.cr4);
   paging.efer = ReadRegister(g_state->regs.efer);
+  return paging;
+}
+
+// CurrentProcess returns the StoreSite::context of the task running on model CPU `cpu` (0 when
+// unknown: no kernel-task= option, early boot, unreadable memory, a full table). One page walk
+// finds the task pointer; its fields are read again only when the CPU runs another task or
+// address space. Caller holds the mutex.
+uint32_t CurrentProcess(unsigned cpu, uint64_t cr3) {
+  PluginState& s = *g_state;
+  if (!s.options.kernel_task) return 0;
+  const uint64_t percpu = KernelPerCpuBase();
+  if (percpu == 0) return 0;
+  const nvlab::plugin::PagingRegisters paging = CurrentPaging();
+  GuestRamReader reader(&s.ram);
+  uint64_t task_address = 0;
+  if (!nvlab::plugin::ReadCurrentTaskAddress(*s.options.kernel_task, paging, percpu, reader,
+                                             &task_address)) {
+    return 0;
+  }
+  PluginState::CpuTask& last = s.task_by_cpu[cpu];
+  if (last.context != 0 && last.task_address == task_address && last.cr3 == cr3) {
+    return last.context;
+  }
+  GuestTask task;
+  if (!nvlab::plugin::ReadTask(*s.options.kernel_task, paging, task_address, reader, &task)) {
+    return 0;
+  }
+  std::string key = std::to_string(task.pid) + "/" + std::to_string(task.tgid) + "/" + task.comm;
+  uint32_t context = 0;
+  if (auto it = s.process_context.find(key); it != s.process_context.end()) {
+    context = it->second;
+  } else if (s.processes.size() < kMaxProcesses) {
+    s.processes.push_back(std::move(task));
+    context = static_cast<uint32_t>(s.processes.size());
+    s.process_context.emplace(std::move(key), context);
+  } else {
+    return 0;
+  }
+  last = {task_address, cr3, context};
+  return context;
+}
+
+// TranslateFlushAddress: page walk first (exact, follows page-table changes), else the map
+// learned from stores. Caller holds the mutex (the learned map).
+bool TranslateFlushAddress(uint64_t vaddr, uint64_t* gpa) {
+  const nvlab::plugin::PagingRegisters paging = CurrentPaging();
   GuestRamReader reader(&g_state->ram);
   if (nvlab::plugin::TranslateVirtual(paging, vaddr, reader, gpa) ==
       nvlab::plugin::WalkResult::kOk) {
@@ -316,6 +382,7 @@ bool PowerCut(const char* trigger, std::string* error) {
     input.unresolved_flushes = s.unresolved_flushes;
     input.unresolved_flush_pcs = s.unresolved_pcs;
     input.translated_flushes = s.translated_flushes;
+    input.processes = &s.processes;
     std::string report_error;
     if (!WriteWholeFile(s.options.report_path, nvlab::plugin::FormatCutReportJson(input),
                         &report_error)) {
@@ -622,10 +689,11 @@ void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, vo
   uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
   if (size > m->base + m->size - gpa) size = m->base + m->size - gpa;
   uint64_t cr3 = ReadRegister(g_state->regs.cr3);
-  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3};
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  g_state->domain.NtStore(ExecutingCpu(vcpu), gpa, size, m->data + (gpa - m->base), &site);
+  const unsigned cpu = ExecutingCpu(vcpu);
+  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3, CurrentProcess(cpu, cr3)};
+  g_state->domain.NtStore(cpu, gpa, size, m->data + (gpa - m->base), &site);
   SyncWorkPending();
   Learn(cr3, vaddr, gpa);
 }
@@ -636,10 +704,11 @@ void OnStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void
   if (!NvdimmStore(info, vaddr, &gpa)) return;
   uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
   uint64_t cr3 = ReadRegister(g_state->regs.cr3);
-  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3};
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  g_state->domain.Store(ExecutingCpu(vcpu), gpa, size, nullptr, &site);
+  const unsigned cpu = ExecutingCpu(vcpu);
+  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3, CurrentProcess(cpu, cr3)};
+  g_state->domain.Store(cpu, gpa, size, nullptr, &site);
   Learn(cr3, vaddr, gpa);
 }
 

@@ -121,6 +121,23 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
       } else {
         return fail(arg, "bad value, expected off|user|on, in");
       }
+    } else if (key == "kernel-task") {
+      KernelTaskLayout layout;
+      uint64_t comm = 0;
+      uint64_t pid = 0;
+      uint64_t tgid = 0;
+      // task_struct is a few KiB: field offsets beyond 64 KiB are a mistake, not a kernel.
+      constexpr uint64_t kMaxFieldOffset = 0x10000;
+      if (!SplitFields(value, 4, &f) || !ParseNumber(f[0], 0, &layout.current_task_offset) ||
+          !ParseNumber(f[1], 0, &comm) || !ParseNumber(f[2], 0, &pid) ||
+          !ParseNumber(f[3], 0, &tgid) || comm >= kMaxFieldOffset || pid >= kMaxFieldOffset ||
+          tgid >= kMaxFieldOffset) {
+        return fail(arg, "bad value, expected kernel-task=CURRENT-TASK:COMM:PID:TGID offsets, in");
+      }
+      layout.comm_offset = static_cast<uint32_t>(comm);
+      layout.pid_offset = static_cast<uint32_t>(pid);
+      layout.tgid_offset = static_cast<uint32_t>(tgid);
+      parsed.kernel_task = layout;
     } else {
       return fail(arg, "unknown option");
     }

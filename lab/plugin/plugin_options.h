@@ -15,6 +15,9 @@
 //   trace-stores=off|user|on                            default off; on = every store (also
 //                                                       yes/true), user = stores by user-space
 //                                                       code only (PC < 0x800000000000)
+//   kernel-task=<current-task>:<comm>:<pid>:<tgid>      the guest kernel's layout
+//                                                       (guest_task_reader.h): names the
+//                                                       process of traced stores; optional
 // Numbers: the base is hexadecimal with or without 0x; sizes and N are decimal or 0x-hex.
 // A path may contain ':' (only the first separators split). Every NVDIMM's base and size must
 // be multiples of 64 and the NVDIMMs must not overlap (checked when the model is built).
@@ -25,10 +28,12 @@
 #define NVLAB_PLUGIN_PLUGIN_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "guest_task_reader.h"
 #include "nvlab/model/cut_policy.h"
 
 namespace nvlab::plugin {
@@ -58,6 +63,8 @@ struct PluginOptions {
   // Which storing instructions get a memory callback that records their PC for the report.
   enum class TraceStores { kOff, kUser, kAll };
   TraceStores trace_stores = TraceStores::kOff;
+  // Where the guest kernel keeps the current task; without it stores name no process.
+  std::optional<KernelTaskLayout> kernel_task;
 };
 
 // ParsePluginArguments parses every argument and checks them together (at least one NVDIMM,

@@ -56,6 +56,36 @@ TEST(CutReportJsonTest, LineWithoutKnownSiteHasNoPc) {
   EXPECT_NE(json.find("\"state\": \"dirty\""), std::string::npos);
 }
 
+TEST(CutReportJsonTest, AKnownProcessIsNamedWithItsCommEscaped) {
+  model::PowerCutReport cut;
+  model::LostLine line;
+  line.site_known = true;
+  line.last_store = {0x401000, 0x1234000, 2};
+  cut.lost.push_back(line);
+  line.last_store = {0x401010, 0x1234000, 3};  // Past the table: no process.
+  cut.lost.push_back(line);
+  line.last_store = {0x401020, 0x1234000, 0};  // Unknown.
+  cut.lost.push_back(line);
+  std::vector<GuestTask> processes = {{0xffff888000100000ULL, 1, 1, "init"},
+                                      {0xffff888000200000ULL, 42, 40, "a\x1b[2J\"b"}};
+  CutReportInput in;
+  in.cut = &cut;
+  in.processes = &processes;
+  std::string json = FormatCutReportJson(in);
+  EXPECT_NE(
+      json.find(
+          R"("pc": "0x401000", "cr3": "0x1234000", "process": {"pid": 42, "tgid": 40, "comm": "a\u001b[2J\"b"}})"),
+      std::string::npos)
+      << json;
+  EXPECT_EQ(json.find("\"pid\": 1,"), std::string::npos) << json;
+  size_t processes_named = 0;
+  for (size_t at = json.find("\"process\""); at != std::string::npos;
+       at = json.find("\"process\"", at + 1)) {
+    ++processes_named;
+  }
+  EXPECT_EQ(processes_named, 1u) << json;
+}
+
 TEST(CutReportJsonTest, StringsAreEscaped) {
   EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
   EXPECT_EQ(JsonString(std::string("\n\x01\xff", 3)), "\"\\u000a\\u0001\\u00ff\"");

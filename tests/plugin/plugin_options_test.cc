@@ -17,11 +17,12 @@ bool Parse(const std::vector<std::string_view>& args, PluginOptions* options, st
 TEST(PluginOptionsTest, ParsesEveryOption) {
   PluginOptions o;
   std::string error;
-  ASSERT_TRUE(Parse(
-      {"nvdimm=1:0x140000000:1048576:/tmp/b:with:colons", "nvdimm=0:100000000:0x200000:/tmp/a",
-       "ram=0:536870912:/tmp/ram", "persistence=eadr", "on-cut=random:7:0.25", "report=/tmp/r.json",
-       "control=/tmp/ctl", "cut-after-fences=3", "trace-stores=on"},
-      &o, &error))
+  ASSERT_TRUE(
+      Parse({"nvdimm=1:0x140000000:1048576:/tmp/b:with:colons",
+             "nvdimm=0:100000000:0x200000:/tmp/a", "ram=0:536870912:/tmp/ram", "persistence=eadr",
+             "on-cut=random:7:0.25", "report=/tmp/r.json", "control=/tmp/ctl", "cut-after-fences=3",
+             "trace-stores=on", "kernel-task=0x32840:0x738:1424:0x594"},
+            &o, &error))
       << error;
   ASSERT_EQ(o.nvdimms.size(), 2u);
   EXPECT_EQ(o.nvdimms[0].index, 0u);
@@ -40,6 +41,11 @@ TEST(PluginOptionsTest, ParsesEveryOption) {
   EXPECT_EQ(o.control_path, "/tmp/ctl");
   EXPECT_EQ(o.cut_after_fences, 3u);
   EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kAll);
+  ASSERT_TRUE(o.kernel_task.has_value());
+  EXPECT_EQ(o.kernel_task->current_task_offset, 0x32840u);
+  EXPECT_EQ(o.kernel_task->comm_offset, 0x738u);
+  EXPECT_EQ(o.kernel_task->pid_offset, 1424u);
+  EXPECT_EQ(o.kernel_task->tgid_offset, 0x594u);
 }
 
 TEST(PluginOptionsTest, TraceStoresTakesUserAndTheBooleans) {
@@ -61,6 +67,7 @@ TEST(PluginOptionsTest, DefaultsAreAdrLoseNoReportNoControl) {
   EXPECT_TRUE(o.control_path.empty());
   EXPECT_EQ(o.cut_after_fences, 0u);
   EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kOff);
+  EXPECT_FALSE(o.kernel_task.has_value());
 }
 
 struct BadOptions {
@@ -105,7 +112,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptions{"ControlTooLong", {kGood, "control=/" + std::string(120, 'x')}, "control=/"},
         BadOptions{"CutAfterFencesZero", {kGood, "cut-after-fences=0"}, "cut-after-fences=0"},
         BadOptions{"CutAfterFencesText", {kGood, "cut-after-fences=ten"}, "cut-after-fences=ten"},
-        BadOptions{"TraceStoresBad", {kGood, "trace-stores=maybe"}, "trace-stores=maybe"}),
+        BadOptions{"TraceStoresBad", {kGood, "trace-stores=maybe"}, "trace-stores=maybe"},
+        BadOptions{"KernelTaskTooFewFields", {kGood, "kernel-task=1:2:3"}, "kernel-task=1:2:3"},
+        BadOptions{"KernelTaskText", {kGood, "kernel-task=a:b:c:d"}, "kernel-task=a:b:c:d"},
+        BadOptions{"KernelTaskHugeOffset",
+                   {kGood, "kernel-task=0x100:0x10000:0x590:0x594"},
+                   "kernel-task=0x100:0x10000"}),
     [](const ::testing::TestParamInfo<BadOptions>& info) { return info.param.name; });
 
 }  // namespace

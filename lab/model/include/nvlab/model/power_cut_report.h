@@ -25,6 +25,9 @@ namespace nvlab::model {
 struct StoreSite {
   uint64_t pc = 0;   // Guest virtual address of the storing instruction.
   uint64_t cr3 = 0;  // Address space (CR3) it ran in; 0 when unknown.
+  // The caller's tag for who ran it (the plugin: 1 + an index in its table of guest
+  // processes); 0 when unknown. The model only carries it.
+  uint32_t context = 0;
 };
 
 struct LostLine {
