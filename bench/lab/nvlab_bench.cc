@@ -7,9 +7,12 @@
 //   workload         a guest workload (nvlab-records, flushed and drained records): the whole
 //                    run and the command alone (from --json command_seconds)
 //
-// each with the persistence model off (plain TCG), on (the default), and on with
-// --trace-stores user, and the ratios to "off".
-// Usage: nvlab-bench [--runs N] [--records N] [--nvlab PATH]
+// each with the persistence model off (plain TCG), on (the default), on with --trace-stores
+// user and on with --trace-stores on, and the ratios to "off". The configurations alternate
+// within each round, so that a change in the host's load affects them alike.
+// Usage: nvlab-bench [--runs N] [--records N] [--configs LIST] [--nvlab PATH]
+//   LIST: comma-separated names among off,on,user,all (default: all four; "off" is always run,
+//   as the ratios' base)
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -88,6 +91,7 @@ double CommandSeconds(const std::string& out) {
 
 // A Config is one way of running the lab: the options every nvlab call of the row gets.
 struct Config {
+  const char* key;  // --configs name
   const char* name;
   const char* ratio_name;  // the ratio column's heading
   std::vector<std::string> options;
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
   int runs = 5;
   int records = 20000;
   std::string nvlab;
+  std::string wanted = "off,on,user,all";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) {
@@ -112,8 +117,12 @@ int main(int argc, char** argv) {
       records = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--nvlab" && i + 1 < argc) {
       nvlab = argv[++i];
+    } else if (a == "--configs" && i + 1 < argc) {
+      wanted = argv[++i];
     } else {
-      (void)std::fprintf(stderr, "usage: nvlab-bench [--runs N] [--records N] [--nvlab PATH]\n");
+      (void)std::fprintf(stderr,
+                         "usage: nvlab-bench [--runs N] [--records N] [--configs off,on,user,all] "
+                         "[--nvlab PATH]\n");
       return 2;
     }
   }
@@ -127,37 +136,53 @@ int main(int argc, char** argv) {
   const std::string workload =
       "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count " +
       std::to_string(records) + " >/dev/null";
-  const std::vector<Config> configs = {
-      {"model off", "", {"--model", "off"}},
-      {"model on", "on/off", {"--model", "on"}},
-      {"on+trace user", "trace/off", {"--model", "on", "--trace-stores", "user"}},
+  const std::vector<Config> known = {
+      {"off", "model off", "", {"--model", "off"}},
+      {"on", "model on", "on/off", {"--model", "on"}},
+      {"user", "on+trace user", "user/off", {"--model", "on", "--trace-stores", "user"}},
+      {"all", "on+trace on", "all/off", {"--model", "on", "--trace-stores", "on"}},
   };
-  std::vector<Measures> measures;
-  for (const Config& config : configs) {
+  std::vector<Config> configs;
+  for (const Config& c : known) {
+    if (std::string(c.key) == "off" ||
+        ("," + wanted + ",").find(std::string(",") + c.key + ",") != std::string::npos) {
+      configs.push_back(c);
+    }
+  }
+  // Samples per configuration: first output, run, power-cycle, workload whole and command.
+  struct Samples {
     std::vector<double> first, run, cycle, whole, command;
-    // Each configuration's runs are consecutive; the configurations follow one another in one
-    // invocation, so compare figures from one run of nvlab-bench only.
-    auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
-      head.insert(head.end(), config.options.begin(), config.options.end());
-      head.insert(head.end(), tail.begin(), tail.end());
-      return head;
-    };
-    for (int i = 0; i < runs; ++i) {
+  };
+  std::vector<Samples> samples(configs.size());
+  for (int i = 0; i < runs; ++i) {
+    for (size_t c = 0; c < configs.size(); ++c) {
+      const Config& config = configs[c];
+      auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+        head.insert(head.end(), config.options.begin(), config.options.end());
+        head.insert(head.end(), tail.begin(), tail.end());
+        return head;
+      };
       Sample s = RunOnce(with({nvlab, "run"}, {"--", "echo first"}));
       if (s.status != 0) {
         (void)std::fprintf(stderr, "nvlab-bench: nvlab run failed (exit %d)\n", s.status);
         return 1;
       }
-      first.push_back(s.first_output);
-      run.push_back(RunOnce(with({nvlab, "run"}, {"--", "true"})).total);
-      cycle.push_back(
+      Samples& out = samples[c];
+      out.first.push_back(s.first_output);
+      out.run.push_back(RunOnce(with({nvlab, "run"}, {"--", "true"})).total);
+      out.cycle.push_back(
           RunOnce(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
       s = RunOnce(with({nvlab, "run", "--json"}, {"--", workload}));
-      whole.push_back(s.total);
-      command.push_back(CommandSeconds(s.out));
-      (void)std::fprintf(stderr, "nvlab-bench: %s, run %d of %d done\n", config.name, i + 1, runs);
+      out.whole.push_back(s.total);
+      out.command.push_back(CommandSeconds(s.out));
+      (void)std::fprintf(stderr, "nvlab-bench: round %d of %d: %s done\n", i + 1, runs,
+                         config.name);
     }
-    measures.push_back({Median(first), Median(run), Median(cycle), Median(whole), Median(command)});
+  }
+  std::vector<Measures> measures;
+  for (const Samples& s : samples) {
+    measures.push_back(
+        {Median(s.first), Median(s.run), Median(s.cycle), Median(s.whole), Median(s.command)});
   }
   std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n", runs,
               records);
