@@ -1,4 +1,5 @@
-// elf_file.cc -- ParseElf: program headers (PT_INTERP, PT_NOTE) and the dynamic section.
+// elf_file.cc -- ParseElf: program headers (PT_INTERP, PT_NOTE) and the dynamic section;
+// FindElfSection: one section header by name.
 
 #include "elf_file.h"
 
@@ -62,10 +63,8 @@ void ParseNotes(Reader& reader, std::uint64_t offset, std::uint64_t size, ElfFac
   }
 }
 
-}  // namespace
-
-Status ParseElf(std::string_view bytes, ElfFacts* facts) {
-  *facts = ElfFacts();
+// CheckElf64LittleEndian accepts the identification bytes ParseElf and FindElfSection read.
+Status CheckElf64LittleEndian(std::string_view bytes) {
   if (bytes.size() < 64 || bytes.substr(0, 4) !=
                                "\x7f"
                                "ELF") {
@@ -74,6 +73,14 @@ Status ParseElf(std::string_view bytes, ElfFacts* facts) {
   if (bytes[4] != 2 || bytes[5] != 1) {
     return Status::InvalidArgument("not a 64-bit little-endian ELF file");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseElf(std::string_view bytes, ElfFacts* facts) {
+  *facts = ElfFacts();
+  NVLAB_RETURN_IF_ERROR(CheckElf64LittleEndian(bytes));
   Reader reader(bytes);
   facts->type = reader.Get<std::uint16_t>(16);
   auto ph_offset = reader.Get<std::uint64_t>(32);
@@ -128,6 +135,45 @@ Status ParseElf(std::string_view bytes, ElfFacts* facts) {
     }
   }
   return Status::Ok();
+}
+
+Status FindElfSection(std::string_view bytes, std::string_view name, ElfSection* section) {
+  *section = ElfSection();
+  NVLAB_RETURN_IF_ERROR(CheckElf64LittleEndian(bytes));
+  Reader reader(bytes);
+  auto sh_offset = reader.Get<std::uint64_t>(40);
+  auto sh_entry_size = reader.Get<std::uint16_t>(58);
+  auto sh_count = reader.Get<std::uint16_t>(60);
+  auto names_index = reader.Get<std::uint16_t>(62);
+  if (sh_count == 0) return Status::NotFound("ELF file has no section headers");
+  if (sh_entry_size < 64) return Status::InvalidArgument("bad ELF shentsize");
+  if (names_index >= sh_count) return Status::InvalidArgument("bad ELF section name table index");
+  if (!reader.InRange(sh_offset, std::uint64_t{sh_count} * sh_entry_size)) {
+    return Status::InvalidArgument("ELF section headers outside the file");
+  }
+  std::uint64_t names_header = sh_offset + std::uint64_t{names_index} * sh_entry_size;
+  auto names_offset = reader.Get<std::uint64_t>(names_header + 24);
+  auto names_size = reader.Get<std::uint64_t>(names_header + 32);
+  if (!reader.InRange(names_offset, names_size)) {
+    return Status::InvalidArgument("ELF section name table outside the file");
+  }
+  std::string_view names = reader.Slice(names_offset, names_size);
+  for (std::uint64_t i = 0; i < sh_count; ++i) {
+    std::uint64_t header = sh_offset + i * sh_entry_size;
+    auto name_offset = reader.Get<std::uint32_t>(header);
+    if (name_offset >= names.size()) return Status::InvalidArgument("bad ELF section name");
+    std::string_view section_name = names.substr(name_offset);
+    if (section_name.substr(0, section_name.find('\0')) != name) continue;
+    section->type = reader.Get<std::uint32_t>(header + 4);
+    section->address = reader.Get<std::uint64_t>(header + 16);
+    section->offset = reader.Get<std::uint64_t>(header + 24);
+    section->size = reader.Get<std::uint64_t>(header + 32);
+    if (section->type != kElfSectionNoBits && !reader.InRange(section->offset, section->size)) {
+      return Status::InvalidArgument("ELF section " + std::string(name) + " outside the file");
+    }
+    return Status::Ok();
+  }
+  return Status::NotFound("ELF file has no section " + std::string(name));
 }
 
 }  // namespace nvlab::guest_image_internal

@@ -3,7 +3,8 @@
 // ParseElf reads the few facts the image builder needs from an x86-64 ELF file: the program
 // interpreter (the dynamic loader), the shared libraries it needs (DT_NEEDED), and for a kernel
 // the PVH entry point (the Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY), without which QEMU cannot
-// boot a vmlinux with -kernel. Bounds are checked everywhere: any input is safe.
+// boot a vmlinux with -kernel. FindElfSection locates one section by name (the kernel's .BTF
+// and .data..percpu, see kernel_btf.h). Bounds are checked everywhere: any input is safe.
 //
 // Thread-safety: pure function.
 
@@ -34,6 +35,24 @@ struct ElfFacts {
 // ParseElf fills *facts from a 64-bit little-endian ELF image. Not an ELF64 file, or offsets
 // outside the file: InvalidArgument.
 Status ParseElf(std::string_view bytes, ElfFacts* facts);
+
+// ElfSection is where one section is linked and stored.
+struct ElfSection {
+  std::uint32_t type = 0;     // SHT_PROGBITS (1), SHT_NOBITS (8), ...
+  std::uint64_t address = 0;  // sh_addr: its link address (0 for sections not loaded)
+  std::uint64_t offset = 0;   // sh_offset: where its bytes are in the file
+  std::uint64_t size = 0;     // sh_size
+};
+
+// kElfSectionNoBits is SHT_NOBITS: a section with no bytes in the file (.bss).
+inline constexpr std::uint32_t kElfSectionNoBits = 8;
+
+// FindElfSection finds the first section named name (through the section name table,
+// e_shstrndx) in a 64-bit little-endian ELF image. Unless its type is SHT_NOBITS, its bytes are
+// checked to lie within the file: bytes.substr(section->offset, section->size) is safe. Not an
+// ELF64 file, or headers, names or the section outside the file: InvalidArgument. No section of
+// that name: NotFound.
+Status FindElfSection(std::string_view bytes, std::string_view name, ElfSection* section);
 
 }  // namespace nvlab::guest_image_internal
 
