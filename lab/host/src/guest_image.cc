@@ -1,4 +1,5 @@
-// guest_image.cc -- EnsureGuestImage: cache keys, the lock, atomic renames; DefaultNvlabHome.
+// guest_image.cc -- EnsureGuestImage: cache keys, the lock, atomic renames; DefaultNvlabHome;
+// the manifest's kernel task layout (KernelTaskLayoutJson, ReadManifestKernelTaskLayout).
 
 #include "nvlab/guest_image.h"
 
@@ -8,9 +9,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -19,15 +23,113 @@
 #include "file_contents.h"
 #include "guest_image_layers.h"
 #include "json_text.h"
+#include "kernel_btf.h"
 #include "sha256_digest.h"
 
 namespace nvlab {
+namespace guest_image_internal {
+namespace {
+
+constexpr std::string_view kLayoutKey = "\"kernel_task_layout\":";
+
+std::string_view SkipSpaces(std::string_view text) {
+  std::size_t first = text.find_first_not_of(" \t\r\n");
+  return first == std::string_view::npos ? std::string_view() : text.substr(first);
+}
+
+// ParseFlatObject reads {"name": "string" or unsigned number, ...} from the start of text.
+bool ParseFlatObject(std::string_view text, std::map<std::string, std::string>* fields) {
+  text = SkipSpaces(text);
+  if (text.empty() || text.front() != '{') return false;
+  text = SkipSpaces(text.substr(1));
+  if (!text.empty() && text.front() == '}') return true;
+  while (true) {
+    if (text.empty() || text.front() != '"') return false;
+    std::size_t name_end = text.find('"', 1);
+    if (name_end == std::string_view::npos) return false;
+    std::string name(text.substr(1, name_end - 1));
+    text = SkipSpaces(text.substr(name_end + 1));
+    if (text.empty() || text.front() != ':') return false;
+    text = SkipSpaces(text.substr(1));
+    std::string value;
+    if (!text.empty() && text.front() == '"') {
+      std::size_t value_end = text.find('"', 1);
+      if (value_end == std::string_view::npos) return false;
+      value = std::string(text.substr(1, value_end - 1));
+      text = text.substr(value_end + 1);
+    } else {
+      std::size_t digits = text.find_first_not_of("0123456789");
+      if (digits == 0 || digits == std::string_view::npos) return false;
+      value = std::string(text.substr(0, digits));
+      text = text.substr(digits);
+    }
+    if (!fields->emplace(name, value).second) return false;
+    text = SkipSpaces(text);
+    if (text.empty()) return false;
+    if (text.front() == '}') return true;
+    if (text.front() != ',') return false;
+    text = SkipSpaces(text.substr(1));
+  }
+}
+
+template <typename T>
+bool ParseUnsigned(const std::string& text, int base, T* value) {
+  if (text.empty()) return false;
+  const char* end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end, *value, base);
+  return error == std::errc() && stop == end;
+}
+
+}  // namespace
+
+std::string KernelTaskLayoutJson(const KernelTaskLayout& layout) {
+  char current_task[24];
+  (void)std::snprintf(current_task, sizeof(current_task), "0x%llx",
+                      static_cast<unsigned long long>(layout.current_task_percpu_offset));
+  return std::string("{\"current_task\": ") + JsonQuote(current_task) +
+         ", \"comm\": " + std::to_string(layout.task_comm_offset) +
+         ", \"pid\": " + std::to_string(layout.task_pid_offset) +
+         ", \"tgid\": " + std::to_string(layout.task_tgid_offset) + "}";
+}
+
+Status ReadManifestKernelTaskLayout(std::string_view manifest,
+                                    std::optional<KernelTaskLayout>* layout) {
+  layout->reset();
+  std::size_t at = manifest.find(kLayoutKey);
+  if (at == std::string_view::npos) return Status::Ok();
+  std::map<std::string, std::string> fields;
+  bool ok = ParseFlatObject(manifest.substr(at + kLayoutKey.size()), &fields);
+  auto field = [&fields](const char* name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  KernelTaskLayout read;
+  std::string current_task = field("current_task");
+  ok = ok && fields.size() == 4 && current_task.rfind("0x", 0) == 0 &&
+       ParseUnsigned(current_task.substr(2), 16, &read.current_task_percpu_offset) &&
+       ParseUnsigned(field("comm"), 10, &read.task_comm_offset) &&
+       ParseUnsigned(field("pid"), 10, &read.task_pid_offset) &&
+       ParseUnsigned(field("tgid"), 10, &read.task_tgid_offset);
+  if (!ok) {
+    return Status::InvalidArgument(
+        "image manifest: malformed kernel_task_layout (expected {\"current_task\": \"0x...\", "
+        "\"comm\": N, \"pid\": N, \"tgid\": N})");
+  }
+  *layout = read;
+  return Status::Ok();
+}
+
+}  // namespace guest_image_internal
+
 namespace {
 
 namespace fs = std::filesystem;
 using guest_image_internal::DebianPackage;
 
-constexpr char kImageFormat[] = "nvlab-image-1";
+// kImageFormat is part of every image's key; bump it when what an image holds changes, so that
+// images cached by an older nvlab are rebuilt (cheaply: the base layer stays).
+// 2: the manifest records the kernel task layout.
+constexpr char kImageFormat[] = "nvlab-image-2";
 // kKeptImages: images kept after a build (the newest by build time). Each tools change makes
 // a new image (some 20 MB); keeping several lets build trees with different guest tools take
 // turns without rebuilding, and an image returned to one process is not deleted under it
@@ -236,11 +338,24 @@ Status BuildImage(const fs::path& home, const fs::path& base_dir, const std::str
     } else {
       vmlinux_json = FileJson(temp / guest_image_internal::kVmlinuxFile);
     }
+    // The task layout is optional: without it cut reports name no processes, nothing else.
+    std::string layout_json;
+    KernelTaskLayout layout;
+    Status layout_status = guest_image_internal::FindKernelTaskLayout(
+        temp / guest_image_internal::kVmlinuxFile, &layout);
+    if (layout_status.code() == Status::Code::kIoError) return layout_status;
+    if (layout_status.ok()) {
+      layout_json = guest_image_internal::KernelTaskLayoutJson(layout);
+      Log(spec, "kernel task layout " + layout_json);
+      layout_json = ",\n\"kernel_task_layout\": " + layout_json;
+    } else {
+      Log(spec, "no kernel task layout recorded: " + layout_status.ToString());
+    }
     std::string json =
         "{\n\"format\": " + guest_image_internal::JsonQuote(kImageFormat) +
         ",\n\"image\": " + guest_image_internal::JsonQuote(image_key) +
         ",\n\"base_layer\": " + guest_image_internal::JsonQuote(base_key) +
-        ",\n\"tools_layer\": " + guest_image_internal::JsonQuote(tools_key) +
+        ",\n\"tools_layer\": " + guest_image_internal::JsonQuote(tools_key) + layout_json +
         ",\n\"files\": {\n  \"vmlinux\": " + vmlinux_json +
         ",\n  \"initramfs.cpio\": " + FileJson(temp / guest_image_internal::kInitramfsFile) +
         ",\n  \"tools.cpio\": " + FileJson(temp / guest_image_internal::kToolsCpioFile) +
@@ -325,6 +440,11 @@ Status FillImage(const fs::path& image_dir, const fs::path& base_dir, GuestImage
     release.pop_back();
   }
   out->kernel_release = release;
+  std::string manifest;
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::ReadFileContents(out->manifest, &manifest));
+  Status status =
+      guest_image_internal::ReadManifestKernelTaskLayout(manifest, &out->kernel_task_layout);
+  if (!status.ok()) return status.WithContext(out->manifest.string());
   return Status::Ok();
 }
 

@@ -11,12 +11,15 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "debian_packages.h"
 #include "kernel_modules.h"
+#include "nvlab/guest_image.h"
 #include "nvlab/status.h"
 
 namespace nvlab::guest_image_internal {
@@ -70,6 +73,18 @@ Status ScanToolsLayer(const std::filesystem::path& init_script,
 
 // WriteToolsCpio writes the tools layer's cpio (every file executable).
 Status WriteToolsCpio(const std::vector<ToolFile>& files, const std::filesystem::path& cpio_path);
+
+// KernelTaskLayoutJson writes the manifest's "kernel_task_layout" object:
+//   {"current_task": "0x1fb80", "comm": 2976, "pid": 2416, "tgid": 2420}
+// (the per-CPU offset in hex: from Linux 6.15 it is a kernel address, beyond JSON's exact
+// integers).
+std::string KernelTaskLayoutJson(const KernelTaskLayout& layout);
+
+// ReadManifestKernelTaskLayout reads "kernel_task_layout" from an image manifest written by
+// EnsureGuestImage. A manifest without it (no BTF in the kernel, or an image built before nvlab
+// recorded it) gives nullopt and OK; a malformed object: InvalidArgument.
+Status ReadManifestKernelTaskLayout(std::string_view manifest,
+                                    std::optional<KernelTaskLayout>* layout);
 
 }  // namespace nvlab::guest_image_internal
 

@@ -34,7 +34,9 @@
 #ifndef NVLAB_GUEST_IMAGE_H_
 #define NVLAB_GUEST_IMAGE_H_
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -61,6 +63,26 @@ struct GuestImageSpec {
   bool check_packages = true;
 };
 
+// KernelTaskLayout says where the image's kernel build keeps the task running on a CPU and three
+// fields of a task, as its own type information (BTF) says; the QEMU plugin uses it to name the
+// process behind a store. In kernel mode, the running task is
+//   *(struct task_struct**)(per-CPU base + current_task_percpu_offset)
+// where the per-CPU base is the CPU's GS base (KERNEL_GS_BASE while in user mode).
+struct KernelTaskLayout {
+  // current_task_percpu_offset is the address of the per-CPU pointer to the running
+  // task_struct relative to a CPU's per-CPU base: the per-CPU variable current_task (Linux 6.1,
+  // and 6.15 on) or the member current_task of the per-CPU variable pcpu_hot (6.2 to 6.14). It
+  // is the variable's offset in .data..percpu plus that section's link address, which is 0
+  // where the per-CPU section is zero-based (x86-64 up to 6.14); later kernels link it at a
+  // kernel address, so the value can exceed 2^32.
+  std::uint64_t current_task_percpu_offset = 0;
+  std::uint32_t task_comm_offset = 0;  // struct task_struct: comm, char[16], NUL-padded name
+  std::uint32_t task_pid_offset = 0;   // pid (pid_t, 32 bits): the thread's id
+  std::uint32_t task_tgid_offset = 0;  // tgid (pid_t): the thread group's (process's) id
+
+  bool operator==(const KernelTaskLayout&) const = default;
+};
+
 // GuestImage names the files of a complete image; they stay valid (never rewritten) until the
 // folder is deleted by a user.
 struct GuestImage {
@@ -69,6 +91,11 @@ struct GuestImage {
   std::filesystem::path initrd;    // dir/initramfs.cpio: base + tools cpio (-initrd)
   std::filesystem::path manifest;  // dir/manifest.json: package versions, checksums of all files
   std::string kernel_release;      // e.g. "6.1.0-56-amd64" (uname -r in the guest)
+  // kernel_task_layout is read from the kernel's BTF when the image is built, and recorded in
+  // the manifest ("kernel_task_layout"). Absent when the kernel has no BTF (built without
+  // CONFIG_DEBUG_INFO_BTF) or its BTF does not describe the task in a known shape (the image
+  // still builds; nvlab -v says why), and for images built before nvlab recorded it.
+  std::optional<KernelTaskLayout> kernel_task_layout;
 };
 
 // EnsureGuestImage makes sure an image for spec exists, building whichever layer is missing or
