@@ -2,9 +2,11 @@
 
 #include "lab_session.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
+#include "nvlab/machine.h"
 #include "nvlab/qemu_host.h"
 
 namespace nvlab {
@@ -131,10 +133,18 @@ Status LabSession::RunOnce(const std::vector<std::string>& argv, OutputSink* sin
   NVLAB_RETURN_IF_ERROR(MakeGuest(&guest));
   NVLAB_RETURN_IF_ERROR(Step(guest.get(), argv, sink, step));
   if (step->result.cut_by_guest) {
-    CutReport report;
-    return guest->PowerCut(&report);
+    NVLAB_RETURN_IF_ERROR(guest->PowerCut(&step->cut));
+    NameUserCode(&step->cut);
+    return Status::Ok();
   }
   return guest->PowerOff(Deadline::In(std::chrono::seconds(30)));
+}
+
+void LabSession::NameUserCode(CutReport* report) const {
+  if (!report->present) return;
+  UserSymbolizer symbolizer({layout_.guest_tools_dir, options_.share_dir},
+                            options_.verbose ? &std::cerr : nullptr);
+  symbolizer.Annotate(report);
 }
 
 Status LabSession::PowerCycle(const std::vector<std::string>& before,
@@ -148,6 +158,7 @@ Status LabSession::PowerCycle(const std::vector<std::string>& before,
   result->on_cut = result->model ? options_.on_cut : "keep (no model)";
   NVLAB_RETURN_IF_ERROR(Step(guest.get(), before, sink, &result->before));
   NVLAB_RETURN_IF_ERROR(guest->PowerCut(&result->cut));
+  NameUserCode(&result->cut);
   NVLAB_RETURN_IF_ERROR(Step(guest.get(), after, sink, &result->after));
   if (result->after.result.cut_by_guest) {
     CutReport ignored;
@@ -170,17 +181,55 @@ nlohmann::json StepJson(const StepResult& step) {
   return j;
 }
 
+nlohmann::json CutReportJson(const CutReport& cut) {
+  if (!cut.present) return nullptr;
+  auto report = nlohmann::json::parse(cut.json, nullptr, false);
+  if (report.is_discarded()) return nullptr;
+  // ParseCutReport checked that lost_lines is an array of objects, one per cut.lines entry.
+  auto lines = report.find("lost_lines");
+  for (size_t i = 0; i < cut.lines.size(); ++i) {
+    if (!cut.lines[i].symbol.empty() && lines != report.end() && i < lines->size()) {
+      (*lines)[i]["symbol"] = cut.lines[i].symbol;
+    }
+  }
+  return report;
+}
+
 nlohmann::json PowerCycleJson(const PowerCycleResult& result) {
   nlohmann::json cut = {{"model", result.model}, {"on_cut", result.on_cut}};
   if (result.cut.present) {
-    auto report = nlohmann::json::parse(result.cut.json, nullptr, false);
-    if (!report.is_discarded()) cut["report"] = report;
+    auto report = CutReportJson(result.cut);
+    if (!report.is_null()) cut["report"] = report;
   }
   return {{"machine", result.machine},
           {"persistence", result.persistence},
           {"before", StepJson(result.before)},
           {"cut", cut},
           {"after", StepJson(result.after)}};
+}
+
+std::string CutSummary(const CutReport& cut, std::string_view indent) {
+  if (!cut.present) return "";
+  const std::string head = "nvlab:" + std::string(indent);
+  std::string out = head + "cut: trigger " + cut.trigger + ", " + std::to_string(cut.lost_lines) +
+                    " NVDIMM lines lost\n";
+  const size_t shown = std::min(cut.lines.size(), kLostLinesInText);
+  for (size_t i = 0; i < shown; ++i) out += head + "  " + DescribeLostLine(cut.lines[i]) + "\n";
+  if (cut.lost_lines > shown) {
+    out += head + "  ... and " + std::to_string(cut.lost_lines - shown) +
+           " more (--json lists up to 1000)\n";
+  }
+  if (cut.totals.unresolved_flushes > 0) {
+    const uint64_t n = cut.totals.unresolved_flushes;
+    out += head + "  " + std::to_string(n) + (n == 1 ? " flush" : " flushes") +
+           " had no address the model could translate";
+    for (size_t i = 0; i < cut.unresolved_flush_pcs.size(); ++i) {
+      out += (i ? ", " : " (pc ") + FormatHex(cut.unresolved_flush_pcs[i]);
+    }
+    if (!cut.unresolved_flush_pcs.empty()) out += ")";
+    out += ": the NVDIMMs may hold less than the program made durable\n";
+  }
+  return out;
 }
 
 std::string PowerCycleSummary(const PowerCycleResult& r) {
@@ -194,10 +243,7 @@ std::string PowerCycleSummary(const PowerCycleResult& r) {
     out << "exit " << r.before.result.status.ShellStatus();
   }
   out << " (boot " << r.before.boot_seconds << " s)\n";
-  if (r.cut.present) {
-    out << "nvlab:   cut: trigger " << r.cut.trigger << ", " << r.cut.lost_lines
-        << " NVDIMM lines lost\n";
-  }
+  out << CutSummary(r.cut, "   ");
   out << "nvlab:   after: exit " << r.after.result.status.ShellStatus() << " (boot "
       << r.after.boot_seconds << " s)\n";
   return out.str();

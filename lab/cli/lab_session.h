@@ -5,13 +5,16 @@
 #define NVLAB_LAB_SESSION_H_
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_options.h"
+#include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/guest.h"
 #include "nvlab/guest_image.h"
@@ -27,6 +30,8 @@ struct StepResult {
   double boot_seconds = 0;
   double command_seconds = 0;
   std::string nvlab_pmem;
+  // cut: for `run`, the model's report when the command cut the power (RunResult::cut_by_guest).
+  CutReport cut;
 };
 
 struct PowerCycleResult {
@@ -42,8 +47,19 @@ struct PowerCycleResult {
 // ExitStatusFor maps a failure to nvlab's exit status: 2 usage, 124 timeout, 125 lab failure.
 int ExitStatusFor(const Status& status);
 
+// kLostLinesInText: how many lost lines CutSummary lists before "... and N more".
+inline constexpr size_t kLostLinesInText = 20;
+
 nlohmann::json StepJson(const StepResult& step);
+// CutReportJson is the report as the plugin wrote it, with "symbol" added to each lost line
+// UserSymbolizer named (docs/formats/cut-report.md); null when the report is absent.
+nlohmann::json CutReportJson(const CutReport& cut);
 nlohmann::json PowerCycleJson(const PowerCycleResult& result);
+// CutSummary is the human-readable account of a cut, lines starting "nvlab:" + indent: "cut:
+// trigger X, N NVDIMM lines lost", then (indented two more) up to kLostLinesInText lost lines
+// (DescribeLostLine), "... and N more" when there are more, and the unresolved flushes when there
+// were any. Empty when the report is absent.
+std::string CutSummary(const CutReport& cut, std::string_view indent);
 // PowerCycleSummary is the human-readable account printed on stderr.
 std::string PowerCycleSummary(const PowerCycleResult& result);
 
@@ -54,7 +70,8 @@ class LabSession {
   Status PrepareImage(GuestImage* image);
   // MakeGuest resolves everything and creates (does not boot) a guest.
   Status MakeGuest(std::unique_ptr<Guest>* guest);
-  // RunOnce boots, runs argv, powers off.
+  // RunOnce boots, runs argv, powers off (or, when the command cut the power, collects the cut
+  // report into step->cut).
   Status RunOnce(const std::vector<std::string>& argv, OutputSink* sink, StepResult* step);
   // PowerCycle boots, runs before, cuts the power when it exits (or when it cut the power
   // itself), boots again, runs after, powers off.
@@ -70,6 +87,9 @@ class LabSession {
 
  private:
   Status ResolveMachine();
+  // NameUserCode sets the symbols of the report's user-space stores that UserSymbolizer finds
+  // among the guest tools and the --share folder.
+  void NameUserCode(CutReport* report) const;
 
   CliOptions options_;
   Deadline deadline_;

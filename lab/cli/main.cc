@@ -66,7 +66,13 @@ int RunRun(const CliOptions& opts) {
   nvlab::StepResult step;
   const Status s = lab.RunOnce(argv, &sink, &step);
   if (!s.ok()) return Fail(s);
-  if (opts.json) std::cout << nvlab::StepJson(step).dump(2) << "\n";
+  if (opts.json) {
+    nlohmann::json doc = nvlab::StepJson(step);
+    if (step.cut.present) doc["cut"] = {{"report", nvlab::CutReportJson(step.cut)}};
+    std::cout << doc.dump(2) << "\n";
+  } else {
+    std::cerr << nvlab::CutSummary(step.cut, " ");
+  }
   return step.result.status.ShellStatus();
 }
 

@@ -16,7 +16,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -470,22 +469,12 @@ Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadli
 Status Guest::ReadCutReport(CutReport* report) {
   *report = CutReport();
   if (!config_.model.enabled) return Status::Ok();
-  std::ifstream in(report_path_);
+  std::ifstream in(report_path_, std::ios::binary);
   if (!in) return Status::IoError("the persistence model wrote no cut report");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return Status::ProtocolError("the cut report is not a JSON object");
-  }
-  report->present = true;
-  report->json = doc.dump();
-  if (auto t = doc.find("trigger"); t != doc.end() && t->is_string()) report->trigger = *t;
-  if (auto totals = doc.find("totals"); totals != doc.end() && totals->is_object()) {
-    if (auto l = totals->find("lost_lines"); l != totals->end() && l->is_number_unsigned()) {
-      report->lost_lines = l->get<uint64_t>();
-    }
-  }
-  return Status::Ok();
+  std::string text(kMaxCutReportBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return ParseCutReport(text, report);
 }
 
 Status Guest::PowerCut(CutReport* report) {

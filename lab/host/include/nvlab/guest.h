@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "nvlab/agent_frame.h"
+#include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/machine.h"
 #include "nvlab/qemu_command_line.h"
@@ -83,15 +84,6 @@ struct RunResult {
   bool cut_by_guest = false;
 };
 
-// CutReport is the persistence model's account of a power cut (docs/formats/cut-report.md);
-// empty when the model was not loaded.
-struct CutReport {
-  bool present = false;
-  std::string json;     // the report as the plugin wrote it (validated JSON)
-  std::string trigger;  // host | guest | fences
-  uint64_t lost_lines = 0;
-};
-
 class Guest {
  public:
   // Create validates the configuration, makes the run folder and the NVDIMM files. It does not
@@ -113,7 +105,8 @@ class Guest {
              RunResult* result);
 
   // PowerCut stops the vCPUs, lets the model settle the NVDIMMs, and kills QEMU. After a cut the
-  // guest triggered (RunResult::cut_by_guest) it only collects the report.
+  // guest triggered (RunResult::cut_by_guest) it only collects the report. With the model loaded,
+  // *report is the model's report (nvlab/cut_report.h); a missing or malformed one is an error.
   Status PowerCut(CutReport* report);
 
   // PowerOff asks the agent to sync and power off, and waits for QEMU to end (killing it after
