@@ -54,9 +54,9 @@ Options:
   --on-cut lose|keep|random:SEED[:P]
                              what a power cut does to data not yet persistent (default lose)
   --cut-after-fences N       cut the power at the N-th fence that orders NVDIMM writes
-  --trace-stores off|user|on record each lost line's last store (PC, CR3) in the cut report:
-                             user-space stores only, or all (slower); default off (only
-                             non-temporal stores carry a PC)
+  --trace-stores off|user|on record each lost line's last store (PC, CR3, guest process) in
+                             the cut report: user-space stores only, or all (slower);
+                             default off (only non-temporal stores carry a PC)
   --deterministic            -icount and fixed clocks: same program, same image (slower)
   --timeout SECONDS          whole-run limit (default 300); exit 124 when it expires
   --json                     print a machine-readable result on stdout after the guest output

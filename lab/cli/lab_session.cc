@@ -91,6 +91,7 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest) {
   config.machine = machine_;
   config.kernel = image.kernel;
   config.initrd = image.initrd;
+  config.kernel_task_layout = image.kernel_task_layout;
   for (const std::string& f : options_.nvdimm_images) config.nvdimm_images.emplace_back(f);
   config.share_dir = options_.share_dir;
   config.accel = options_.accel;

@@ -62,11 +62,12 @@ bool ReadVirtual(const PagingRegisters& regs, uint64_t vaddr, const PhysicalMemo
 bool ReadCurrentTaskAddress(const KernelTaskLayout& layout, const PagingRegisters& regs,
                             uint64_t percpu_base, const PhysicalMemoryReader& memory,
                             uint64_t* task_address) {
-  if (percpu_base < kKernelHalf || percpu_base + layout.current_task_offset < percpu_base) {
-    return false;
-  }
+  // Wrapping addition on purpose: kernels whose per-CPU section is not zero-based give an
+  // offset that is itself a kernel address.
+  const uint64_t slot = percpu_base + layout.current_task_offset;
+  if (percpu_base < kKernelHalf || slot < kKernelHalf) return false;
   uint64_t value = 0;
-  if (!ReadVirtual(regs, percpu_base + layout.current_task_offset, memory, &value, sizeof value)) {
+  if (!ReadVirtual(regs, slot, memory, &value, sizeof value)) {
     return false;
   }
   if (value < kKernelHalf) return false;

@@ -306,7 +306,16 @@ TEST(TraceStoresTest, ReportsTheUserSpaceStoreThatWroteEachLostLine) {
   for (const auto& line : report["lost_lines"]) {
     if (!line.contains("pc") || !line.contains("cr3")) continue;
     const uint64_t pc = std::stoull(line["pc"].get<std::string>(), nullptr, 16);
-    if (pc != 0 && pc < 0x800000000000ull) ++with_user_pc;
+    if (pc == 0 || pc >= 0x800000000000ull) continue;
+    ++with_user_pc;
+    // The process comes from the guest kernel's current task (the image's BTF layout); the
+    // symbol from the host's copy of the static nvlab-records.
+    ASSERT_TRUE(line.contains("process")) << line.dump();
+    EXPECT_EQ(line["process"]["comm"], "nvlab-records") << line.dump();
+    EXPECT_GT(line["process"]["pid"].get<int64_t>(), 1) << line.dump();
+    EXPECT_EQ(line["process"]["pid"], line["process"]["tgid"]) << line.dump();
+    ASSERT_TRUE(line.contains("symbol")) << line.dump();
+    EXPECT_NE(line["symbol"].get<std::string>().find("+0x"), std::string::npos) << line.dump();
   }
   EXPECT_GE(with_user_pc, 4) << report.dump(1);
 }

@@ -145,9 +145,9 @@ TEST(GuestTaskReaderTest, UnreadableOrImplausibleDataIsUnknownNotACrash) {
   // An address range that wraps around.
   char byte = 0;
   EXPECT_FALSE(ReadVirtual(regs, ~uint64_t{0}, memory, &byte, 2));
-  // A per-CPU base plus offset that wraps.
+  // A per-CPU base plus offset that leaves the kernel half.
   KernelTaskLayout wraps = kLayout;
-  wraps.current_task_offset = ~uint64_t{0};
+  wraps.current_task_offset = 0x8000000000000000ULL;
   EXPECT_FALSE(ReadCurrentTaskAddress(wraps, regs, kPercpu, memory, &task));
 }
 

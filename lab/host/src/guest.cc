@@ -178,6 +178,11 @@ std::string Guest::PluginArgument() const {
   if (config_.model.cut_after_fences != 0) {
     arg += ",cut-after-fences=" + std::to_string(config_.model.cut_after_fences);
   }
+  if (const auto& k = config_.kernel_task_layout) {
+    arg += ",kernel-task=" + FormatHex(k->current_task_percpu_offset) + ":" +
+           std::to_string(k->task_comm_offset) + ":" + std::to_string(k->task_pid_offset) + ":" +
+           std::to_string(k->task_tgid_offset);
+  }
   return arg;
 }
 

@@ -27,6 +27,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@
 #include "nvlab/agent_frame.h"
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
+#include "nvlab/guest_image.h"
 #include "nvlab/machine.h"
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/qmp_client.h"
@@ -57,6 +59,9 @@ struct GuestConfig {
   Machine machine;
   std::filesystem::path kernel;
   std::filesystem::path initrd;
+  // The kernel's task layout (GuestImage::kernel_task_layout): with it, the model's traced
+  // stores name the guest process that made them.
+  std::optional<KernelTaskLayout> kernel_task_layout;
   // nvdimm_images[i], when present and non-empty, is the caller's file for NVDIMM i.
   std::vector<std::filesystem::path> nvdimm_images;
   std::filesystem::path share_dir;
