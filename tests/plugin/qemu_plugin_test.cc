@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -111,6 +112,34 @@ std::vector<uint8_t> GuestKernel(bool cut_with_cpuid, bool first_clwb_through_rb
   return image;
 }
 
+// A guest doing strange things, in place of kGuestCode's 64-bit part (kEntry64Offset on):
+//   entry64: as above, rax = 0x100000000 (NVDIMM 0), rbx = kV
+//     line 3 (0x0c0) mov; then the guest patches the 7-byte "nopl 0xc0(%rax)" that follows into
+//                    "clflush 0xc0(%rax)" (movw $0xae0f / movb $0xb8 to it) and runs it
+//     rcx = NVDIMM end - 4: mov %rbx,(%rcx) and movnti %rbx,(%rcx) cross the NVDIMM's end;
+//                    clwb 8(%rcx) flushes past it; sfence
+//     line 4 (0x100) mov                        (no flush)
+//     the power cut (cpuid), then hlt; jmp hlt
+constexpr size_t kEntry64Offset = 0x38;
+const uint8_t kStrangeGuestCode64[] = {
+    0xb8, 0x10, 0x00, 0x00, 0x00, 0x8e, 0xd8, 0x8e, 0xd0, 0x48, 0xc7, 0xc4, 0x00, 0x00, 0x09,
+    0x00, 0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x48, 0xbb, 0x11, 0x11,
+    0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x48, 0x89, 0x98, 0xc0, 0x00, 0x00, 0x00, 0x66, 0xc7,
+    0x05, 0x07, 0x00, 0x00, 0x00, 0x0f, 0xae, 0xc6, 0x05, 0x02, 0x00, 0x00, 0x00, 0xb8, 0x0f,
+    0x1f, 0x80, 0xc0, 0x00, 0x00, 0x00, 0x48, 0xb9, 0xfc, 0xff, 0x1f, 0x00, 0x01, 0x00, 0x00,
+    0x00, 0x48, 0x89, 0x19, 0x48, 0x0f, 0xc3, 0x19, 0x66, 0x0f, 0xae, 0x71, 0x08, 0x0f, 0xae,
+    0xf8, 0x48, 0x89, 0x98, 0x00, 0x01, 0x00, 0x00, 0xb8, 0x43, 0x4c, 0x56, 0x4e, 0xb9, 0x54,
+    0x55, 0x43, 0x50, 0x0f, 0xa2, 0xf4, 0xeb, 0xfd};
+
+// StrangeGuestKernel is GuestKernel with kStrangeGuestCode64 as its 64-bit code.
+std::vector<uint8_t> StrangeGuestKernel() {
+  std::vector<uint8_t> image = GuestKernel(true);
+  std::fill(image.begin() + 0x100 + kEntry64Offset, image.begin() + 0x1000, 0);
+  std::memcpy(image.data() + 0x100 + kEntry64Offset, kStrangeGuestCode64,
+              sizeof kStrangeGuestCode64);
+  return image;
+}
+
 std::string FindQemu() {
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path ? path : "/usr/bin");
@@ -188,7 +217,8 @@ class QemuPluginTest : public ::testing::Test {
   // Arguments for a machine with file-backed RAM, one NVDIMM and (optionally) the guest.
   std::vector<std::string> MachineArgs(const std::string& plugin_options, bool eadr,
                                        bool with_guest, bool cut_with_cpuid = true,
-                                       bool first_clwb_through_rbx = false) {
+                                       bool first_clwb_through_rbx = false,
+                                       const std::vector<uint8_t>* kernel_image = nullptr) {
     fs::path ram = dir_ / "ram";
     std::vector<std::string> args = {
         qemu_,
@@ -212,7 +242,9 @@ class QemuPluginTest : public ::testing::Test {
         "nvdimm,memdev=nv0,id=nvdimm0"};
     if (with_guest) {
       fs::path kernel = dir_ / "kernel.bin";
-      WriteFile(kernel, GuestKernel(cut_with_cpuid, first_clwb_through_rbx));
+      WriteFile(kernel, kernel_image != nullptr
+                            ? *kernel_image
+                            : GuestKernel(cut_with_cpuid, first_clwb_through_rbx));
       args.insert(args.end(), {"-kernel", kernel.string()});
     } else {
       args.push_back("-S");
@@ -435,6 +467,32 @@ TEST_F(QemuPluginTest, CutAfterFencesCutsRightAfterTheNthOrderingFence) {
   for (uint64_t line = 0; line < 10; ++line)
     EXPECT_EQ(Word(image, line * 64), expected[line]) << line;
   EXPECT_NE(ReadFile(report_).find("\"trigger\": \"fences\""), std::string::npos);
+}
+
+// Self-modifying code, stores crossing the NVDIMM's end and a flush past it: QEMU survives, and
+// the model follows the instruction the guest patched in (a stale decode would keep the NOP and
+// lose line 3). Without and with a callback on every store.
+TEST_F(QemuPluginTest, StrangeGuestNeitherCrashesQemuNorFoolsTheModel) {
+  const std::vector<uint8_t> kernel = StrangeGuestKernel();
+  for (const std::string trace : {"trace-stores=off", "trace-stores=on"}) {
+    SCOPED_TRACE(trace);
+    fs::resize_file(nvdimm_, 0);
+    fs::resize_file(nvdimm_, kNvdimmSize);
+    Start(MachineArgs(trace + ",report=" + report_.string(), false, true, true, false, &kernel));
+    int status = Wait();
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << Stderr();
+    const std::string image = ReadFile(nvdimm_);
+    ASSERT_EQ(image.size(), kNvdimmSize);
+    EXPECT_EQ(Word(image, 3 * 64), kV) << "the patched-in CLFLUSH was not seen";
+    EXPECT_EQ(Word(image, 4 * 64), 0u);
+    // The last 4 bytes: the fenced non-temporal store's half that fell inside the NVDIMM.
+    uint32_t tail = 0;
+    std::memcpy(&tail, image.data() + kNvdimmSize - 4, sizeof tail);
+    EXPECT_EQ(tail, 0x11111111u);
+    const std::string report = ReadFile(report_);
+    EXPECT_NE(report.find("\"trigger\": \"guest\""), std::string::npos) << report;
+    EXPECT_NE(report.find("\"unresolved_flushes\": 0"), std::string::npos) << report;
+  }
 }
 
 TEST_F(QemuPluginTest, HostCutOfAHaltedGuestLosesWhatWasNotFlushed) {
