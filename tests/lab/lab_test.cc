@@ -156,6 +156,27 @@ TEST_F(LabTest, AQemuThatCrashesAtStartIsReportedWithItsOutput) {
   EXPECT_NE(r.err.find("simulated crash"), std::string::npos) << Describe(r);
 }
 
+TEST_F(LabTest, AQemuThatDiesBeforeTheGuestPrintsAnythingIsReported) {
+  // The console file exists but is empty: the failure message must still be built.
+  const fs::path bin = dir_ / "bin";
+  fs::create_directories(bin);
+  const fs::path fake = bin / "qemu-system-x86_64";
+  std::ofstream(fake)
+      << "#!/bin/sh\n"
+         "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
+         "for a in \"$@\"; do case \"$a\" in\n"
+         "  file,id=console,path=*) : > \"${a#file,id=console,path=}\" ;;\n"
+         "esac; done\n"
+         "echo 'fake qemu: died early' >&2\nexit 1\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const auto r = RunNvlab({"run", "--model", "off", "--", "true"},
+                          {"PATH=" + bin.string() + ":" + std::getenv("PATH")});
+  EXPECT_EQ(r.exit_status, 125) << Describe(r);
+  EXPECT_NE(r.err.find("died early"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.err.find("the guest console is empty"), std::string::npos) << Describe(r);
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << Describe(r);
+}
+
 TEST_F(LabTest, AMissingQemuIsNamed) {
   const auto r = RunNvlab({"run", "--model", "off", "--", "true"}, {"PATH=" + dir_.string()});
   EXPECT_EQ(r.exit_status, 125) << Describe(r);

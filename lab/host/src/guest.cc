@@ -252,6 +252,7 @@ std::string Guest::ConsoleTail(int lines) const {
   in.seekg(start);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   text = Sanitize(text);
+  if (text.empty()) return text;  // A guest that died before printing anything.
   size_t pos = text.size();
   if (pos > 0 && text[pos - 1] == '\n') --pos;
   for (int n = 0; n < lines && pos != std::string::npos && pos > 0; ++n) {
