@@ -34,6 +34,7 @@ struct Sample {
   double first_output = -1;  // seconds to the first stdout byte
   double total = 0;          // seconds until nvlab exited
   std::string out;
+  std::string err;  // nvlab's stderr (its messages, and the guest's stderr)
   int status = -1;
 };
 
@@ -45,11 +46,16 @@ Sample RunOnce(const std::vector<std::string>& args) {
   int out_pipe[2];
   Sample s;
   if (pipe(out_pipe) != 0) return s;
+  // stderr goes to an unlinked file, read back only when the run failed.
+  char err_path[] = "/tmp/nvlab-bench-stderr-XXXXXX";
+  const int err_fd = mkstemp(err_path);
+  if (err_fd < 0) return s;
+  unlink(err_path);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
   posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
   const auto start = Clock::now();
   pid_t pid = -1;
@@ -58,6 +64,7 @@ Sample RunOnce(const std::vector<std::string>& args) {
   close(out_pipe[1]);
   if (rc != 0) {
     close(out_pipe[0]);
+    close(err_fd);
     return s;
   }
   char buf[65536];
@@ -74,6 +81,15 @@ Sample RunOnce(const std::vector<std::string>& args) {
   waitpid(pid, &status, 0);
   s.total = std::chrono::duration<double>(Clock::now() - start).count();
   s.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (s.status != 0) {
+    ssize_t n = 0;
+    off_t at = 0;
+    while ((n = pread(err_fd, buf, sizeof(buf), at)) > 0 && s.err.size() < (1u << 20)) {
+      s.err.append(buf, static_cast<size_t>(n));
+      at += n;
+    }
+  }
+  close(err_fd);
   return s;
 }
 
@@ -162,17 +178,23 @@ int main(int argc, char** argv) {
         head.insert(head.end(), tail.begin(), tail.end());
         return head;
       };
-      Sample s = RunOnce(with({nvlab, "run"}, {"--", "echo first"}));
-      if (s.status != 0) {
-        (void)std::fprintf(stderr, "nvlab-bench: nvlab run failed (exit %d)\n", s.status);
-        return 1;
-      }
+      // Every measured run must succeed: a failure prints nvlab's stderr and ends the bench.
+      auto measured = [&](const std::vector<std::string>& args) {
+        Sample s = RunOnce(args);
+        if (s.status != 0) {
+          (void)std::fprintf(stderr, "nvlab-bench: %s: '%s ...' failed (exit %d):\n%s\n",
+                             config.name, args[1].c_str(), s.status, s.err.c_str());
+          std::exit(1);
+        }
+        return s;
+      };
+      Sample s = measured(with({nvlab, "run"}, {"--", "echo first"}));
       Samples& out = samples[c];
       out.first.push_back(s.first_output);
-      out.run.push_back(RunOnce(with({nvlab, "run"}, {"--", "true"})).total);
+      out.run.push_back(measured(with({nvlab, "run"}, {"--", "true"})).total);
       out.cycle.push_back(
-          RunOnce(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
-      s = RunOnce(with({nvlab, "run", "--json"}, {"--", workload}));
+          measured(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
+      s = measured(with({nvlab, "run", "--json"}, {"--", workload}));
       out.whole.push_back(s.total);
       out.command.push_back(CommandSeconds(s.out));
       (void)std::fprintf(stderr, "nvlab-bench: round %d of %d: %s done\n", i + 1, runs,
