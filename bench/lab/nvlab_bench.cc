@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<Measures> measures;
+  measures.reserve(samples.size());
   for (const Samples& s : samples) {
     measures.push_back(
         {Median(s.first), Median(s.run), Median(s.cycle), Median(s.whole), Median(s.command)});

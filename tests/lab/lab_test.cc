@@ -68,11 +68,11 @@ TEST_F(LabTest, PowerCycleKeepsRecordsOnDevdaxWithoutTheModel) {
 
 TEST_F(LabTest, PowerCycleKeepsUnflushedRecordsOnFsdaxWithoutTheModel) {
   const auto r = RunNvlab({"power-cycle", "--model", "off", "--machine", "fsdax-ext4", "--before",
-                           "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush --count 10 && "
-                           "mount | grep -q 'dax'",
+                           std::string("nvlab-records write \"$NVLAB_PMEM\" --pattern noflush "
+                                       "--count 10 && mount | grep -q 'dax'"),
                            "--after",
-                           "echo pmem=$NVLAB_PMEM; nvlab-records check \"$NVLAB_PMEM\" "
-                           "--pattern noflush --count 10"});
+                           std::string("echo pmem=$NVLAB_PMEM; nvlab-records check "
+                                       "\"$NVLAB_PMEM\" --pattern noflush --count 10")});
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   EXPECT_NE(r.out.find("pmem=/mnt/pmem0"), std::string::npos) << Describe(r);
   EXPECT_EQ(r.out.find("survived=no"), std::string::npos) << Describe(r);
@@ -216,13 +216,13 @@ TEST_F(LabTest, TwoGuestsRunAtOnce) {
   NvlabResult a, b;
   std::thread ta([&] {
     a = RunNvlab({"run", "--model", "off", "--",
-                  "nvlab-records write \"$NVLAB_PMEM\" --pattern "
-                  "flush-drain --count 5 >/dev/null && echo guest-a"});
+                  std::string("nvlab-records write \"$NVLAB_PMEM\" --pattern "
+                              "flush-drain --count 5 >/dev/null && echo guest-a")});
   });
   std::thread tb([&] {
     b = RunNvlab({"run", "--model", "off", "--",
-                  "nvlab-records check \"$NVLAB_PMEM\" --pattern "
-                  "flush-drain --count 5 | grep -c survived=no; echo guest-b"});
+                  std::string("nvlab-records check \"$NVLAB_PMEM\" --pattern "
+                              "flush-drain --count 5 | grep -c survived=no; echo guest-b")});
   });
   ta.join();
   tb.join();
@@ -257,8 +257,8 @@ TEST_F(LabTest, SigtermKillsTheGuestAndRemovesTheRunFolder) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    freopen(out.c_str(), "w", stdout);
-    freopen(err.c_str(), "w", stderr);
+    (void)freopen(out.c_str(), "w", stdout);
+    (void)freopen(err.c_str(), "w", stderr);
     execl(NVLAB_BIN, NVLAB_BIN, "run", "-v", "--model", "off", "--", "echo started; sleep 1000",
           static_cast<char*>(nullptr));
     _exit(127);

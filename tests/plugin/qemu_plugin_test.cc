@@ -483,8 +483,8 @@ TEST_F(QemuPluginTest, StrangeGuestNeitherCrashesQemuNorFoolsTheModel) {
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << Stderr();
     const std::string image = ReadFile(nvdimm_);
     ASSERT_EQ(image.size(), kNvdimmSize);
-    EXPECT_EQ(Word(image, 3 * 64), kV) << "the patched-in CLFLUSH was not seen";
-    EXPECT_EQ(Word(image, 4 * 64), 0u);
+    EXPECT_EQ(Word(image, uint64_t{3} * 64), kV) << "the patched-in CLFLUSH was not seen";
+    EXPECT_EQ(Word(image, uint64_t{4} * 64), 0u);
     // The last 4 bytes: the fenced non-temporal store's half that fell inside the NVDIMM.
     uint32_t tail = 0;
     std::memcpy(&tail, image.data() + kNvdimmSize - 4, sizeof tail);
