@@ -156,6 +156,18 @@ TEST_F(LabTest, AQemuThatCrashesAtStartIsReportedWithItsOutput) {
   EXPECT_NE(r.err.find("simulated crash"), std::string::npos) << Describe(r);
 }
 
+TEST_F(LabTest, RunWhoseCommandCutsThePowerExitsZeroAndPrintsTheCut) {
+  // The command writes an unflushed record, then cuts the power itself (NvLabPowerCut).
+  const auto r = RunNvlab({"run", "--",
+                           "nvlab-records write \"$NVLAB_PMEM\" --pattern noflush "
+                           "--count 1 --cut"});
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.err.find("cut: trigger guest, 1 NVDIMM lines lost"), std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("lost nvdimm0+0x200000 (gpa 0x100200000) dirty"), std::string::npos)
+      << Describe(r);
+}
+
 TEST_F(LabTest, AQemuThatDiesBeforeTheGuestPrintsAnythingIsReported) {
   // The console file exists but is empty: the failure message must still be built.
   const fs::path bin = dir_ / "bin";
