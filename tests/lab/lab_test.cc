@@ -31,6 +31,20 @@ class LabTest : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
+  // RunWithFakeQemu runs `nvlab run --model off -- true` with a qemu-system-x86_64 on PATH that
+  // answers --version like QEMU 10.0 and otherwise runs `body` (sh).
+  NvlabResult RunWithFakeQemu(const std::string& body) {
+    const fs::path bin = dir_ / "bin";
+    fs::create_directories(bin);
+    const fs::path fake = bin / "qemu-system-x86_64";
+    std::ofstream(fake)
+        << "#!/bin/sh\n"
+           "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
+        << body;
+    fs::permissions(fake, fs::perms::owner_all);
+    return RunNvlab({"run", "--model", "off", "--", "true"},
+                    {"PATH=" + bin.string() + ":" + std::getenv("PATH")});
+  }
   fs::path dir_;
 };
 
@@ -142,16 +156,7 @@ TEST_F(LabTest, AGuestThatPowersOffMidCommandIsALabFailure) {
 }
 
 TEST_F(LabTest, AQemuThatCrashesAtStartIsReportedWithItsOutput) {
-  const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  const fs::path fake = bin / "qemu-system-x86_64";
-  std::ofstream(fake)
-      << "#!/bin/sh\n"
-         "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
-         "echo 'fake qemu: simulated crash' >&2\nkill -SEGV $$\n";
-  fs::permissions(fake, fs::perms::owner_all);
-  const auto r = RunNvlab({"run", "--model", "off", "--", "true"},
-                          {"PATH=" + bin.string() + ":" + std::getenv("PATH")});
+  const auto r = RunWithFakeQemu("echo 'fake qemu: simulated crash' >&2\nkill -SEGV $$\n");
   EXPECT_EQ(r.exit_status, 125) << Describe(r);
   EXPECT_NE(r.err.find("simulated crash"), std::string::npos) << Describe(r);
 }
@@ -170,19 +175,11 @@ TEST_F(LabTest, RunWhoseCommandCutsThePowerExitsZeroAndPrintsTheCut) {
 
 TEST_F(LabTest, AQemuThatDiesBeforeTheGuestPrintsAnythingIsReported) {
   // The console file exists but is empty: the failure message must still be built.
-  const fs::path bin = dir_ / "bin";
-  fs::create_directories(bin);
-  const fs::path fake = bin / "qemu-system-x86_64";
-  std::ofstream(fake)
-      << "#!/bin/sh\n"
-         "if [ \"$1\" = --version ]; then echo 'QEMU emulator version 10.0.2'; exit 0; fi\n"
-         "for a in \"$@\"; do case \"$a\" in\n"
-         "  file,id=console,path=*) : > \"${a#file,id=console,path=}\" ;;\n"
-         "esac; done\n"
-         "echo 'fake qemu: died early' >&2\nexit 1\n";
-  fs::permissions(fake, fs::perms::owner_all);
-  const auto r = RunNvlab({"run", "--model", "off", "--", "true"},
-                          {"PATH=" + bin.string() + ":" + std::getenv("PATH")});
+  const auto r = RunWithFakeQemu(
+      "for a in \"$@\"; do case \"$a\" in\n"
+      "  file,id=console,path=*) : > \"${a#file,id=console,path=}\" ;;\n"
+      "esac; done\n"
+      "echo 'fake qemu: died early' >&2\nexit 1\n");
   EXPECT_EQ(r.exit_status, 125) << Describe(r);
   EXPECT_NE(r.err.find("died early"), std::string::npos) << Describe(r);
   EXPECT_NE(r.err.find("the guest console is empty"), std::string::npos) << Describe(r);
