@@ -14,10 +14,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <map>
+#include <limits>
 #include <random>
 #include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "debian_packages.h"
 #include "file_contents.h"
@@ -30,47 +32,7 @@ namespace nvlab {
 namespace guest_image_internal {
 namespace {
 
-constexpr std::string_view kLayoutKey = "\"kernel_task_layout\":";
-
-std::string_view SkipSpaces(std::string_view text) {
-  std::size_t first = text.find_first_not_of(" \t\r\n");
-  return first == std::string_view::npos ? std::string_view() : text.substr(first);
-}
-
-// ParseFlatObject reads {"name": "string" or unsigned number, ...} from the start of text.
-bool ParseFlatObject(std::string_view text, std::map<std::string, std::string>* fields) {
-  text = SkipSpaces(text);
-  if (text.empty() || text.front() != '{') return false;
-  text = SkipSpaces(text.substr(1));
-  if (!text.empty() && text.front() == '}') return true;
-  while (true) {
-    if (text.empty() || text.front() != '"') return false;
-    std::size_t name_end = text.find('"', 1);
-    if (name_end == std::string_view::npos) return false;
-    std::string name(text.substr(1, name_end - 1));
-    text = SkipSpaces(text.substr(name_end + 1));
-    if (text.empty() || text.front() != ':') return false;
-    text = SkipSpaces(text.substr(1));
-    std::string value;
-    if (!text.empty() && text.front() == '"') {
-      std::size_t value_end = text.find('"', 1);
-      if (value_end == std::string_view::npos) return false;
-      value = std::string(text.substr(1, value_end - 1));
-      text = text.substr(value_end + 1);
-    } else {
-      std::size_t digits = text.find_first_not_of("0123456789");
-      if (digits == 0 || digits == std::string_view::npos) return false;
-      value = std::string(text.substr(0, digits));
-      text = text.substr(digits);
-    }
-    if (!fields->emplace(name, value).second) return false;
-    text = SkipSpaces(text);
-    if (text.empty()) return false;
-    if (text.front() == '}') return true;
-    if (text.front() != ',') return false;
-    text = SkipSpaces(text.substr(1));
-  }
-}
+constexpr char kLayoutKey[] = "kernel_task_layout";
 
 template <typename T>
 bool ParseUnsigned(const std::string& text, int base, T* value) {
@@ -95,21 +57,36 @@ std::string KernelTaskLayoutJson(const KernelTaskLayout& layout) {
 Status ReadManifestKernelTaskLayout(std::string_view manifest,
                                     std::optional<KernelTaskLayout>* layout) {
   layout->reset();
-  std::size_t at = manifest.find(kLayoutKey);
-  if (at == std::string_view::npos) return Status::Ok();
-  std::map<std::string, std::string> fields;
-  bool ok = ParseFlatObject(manifest.substr(at + kLayoutKey.size()), &fields);
-  auto field = [&fields](const char* name) {
-    auto it = fields.find(name);
-    return it == fields.end() ? std::string() : it->second;
+  // Manifests from before the field (and any text without it) have no layout to read.
+  if (manifest.find(std::string("\"") + kLayoutKey + "\"") == std::string_view::npos) {
+    return Status::Ok();
+  }
+  const auto doc = nlohmann::json::parse(manifest, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::json* fields = nullptr;
+  if (!doc.is_discarded() && doc.is_object()) {
+    if (auto it = doc.find(kLayoutKey); it != doc.end() && it->is_object()) fields = &*it;
+  }
+  // An unsigned JSON number that fits *out.
+  auto offset = [fields](const char* name, std::uint32_t* out) {
+    auto it = fields->find(name);
+    if (it == fields->end() || !it->is_number_unsigned() ||
+        it->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
+      return false;
+    }
+    *out = static_cast<std::uint32_t>(it->get<std::uint64_t>());
+    return true;
   };
   KernelTaskLayout read;
-  std::string current_task = field("current_task");
-  ok = ok && fields.size() == 4 && current_task.rfind("0x", 0) == 0 &&
-       ParseUnsigned(current_task.substr(2), 16, &read.current_task_percpu_offset) &&
-       ParseUnsigned(field("comm"), 10, &read.task_comm_offset) &&
-       ParseUnsigned(field("pid"), 10, &read.task_pid_offset) &&
-       ParseUnsigned(field("tgid"), 10, &read.task_tgid_offset);
+  bool ok = fields != nullptr && fields->size() == 4;
+  if (ok) {
+    auto current = fields->find("current_task");
+    const std::string text =
+        current != fields->end() && current->is_string() ? current->get<std::string>() : "";
+    ok = text.rfind("0x", 0) == 0 &&
+         ParseUnsigned(text.substr(2), 16, &read.current_task_percpu_offset) &&
+         offset("comm", &read.task_comm_offset) && offset("pid", &read.task_pid_offset) &&
+         offset("tgid", &read.task_tgid_offset);
+  }
   if (!ok) {
     return Status::InvalidArgument(
         "image manifest: malformed kernel_task_layout (expected {\"current_task\": \"0x...\", "
