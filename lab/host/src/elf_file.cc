@@ -63,7 +63,8 @@ void ParseNotes(Reader& reader, std::uint64_t offset, std::uint64_t size, ElfFac
   }
 }
 
-// CheckElf64LittleEndian accepts the identification bytes ParseElf and FindElfSection read.
+}  // namespace
+
 Status CheckElf64LittleEndian(std::string_view bytes) {
   if (bytes.size() < 64 || bytes.substr(0, 4) !=
                                "\x7f"
@@ -76,7 +77,33 @@ Status CheckElf64LittleEndian(std::string_view bytes) {
   return Status::Ok();
 }
 
-}  // namespace
+Status ReadElfSections(std::string_view bytes, std::vector<ElfSection>* sections) {
+  sections->clear();
+  Reader reader(bytes);
+  auto sh_offset = reader.Get<std::uint64_t>(40);
+  auto sh_entry_size = reader.Get<std::uint16_t>(58);
+  auto sh_count = reader.Get<std::uint16_t>(60);
+  if (sh_count == 0) return Status::Ok();
+  if (sh_entry_size < 64) {
+    return Status::InvalidArgument("bad ELF section header size " + std::to_string(sh_entry_size));
+  }
+  if (!reader.InRange(sh_offset, std::uint64_t{sh_count} * sh_entry_size)) {
+    return Status::InvalidArgument("ELF section headers outside the file");
+  }
+  sections->resize(sh_count);
+  for (std::uint64_t i = 0; i < sh_count; ++i) {
+    const std::uint64_t header = sh_offset + i * sh_entry_size;
+    ElfSection& s = (*sections)[i];
+    s.name_offset = reader.Get<std::uint32_t>(header);
+    s.type = reader.Get<std::uint32_t>(header + 4);
+    s.address = reader.Get<std::uint64_t>(header + 16);
+    s.offset = reader.Get<std::uint64_t>(header + 24);
+    s.size = reader.Get<std::uint64_t>(header + 32);
+    s.link = reader.Get<std::uint32_t>(header + 40);
+    s.entry_size = reader.Get<std::uint64_t>(header + 56);
+  }
+  return Status::Ok();
+}
 
 Status ParseElf(std::string_view bytes, ElfFacts* facts) {
   *facts = ElfFacts();
@@ -140,37 +167,29 @@ Status ParseElf(std::string_view bytes, ElfFacts* facts) {
 Status FindElfSection(std::string_view bytes, std::string_view name, ElfSection* section) {
   *section = ElfSection();
   NVLAB_RETURN_IF_ERROR(CheckElf64LittleEndian(bytes));
+  std::vector<ElfSection> sections;
+  NVLAB_RETURN_IF_ERROR(ReadElfSections(bytes, &sections));
+  if (sections.empty()) return Status::NotFound("ELF file has no section headers");
   Reader reader(bytes);
-  auto sh_offset = reader.Get<std::uint64_t>(40);
-  auto sh_entry_size = reader.Get<std::uint16_t>(58);
-  auto sh_count = reader.Get<std::uint16_t>(60);
   auto names_index = reader.Get<std::uint16_t>(62);
-  if (sh_count == 0) return Status::NotFound("ELF file has no section headers");
-  if (sh_entry_size < 64) return Status::InvalidArgument("bad ELF shentsize");
-  if (names_index >= sh_count) return Status::InvalidArgument("bad ELF section name table index");
-  if (!reader.InRange(sh_offset, std::uint64_t{sh_count} * sh_entry_size)) {
-    return Status::InvalidArgument("ELF section headers outside the file");
+  if (names_index >= sections.size()) {
+    return Status::InvalidArgument("bad ELF section name table index");
   }
-  std::uint64_t names_header = sh_offset + std::uint64_t{names_index} * sh_entry_size;
-  auto names_offset = reader.Get<std::uint64_t>(names_header + 24);
-  auto names_size = reader.Get<std::uint64_t>(names_header + 32);
-  if (!reader.InRange(names_offset, names_size)) {
+  const ElfSection& name_table = sections[names_index];
+  if (!reader.InRange(name_table.offset, name_table.size)) {
     return Status::InvalidArgument("ELF section name table outside the file");
   }
-  std::string_view names = reader.Slice(names_offset, names_size);
-  for (std::uint64_t i = 0; i < sh_count; ++i) {
-    std::uint64_t header = sh_offset + i * sh_entry_size;
-    auto name_offset = reader.Get<std::uint32_t>(header);
-    if (name_offset >= names.size()) return Status::InvalidArgument("bad ELF section name");
-    std::string_view section_name = names.substr(name_offset);
+  std::string_view names = reader.Slice(name_table.offset, name_table.size);
+  for (const ElfSection& candidate : sections) {
+    if (candidate.name_offset >= names.size()) {
+      return Status::InvalidArgument("bad ELF section name");
+    }
+    std::string_view section_name = names.substr(candidate.name_offset);
     if (section_name.substr(0, section_name.find('\0')) != name) continue;
-    section->type = reader.Get<std::uint32_t>(header + 4);
-    section->address = reader.Get<std::uint64_t>(header + 16);
-    section->offset = reader.Get<std::uint64_t>(header + 24);
-    section->size = reader.Get<std::uint64_t>(header + 32);
-    if (section->type != kElfSectionNoBits && !reader.InRange(section->offset, section->size)) {
+    if (candidate.type != kElfSectionNoBits && !reader.InRange(candidate.offset, candidate.size)) {
       return Status::InvalidArgument("ELF section " + std::string(name) + " outside the file");
     }
+    *section = candidate;
     return Status::Ok();
   }
   return Status::NotFound("ELF file has no section " + std::string(name));

@@ -36,13 +36,25 @@ struct ElfFacts {
 // outside the file: InvalidArgument.
 Status ParseElf(std::string_view bytes, ElfFacts* facts);
 
+// CheckElf64LittleEndian accepts a file that starts with a 64-bit little-endian ELF header:
+// "not an ELF file" or "not a 64-bit little-endian ELF file" (InvalidArgument) otherwise.
+Status CheckElf64LittleEndian(std::string_view bytes);
+
 // ElfSection is where one section is linked and stored.
 struct ElfSection {
-  std::uint32_t type = 0;     // SHT_PROGBITS (1), SHT_NOBITS (8), ...
-  std::uint64_t address = 0;  // sh_addr: its link address (0 for sections not loaded)
-  std::uint64_t offset = 0;   // sh_offset: where its bytes are in the file
-  std::uint64_t size = 0;     // sh_size
+  std::uint32_t name_offset = 0;  // sh_name: in the section name table
+  std::uint32_t type = 0;         // SHT_PROGBITS (1), SHT_NOBITS (8), ...
+  std::uint64_t address = 0;      // sh_addr: its link address (0 for sections not loaded)
+  std::uint64_t offset = 0;       // sh_offset: where its bytes are in the file
+  std::uint64_t size = 0;         // sh_size
+  std::uint32_t link = 0;         // sh_link: e.g. a symbol table's string table
+  std::uint64_t entry_size = 0;   // sh_entsize: e.g. 24 for a symbol table
 };
+
+// ReadElfSections reads every section header of an image that passed CheckElf64LittleEndian
+// (none when it has none). Headers smaller than 64 bytes or outside the file: InvalidArgument.
+// The sections' own offsets and sizes are not checked: callers check what they read.
+Status ReadElfSections(std::string_view bytes, std::vector<ElfSection>* sections);
 
 // kElfSectionNoBits is SHT_NOBITS: a section with no bytes in the file (.bss).
 inline constexpr std::uint32_t kElfSectionNoBits = 8;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <tuple>
 
+#include "elf_file.h"
 #include "nvlab/cut_report.h"
 #include "nvlab/machine.h"
 
@@ -22,7 +23,6 @@ constexpr uint16_t kEmX86_64 = 62;
 constexpr uint32_t kShtSymtab = 2;
 constexpr uint32_t kShtStrtab = 3;
 constexpr uint32_t kShtDynsym = 11;
-constexpr uint64_t kSectionHeaderBytes = 64;
 constexpr uint64_t kSymbolBytes = 24;
 constexpr uint8_t kSttObject = 1;
 constexpr uint8_t kSttFunc = 2;
@@ -52,13 +52,7 @@ class Bytes {
   std::string_view bytes_;
 };
 
-struct Section {
-  uint32_t type = 0;
-  uint64_t offset = 0;
-  uint64_t size = 0;
-  uint32_t link = 0;
-  uint64_t entry_size = 0;
-};
+using Section = guest_image_internal::ElfSection;
 
 // Ranked is a symbol with the keys that choose one of several at the same address.
 struct Ranked {
@@ -124,14 +118,7 @@ Status ReadSymbols(const Bytes& bytes, const Section& symtab, const Section& str
 
 Status ElfSymbolTable::Parse(std::string_view data, ElfSymbolTable* out) {
   *out = ElfSymbolTable();
-  if (data.size() < 64 || data.substr(0, 4) !=
-                              "\x7f"
-                              "ELF") {
-    return Status::InvalidArgument("not an ELF file");
-  }
-  if (data[4] != 2 || data[5] != 1) {
-    return Status::InvalidArgument("not a 64-bit little-endian ELF file");
-  }
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::CheckElf64LittleEndian(data));
   const Bytes bytes(data);
   const auto machine = bytes.Get<uint16_t>(18);
   if (machine != kEmX86_64) {
@@ -141,29 +128,9 @@ Status ElfSymbolTable::Parse(std::string_view data, ElfSymbolTable* out) {
   ElfSymbolTable table;
   table.type_ = bytes.Get<uint16_t>(16);
   table.entry_ = bytes.Get<uint64_t>(24);
-  const auto sh_offset = bytes.Get<uint64_t>(40);
-  const auto sh_entry_size = bytes.Get<uint16_t>(58);
-  const auto sh_count = bytes.Get<uint16_t>(60);
-  if (sh_count == 0) {  // no section headers: nothing to name
-    *out = std::move(table);
-    return Status::Ok();
-  }
-  if (sh_entry_size < kSectionHeaderBytes) {
-    return Status::InvalidArgument("bad ELF section header size " + std::to_string(sh_entry_size));
-  }
-  if (!bytes.InRange(sh_offset, uint64_t{sh_count} * sh_entry_size)) {
-    return Status::InvalidArgument("ELF section headers outside the file");
-  }
-  std::vector<Section> sections(sh_count);
-  for (uint64_t i = 0; i < sh_count; ++i) {
-    const uint64_t header = sh_offset + i * sh_entry_size;
-    Section& s = sections[i];
-    s.type = bytes.Get<uint32_t>(header + 4);
-    s.offset = bytes.Get<uint64_t>(header + 24);
-    s.size = bytes.Get<uint64_t>(header + 32);
-    s.link = bytes.Get<uint32_t>(header + 40);
-    s.entry_size = bytes.Get<uint64_t>(header + 56);
-  }
+  // Every section header; a file without any has no symbols to name.
+  std::vector<Section> sections;
+  NVLAB_RETURN_IF_ERROR(guest_image_internal::ReadElfSections(data, &sections));
   const Section* symtab = nullptr;
   for (uint32_t wanted : {kShtSymtab, kShtDynsym}) {
     for (const Section& s : sections) {
