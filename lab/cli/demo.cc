@@ -1,7 +1,8 @@
 // demo.cc -- `nvlab demo`, the README's main job: a guest writes one record with every
 // persistence pattern through the guest library (nvlab-records), cuts the power itself right
 // after the last write (NvLabPowerCut), boots again and checks which records survived, first on
-// an ADR platform and then on eADR. A table shows the outcome and the reason for each.
+// an ADR platform and then on eADR. A table shows the outcome and the reason for each. A cut
+// whose report shows an interrupt completing the unfenced writes first is repeated.
 
 #include <iostream>
 #include <map>
@@ -86,34 +87,50 @@ std::vector<std::pair<std::string, bool>> ParseCheck(const std::string& text) {
 
 int RunDemo(const CliOptions& base) {
   std::map<Persistence, std::vector<std::pair<std::string, bool>>> outcome;
+  // A timer interrupt between the unfenced patterns and the cut lets the guest kernel's fences
+  // complete them, as on hardware; the plugin's report says when that happened (kernel
+  // completions). The table is meant to show each pattern on its own, so such a cut is repeated.
+  constexpr int kAttempts = 3;
+  bool interrupted_table = false;
   for (Persistence platform : {Persistence::kAdr, Persistence::kEadr}) {
     CliOptions opts = base;
     opts.persistence = platform;
-    LabSession lab(opts);
-    CapturingSink sink;
-    PowerCycleResult result;
-    std::cerr << "nvlab demo: power-cycling an " << (platform == Persistence::kAdr ? "ADR" : "eADR")
-              << " guest that writes one record per pattern, then cuts its own power...\n";
-    const Status s =
-        lab.PowerCycle(ShellCommand("nvlab-records write \"$NVLAB_PMEM\" --cut"),
-                       ShellCommand("nvlab-records check \"$NVLAB_PMEM\""), &sink, &result);
-    if (!s.ok()) {
-      std::cerr << "nvlab demo: " << s.message() << "\n";
-      return ExitStatusFor(s);
-    }
-    if (result.after.result.status.ShellStatus() != 0) {
-      std::cerr << "nvlab demo: the check after the cut failed (exit "
-                << result.after.result.status.ShellStatus() << ")\n";
-      return 125;
-    }
-    outcome[platform] = ParseCheck(sink.out());
-    if (outcome[platform].empty()) {
-      std::cerr << "nvlab demo: the guest reported no records\n";
-      return 125;
-    }
-    if (!lab.model_enabled()) {
-      std::cerr << "nvlab demo: note: the persistence model is off, so everything QEMU stored "
-                   "survives\n";
+    for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+      LabSession lab(opts);
+      CapturingSink sink;
+      PowerCycleResult result;
+      std::cerr << "nvlab demo: power-cycling an "
+                << (platform == Persistence::kAdr ? "ADR" : "eADR")
+                << " guest that writes one record per pattern, then cuts its own power...\n";
+      const Status s =
+          lab.PowerCycle(ShellCommand("nvlab-records write \"$NVLAB_PMEM\" --cut"),
+                         ShellCommand("nvlab-records check \"$NVLAB_PMEM\""), &sink, &result);
+      if (!s.ok()) {
+        std::cerr << "nvlab demo: " << s.message() << "\n";
+        return ExitStatusFor(s);
+      }
+      if (result.after.result.status.ShellStatus() != 0) {
+        std::cerr << "nvlab demo: the check after the cut failed (exit "
+                  << result.after.result.status.ShellStatus() << ")\n";
+        return 125;
+      }
+      outcome[platform] = ParseCheck(sink.out());
+      if (outcome[platform].empty()) {
+        std::cerr << "nvlab demo: the guest reported no records\n";
+        return 125;
+      }
+      if (!lab.model_enabled()) {
+        std::cerr << "nvlab demo: note: the persistence model is off, so everything QEMU stored "
+                     "survives\n";
+      }
+      const bool interrupted = result.cut.totals.user_work_completed_in_kernel > 0;
+      if (!interrupted) break;
+      if (attempt == kAttempts) {
+        interrupted_table = true;
+        break;
+      }
+      std::cerr << "nvlab demo: an interrupt in the guest completed unfenced writes before the "
+                   "cut (as it would on hardware); cutting again\n";
     }
   }
   std::cout << "Which records survived a power cut (nvlab demo)\n\n";
@@ -129,6 +146,12 @@ int RunDemo(const CliOptions& base) {
     std::printf("%-30s %-5s %-5s  %s / %s\n", pattern.c_str(), adr[i].second ? "yes" : "no",
                 on_eadr.c_str(), Reason(pattern, Persistence::kAdr).c_str(),
                 Reason(pattern, Persistence::kEadr).c_str());
+  }
+  if (interrupted_table) {
+    std::printf(
+        "\nnote: in every try an interrupt reached the guest kernel between the unfenced writes "
+        "and the cut,\nand its fences completed them, as on hardware: unfenced patterns may "
+        "show as surviving.\n");
   }
   return std::fflush(stdout) == 0 ? 0 : 125;
 }

@@ -230,6 +230,19 @@ std::string CutSummary(const CutReport& cut, std::string_view indent) {
     if (!cut.unresolved_flush_pcs.empty()) out += ")";
     out += ": the NVDIMMs may hold less than the program made durable\n";
   }
+  if (cut.totals.user_work_completed_in_kernel > 0) {
+    const uint64_t n = cut.totals.user_work_completed_in_kernel;
+    out += head + "  " + std::to_string(n) +
+           (n == 1 ? " time the guest kernel" : " times the guest kernel") +
+           " (an interrupt or system call) completed flushes or NT stores a program had left "
+           "unfenced";
+    for (size_t i = 0; i < cut.kernel_completions.size(); ++i) {
+      out += (i ? ", " : " (") + FormatHex(cut.kernel_completions[i].user_pc) + " by " +
+             FormatHex(cut.kernel_completions[i].fence_pc);
+    }
+    if (!cut.kernel_completions.empty()) out += ")";
+    out += ": as on hardware, what they wrote is durable without the program's own fence\n";
+  }
   return out;
 }
 

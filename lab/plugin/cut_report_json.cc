@@ -93,8 +93,16 @@ std::string FormatCutReportJson(const CutReportInput& in) {
   j += "    \"fences\": " + Number(in.counters.fences) + ",\n";
   j += "    \"ordering_fences\": " + Number(in.counters.ordering_fences) + ",\n";
   j += "    \"wbinvds\": " + Number(in.counters.wbinvds) + ",\n";
-  j += "    \"unresolved_flushes\": " + Number(in.unresolved_flushes) + "\n";
+  j += "    \"unresolved_flushes\": " + Number(in.unresolved_flushes) + ",\n";
+  j += "    \"user_work_completed_in_kernel\": " + Number(in.kernel_completions) + "\n";
   j += "  },\n";
+  j += "  \"kernel_completions\": [";
+  for (size_t i = 0; i < in.kernel_completion_samples.size(); ++i) {
+    const KernelCompletion& k = in.kernel_completion_samples[i];
+    j += i ? ",\n    " : "\n    ";
+    j += "{\"fence_pc\": " + Hex(k.fence_pc) + ", \"user_pc\": " + Hex(k.user_pc) + "}";
+  }
+  j += in.kernel_completion_samples.empty() ? "],\n" : "\n  ],\n";
   j += "  \"unresolved_flush_pcs\": [";
   for (size_t i = 0; i < in.unresolved_flush_pcs.size(); ++i) {
     j += (i ? ", " : "") + Hex(in.unresolved_flush_pcs[i]);

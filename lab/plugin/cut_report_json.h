@@ -21,6 +21,15 @@
 
 namespace nvlab::plugin {
 
+// KernelCompletion is a fence in guest kernel code (an interrupt, exception or system call
+// handler's locked or serializing instruction) that completed flushes or non-temporal stores
+// user-space code had left pending on that CPU. Hardware does the same, so a line its program
+// never fenced can survive: the report says where that happened.
+struct KernelCompletion {
+  uint64_t fence_pc = 0;  // The kernel instruction that completed the work.
+  uint64_t user_pc = 0;   // The first user-space flush or NT store it completed.
+};
+
 struct CutReportInput {
   std::string trigger;      // "host", "guest" or "fences".
   std::string policy_text;  // As given (on-cut=...).
@@ -33,6 +42,8 @@ struct CutReportInput {
   uint64_t translated_flushes = 0;
   // Processes a lost line's StoreSite::context names (context - 1 indexes this); may be null.
   const std::vector<GuestTask>* processes = nullptr;
+  uint64_t kernel_completions = 0;                          // All of them (KernelCompletion).
+  std::vector<KernelCompletion> kernel_completion_samples;  // The first few.
 };
 
 // FormatCutReportJson returns the report as one JSON document ending in a newline.

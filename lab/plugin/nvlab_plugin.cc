@@ -49,6 +49,12 @@
 // by the (CR3, page) map learned from NVDIMM stores the plugin saw. Unresolvable flushes are
 // counted and sampled in the report, never dropped silently.
 //
+// Kernel completions: an interrupt, exception or system call between a program's CLWB (or NT
+// store) and its own fence runs kernel code whose locked and serializing instructions complete
+// the pending work, as they do on hardware. The report counts and samples these ("kernel
+// completions"), so that a line which survived although its program never fenced it is
+// explained; the fence's PC tells kernel from user code (the canonical halves).
+//
 // Threads: QEMU calls the vCPU callbacks from its one TCG thread; the control socket has its
 // own thread. One mutex serialises every use of the model.
 //
@@ -109,6 +115,7 @@ using nvlab::plugin::X86Kind;
 
 constexpr size_t kMaxListedLostLines = 1000;
 constexpr size_t kMaxUnresolvedSamples = 8;
+constexpr size_t kMaxKernelCompletionSamples = 8;
 constexpr size_t kMaxProcesses = 4096;  // Guest processes the report can name.
 constexpr uint64_t kKernelHalf = 0xffff800000000000ULL;
 constexpr uint64_t kPageShift = 12;
@@ -177,6 +184,12 @@ struct PluginState {
   uint64_t translated_flushes = 0;
   uint64_t unresolved_flushes = 0;
   std::vector<uint64_t> unresolved_pcs;
+  // Per model CPU: the PC of the first user-space flush or NT store that left work pending
+  // there since the CPU's last completing fence (NoteUserWork). When a kernel fence completes
+  // it, that is a KernelCompletion: the reason a line its program never fenced may survive.
+  std::unordered_map<unsigned, uint64_t> user_work_pc;
+  uint64_t kernel_completions = 0;
+  std::vector<nvlab::plugin::KernelCompletion> kernel_completion_samples;
   // Per-CPU GS base -> the model's CPU id (ExecutingCpu).
   std::unordered_map<uint64_t, unsigned> cpu_by_gs_base;
   // (CR3, virtual page) -> physical page, learned from NVDIMM stores.
@@ -228,6 +241,28 @@ const FileMapping* NvdimmAt(uint64_t gpa) {
 void SyncWorkPending() {
   g_state->work_pending.store(!g_state->cut_done && g_state->domain.HasAnyPendingWork(),
                               std::memory_order_relaxed);
+}
+
+// NoteUserWork remembers that the instruction at pc, if user-space code, left work pending on
+// model CPU `cpu`. Caller holds the mutex.
+void NoteUserWork(unsigned cpu, uint64_t pc) {
+  if (pc >= kKernelHalf || !g_state->domain.HasPendingWork(cpu)) return;
+  g_state->user_work_pc.try_emplace(cpu, pc);
+}
+
+// AfterCompletion: a fence (or WBINVD) at fence_pc completed all of `cpu`'s pending work; when
+// kernel code completed work user code left, count it and keep a sample. Caller holds the mutex.
+void AfterCompletion(unsigned cpu, uint64_t fence_pc) {
+  PluginState& s = *g_state;
+  auto it = s.user_work_pc.find(cpu);
+  if (it == s.user_work_pc.end()) return;
+  if (fence_pc >= kKernelHalf) {
+    ++s.kernel_completions;
+    if (s.kernel_completion_samples.size() < kMaxKernelCompletionSamples) {
+      s.kernel_completion_samples.push_back({fence_pc, it->second});
+    }
+  }
+  s.user_work_pc.erase(it);
 }
 
 // ExecutingCpu returns the model's id of the vCPU running the current callback (see "Which
@@ -383,6 +418,8 @@ bool PowerCut(const char* trigger, std::string* error) {
     input.unresolved_flush_pcs = s.unresolved_pcs;
     input.translated_flushes = s.translated_flushes;
     input.processes = &s.processes;
+    input.kernel_completions = s.kernel_completions;
+    input.kernel_completion_samples = s.kernel_completion_samples;
     std::string report_error;
     if (!WriteWholeFile(s.options.report_path, nvlab::plugin::FormatCutReportJson(input),
                         &report_error)) {
@@ -624,13 +661,15 @@ void OnFlush(unsigned int vcpu, void* udata) {
     g_state->domain.Clflush(cpu, gpa);
   } else {
     g_state->domain.FlushOpt(cpu, gpa);
+    NoteUserWork(cpu, insn->vaddr);
   }
   SyncWorkPending();
 }
 
 // OnFence: SFENCE, MFENCE, locked, XCHG with memory, serializing; before it executes, which
 // is the same for the model (the instruction itself stores nothing the fence must order).
-void OnFence(unsigned int vcpu, void*) {
+// udata is the instruction's PC.
+void OnFence(unsigned int vcpu, void* udata) {
   // Most fences find nothing pending on any CPU: then which CPU runs them does not matter and
   // the model has nothing to do. Only the TCG thread changes work_pending, so no race here.
   if (!g_state->work_pending.load(std::memory_order_relaxed)) {
@@ -639,18 +678,21 @@ void OnFence(unsigned int vcpu, void*) {
   }
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  if (g_state->domain.Fence(ExecutingCpu(vcpu)) > 0) {
+  const unsigned cpu = ExecutingCpu(vcpu);
+  if (g_state->domain.Fence(cpu) > 0) {
+    AfterCompletion(cpu, reinterpret_cast<uintptr_t>(udata));
     SyncWorkPending();
     AfterOrderingFence();
   }
 }
 
-void OnWbinvd(unsigned int vcpu, void*) {
+void OnWbinvd(unsigned int vcpu, void* udata) {
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
   const unsigned cpu = ExecutingCpu(vcpu);
   bool pending = g_state->domain.HasPendingWork(cpu);
   g_state->domain.Wbinvd(cpu);
+  if (pending) AfterCompletion(cpu, reinterpret_cast<uintptr_t>(udata));
   SyncWorkPending();
   if (pending) AfterOrderingFence();
 }
@@ -694,6 +736,7 @@ void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, vo
   const unsigned cpu = ExecutingCpu(vcpu);
   nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3, CurrentProcess(cpu, cr3)};
   g_state->domain.NtStore(cpu, gpa, size, m->data + (gpa - m->base), &site);
+  NoteUserWork(cpu, site.pc);
   SyncWorkPending();
   Learn(cr3, vaddr, gpa);
 }
@@ -733,10 +776,10 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
             const_cast<X86Instruction*>(InternFlushSite(decoded, bytes, size)));
         break;
       case X86Kind::kCpuid:
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnCpuid, QEMU_PLUGIN_CB_R_REGS, nullptr);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnCpuid, QEMU_PLUGIN_CB_R_REGS, pc);
         break;
       case X86Kind::kWbinvd:
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnWbinvd, QEMU_PLUGIN_CB_R_REGS, nullptr);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnWbinvd, QEMU_PLUGIN_CB_R_REGS, pc);
         break;
       case X86Kind::kSfence:
       case X86Kind::kMfence:
@@ -744,7 +787,7 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       case X86Kind::kXchgMemory:
       case X86Kind::kSerializing:
         // R_REGS: ExecutingCpu reads the GS bases.
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFence, QEMU_PLUGIN_CB_R_REGS, nullptr);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFence, QEMU_PLUGIN_CB_R_REGS, pc);
         break;
       case X86Kind::kNonTemporalStore:
         qemu_plugin_register_vcpu_mem_cb(insn, OnNtStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W,

@@ -139,6 +139,26 @@ TEST(ParseCutReportTest, ReadsFullWidthHexAndUnresolvedPcs) {
   EXPECT_EQ(r.totals.unresolved_flushes, 9u);
 }
 
+TEST(ParseCutReportTest, KernelCompletionsAreOptionalAndReadWhenPresent) {
+  CutReport old;
+  ASSERT_TRUE(ParseCutReport(kOldReport, &old).ok());
+  EXPECT_EQ(old.totals.user_work_completed_in_kernel, 0u);
+  EXPECT_TRUE(old.kernel_completions.empty());
+
+  Json j = ValidReport();
+  j["totals"]["user_work_completed_in_kernel"] = 11;
+  j["kernel_completions"] = {{{"fence_pc", "0xffffffff81c0a3b5"}, {"user_pc", "0x4019f0"}},
+                             {{"fence_pc", "0xffffffff81000000"}, {"user_pc", "0x401000"}}};
+  CutReport r;
+  const Status s = Parse(j, &r);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(r.totals.user_work_completed_in_kernel, 11u);
+  ASSERT_EQ(r.kernel_completions.size(), 2u);
+  EXPECT_EQ(r.kernel_completions[0].fence_pc, 0xffffffff81c0a3b5u);
+  EXPECT_EQ(r.kernel_completions[0].user_pc, 0x4019f0u);
+  EXPECT_EQ(r.kernel_completions[1].user_pc, 0x401000u);
+}
+
 TEST(ParseCutReportTest, CommIsTheGuestsBytesAsThePluginEscapedThem) {
   // The plugin writes every byte >= 0x7f and every control byte as \u00XX.
   const std::string text =
@@ -180,6 +200,8 @@ TEST(ParseCutReportTest, TheWritersReportParses) {
   in.unresolved_flushes = 2;
   in.unresolved_flush_pcs = {0xffffffff81000010ULL};
   in.processes = &processes;
+  in.kernel_completions = 3;
+  in.kernel_completion_samples = {{0xffffffff81c0a3b5ULL, 0x4019f0}};
   CutReport r;
   const Status s = ParseCutReport(plugin::FormatCutReportJson(in), &r);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -203,6 +225,10 @@ TEST(ParseCutReportTest, TheWritersReportParses) {
   EXPECT_EQ(r.lines[2].process->comm, "");
   EXPECT_EQ(r.lost_lines, 5u);
   EXPECT_EQ(r.unresolved_flush_pcs, std::vector<uint64_t>{0xffffffff81000010ULL});
+  EXPECT_EQ(r.totals.user_work_completed_in_kernel, 3u);
+  ASSERT_EQ(r.kernel_completions.size(), 1u);
+  EXPECT_EQ(r.kernel_completions[0].fence_pc, 0xffffffff81c0a3b5ULL);
+  EXPECT_EQ(r.kernel_completions[0].user_pc, 0x4019f0u);
 }
 
 // --- Malformed reports: one case per field, each a ProtocolError naming it ---------------------
@@ -321,6 +347,32 @@ const Malformed kMalformed[] = {
        (*j)["unresolved_flush_pcs"] = {"0x1", 2};
      },
      "unresolved_flush_pcs[1]: not a hex string"},
+    {"KernelCompletionsTotalString",
+     [](Json* j) { (*j)["totals"]["user_work_completed_in_kernel"] = "1"; },
+     "totals.user_work_completed_in_kernel: not a non-negative integer"},
+    {"KernelCompletionsObject",
+     [](Json* j) {
+       (*j)["totals"]["user_work_completed_in_kernel"] = 1;
+       (*j)["kernel_completions"] = Json::object();
+     },
+     "kernel_completions: not an array"},
+    {"KernelCompletionFencePcMissing",
+     [](Json* j) {
+       (*j)["totals"]["user_work_completed_in_kernel"] = 1;
+       (*j)["kernel_completions"] = {{{"user_pc", "0x401000"}}};
+     },
+     "kernel_completions[0].fence_pc: missing"},
+    {"KernelCompletionUserPcBad",
+     [](Json* j) {
+       (*j)["totals"]["user_work_completed_in_kernel"] = 1;
+       (*j)["kernel_completions"] = {{{"fence_pc", "0xffffffff81000000"}, {"user_pc", 4198400}}};
+     },
+     "kernel_completions[0].user_pc: not a hex string"},
+    {"KernelCompletionsMoreThanCounted",
+     [](Json* j) {
+       (*j)["kernel_completions"] = {{{"fence_pc", "0xffffffff81000000"}, {"user_pc", "0x1"}}};
+     },
+     "kernel_completions: more entries than totals.user_work_completed_in_kernel counts"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Fields, MalformedCutReportTest, testing::ValuesIn(kMalformed),
@@ -463,6 +515,21 @@ TEST(CutSummaryTest, UnresolvedFlushesGetALine) {
   EXPECT_EQ(lines[2],
             "nvlab:   3 flushes had no address the model could translate (pc 0x401000, 0x401010): "
             "the NVDIMMs may hold less than the program made durable");
+}
+
+TEST(CutSummaryTest, KernelCompletionsGetALine) {
+  CutReport r = ReportWithLines(1, 1);
+  r.totals.user_work_completed_in_kernel = 2;
+  r.kernel_completions = {{0xffffffff81c0a3b5ULL, 0x4019f0}, {0xffffffff81000000ULL, 0x401000}};
+  const auto lines = Lines(CutSummary(r, " "));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2],
+            "nvlab:   2 times the guest kernel (an interrupt or system call) completed flushes or "
+            "NT stores a program had left unfenced (0x4019f0 by 0xffffffff81c0a3b5, 0x401000 by "
+            "0xffffffff81000000): as on hardware, what they wrote is durable without the "
+            "program's own fence");
+  r.totals.user_work_completed_in_kernel = 0;
+  EXPECT_EQ(Lines(CutSummary(r, " ")).size(), 2u);
 }
 
 TEST(PowerCycleSummaryTest, KeepsItsLinesAndAddsTheLostLinesAfterTheCut) {

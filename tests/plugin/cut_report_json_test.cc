@@ -31,6 +31,8 @@ TEST(CutReportJsonTest, ContainsTheFieldsOfFormatVersionOne) {
   in.nvdimms = &nvdimms;
   in.unresolved_flushes = 2;
   in.unresolved_flush_pcs = {0xffffffff81000010ULL};
+  in.kernel_completions = 4;
+  in.kernel_completion_samples = {{0xffffffff81c0a3b5ULL, 0x4019f0}, {0xffffffff81000000ULL, 0x1}};
   std::string json = FormatCutReportJson(in);
   for (
       const char* expected :
@@ -38,7 +40,9 @@ TEST(CutReportJsonTest, ContainsTheFieldsOfFormatVersionOne) {
        "\"policy\": \"random\"", "\"seed\": 9", "\"p\": 0.5",
        R"({"nvdimm": 1, "offset": "0x40", "gpa": "0x140000040", "state": "wc-buffer", "pc": "0x401000", "cr3": "0x1234000"})",
        "\"lost_lines_listed\": 1", "\"lost_lines\": 5", "\"unresolved_flushes\": 2",
-       "\"unresolved_flush_pcs\": [\"0xffffffff81000010\"]",
+       "\"unresolved_flush_pcs\": [\"0xffffffff81000010\"]", "\"user_work_completed_in_kernel\": 4",
+       R"({"fence_pc": "0xffffffff81c0a3b5", "user_pc": "0x4019f0"},)",
+       R"({"fence_pc": "0xffffffff81000000", "user_pc": "0x1"})",
        "{\"index\": 1, \"gpa\": \"0x140000000\", \"size\": 4096, \"path\": \"/b\"}"}) {
     EXPECT_NE(json.find(expected), std::string::npos) << expected << "\n" << json;
   }

@@ -217,6 +217,13 @@ Status ParseNvdimm(const Json& json, const std::string& path, CutReportNvdimm* o
   return o.String("path", &out->path);
 }
 
+Status ParseKernelCompletion(const Json& json, const std::string& path, KernelCompletion* out) {
+  if (!json.is_object()) return Bad(path, "not an object");
+  const Object o(json, path);
+  NVLAB_RETURN_IF_ERROR(o.HexField("fence_pc", &out->fence_pc));
+  return o.HexField("user_pc", &out->user_pc);
+}
+
 Status ParseTotals(const Object& totals, uint64_t* lost_lines, CutTotals* out) {
   NVLAB_RETURN_IF_ERROR(totals.Unsigned("lost_lines", lost_lines));
   const std::pair<const char*, uint64_t*> fields[] = {
@@ -234,6 +241,11 @@ Status ParseTotals(const Object& totals, uint64_t* lost_lines, CutTotals* out) {
       {"unresolved_flushes", &out->unresolved_flushes},
   };
   for (const auto& [name, value] : fields) NVLAB_RETURN_IF_ERROR(totals.Unsigned(name, value));
+  // Added after version 1 first shipped: optional, like the fields of kernel_completions.
+  if (totals.Has("user_work_completed_in_kernel")) {
+    NVLAB_RETURN_IF_ERROR(
+        totals.Unsigned("user_work_completed_in_kernel", &out->user_work_completed_in_kernel));
+  }
   return Status::Ok();
 }
 
@@ -287,6 +299,20 @@ Status ParseDocument(const Json& doc, CutReport* r) {
   for (size_t i = 0; i < pcs->size(); ++i) {
     NVLAB_RETURN_IF_ERROR(
         HexValue((*pcs)[i], Element("unresolved_flush_pcs", i), &r->unresolved_flush_pcs[i]));
+  }
+
+  if (o.Has("kernel_completions")) {
+    const Json* completions = nullptr;
+    NVLAB_RETURN_IF_ERROR(o.Array("kernel_completions", &completions));
+    if (completions->size() > r->totals.user_work_completed_in_kernel) {
+      return Bad("kernel_completions",
+                 "more entries than totals.user_work_completed_in_kernel counts");
+    }
+    r->kernel_completions.resize(completions->size());
+    for (size_t i = 0; i < completions->size(); ++i) {
+      NVLAB_RETURN_IF_ERROR(ParseKernelCompletion(
+          (*completions)[i], Element("kernel_completions", i), &r->kernel_completions[i]));
+    }
   }
   return Status::Ok();
 }

@@ -78,6 +78,17 @@ struct CutTotals {
   uint64_t ordering_fences = 0;
   uint64_t wbinvds = 0;
   uint64_t unresolved_flushes = 0;
+  // Fences in guest kernel code that completed flushes or NT stores user code had left pending
+  // (an interrupt or system call between a program's flush and its fence); 0 when the plugin
+  // predates the field.
+  uint64_t user_work_completed_in_kernel = 0;
+};
+
+// KernelCompletion is one entry of the report's "kernel_completions": a kernel fence and the
+// first user-space flush or NT store whose pending work it completed.
+struct KernelCompletion {
+  uint64_t fence_pc = 0;
+  uint64_t user_pc = 0;
 };
 
 // CutReport is the persistence model's account of a power cut; empty (present false) when the
@@ -98,6 +109,7 @@ struct CutReport {
   std::vector<LostLine> lines;
   CutTotals totals;
   std::vector<uint64_t> unresolved_flush_pcs;
+  std::vector<KernelCompletion> kernel_completions;  // up to 8 samples; optional in the report
 };
 
 // kMaxCutReportBytes bounds the text ParseCutReport accepts (a full report is about 250 KB).
@@ -106,9 +118,11 @@ inline constexpr size_t kMaxCutReportBytes = 8 << 20;
 // ParseCutReport fills *report (present true, json set) from the text of a format-version-1
 // report. Strict about what version 1 defines: every documented field present with its type,
 // hex strings ("0x" and 1 to 16 hex digits), known trigger, persistence, policy and state values,
-// lost_lines_listed equal to the entries listed. Fields it does not know are ignored. Anything
-// else (not JSON, not an object, another format or version, larger than kMaxCutReportBytes):
-// ProtocolError naming the field, e.g. "cut report: lost_lines[3].gpa: not a hex string".
+// lost_lines_listed equal to the entries listed; totals.user_work_completed_in_kernel and
+// kernel_completions (no more entries than that total) are optional. Fields it does not know are
+// ignored. Anything else (not JSON, not an object, another format or version, larger than
+// kMaxCutReportBytes): ProtocolError naming the field, e.g. "cut report: lost_lines[3].gpa: not
+// a hex string".
 // *report is reset first and left empty on error.
 Status ParseCutReport(std::string_view text, CutReport* report);
 
