@@ -352,3 +352,37 @@ TEST(TraceStoresTest, ReportsTheUserSpaceStoreThatWroteEachLostLine) {
 }
 
 }  // namespace
+
+namespace {
+
+// The README's main job: `nvlab demo` prints one row per nvlab-records pattern with whether it
+// survived on ADR and on eADR, and why.
+TEST(DemoTest, TheTableShowsWhatEachPlatformKeeps) {
+  const auto r = RunNvlab({"demo"});
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  ASSERT_NE(r.out.find("Which records survived a power cut"), std::string::npos) << Describe(r);
+  // When every try had an interrupt completing the unfenced writes, the demo says so and those
+  // rows may show as surviving.
+  const bool interrupted = r.out.find("\nnote: in every try an interrupt") != std::string::npos;
+  std::istringstream lines(r.out);
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string pattern, adr, eadr;
+    if (!(words >> pattern >> adr >> eadr) || (adr != "yes" && adr != "no")) continue;
+    ++rows;
+    std::string why;
+    std::getline(words, why);
+    EXPECT_NE(why.find(" / "), std::string::npos) << "no reason for both platforms: " << line;
+    const bool unfenced_on_adr = pattern == "flush-nodrain" || pattern == "write-nt-nodrain";
+    if (!(interrupted && unfenced_on_adr)) {
+      const bool on_adr = pattern != "noflush" && !unfenced_on_adr;
+      EXPECT_EQ(adr, on_adr ? "yes" : "no") << line;
+      EXPECT_EQ(eadr, pattern != "write-nt-nodrain" ? "yes" : "no") << line;
+    }
+  }
+  EXPECT_EQ(rows, 12) << r.out;
+}
+
+}  // namespace
