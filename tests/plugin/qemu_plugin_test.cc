@@ -453,7 +453,7 @@ TEST_F(QemuPluginTest, UnresolvableFlushIsCountedAndReportedWithItsPc) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Stderr();
   EXPECT_EQ(Word(ReadFile(nvdimm_), uint64_t{2} * 64), 0u);  // Its line was never flushed.
   std::string report = ReadFile(report_);
-  EXPECT_NE(report.find("\"unresolved_flushes\": 1\n"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"unresolved_flushes\": 1,\n"), std::string::npos) << report;
   EXPECT_NE(report.find("\"unresolved_flush_pcs\": [\"0x100163\"]"), std::string::npos) << report;
 }
 
