@@ -169,6 +169,19 @@ void PrintTo(const PatternCase& c, std::ostream* os) {
 
 class GuestLibraryPatternTest : public ::testing::TestWithParam<PatternCase> {};
 
+// NeedsAFence says whether an nvlab-records pattern is lost for want of a fence: NT stores in
+// WC buffers (both platforms), flushes still pending (ADR). A kernel fence before the cut (an
+// interrupt: a kernel completion in the report) saves them.
+bool NeedsAFence(const std::string& pattern, bool eadr) {
+  return pattern == "write-nt-nodrain" || (!eadr && pattern == "flush-nodrain");
+}
+
+// Survives says whether a pattern's record survives a cut with no kernel completion.
+bool Survives(const std::string& pattern, bool eadr) {
+  // Never flushed: lost on ADR whatever the kernel fences.
+  return !NeedsAFence(pattern, eadr) && (eadr || pattern != "noflush");
+}
+
 TEST_P(GuestLibraryPatternTest, OnlyDurablePatternsSurvive) {
   const PatternCase& c = GetParam();
   // A timer interrupt between the unfenced patterns and the cut lets the guest kernel's fences
@@ -187,13 +200,8 @@ TEST_P(GuestLibraryPatternTest, OnlyDurablePatternsSurvive) {
     ASSERT_TRUE(report.is_object()) << Describe(r);
     const bool interrupted = report["totals"]["user_work_completed_in_kernel"] != 0;
     for (const Record& rec : records) {
-      // Lost without a fence: NT stores in WC buffers (both platforms), pending flushes (ADR).
-      const bool unfenced =
-          rec.pattern == "write-nt-nodrain" || (!c.eadr && rec.pattern == "flush-nodrain");
-      if (interrupted && unfenced) continue;
-      // Never flushed: lost on ADR whatever the kernel fences.
-      const bool expected = !unfenced && !(!c.eadr && rec.pattern == "noflush");
-      EXPECT_EQ(rec.survived, expected)
+      if (interrupted && NeedsAFence(rec.pattern, c.eadr)) continue;
+      EXPECT_EQ(rec.survived, Survives(rec.pattern, c.eadr))
           << rec.pattern << " (" << c.name << ", attempt " << attempt << ")";
     }
     if (!interrupted) return;
@@ -375,11 +383,9 @@ TEST(DemoTest, TheTableShowsWhatEachPlatformKeeps) {
     std::string why;
     std::getline(words, why);
     EXPECT_NE(why.find(" / "), std::string::npos) << "no reason for both platforms: " << line;
-    const bool unfenced_on_adr = pattern == "flush-nodrain" || pattern == "write-nt-nodrain";
-    if (!(interrupted && unfenced_on_adr)) {
-      const bool on_adr = pattern != "noflush" && !unfenced_on_adr;
-      EXPECT_EQ(adr, on_adr ? "yes" : "no") << line;
-      EXPECT_EQ(eadr, pattern != "write-nt-nodrain" ? "yes" : "no") << line;
+    if (!(interrupted && NeedsAFence(pattern, /*eadr=*/false))) {
+      EXPECT_EQ(adr, Survives(pattern, /*eadr=*/false) ? "yes" : "no") << line;
+      EXPECT_EQ(eadr, Survives(pattern, /*eadr=*/true) ? "yes" : "no") << line;
     }
   }
   EXPECT_EQ(rows, 12) << r.out;
