@@ -38,8 +38,8 @@ struct QemuLaunch {
   std::filesystem::path agent_socket;
   std::filesystem::path console_log;
   std::filesystem::path share_dir;  // empty: no share; else mounted at /host in the guest
-  // plugin is the -plugin value ("FILE,key=value,..."); empty: none. With a plugin TCG runs one
-  // thread (thread=single), so a cut taken inside a vCPU callback is atomic for all vCPUs.
+  // plugin is the -plugin value ("FILE,key=value,..."); empty: none. TCG always runs one thread
+  // (thread=single), so a cut taken inside a vCPU callback is atomic for all vCPUs.
   std::string plugin;
   bool deterministic = false;  // -icount shift=5,sleep=off -seed 1 -rtc clock=vm, fixed base
 };
