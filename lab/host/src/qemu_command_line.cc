@@ -45,13 +45,10 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
   if (launch.accel == Accel::kKvm) {
     add({"-accel", "kvm", "-cpu", "host"});
   } else {
-    // One TCG thread for every guest, plugin or not. The plugin needs it (a cut taken in a vCPU
-    // callback must be atomic for all vCPUs), and QEMU 10.0.2's multi-threaded TCG can abort in
-    // iotlb_to_section() ("section_index < d->map.sections_nb") while Linux sets up PCI: a vCPU
-    // uses its cached memory map after another vCPU replaced it and RCU freed it (QEMU issue
-    // 3040, fixed after 10.0.2). Our CI saw it at boot with --model off. With one thread a vCPU
-    // takes the new map before it runs again. Boot times on 2 host cores are the same either way
-    // (measured: 5.3-6.0 s against 5.1-6.6 s).
+    // One TCG thread, plugin or not: the plugin's cuts must be atomic for all vCPUs, and QEMU
+    // 10.0.2's multi-threaded TCG can abort in iotlb_to_section() while Linux sets up PCI (a
+    // vCPU uses a memory map another vCPU replaced and RCU freed: QEMU issue 3040). Boot takes
+    // as long either way (BENCHMARKS.md).
     add({"-accel", "tcg,thread=single", "-cpu", machine.cpu});
   }
   add({"-smp", std::to_string(machine.vcpus)});
