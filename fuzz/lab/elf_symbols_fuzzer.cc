@@ -9,20 +9,21 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "elf_symbols.h"
+#include "nvlab/formats/elf_symbols.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using nvlab::host_internal::ElfSymbol;
-  using nvlab::host_internal::ElfSymbolTable;
-  ElfSymbolTable table;
-  if (!ElfSymbolTable::Parse(std::string_view(reinterpret_cast<const char*>(data), size), &table)
+  using nvlab::formats::ElfSymbol;
+  using nvlab::formats::ElfSymbolTable;
+  formats::ElfSymbolTable table;
+  if (!formats::ElfSymbolTable::Parse(std::string_view(reinterpret_cast<const char*>(data), size),
+                                      &table)
            .ok()) {
     return 0;
   }
-  for (const ElfSymbol& symbol : table.symbols()) {
+  for (const formats::ElfSymbol& symbol : table.symbols()) {
     if (symbol.address + symbol.size < symbol.address) continue;  // Wraps: no middle to probe.
     for (uint64_t address : {symbol.address, symbol.address + symbol.size / 2}) {
-      const ElfSymbol* found = table.Find(address);
+      const formats::ElfSymbol* found = table.Find(address);
       if (found == nullptr || address < found->address ||
           (found->size != 0 && address - found->address >= found->size)) {
         (void)std::fprintf(stderr, "Find(0x%llx) does not contain it\n",

@@ -13,14 +13,14 @@
 #include <string_view>
 #include <vector>
 
-#include "kernel_btf.h"
+#include "nvlab/formats/kernel_btf.h"
 
 namespace {
 
 using nvlab::KernelTaskLayout;
-using nvlab::guest_image_internal::BtfMember;
-using nvlab::guest_image_internal::BtfVariable;
-using nvlab::guest_image_internal::KernelBtf;
+using nvlab::formats::BtfMember;
+using nvlab::formats::BtfVariable;
+using nvlab::formats::KernelBtf;
 
 // The seed's strings and type records (little-endian words; kinds in bits 24-28 of the second).
 constexpr char kSeedStrings[] =
@@ -50,11 +50,11 @@ std::string SeedBlob() {
 // kSpelledTypes bounds the per-input work on large inputs.
 constexpr std::uint32_t kSpelledTypes = 64;
 
-void ExploreParsed(const KernelBtf& btf) {
+void ExploreParsed(const formats::KernelBtf& btf) {
   for (std::uint32_t id = 0; id <= btf.type_count() + 1 && id < kSpelledTypes; ++id) {
     (void)btf.TypeSpelling(id);
     (void)btf.Name(id);
-    BtfMember member;
+    formats::BtfMember member;
     if (btf.FindMemberOfType(id, "current_task", &member).ok() && member.type_id != 0 &&
         btf.Type(member.type_id) == nullptr) {
       std::abort();  // a member's type must be a type of the blob (or void)
@@ -62,11 +62,11 @@ void ExploreParsed(const KernelBtf& btf) {
   }
   for (const char* aggregate : {"task_struct", "pcpu_hot", ""}) {
     for (const char* member_name : {"comm", "pid", "current_task", ""}) {
-      BtfMember member;
+      formats::BtfMember member;
       (void)btf.FindMember(aggregate, member_name, &member);
     }
   }
-  BtfVariable variable;
+  formats::BtfVariable variable;
   (void)btf.FindPerCpuVariable("current_task", &variable);
 }
 
@@ -86,13 +86,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
-  KernelBtf btf;
-  bool parsed = KernelBtf::Parse(input, &btf).ok();
+  formats::KernelBtf btf;
+  bool parsed = formats::KernelBtf::Parse(input, &btf).ok();
   if (parsed) ExploreParsed(btf);
   KernelTaskLayout layout;
-  if (nvlab::guest_image_internal::FindKernelTaskLayoutInBtf(input, 0, &layout).ok() && !parsed) {
+  if (nvlab::formats::FindKernelTaskLayoutInBtf(input, 0, &layout).ok() && !parsed) {
     std::abort();  // a layout from a blob Parse refused
   }
-  (void)nvlab::guest_image_internal::FindKernelTaskLayoutInElf(input, &layout);
+  (void)nvlab::formats::FindKernelTaskLayoutInElf(input, &layout);
   return 0;
 }

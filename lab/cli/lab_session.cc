@@ -6,8 +6,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "nvlab/hex.h"
 #include "nvlab/machine.h"
 #include "nvlab/qemu_host.h"
+#include "nvlab/user_symbolizer.h"
 
 namespace nvlab {
 namespace {

@@ -11,6 +11,7 @@
 
 #include "cut_report_json.h"
 #include "lab_session.h"
+#include "nvlab/untrusted_text.h"
 
 namespace nvlab {
 namespace {

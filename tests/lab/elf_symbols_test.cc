@@ -1,7 +1,7 @@
 // elf_symbols_test.cc -- ElfSymbolTable on a real static guest tool and on synthetic and corrupt
 // ELF images; UserSymbolizer's choice of host file for a guest process.
 
-#include "elf_symbols.h"
+#include "nvlab/formats/elf_symbols.h"
 
 #include <unistd.h>
 
@@ -15,14 +15,16 @@
 #include <gtest/gtest.h>
 
 #include "nvlab/cut_report.h"
+#include "nvlab/hex.h"
 #include "nvlab/machine.h"
+#include "nvlab/user_symbolizer.h"
 
 namespace nvlab {
 namespace {
 
 namespace fs = std::filesystem;
-using host_internal::ElfSymbol;
-using host_internal::ElfSymbolTable;
+using formats::ElfSymbol;
+using formats::ElfSymbolTable;
 
 std::string ReadAll(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -108,37 +110,37 @@ TestElf BuildElf(const std::vector<TestSymbol>& symbols, uint32_t symtab_type = 
   return elf;
 }
 
-std::string Symbolized(const ElfSymbolTable& table, uint64_t address) {
+std::string Symbolized(const formats::ElfSymbolTable& table, uint64_t address) {
   return table.Symbolize(address).value_or("(none)");
 }
 
 // --- A real static executable built in this tree ------------------------------------------------
 
 TEST(ElfSymbolTableTest, StaticGuestToolIsAnExecutableWithItsFunctionsNamed) {
-  ElfSymbolTable table;
-  const Status s = ElfSymbolTable::Load(NVLAB_RECORDS_PATH, &table);
+  formats::ElfSymbolTable table;
+  const Status s = formats::ElfSymbolTable::Load(NVLAB_RECORDS_PATH, &table);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_EQ(table.type(), host_internal::kElfTypeExec);
+  EXPECT_EQ(table.type(), formats::kElfTypeExec);
   // The ELF header's entry point is _start: an address known without the symbol table.
   EXPECT_EQ(Symbolized(table, table.entry()), "_start+0x0");
-  const ElfSymbol* main_fn = table.FindByName("main");
+  const formats::ElfSymbol* main_fn = table.FindByName("main");
   ASSERT_NE(main_fn, nullptr);
   EXPECT_EQ(Symbolized(table, main_fn->address + 0x1c), "main+0x1c");
   EXPECT_EQ(Symbolized(table, main_fn->address + main_fn->size - 1),
             "main+" + FormatHex(main_fn->size - 1));
   EXPECT_NE(Symbolized(table, main_fn->address + main_fn->size).rfind("main+", 0), 0u);
   // A function of the guest library linked into it.
-  const ElfSymbol* flush = table.FindByName("RtlFlushNonVolatileMemory");
+  const formats::ElfSymbol* flush = table.FindByName("RtlFlushNonVolatileMemory");
   ASSERT_NE(flush, nullptr);
   EXPECT_EQ(Symbolized(table, flush->address + 2), "RtlFlushNonVolatileMemory+0x2");
   EXPECT_EQ(Symbolized(table, 0), "(none)");
 }
 
 TEST(ElfSymbolTableTest, PositionIndependentExecutableNamesNoAddress) {
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Load("/proc/self/exe", &table).ok());
-  if (table.type() != host_internal::kElfTypeDyn) GTEST_SKIP() << "this test is not a PIE";
-  const ElfSymbol* main_fn = table.FindByName("main");
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Load("/proc/self/exe", &table).ok());
+  if (table.type() != formats::kElfTypeDyn) GTEST_SKIP() << "this test is not a PIE";
+  const formats::ElfSymbol* main_fn = table.FindByName("main");
   ASSERT_NE(main_fn, nullptr);
   EXPECT_NE(table.Find(main_fn->address), nullptr);
   EXPECT_FALSE(table.Symbolize(main_fn->address).has_value());
@@ -149,14 +151,15 @@ TEST(ElfSymbolTableTest, EveryTruncationOfARealFileIsAnErrorOrATableNeverACrash)
   ASSERT_GT(bytes.size(), 4096u);
   for (size_t length : {size_t{0}, size_t{3}, size_t{63}, size_t{64}, size_t{4096},
                         bytes.size() / 3, bytes.size() / 2, bytes.size() - 1}) {
-    ElfSymbolTable table;
-    const Status s = ElfSymbolTable::Parse(std::string_view(bytes).substr(0, length), &table);
+    formats::ElfSymbolTable table;
+    const Status s =
+        formats::ElfSymbolTable::Parse(std::string_view(bytes).substr(0, length), &table);
     // Section headers sit at the end of a linked executable: any cut loses them.
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << length;
   }
   for (size_t length = 64; length < bytes.size(); length += bytes.size() / 97 + 1) {
-    ElfSymbolTable table;
-    (void)ElfSymbolTable::Parse(std::string_view(bytes).substr(0, length), &table);
+    formats::ElfSymbolTable table;
+    (void)formats::ElfSymbolTable::Parse(std::string_view(bytes).substr(0, length), &table);
   }
 }
 
@@ -171,8 +174,8 @@ TEST(ElfSymbolTableTest, SizedDefinedFunctionsAndObjectsOnly) {
       {"undefined", 0x403000, 0x10, 2, 1, /*section=*/0},
       {"a_section", 0x405000, 0x10, /*type=*/3},
   });
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
   ASSERT_EQ(table.symbols().size(), 2u);
   EXPECT_EQ(Symbolized(table, 0x401000), "store_line+0x0");
   EXPECT_EQ(Symbolized(table, 0x40103f), "store_line+0x3f");
@@ -189,8 +192,8 @@ TEST(ElfSymbolTableTest, OfAliasesTheGlobalFunctionWins) {
       {"object_alias", 0x401000, 0x20, /*type=*/1, 1},
       {"the_function", 0x401000, 0x20},
   });
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
   EXPECT_EQ(Symbolized(table, 0x401010), "the_function+0x10");
 }
 
@@ -200,8 +203,8 @@ TEST(ElfSymbolTableTest, OverlappingSymbolsNameTheInnermostThenTheOuter) {
       {"inner", 0x401100, 0x10},
       {"after", 0x403000, 0x10},
   });
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
   EXPECT_EQ(Symbolized(table, 0x401104), "inner+0x4");
   EXPECT_EQ(Symbolized(table, 0x401200), "outer+0x200");
   EXPECT_EQ(Symbolized(table, 0x402000), "(none)");
@@ -213,33 +216,33 @@ TEST(ElfSymbolTableTest, NamesAreMadePrintableAndBounded) {
       {"evil\x1b[31m\\name\xff", 0x401000, 0x10},
       {std::string(1000, 'x'), 0x402000, 0x10},
   });
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
   EXPECT_EQ(Symbolized(table, 0x401000), "evil\\x1b[31m\\x5cname\\xff+0x0");
-  EXPECT_EQ(table.Find(0x402000)->name, std::string(host_internal::kMaxSymbolNameBytes, 'x'));
+  EXPECT_EQ(table.Find(0x402000)->name, std::string(formats::kMaxSymbolNameBytes, 'x'));
 }
 
 TEST(ElfSymbolTableTest, DynamicSymbolsServeWhenThereIsNoSymtab) {
   const TestElf elf = BuildElf({{"exported", 0x401000, 0x10}}, /*symtab_type=*/11);
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
   EXPECT_EQ(Symbolized(table, 0x401008), "exported+0x8");
 }
 
 TEST(ElfSymbolTableTest, StrippedFileIsAnEmptyTable) {
   TestElf elf = BuildElf({{"gone", 0x401000, 0x10}});
   Put<uint32_t>(&elf.bytes, elf.SectionHeader(1) + 4, 1);  // SHT_PROGBITS: no symbol table
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
   EXPECT_TRUE(table.symbols().empty());
   EXPECT_EQ(Symbolized(table, 0x401000), "(none)");
 }
 
 TEST(ElfSymbolTableTest, SharedObjectIsParsedButNamesNothing) {
   const TestElf elf = BuildElf({{"f", 0x1000, 0x10}}, 2, /*elf_type=*/3);
-  ElfSymbolTable table;
-  ASSERT_TRUE(ElfSymbolTable::Parse(elf.bytes, &table).ok());
-  EXPECT_EQ(table.type(), host_internal::kElfTypeDyn);
+  formats::ElfSymbolTable table;
+  ASSERT_TRUE(formats::ElfSymbolTable::Parse(elf.bytes, &table).ok());
+  EXPECT_EQ(table.type(), formats::kElfTypeDyn);
   EXPECT_NE(table.Find(0x1000), nullptr);
   EXPECT_EQ(Symbolized(table, 0x1000), "(none)");
 }
@@ -258,8 +261,8 @@ class ElfSymbolTableCorruptTest : public testing::TestWithParam<Corruption> {};
 TEST_P(ElfSymbolTableCorruptTest, IsAnInvalidArgumentSayingWhat) {
   TestElf elf = BuildElf({{"f", 0x401000, 0x10}, {"g", 0x401010, 0x10}});
   GetParam().apply(&elf);
-  ElfSymbolTable table;
-  const Status s = ElfSymbolTable::Parse(elf.bytes, &table);
+  formats::ElfSymbolTable table;
+  const Status s = formats::ElfSymbolTable::Parse(elf.bytes, &table);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
   EXPECT_NE(s.message().find(GetParam().message), std::string::npos) << s.ToString();
   EXPECT_TRUE(table.symbols().empty());
@@ -318,22 +321,22 @@ TEST(ElfSymbolTableTest, EveryByteOfASmallFileCorruptedNeverCrashes) {
     for (unsigned char value : {0x00, 0x7f, 0x80, 0xff}) {
       std::string bytes = elf.bytes;
       bytes[i] = static_cast<char>(value);
-      ElfSymbolTable table;
-      (void)ElfSymbolTable::Parse(bytes, &table);
-      for (const ElfSymbol& s : table.symbols()) (void)table.Symbolize(s.address);
+      formats::ElfSymbolTable table;
+      (void)formats::ElfSymbolTable::Parse(bytes, &table);
+      for (const formats::ElfSymbol& s : table.symbols()) (void)table.Symbolize(s.address);
     }
   }
 }
 
 TEST(ElfSymbolTableTest, LoadNamesTheFileAndRefusesWhatIsNotARegularFile) {
-  ElfSymbolTable table;
-  Status s = ElfSymbolTable::Load("/nonexistent/nvlab-tool", &table);
+  formats::ElfSymbolTable table;
+  Status s = formats::ElfSymbolTable::Load("/nonexistent/nvlab-tool", &table);
   EXPECT_EQ(s.code(), Status::Code::kIoError);
   EXPECT_NE(s.message().find("/nonexistent/nvlab-tool"), std::string::npos);
-  s = ElfSymbolTable::Load("/dev/null", &table);
+  s = formats::ElfSymbolTable::Load("/dev/null", &table);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
-  EXPECT_FALSE(ElfSymbolTable::IsElfFile("/dev/null"));
-  EXPECT_TRUE(ElfSymbolTable::IsElfFile(NVLAB_RECORDS_PATH));
+  EXPECT_FALSE(formats::ElfSymbolTable::IsElfFile("/dev/null"));
+  EXPECT_TRUE(formats::ElfSymbolTable::IsElfFile(NVLAB_RECORDS_PATH));
 }
 
 // --- UserSymbolizer -----------------------------------------------------------------------------
@@ -349,8 +352,8 @@ class UserSymbolizerTest : public testing::Test {
     fs::create_directories(tools_);
     fs::create_directories(share_ / "sub");
     fs::copy_file(NVLAB_RECORDS_PATH, tools_ / "nvlab-records");
-    ElfSymbolTable table;
-    ASSERT_TRUE(ElfSymbolTable::Load(NVLAB_RECORDS_PATH, &table).ok());
+    formats::ElfSymbolTable table;
+    ASSERT_TRUE(formats::ElfSymbolTable::Load(NVLAB_RECORDS_PATH, &table).ok());
     main_ = table.FindByName("main")->address;
   }
   void TearDown() override { fs::remove_all(root_); }

@@ -25,19 +25,19 @@
 
 #include <gtest/gtest.h>
 
-#include "cpio_archive.h"
-#include "debian_packages.h"
-#include "elf_file.h"
-#include "file_contents.h"
-#include "guest_image_layers.h"
-#include "host_command.h"
-#include "json_text.h"
-#include "kernel_extraction.h"
-#include "kernel_modules.h"
+#include "nvlab/file_contents.h"
+#include "nvlab/formats/elf_file.h"
 #include "nvlab/guest_image.h"
-#include "sha256_digest.h"
+#include "nvlab/host_command.h"
+#include "nvlab/image/cpio_archive.h"
+#include "nvlab/image/debian_packages.h"
+#include "nvlab/image/guest_image_layers.h"
+#include "nvlab/image/json_text.h"
+#include "nvlab/image/kernel_extraction.h"
+#include "nvlab/image/kernel_modules.h"
+#include "nvlab/image/sha256_digest.h"
 
-namespace nvlab::guest_image_internal {
+namespace nvlab::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -273,7 +273,7 @@ std::string SyntheticKernel(bool with_pvh_note, std::size_t padding = 4096) {
   if (with_pvh_note) {
     std::string entry(4, '\0');
     Put32(&entry, 0, 0x1000123);
-    add_note(std::string_view("Xen\0", 4), kXenElfNotePhys32Entry, entry);
+    add_note(std::string_view("Xen\0", 4), formats::kXenElfNotePhys32Entry, entry);
   }
   std::string elf(64 + 56, '\0');
   elf[0] = 0x7f;
@@ -301,18 +301,18 @@ std::string SyntheticKernel(bool with_pvh_note, std::size_t padding = 4096) {
 }
 
 TEST(ElfFileTest, FindsThePvhEntryNote) {
-  ElfFacts facts;
-  ASSERT_TRUE(ParseElf(SyntheticKernel(true), &facts).ok());
+  formats::ElfFacts facts;
+  ASSERT_TRUE(formats::ParseElf(SyntheticKernel(true), &facts).ok());
   ASSERT_TRUE(facts.pvh_entry.has_value());
   EXPECT_EQ(*facts.pvh_entry, 0x1000123U);
-  ASSERT_TRUE(ParseElf(SyntheticKernel(false), &facts).ok());
+  ASSERT_TRUE(formats::ParseElf(SyntheticKernel(false), &facts).ok());
   EXPECT_FALSE(facts.pvh_entry.has_value());
 }
 
 TEST(ElfFileTest, ReadsTheLoaderAndLibrariesOfAHostProgram) {
-  ElfFacts facts;
+  formats::ElfFacts facts;
   std::string bytes = ReadAll("/bin/sh");
-  ASSERT_TRUE(ParseElf(bytes, &facts).ok());
+  ASSERT_TRUE(formats::ParseElf(bytes, &facts).ok());
   EXPECT_NE(facts.interpreter.find("ld-linux-x86-64.so.2"), std::string::npos) << facts.interpreter;
   EXPECT_NE(std::find(facts.needed.begin(), facts.needed.end(), "libc.so.6"), facts.needed.end());
 }
@@ -320,15 +320,15 @@ TEST(ElfFileTest, ReadsTheLoaderAndLibrariesOfAHostProgram) {
 TEST(ElfFileTest, SurvivesEveryTruncationOfAnElfFile) {
   std::string kernel = SyntheticKernel(true, 0);
   for (std::size_t length = 0; length < kernel.size(); ++length) {
-    ElfFacts facts;
-    Status status = ParseElf(kernel.substr(0, length), &facts);
+    formats::ElfFacts facts;
+    Status status = formats::ParseElf(kernel.substr(0, length), &facts);
     // Either a clean error, or (once the notes are complete) the note itself.
     if (status.ok()) {
       EXPECT_GE(length, 64U + 56U);
     }
   }
-  ElfFacts facts;
-  EXPECT_EQ(ParseElf("#!/bin/sh\n", &facts).code(), Status::Code::kInvalidArgument);
+  formats::ElfFacts facts;
+  EXPECT_EQ(formats::ParseElf("#!/bin/sh\n", &facts).code(), Status::Code::kInvalidArgument);
 }
 
 // SyntheticBzImage wraps a compressed payload the way arch/x86/boot does: setup sectors with a
@@ -571,7 +571,7 @@ TEST(HostCommandTest, CarriesTheEndOfStderrIntoTheError) {
 }
 
 }  // namespace
-}  // namespace nvlab::guest_image_internal
+}  // namespace nvlab::image
 
 // ---------------------------------------------------------------------------------------------
 // Layer caching, over a fake base layer (check_packages = false: no apt, no network).
@@ -580,8 +580,8 @@ namespace nvlab {
 namespace {
 
 namespace fs = std::filesystem;
-using guest_image_internal::CpioEntry;
-using guest_image_internal::TempDir;
+using image::CpioEntry;
+using image::TempDir;
 
 struct FileIdentity {
   ino_t inode = 0;
@@ -614,20 +614,20 @@ class GuestImageCacheTest : public testing::Test {
     base_ = home_ / "base" / "0123456789abcdef";
     fs::create_directories(base_);
     std::ostringstream base_cpio;
-    guest_image_internal::CpioWriter writer(&base_cpio);
+    image::CpioWriter writer(&base_cpio);
     ASSERT_TRUE(writer.AddDirectory("usr").ok());
     ASSERT_TRUE(writer.AddDirectory("usr/bin").ok());
     ASSERT_TRUE(writer.AddFile("usr/bin/busybox", "fake busybox", 0755).ok());
     ASSERT_TRUE(writer.Finish().ok());
-    guest_image_internal::WriteAll(base_ / "base.cpio", base_cpio.str());
-    guest_image_internal::WriteAll(base_ / "vmlinux", "fake kernel");
-    guest_image_internal::WriteAll(base_ / "base.json", "{\"packages\": []}\n");
-    guest_image_internal::WriteAll(base_ / "kernel_release", "6.1.0-test-amd64\n");
+    image::WriteAll(base_ / "base.cpio", base_cpio.str());
+    image::WriteAll(base_ / "vmlinux", "fake kernel");
+    image::WriteAll(base_ / "base.json", "{\"packages\": []}\n");
+    image::WriteAll(base_ / "kernel_release", "6.1.0-test-amd64\n");
     data_dir_ = dir_.path() / "share/nvlab/guest";
     tools_dir_ = dir_.path() / "libexec/nvlab/guest";
-    guest_image_internal::WriteAll(data_dir_ / "init", "#!/bin/sh\necho init\n", true);
-    guest_image_internal::WriteAll(tools_dir_ / "nvlab-agent", "agent v1", true);
-    guest_image_internal::WriteAll(tools_dir_ / "sub/helper", "helper", true);
+    image::WriteAll(data_dir_ / "init", "#!/bin/sh\necho init\n", true);
+    image::WriteAll(tools_dir_ / "nvlab-agent", "agent v1", true);
+    image::WriteAll(tools_dir_ / "sub/helper", "helper", true);
   }
 
   GuestImageSpec Spec() const {
@@ -648,21 +648,21 @@ TEST_F(GuestImageCacheTest, BuildsTheToolsLayerOverTheBaseLayer) {
   Status status = EnsureGuestImage(Spec(), &image);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(image.kernel_release, "6.1.0-test-amd64");
-  EXPECT_EQ(guest_image_internal::ReadAll(image.kernel), "fake kernel");
-  std::string initrd = guest_image_internal::ReadAll(image.initrd);
-  std::string base = guest_image_internal::ReadAll(base_ / "base.cpio");
+  EXPECT_EQ(image::ReadAll(image.kernel), "fake kernel");
+  std::string initrd = image::ReadAll(image.initrd);
+  std::string base = image::ReadAll(base_ / "base.cpio");
   ASSERT_GT(initrd.size(), base.size());
   EXPECT_TRUE(initrd.compare(0, base.size(), base) == 0) << "the initrd starts with the base";
-  std::map<std::string, CpioEntry> entries = guest_image_internal::ParseToMap(initrd);
+  std::map<std::string, CpioEntry> entries = image::ParseToMap(initrd);
   EXPECT_EQ(entries["usr/bin/busybox"].data, "fake busybox");
   EXPECT_EQ(entries["init"].data, "#!/bin/sh\necho init\n");
   EXPECT_EQ(entries["init"].mode & 0777, 0755U);
   EXPECT_EQ(entries["usr/bin/nvlab-agent"].data, "agent v1");
   EXPECT_EQ(entries["usr/bin/sub/helper"].data, "helper");
-  std::string manifest = guest_image_internal::ReadAll(image.manifest);
+  std::string manifest = image::ReadAll(image.manifest);
   EXPECT_NE(manifest.find("\"/usr/bin/nvlab-agent\""), std::string::npos) << manifest;
-  EXPECT_NE(manifest.find(guest_image_internal::Sha256Hex("agent v1")), std::string::npos);
-  EXPECT_NE(manifest.find(guest_image_internal::Sha256Hex(initrd)), std::string::npos);
+  EXPECT_NE(manifest.find(image::Sha256Hex("agent v1")), std::string::npos);
+  EXPECT_NE(manifest.find(image::Sha256Hex(initrd)), std::string::npos);
 }
 
 TEST_F(GuestImageCacheTest, SecondCallRewritesNothing) {
@@ -681,19 +681,18 @@ TEST_F(GuestImageCacheTest, ChangedToolRebuildsOnlyTheToolsLayer) {
   ASSERT_TRUE(EnsureGuestImage(Spec(), &first).ok());
   std::map<std::string, FileIdentity> base_before = TreeIdentity(base_);
   std::map<std::string, FileIdentity> first_image = TreeIdentity(first.dir);
-  guest_image_internal::WriteAll(tools_dir_ / "nvlab-agent", "agent v2", true);
+  image::WriteAll(tools_dir_ / "nvlab-agent", "agent v2", true);
   GuestImage second;
   ASSERT_TRUE(EnsureGuestImage(Spec(), &second).ok());
   EXPECT_NE(second.dir, first.dir);
   EXPECT_TRUE(TreeIdentity(base_) == base_before) << "the base layer was rewritten";
   EXPECT_TRUE(TreeIdentity(first.dir) == first_image) << "the old image was touched";
-  std::map<std::string, CpioEntry> entries =
-      guest_image_internal::ParseToMap(guest_image_internal::ReadAll(second.initrd));
+  std::map<std::string, CpioEntry> entries = image::ParseToMap(image::ReadAll(second.initrd));
   EXPECT_EQ(entries["usr/bin/nvlab-agent"].data, "agent v2");
   // The kernel is shared with the base layer, not copied.
   EXPECT_EQ(IdentityOf(second.kernel).inode, IdentityOf(base_ / "vmlinux").inode);
   // A changed init script is a change of the tools layer too.
-  guest_image_internal::WriteAll(data_dir_ / "init", "#!/bin/sh\necho init v2\n", true);
+  image::WriteAll(data_dir_ / "init", "#!/bin/sh\necho init v2\n", true);
   GuestImage third;
   ASSERT_TRUE(EnsureGuestImage(Spec(), &third).ok());
   EXPECT_NE(third.dir, second.dir);
@@ -753,8 +752,7 @@ TEST_F(GuestImageCacheTest, KeepsOnlyTheNewestImagesAndTheBaseTheyUse) {
   fs::create_directories(home_ / "base/ffffffffffffffff");  // a base no image uses
   std::vector<fs::path> dirs;
   for (int version = 0; version < 10; ++version) {
-    guest_image_internal::WriteAll(tools_dir_ / "nvlab-agent", "agent v" + std::to_string(version),
-                                   true);
+    image::WriteAll(tools_dir_ / "nvlab-agent", "agent v" + std::to_string(version), true);
     GuestImage image;
     ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
     dirs.push_back(image.dir);
@@ -790,7 +788,7 @@ TEST_F(GuestImageCacheTest, NoBaseLayerWithoutPackageChecksIsNotFound) {
 
 TEST_F(GuestImageCacheTest, LeftoversOfAKilledBuildAreCleanedUp) {
   fs::create_directories(home_ / "tmp/image-999-1");
-  guest_image_internal::WriteAll(home_ / "tmp/image-999-1/initramfs.cpio", "half");
+  image::WriteAll(home_ / "tmp/image-999-1/initramfs.cpio", "half");
   GuestImage image;
   ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
   EXPECT_FALSE(fs::exists(home_ / "tmp/image-999-1"));
@@ -865,13 +863,12 @@ TEST(GuestImageBuild, BuildsTheRealImageFromDebianPackages) {
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(image.kernel_release.rfind("6.", 0), 0U) << image.kernel_release;
 
-  std::string kernel = guest_image_internal::ReadAll(image.kernel);
+  std::string kernel = image::ReadAll(image.kernel);
   std::uint64_t entry = 0;
-  EXPECT_TRUE(guest_image_internal::CheckBootableVmlinux(kernel, &entry).ok());
+  EXPECT_TRUE(image::CheckBootableVmlinux(kernel, &entry).ok());
   EXPECT_NE(entry, 0U);
 
-  std::map<std::string, CpioEntry> entries =
-      guest_image_internal::ParseToMap(guest_image_internal::ReadAll(image.initrd));
+  std::map<std::string, CpioEntry> entries = image::ParseToMap(image::ReadAll(image.initrd));
   for (const char* path :
        {"init", "usr/bin/busybox", "usr/bin/ndctl", "usr/bin/mke2fs", "usr/bin/mkfs.xfs",
         "usr/lib64/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/libc.so.6",
@@ -885,12 +882,12 @@ TEST(GuestImageBuild, BuildsTheRealImageFromDebianPackages) {
                              "virtio_console.ko", "9pnet_virtio.ko"}) {
     EXPECT_NE(modules_dep.find(module), std::string::npos) << module;
   }
-  std::string manifest = guest_image_internal::ReadAll(image.manifest);
+  std::string manifest = image::ReadAll(image.manifest);
   for (const char* needle : {"\"linux-image-", "\"busybox-static\"", "\"ndctl\"", "\"libc6\"",
                              "\"initramfs.cpio\"", "\"vmlinux\""}) {
     EXPECT_NE(manifest.find(needle), std::string::npos) << needle;
   }
-  EXPECT_NE(manifest.find(guest_image_internal::Sha256Hex(kernel)), std::string::npos);
+  EXPECT_NE(manifest.find(image::Sha256Hex(kernel)), std::string::npos);
 
   // A second call changes nothing.
   std::map<std::string, FileIdentity> before = TreeIdentity(fs::path(NVLAB_TEST_HOME) / "base");
@@ -902,8 +899,8 @@ TEST(GuestImageBuild, BuildsTheRealImageFromDebianPackages) {
   EXPECT_TRUE(TreeIdentity(image.dir) == image_before);
 
   // Other guest tools: a new image over the same base layer, which stays untouched.
-  guest_image_internal::TempDir other_tools;
-  guest_image_internal::WriteAll(other_tools.path() / "nvlab-extra", "#!/bin/sh\n", true);
+  image::TempDir other_tools;
+  image::WriteAll(other_tools.path() / "nvlab-extra", "#!/bin/sh\n", true);
   GuestImage other;
   start = std::chrono::steady_clock::now();
   ASSERT_TRUE(EnsureGuestImage(RealSpec(other_tools.path()), &other).ok());
@@ -942,7 +939,7 @@ class GuestBootTest : public testing::Test {
  protected:
   void SetUp() override {
     tools_dir_ = dir_.path() / "tools";
-    guest_image_internal::WriteAll(tools_dir_ / "nvlab-agent", kFakeAgent, true);
+    image::WriteAll(tools_dir_ / "nvlab-agent", kFakeAgent, true);
     Status status = EnsureGuestImage(RealSpec(tools_dir_), &image_);
     ASSERT_TRUE(status.ok()) << status.ToString();
     nvdimm_ = dir_.path() / "nvdimm0.img";
@@ -1004,7 +1001,7 @@ class GuestBootTest : public testing::Test {
       auto now = std::chrono::steady_clock::now();
       if (result.seconds_to_ready < 0) {
         std::string text;
-        if (guest_image_internal::ReadFileContents(console, &text).ok() &&
+        if (ReadFileContents(console, &text).ok() &&
             text.find("nvlab-init: ready") != std::string::npos) {
           result.seconds_to_ready = std::chrono::duration<double>(now - start).count();
         }
@@ -1020,14 +1017,14 @@ class GuestBootTest : public testing::Test {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    guest_image_internal::ReadFileContents(console, &result.console);
+    ReadFileContents(console, &result.console);
     if (result.seconds_to_ready >= 0) {
       std::cout << "boot to ready: " << result.seconds_to_ready << " s\n";
     }
     return result;
   }
 
-  guest_image_internal::TempDir dir_;
+  image::TempDir dir_;
   int boots_ = 0;
   fs::path tools_dir_;
   fs::path nvdimm_;
@@ -1108,13 +1105,12 @@ TEST_F(GuestBootTest, TwoNvdimmsAreEachSetUpAndListed) {
 
 TEST_F(GuestBootTest, ShareIsMountedAtHost) {
   fs::path share = dir_.path() / "share";
-  guest_image_internal::WriteAll(share / "hello.txt", "hello from the host\n");
+  image::WriteAll(share / "hello.txt", "hello from the host\n");
   // The fake agent is generic; this boot's agent reads the shared file instead.
-  guest_image_internal::WriteAll(
-      tools_dir_ / "nvlab-agent",
-      "#!/bin/sh\necho \"fake-agent: share says $(cat /host/hello.txt)\"\n"
-      "poweroff -f\n",
-      true);
+  image::WriteAll(tools_dir_ / "nvlab-agent",
+                  "#!/bin/sh\necho \"fake-agent: share says $(cat /host/hello.txt)\"\n"
+                  "poweroff -f\n",
+                  true);
   GuestImage image;
   ASSERT_TRUE(EnsureGuestImage(RealSpec(tools_dir_), &image).ok());
   BootResult boot = Boot(

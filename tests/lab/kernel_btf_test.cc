@@ -20,13 +20,13 @@
 
 #include <gtest/gtest.h>
 
-#include "elf_file.h"
-#include "file_contents.h"
-#include "guest_image_layers.h"
-#include "kernel_btf.h"
+#include "nvlab/file_contents.h"
+#include "nvlab/formats/elf_file.h"
+#include "nvlab/formats/kernel_btf.h"
 #include "nvlab/guest_image.h"
+#include "nvlab/image/guest_image_layers.h"
 
-namespace nvlab::guest_image_internal {
+namespace nvlab::image {
 namespace {
 
 namespace fs = std::filesystem;
@@ -265,8 +265,8 @@ std::string Describe(const Status& status) {
 
 TEST(KernelBtfTest, FindsTheCurrentTaskVariableOfLinux61) {
   KernelTaskLayout layout;
-  Status status =
-      FindKernelTaskLayoutInBtf(SyntheticKernelBtf(CurrentTaskShape::kVariable), 0, &layout);
+  Status status = formats::FindKernelTaskLayoutInBtf(
+      SyntheticKernelBtf(CurrentTaskShape::kVariable), 0, &layout);
   ASSERT_TRUE(status.ok()) << Describe(status);
   EXPECT_EQ(layout.current_task_percpu_offset, kCurrentTaskOffset);
   EXPECT_EQ(layout.task_pid_offset, kPidOffset);
@@ -276,8 +276,8 @@ TEST(KernelBtfTest, FindsTheCurrentTaskVariableOfLinux61) {
 
 TEST(KernelBtfTest, FindsCurrentTaskInsidePcpuHotThroughAnonymousMembers) {
   KernelTaskLayout layout;
-  Status status =
-      FindKernelTaskLayoutInBtf(SyntheticKernelBtf(CurrentTaskShape::kPcpuHotMember), 0, &layout);
+  Status status = formats::FindKernelTaskLayoutInBtf(
+      SyntheticKernelBtf(CurrentTaskShape::kPcpuHotMember), 0, &layout);
   ASSERT_TRUE(status.ok()) << Describe(status);
   // pcpu_hot + 8 (the anonymous union after `before`) + 8 (after preempt_count).
   EXPECT_EQ(layout.current_task_percpu_offset, kPcpuHotOffset + 16U);
@@ -287,22 +287,23 @@ TEST(KernelBtfTest, FindsCurrentTaskInsidePcpuHotThroughAnonymousMembers) {
 
 TEST(KernelBtfTest, AddsTheLinkAddressOfAPerCpuSectionThatIsNotZeroBased) {
   KernelTaskLayout layout;
-  ASSERT_TRUE(FindKernelTaskLayoutInBtf(SyntheticKernelBtf(CurrentTaskShape::kVariable),
-                                        0xffffffff83a00000ULL, &layout)
+  ASSERT_TRUE(formats::FindKernelTaskLayoutInBtf(SyntheticKernelBtf(CurrentTaskShape::kVariable),
+                                                 0xffffffff83a00000ULL, &layout)
                   .ok());
   EXPECT_EQ(layout.current_task_percpu_offset, 0xffffffff83a00000ULL + kCurrentTaskOffset);
 }
 
 TEST(KernelBtfTest, WalksEveryKindAndSpellsTypesWithoutTypedefs) {
-  KernelBtf btf;
-  ASSERT_TRUE(KernelBtf::Parse(SyntheticKernelBtf(CurrentTaskShape::kVariable), &btf).ok());
-  BtfMember member;
+  formats::KernelBtf btf;
+  ASSERT_TRUE(
+      formats::KernelBtf::Parse(SyntheticKernelBtf(CurrentTaskShape::kVariable), &btf).ok());
+  formats::BtfMember member;
   ASSERT_TRUE(btf.FindMember("task_struct", "pid", &member).ok());
   EXPECT_EQ(btf.Name(member.type_id), "pid_t");
   EXPECT_EQ(btf.TypeSpelling(member.type_id), "int");
   ASSERT_TRUE(btf.FindMember("task_struct", "comm", &member).ok());
   EXPECT_EQ(btf.TypeSpelling(member.type_id), "char[16]");
-  BtfVariable variable;
+  formats::BtfVariable variable;
   ASSERT_TRUE(btf.FindPerCpuVariable("current_task", &variable).ok());
   EXPECT_EQ(btf.TypeSpelling(variable.type_id), "struct task_struct *");
   EXPECT_EQ(variable.size, 8U);
@@ -312,11 +313,11 @@ TEST(KernelBtfTest, WalksEveryKindAndSpellsTypesWithoutTypedefs) {
   // One record of each of the 19 kinds was read: their names are where the builder put them.
   std::vector<std::string> kinds;
   for (std::uint32_t id = 1; id <= btf.type_count(); ++id) {
-    kinds.push_back(BtfKindName(static_cast<std::uint32_t>(btf.Type(id)->kind)));
+    kinds.push_back(formats::BtfKindName(static_cast<std::uint32_t>(btf.Type(id)->kind)));
   }
   for (std::uint32_t kind = 1; kind <= 19; ++kind) {
-    EXPECT_NE(std::find(kinds.begin(), kinds.end(), BtfKindName(kind)), kinds.end())
-        << BtfKindName(kind);
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), formats::BtfKindName(kind)), kinds.end())
+        << formats::BtfKindName(kind);
   }
 }
 
@@ -330,9 +331,9 @@ TEST(KernelBtfTest, FindsMembersThroughTypedefsAndQualifiedAnonymousMembers) {
   std::uint32_t holder = builder.Struct("", 4, {{"refcount", atomic, 0, 0}});
   std::uint32_t qualified = builder.Type(kConst, "", builder.Typedef("holder_t", holder));
   builder.Struct("refs", 8, {{"first", int_type, 0, 0}, {"", qualified, 32, 0}});
-  KernelBtf btf;
-  ASSERT_TRUE(KernelBtf::Parse(builder.Build(), &btf).ok());
-  BtfMember member;
+  formats::KernelBtf btf;
+  ASSERT_TRUE(formats::KernelBtf::Parse(builder.Build(), &btf).ok());
+  formats::BtfMember member;
   ASSERT_TRUE(btf.FindMember("atomic_t", "counter", &member).ok());
   EXPECT_EQ(member.byte_offset, 0U);
   ASSERT_TRUE(btf.FindMember("refs", "refcount", &member).ok());
@@ -481,7 +482,7 @@ TEST_P(KernelTaskLayoutErrorTest, NamesWhatIsMissingOrWrong) {
   const LayoutCase& param = GetParam();
   KernelTaskLayout layout;
   layout.task_pid_offset = 12345;
-  Status status = FindKernelTaskLayoutInBtf(param.blob(), 0, &layout);
+  Status status = formats::FindKernelTaskLayoutInBtf(param.blob(), 0, &layout);
   EXPECT_EQ(status.code(), param.code) << Describe(status);
   EXPECT_NE(status.message().find(param.message), std::string::npos) << Describe(status);
   EXPECT_EQ(layout.task_pid_offset, 12345U) << "a failed lookup must leave *layout alone";
@@ -655,7 +656,7 @@ class KernelBtfCorruptTest : public testing::TestWithParam<CorruptCase> {};
 TEST_P(KernelBtfCorruptTest, GivesTheSpecificError) {
   const CorruptCase& param = GetParam();
   KernelTaskLayout layout;
-  Status status = FindKernelTaskLayoutInBtf(param.blob(), 0, &layout);
+  Status status = formats::FindKernelTaskLayoutInBtf(param.blob(), 0, &layout);
   EXPECT_EQ(status.code(), param.code) << Describe(status);
   EXPECT_NE(status.message().find(param.message), std::string::npos) << Describe(status);
 }
@@ -669,12 +670,14 @@ TEST(KernelBtfTest, SurvivesEveryTruncationAndEveryByteFlipOfAGoodBlob) {
   std::string blob = SyntheticKernelBtf(CurrentTaskShape::kPcpuHotMember);
   KernelTaskLayout layout;
   for (std::size_t length = 0; length < blob.size(); ++length) {
-    EXPECT_FALSE(FindKernelTaskLayoutInBtf(blob.substr(0, length), 0, &layout).ok()) << length;
+    EXPECT_FALSE(formats::FindKernelTaskLayoutInBtf(blob.substr(0, length), 0, &layout).ok())
+        << length;
   }
   for (std::size_t at = 0; at < blob.size(); ++at) {
     std::string flipped = blob;
     flipped[at] = static_cast<char>(~flipped[at]);
-    (void)FindKernelTaskLayoutInBtf(flipped, 0, &layout);  // any status; no crash (ASan: fuzz)
+    (void)formats::FindKernelTaskLayoutInBtf(flipped, 0,
+                                             &layout);  // any status; no crash (ASan: fuzz)
   }
 }
 
@@ -712,9 +715,9 @@ std::string SyntheticVmlinux(const std::string& btf, std::uint64_t percpu_addres
     elf += header;
   };
   section(0, 0, 0, 0, 0);
-  section(1, 3, 0, names_offset, names.size());                    // .shstrtab
-  section(11, kElfSectionNoBits, percpu_address, 0, kPerCpuSize);  // .data..percpu
-  section(25, 1, 0xffffffff824c1b88ULL, btf_offset, btf.size());   // .BTF (or .TXT)
+  section(1, 3, 0, names_offset, names.size());                             // .shstrtab
+  section(11, formats::kElfSectionNoBits, percpu_address, 0, kPerCpuSize);  // .data..percpu
+  section(25, 1, 0xffffffff824c1b88ULL, btf_offset, btf.size());            // .BTF (or .TXT)
   std::uint16_t machine = 62, entry_size = 64, count = 4, names_index = 1;
   std::memcpy(elf.data() + 18, &machine, 2);
   std::memcpy(elf.data() + 40, &headers_offset, 8);
@@ -726,12 +729,12 @@ std::string SyntheticVmlinux(const std::string& btf, std::uint64_t percpu_addres
 
 TEST(KernelTaskLayoutElfTest, FindsTheSectionsOfAVmlinuxAndMapsItFromAFile) {
   std::string vmlinux = SyntheticVmlinux(SyntheticKernelBtf(CurrentTaskShape::kVariable), 0);
-  ElfSection section;
-  ASSERT_TRUE(FindElfSection(vmlinux, ".data..percpu", &section).ok());
-  EXPECT_EQ(section.type, kElfSectionNoBits);
-  EXPECT_EQ(FindElfSection(vmlinux, ".data", &section).code(), Status::Code::kNotFound);
+  formats::ElfSection section;
+  ASSERT_TRUE(formats::FindElfSection(vmlinux, ".data..percpu", &section).ok());
+  EXPECT_EQ(section.type, formats::kElfSectionNoBits);
+  EXPECT_EQ(formats::FindElfSection(vmlinux, ".data", &section).code(), Status::Code::kNotFound);
   KernelTaskLayout layout;
-  Status status = FindKernelTaskLayoutInElf(vmlinux, &layout);
+  Status status = formats::FindKernelTaskLayoutInElf(vmlinux, &layout);
   ASSERT_TRUE(status.ok()) << Describe(status);
   EXPECT_EQ(layout.current_task_percpu_offset, kCurrentTaskOffset);
 
@@ -739,18 +742,18 @@ TEST(KernelTaskLayoutElfTest, FindsTheSectionsOfAVmlinuxAndMapsItFromAFile) {
                   ("nvlab-kernel-btf-test-" + std::to_string(getpid()) + ".vmlinux");
   ASSERT_TRUE(WriteFileContents(path, vmlinux).ok());
   KernelTaskLayout from_file;
-  status = FindKernelTaskLayout(path, &from_file);
+  status = formats::FindKernelTaskLayout(path, &from_file);
   fs::remove(path);
   ASSERT_TRUE(status.ok()) << Describe(status);
   EXPECT_EQ(from_file, layout);
-  EXPECT_EQ(FindKernelTaskLayout(path, &from_file).code(), Status::Code::kNotFound);
+  EXPECT_EQ(formats::FindKernelTaskLayout(path, &from_file).code(), Status::Code::kNotFound);
 }
 
 TEST(KernelTaskLayoutElfTest, AddsTheLinkAddressOfThePerCpuSection) {
   std::string vmlinux =
       SyntheticVmlinux(SyntheticKernelBtf(CurrentTaskShape::kVariable), 0xffffffff83a00000ULL);
   KernelTaskLayout layout;
-  ASSERT_TRUE(FindKernelTaskLayoutInElf(vmlinux, &layout).ok());
+  ASSERT_TRUE(formats::FindKernelTaskLayoutInElf(vmlinux, &layout).ok());
   EXPECT_EQ(layout.current_task_percpu_offset, 0xffffffff83a00000ULL + kCurrentTaskOffset);
 }
 
@@ -758,10 +761,10 @@ TEST(KernelTaskLayoutElfTest, SaysWhenTheKernelHasNoBtf) {
   std::string vmlinux =
       SyntheticVmlinux(SyntheticKernelBtf(CurrentTaskShape::kVariable), 0, /*with_btf=*/false);
   KernelTaskLayout layout;
-  Status status = FindKernelTaskLayoutInElf(vmlinux, &layout);
+  Status status = formats::FindKernelTaskLayoutInElf(vmlinux, &layout);
   EXPECT_EQ(status.code(), Status::Code::kNotFound);
   EXPECT_NE(status.message().find("CONFIG_DEBUG_INFO_BTF"), std::string::npos) << Describe(status);
-  EXPECT_EQ(FindKernelTaskLayoutInElf("#!/bin/sh\n", &layout).code(),
+  EXPECT_EQ(formats::FindKernelTaskLayoutInElf("#!/bin/sh\n", &layout).code(),
             Status::Code::kInvalidArgument);
 }
 
@@ -769,7 +772,7 @@ TEST(KernelTaskLayoutElfTest, RefusesSectionHeadersOutsideTheFile) {
   std::string vmlinux = SyntheticVmlinux(SyntheticKernelBtf(CurrentTaskShape::kVariable), 0);
   for (std::size_t length : {std::size_t{64}, vmlinux.size() - 1}) {
     KernelTaskLayout layout;
-    EXPECT_EQ(FindKernelTaskLayoutInElf(vmlinux.substr(0, length), &layout).code(),
+    EXPECT_EQ(formats::FindKernelTaskLayoutInElf(vmlinux.substr(0, length), &layout).code(),
               Status::Code::kInvalidArgument)
         << length;
   }
@@ -780,7 +783,7 @@ TEST(KernelTaskLayoutElfTest, RefusesSectionHeadersOutsideTheFile) {
   std::size_t btf_size_at = headers + std::size_t{3} * 64 + 32;  // the 4th header's sh_size
   std::memcpy(bad_btf.data() + btf_size_at, &huge, 8);
   KernelTaskLayout layout;
-  Status status = FindKernelTaskLayoutInElf(bad_btf, &layout);
+  Status status = formats::FindKernelTaskLayoutInElf(bad_btf, &layout);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(status.message().find(".BTF outside the file"), std::string::npos) << Describe(status);
 }
@@ -846,7 +849,7 @@ TEST(KernelBtfRealImageTest, TheImageRecordsAPlausibleLayoutReadFromItsKernel) {
   ASSERT_TRUE(status.ok()) << Describe(status);
 
   KernelTaskLayout layout;
-  status = FindKernelTaskLayout(image.kernel, &layout);
+  status = formats::FindKernelTaskLayout(image.kernel, &layout);
   ASSERT_TRUE(status.ok()) << Describe(status);
   std::cout << image.kernel_release << ": " << KernelTaskLayoutJson(layout) << "\n";
   ASSERT_TRUE(image.kernel_task_layout.has_value()) << "the manifest has no kernel_task_layout";
@@ -863,4 +866,4 @@ TEST(KernelBtfRealImageTest, TheImageRecordsAPlausibleLayoutReadFromItsKernel) {
 }
 
 }  // namespace
-}  // namespace nvlab::guest_image_internal
+}  // namespace nvlab::image

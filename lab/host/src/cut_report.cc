@@ -1,4 +1,4 @@
-// cut_report.cc -- ParseCutReport, EscapeUntrusted, DescribeLostLine, UserSymbolizer.
+// cut_report.cc -- ParseCutReport, DescribeLostLine.
 
 #include "nvlab/cut_report.h"
 
@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
-#include "elf_symbols.h"
-#include "nvlab/machine.h"
+#include "nvlab/hex.h"
+#include "nvlab/untrusted_text.h"
 
 namespace nvlab {
 namespace {
@@ -17,35 +17,14 @@ using Json = nlohmann::json;
 
 constexpr size_t kMaxCommBytes = 64;
 constexpr int kMaxJsonDepth = 64;
-// kUserSpaceEnd: x86-64 user addresses lie below the canonical hole.
-constexpr uint64_t kUserSpaceEnd = uint64_t{1} << 47;
-// TASK_COMM_LEN is 16 with the terminating NUL: the kernel keeps 15 bytes of the name.
-constexpr size_t kCommNameBytes = 15;
 
 Status Bad(const std::string& field, std::string_view problem) {
   return Status::ProtocolError("cut report: " + field + ": " + std::string(problem));
 }
 
 // ParseHex reads "0x" and 1 to 16 hex digits.
-bool ParseHex(const std::string& text, uint64_t* out) {
-  if (text.size() < 3 || text.size() > 18 || text[0] != '0' || text[1] != 'x') return false;
-  uint64_t value = 0;
-  for (size_t i = 2; i < text.size(); ++i) {
-    const char c = text[i];
-    uint64_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a') + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<uint64_t>(c - 'A') + 10;
-    } else {
-      return false;
-    }
-    value = value << 4 | digit;
-  }
-  *out = value;
-  return true;
+bool ParseHex(std::string_view text, uint64_t* out) {
+  return text.starts_with("0x") && ParseHexDigits(text.substr(2), out);
 }
 
 Status HexValue(const Json& v, const std::string& path, uint64_t* out) {
@@ -348,21 +327,6 @@ Status ParseCutReport(std::string_view text, CutReport* report) {
   return Status::Ok();
 }
 
-std::string EscapeUntrusted(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  for (unsigned char c : bytes) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[8];
-      (void)std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 std::string DescribeLostLine(const LostLine& line) {
   std::string text = "lost nvdimm" + std::to_string(line.nvdimm) + "+" + FormatHex(line.offset) +
                      " (gpa " + FormatHex(line.gpa) + ") " + EscapeUntrusted(line.state);
@@ -376,88 +340,6 @@ std::string DescribeLostLine(const LostLine& line) {
   }
   if (!line.symbol.empty()) text += " (" + EscapeUntrusted(line.symbol) + ")";
   return text;
-}
-
-// ---------------------------------------------------------------------------------------------
-// UserSymbolizer
-
-struct UserSymbolizer::Table {
-  host_internal::ElfSymbolTable elf;
-};
-
-UserSymbolizer::UserSymbolizer(std::vector<std::filesystem::path> dirs, std::ostream* log)
-    : dirs_(std::move(dirs)), log_(log) {}
-
-UserSymbolizer::~UserSymbolizer() = default;
-
-void UserSymbolizer::ListCandidates() {
-  listed_ = true;
-  for (const std::filesystem::path& dir : dirs_) {
-    if (dir.empty()) continue;
-    std::error_code ec;
-    std::filesystem::directory_iterator it(dir, ec);
-    if (ec) {
-      if (log_)
-        *log_ << "nvlab: symbols: cannot list " << dir.string() << ": " << ec.message() << "\n";
-      continue;
-    }
-    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      std::error_code type_ec;
-      if (!it->is_regular_file(type_ec)) continue;
-      const std::string name = it->path().filename().string();
-      candidates_[name.substr(0, kCommNameBytes)].push_back(it->path());
-    }
-  }
-}
-
-const UserSymbolizer::Table* UserSymbolizer::TableFor(std::string_view comm) {
-  if (!listed_) ListCandidates();
-  if (auto it = tables_.find(comm); it != tables_.end()) return it->second.get();
-  std::unique_ptr<Table>& table = tables_[std::string(comm)];
-  const auto named = candidates_.find(comm);
-  if (named == candidates_.end()) return nullptr;
-  std::vector<std::filesystem::path> elf;
-  for (const std::filesystem::path& file : named->second) {
-    if (host_internal::ElfSymbolTable::IsElfFile(file)) elf.push_back(file);
-  }
-  if (elf.size() != 1) {
-    if (log_ && elf.size() > 1) {
-      *log_ << "nvlab: symbols: " << elf.size() << " files match guest process "
-            << EscapeUntrusted(comm) << " (" << elf[0].string() << ", " << elf[1].string()
-            << "): not naming its functions\n";
-    }
-    return nullptr;
-  }
-  auto loaded = std::make_unique<Table>();
-  const Status s = host_internal::ElfSymbolTable::Load(elf[0], &loaded->elf);
-  if (!s.ok()) {
-    if (log_) *log_ << "nvlab: symbols: " << s.message() << "\n";
-    return nullptr;
-  }
-  if (loaded->elf.type() != host_internal::kElfTypeExec) {
-    if (log_) {
-      *log_ << "nvlab: symbols: " << elf[0].string()
-            << " is position-independent: its load address is unknown, not naming its "
-               "functions\n";
-    }
-    return nullptr;
-  }
-  table = std::move(loaded);
-  return table.get();
-}
-
-std::optional<std::string> UserSymbolizer::Symbolize(std::string_view comm, uint64_t pc) {
-  if (pc >= kUserSpaceEnd || comm.empty()) return std::nullopt;
-  const Table* table = TableFor(comm);
-  if (table == nullptr) return std::nullopt;
-  return table->elf.Symbolize(pc);
-}
-
-void UserSymbolizer::Annotate(CutReport* report) {
-  for (LostLine& line : report->lines) {
-    if (!line.pc || !line.process) continue;
-    if (auto symbol = Symbolize(line.process->comm, *line.pc)) line.symbol = std::move(*symbol);
-  }
 }
 
 }  // namespace nvlab

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "nvlab/hex.h"
 #include "nvlab/interruption.h"
 
 namespace nvlab {

@@ -117,13 +117,6 @@ std::string FormatSize(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-std::string FormatHex(uint64_t value) {
-  char buf[2 + 16];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value, 16);
-  (void)ec;  // 16 hex digits always fit
-  return "0x" + std::string(buf, end);
-}
-
 uint64_t Machine::NvdimmBase(size_t i) const {
   uint64_t base = kNvdimmRegionStart;
   for (size_t k = 0; k < i && k < nvdimms.size(); ++k) base = RoundUp(base + nvdimms[k].size, kGiB);

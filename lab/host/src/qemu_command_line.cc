@@ -1,6 +1,7 @@
 // qemu_command_line.cc -- QemuCommandLine, KernelCommandLine.
 
 #include "nvlab/qemu_command_line.h"
+#include "nvlab/hex.h"
 
 #include <cstdio>
 

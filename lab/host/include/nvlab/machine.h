@@ -42,9 +42,6 @@ bool ParseFileSystem(std::string_view text, FileSystem* out);
 bool ParseSize(std::string_view text, uint64_t* out);
 // FormatSize gives the shortest exact form ("256M", "1G", "1536K", "100").
 std::string FormatSize(uint64_t bytes);
-// FormatHex gives "0x" and lowercase hex digits ("0x100000000"), as QEMU options take addresses.
-std::string FormatHex(uint64_t value);
-
 struct Nvdimm {
   uint64_t size = 256ull << 20;  // bytes; a multiple of 2 MiB
   int node = 0;                  // NUMA node it belongs to
