@@ -140,6 +140,39 @@ class PersistenceDomain {
   void CommitToMedia(NvdimmRegion& region, uint64_t line, const uint8_t* data, ByteMask mask,
                      uint64_t seq);
 
+  // PowerCut's steps, in the order it takes them (LineWork and Survival are defined in
+  // persistence_domain.cc).
+  // UndeterminedWork: at a cut, every write-back and NT store no fence completed, each list
+  // sorted by line, then in issue order.
+  struct UndeterminedWork {
+    std::vector<PendingWriteBacks::WriteBack> write_backs;
+    std::vector<WriteCombiningBuffer::Entry> wc;
+  };
+  struct LineWork;
+  class Survival;
+  // DrainUndeterminedWork empties every CPU's pending write-backs and WC buffer.
+  UndeterminedWork DrainUndeterminedWork();
+  // CandidateLines: the lines a cut may change, ascending: dirty (view differs from media)
+  // or with undetermined work.
+  std::vector<uint64_t> CandidateLines(const UndeterminedWork& work) const;
+  // MediaSeq: the seq of the newest write-back the media line took (WBINVD included).
+  uint64_t MediaSeq(uint64_t line) const;
+  // CutLine decides what the media line keeps and writes it there; returns the bytes where
+  // that differs from what the CPUs saw (the view): the lost bytes.
+  ByteMask CutLine(NvdimmRegion& region, uint64_t line, const LineWork& work, Platform platform,
+                   Survival& survival);
+  static void LandUndeterminedWork(const LineWork& work, uint64_t media_seq, Survival& survival,
+                                   uint8_t* survivor);
+  static void LandCachedCopy(const uint8_t* view, const uint8_t* media, ByteMask wc_bytes,
+                             Platform platform, Survival& survival, uint8_t* survivor);
+  static ByteMask WcBytes(const LineWork& work);
+  static LineState LostState(ByteMask lost_bytes, const LineWork& work);
+  // ReportLostLine counts a lost line and lists it while fewer than max_listed are.
+  void ReportLostLine(uint32_t index, const NvdimmRegion& region, uint64_t line, LineState state,
+                      size_t max_listed, PowerCutReport* report) const;
+  // ForgetPendingState: the machine is off, nothing is pending or ordered any more.
+  void ForgetPendingState();
+
   std::vector<NvdimmRegion> nvdimms_;
   std::vector<CpuState> cpus_;
   uint64_t seq_ = 0;          // Event sequence number, increases with every flush/NT store.
