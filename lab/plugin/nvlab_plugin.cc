@@ -98,9 +98,9 @@
 #include "cut_report_json.h"
 #include "guest_task_reader.h"
 #include "nvlab/model/persistence_domain.h"
+#include "nvrtl/nvlab_power_cut.h"
 #include "page_walk.h"
 #include "plugin_options.h"
-#include "power_cut_sequence.h"
 #include "qemu_plugin_api.h"
 #include "x86_decode.h"
 
