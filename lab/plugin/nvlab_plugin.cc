@@ -87,6 +87,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -385,9 +386,9 @@ bool WriteWholeFile(const std::string& path, const std::string& text, std::strin
   return true;
 }
 
-// PowerCut applies the policy, rewrites the backing files, writes the report. Caller holds the
-// mutex. Returns false with a message when something could not be done (or was done before).
-bool PowerCut(const char* trigger, std::string* error) {
+// CutAndWrite applies the policy, rewrites the backing files, writes the report. Caller holds
+// the mutex. Returns false with a message when something could not be done (or was done before).
+bool CutAndWrite(const char* trigger, std::string* error) {
   PluginState& s = *g_state;
   if (s.cut_done) {
     *error = "power already cut";
@@ -428,6 +429,17 @@ bool PowerCut(const char* trigger, std::string* error) {
     }
   }
   return ok;
+}
+
+// PowerCut is CutAndWrite for callers QEMU runs: it throws nothing (out of memory while
+// building the report is a failed cut), since an exception must not unwind into QEMU's C code.
+bool PowerCut(const char* trigger, std::string* error) {
+  try {
+    return CutAndWrite(trigger, error);
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return false;
+  }
 }
 
 // CutAndExit ends QEMU after a guest- or fence-triggered cut, with no QEMU shutdown path.
