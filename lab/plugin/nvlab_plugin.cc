@@ -31,18 +31,18 @@
 //     fences  with cut-after-fences=N, right after the N-th fence that completed at least one
 //             pending flush or NT store; then as for guest ("trigger": "fences").
 //
-// State machine (persistence-model.md), per 64-byte NVDIMM line, kept by the model:
+// State machine (docs/design/persistence-model.md), per 64-byte NVDIMM line, kept by the model:
 //   clean --store--> dirty --CLFLUSH--> clean
 //   dirty --CLWB/CLFLUSHOPT on cpu C--> flush-pending(C, snapshot) --fence on C--> media
 //   NT store on C --> C's write-combining buffer --fence on C--> media
 //   power cut: adr keeps the media; eadr also the caches; keep/random decide the rest.
-// No store callbacks by default (platform.md measured 1.6-1.8x for them): the plugin's mapping
-// of the file shows every store at once, dirty lines are where it differs from the media image
-// the model keeps. trace-stores=on adds a callback on every storing instruction, recording the
-// PC and CR3 of NVDIMM stores for the report (a recording mode: costs what platform.md
-// measured); trace-stores=user only on user-space code, which the kernel's page clearing does
-// not pay for. With kernel-task= (the guest kernel's layout, from its BTF) each recorded store
-// also names the guest process running it: pid, tgid and comm of the kernel's current task.
+// No store callbacks by default (docs/design/platform.md measured 1.6-1.8x for them): the plugin's
+// mapping of the file shows every store at once, dirty lines are where it differs from the media
+// image the model keeps. trace-stores=on adds a callback on every storing instruction, recording
+// the PC and CR3 of NVDIMM stores for the report (a recording mode, at that cost);
+// trace-stores=user only on user-space code, which the kernel's page clearing does not pay for.
+// With kernel-task= (the guest kernel's layout, from its BTF) each recorded store also names
+// the guest process running it: pid, tgid and comm of the kernel's current task.
 //
 // Flush addresses: decoded at translation time (x86_decode.h), evaluated from registers in an
 // R_REGS exec callback, translated by a page walk over the guest RAM file (page_walk.h), else

@@ -1,7 +1,7 @@
 // File: nvlab/model/persistence_domain.h
 //
-// PersistenceDomain is nvlab's persistence model (persistence-model.md): the NVDIMMs of one
-// machine, what their CPUs see, what their media hold, and the events that move data from the
+// PersistenceDomain is nvlab's persistence model (docs/design/persistence-model.md): the NVDIMMs of
+// one machine, what their CPUs see, what their media hold, and the events that move data from the
 // one to the other. Feed it the guest's events in execution order; at a power cut it decides,
 // by platform (adr/eadr) and cut policy (lose/keep/random), what the media keep, and lists
 // what was lost.
@@ -31,8 +31,8 @@
 // media already took from a later CLFLUSH or WBINVD is not written over it.
 //
 // Not modelled: store histories within a line (a surviving dirty line lands whole, as last
-// seen; crash-state enumeration at 8-byte granularity is future work), cache evictions
-// outside a cut (they are what the random policy stands for).
+// seen: no crash states at 8-byte granularity), cache evictions outside a cut (they are what
+// the random policy stands for).
 //
 // Thread-safety: not safe for concurrent use; the plugin serialises calls (QEMU runs one TCG
 // thread, and the control socket takes the same lock).
