@@ -4,8 +4,11 @@
 // docs/formats/cut-report.md): one JSON object with the trigger, platform, policy, the NVDIMMs,
 // the lost lines (capped, with a count of all of them) and totals. Addresses and offsets are
 // hex strings ("0x1040": 64-bit values do not fit JSON numbers everywhere); counts are numbers.
+// Strings are byte strings (a guest process's name is any bytes): each byte is written as the
+// character of the same number, escaped when it is a control or non-ASCII byte.
 //
-// Thread-safety: pure function.
+// Thread-safety: pure functions. Errors: they throw nothing but std::bad_alloc, whatever bytes
+// the strings hold (the plugin catches that at its C boundary).
 
 #ifndef NVLAB_PLUGIN_CUT_REPORT_JSON_H_
 #define NVLAB_PLUGIN_CUT_REPORT_JSON_H_
@@ -49,8 +52,9 @@ struct CutReportInput {
 // FormatCutReportJson returns the report as one JSON document ending in a newline.
 std::string FormatCutReportJson(const CutReportInput& input);
 
-// JsonString returns text as a quoted JSON string (control characters and non-ASCII bytes
-// escaped as \u00XX, so that any path gives valid JSON).
+// JsonString returns the bytes of text as a quoted JSON string: " and \ escaped, control bytes
+// as \b \t \n \f \r or \u00XX, bytes 0x7f..0xff as \u007f..\u00ff, so that any bytes give
+// valid ASCII JSON from which a reader gets them back (U+0000..U+00FF, one per byte).
 std::string JsonString(const std::string& text);
 
 }  // namespace nvlab::plugin

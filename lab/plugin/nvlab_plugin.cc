@@ -31,18 +31,18 @@
 //     fences  with cut-after-fences=N, right after the N-th fence that completed at least one
 //             pending flush or NT store; then as for guest ("trigger": "fences").
 //
-// State machine (persistence-model.md), per 64-byte NVDIMM line, kept by the model:
+// State machine (docs/design/persistence-model.md), per 64-byte NVDIMM line, kept by the model:
 //   clean --store--> dirty --CLFLUSH--> clean
 //   dirty --CLWB/CLFLUSHOPT on cpu C--> flush-pending(C, snapshot) --fence on C--> media
 //   NT store on C --> C's write-combining buffer --fence on C--> media
 //   power cut: adr keeps the media; eadr also the caches; keep/random decide the rest.
-// No store callbacks by default (platform.md measured 1.6-1.8x for them): the plugin's mapping
-// of the file shows every store at once, dirty lines are where it differs from the media image
-// the model keeps. trace-stores=on adds a callback on every storing instruction, recording the
-// PC and CR3 of NVDIMM stores for the report (a recording mode: costs what platform.md
-// measured); trace-stores=user only on user-space code, which the kernel's page clearing does
-// not pay for. With kernel-task= (the guest kernel's layout, from its BTF) each recorded store
-// also names the guest process running it: pid, tgid and comm of the kernel's current task.
+// No store callbacks by default (docs/design/platform.md measured 1.6-1.8x for them): the plugin's
+// mapping of the file shows every store at once, dirty lines are where it differs from the media
+// image the model keeps. trace-stores=on adds a callback on every storing instruction, recording
+// the PC and CR3 of NVDIMM stores for the report (a recording mode, at that cost);
+// trace-stores=user only on user-space code, which the kernel's page clearing does not pay for.
+// With kernel-task= (the guest kernel's layout, from its BTF) each recorded store also names
+// the guest process running it: pid, tgid and comm of the kernel's current task.
 //
 // Flush addresses: decoded at translation time (x86_decode.h), evaluated from registers in an
 // R_REGS exec callback, translated by a page walk over the guest RAM file (page_walk.h), else
@@ -87,6 +87,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -98,9 +99,9 @@
 #include "cut_report_json.h"
 #include "guest_task_reader.h"
 #include "nvlab/model/persistence_domain.h"
+#include "nvrtl/nvlab_power_cut.h"
 #include "page_walk.h"
 #include "plugin_options.h"
-#include "power_cut_sequence.h"
 #include "qemu_plugin_api.h"
 #include "x86_decode.h"
 
@@ -385,9 +386,9 @@ bool WriteWholeFile(const std::string& path, const std::string& text, std::strin
   return true;
 }
 
-// PowerCut applies the policy, rewrites the backing files, writes the report. Caller holds the
-// mutex. Returns false with a message when something could not be done (or was done before).
-bool PowerCut(const char* trigger, std::string* error) {
+// CutAndWrite applies the policy, rewrites the backing files, writes the report. Caller holds
+// the mutex. Returns false with a message when something could not be done (or was done before).
+bool CutAndWrite(const char* trigger, std::string* error) {
   PluginState& s = *g_state;
   if (s.cut_done) {
     *error = "power already cut";
@@ -428,6 +429,17 @@ bool PowerCut(const char* trigger, std::string* error) {
     }
   }
   return ok;
+}
+
+// PowerCut is CutAndWrite for callers QEMU runs: it throws nothing (out of memory while
+// building the report is a failed cut), since an exception must not unwind into QEMU's C code.
+bool PowerCut(const char* trigger, std::string* error) {
+  try {
+    return CutAndWrite(trigger, error);
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return false;
+  }
 }
 
 // CutAndExit ends QEMU after a guest- or fence-triggered cut, with no QEMU shutdown path.

@@ -1,4 +1,6 @@
-/* header_c_check.c -- <nvrtl/nvrtl.h> compiled as strict C11 (-std=c11 -pedantic -Werror). */
+/* header_c_check.c -- <nvrtl/nvrtl.h> and <nvrtl/nvlab_power_cut.h> compiled as strict C11
+ * (-std=c11 -pedantic -Werror). */
+#include "nvrtl/nvlab_power_cut.h"
 #include "nvrtl/nvrtl.h"
 
 _Static_assert(sizeof(NV_MEMORY_RANGE) == 16, "NV_MEMORY_RANGE is 16 bytes");
@@ -6,6 +8,8 @@ _Static_assert(sizeof(ULONG) == 4, "ULONG is 32 bits as on Windows");
 _Static_assert(sizeof(NTSTATUS) == 4, "NTSTATUS is 32 bits");
 _Static_assert(WRITE_NV_MEMORY_FLAG_PERSIST == 3, "PERSIST = FLUSH | NON_TEMPORAL");
 _Static_assert(FILL_NV_MEMORY_FLAG_NO_DRAIN == 0x100, "NO_DRAIN value");
+_Static_assert(NVLAB_POWER_CUT_CPUID_LEAF == 0x4E564C43u, "leaf \"NVLC\"");
+_Static_assert(NVLAB_POWER_CUT_CPUID_SUBLEAF == 0x50435554u, "subleaf \"PCUT\"");
 
 /* NvrtlHeaderCheckFromC -- takes each function's address with its exact C type. */
 int NvrtlHeaderCheckFromC(void);

@@ -49,6 +49,7 @@ int InstallTest::install_status_ = -1;
 TEST_F(InstallTest, InstallsHeaderLibrariesPackageAndPkgConfig) {
   ASSERT_EQ(install_status_, 0);
   EXPECT_TRUE(fs::exists(prefix_ / "include/nvrtl/nvrtl.h"));
+  EXPECT_TRUE(fs::exists(prefix_ / "include/nvrtl/nvlab_power_cut.h"));
   const std::string pc_dir = PkgConfigPath();
   ASSERT_FALSE(pc_dir.empty());
   const fs::path libdir = fs::path(pc_dir).parent_path();

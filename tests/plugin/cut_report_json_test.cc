@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -92,7 +94,158 @@ TEST(CutReportJsonTest, AKnownProcessIsNamedWithItsCommEscaped) {
 
 TEST(CutReportJsonTest, StringsAreEscaped) {
   EXPECT_EQ(JsonString("a\"b\\c"), "\"a\\\"b\\\\c\"");
-  EXPECT_EQ(JsonString(std::string("\n\x01\xff", 3)), "\"\\u000a\\u0001\\u00ff\"");
+  EXPECT_EQ(JsonString(std::string("\n\x01\x7f\xff", 4)), "\"\\n\\u0001\\u007f\\u00ff\"");
+}
+
+// Every byte value, and sequences that are not UTF-8, come back from a JSON reader one
+// character per byte (U+0000..U+00FF), and the text is ASCII.
+TEST(CutReportJsonTest, AnyBytesGiveAsciiJsonThatReadsBackAsTheBytes) {
+  std::string bytes;
+  for (int c = 0; c < 256; ++c) bytes += static_cast<char>(c);
+  bytes += "\xc3\x28\xed\xa0\x80\xf8\x88\x80\x80\x80\xc3";  // Invalid or truncated UTF-8.
+  model::PowerCutReport cut;
+  model::LostLine line;
+  line.site_known = true;
+  line.last_store.context = 1;
+  cut.lost.push_back(line);
+  const std::vector<GuestTask> processes = {{0, 1, 1, bytes}};
+  const std::vector<NvdimmOption> nvdimms = {{0, 0x100000000, 4096, bytes}};
+  CutReportInput in;
+  in.trigger = bytes;
+  in.policy_text = bytes;
+  in.cut = &cut;
+  in.nvdimms = &nvdimms;
+  in.processes = &processes;
+  std::string json;
+  ASSERT_NO_THROW(json = FormatCutReportJson(in));
+  for (unsigned char c : json) {
+    ASSERT_TRUE(c == '\n' || (c >= 0x20 && c < 0x7f)) << static_cast<int>(c);
+  }
+  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(doc.is_discarded()) << json;
+  std::u32string expected;
+  for (unsigned char c : bytes) expected += static_cast<char32_t>(c);
+  for (const nlohmann::json* value :
+       {&doc["trigger"], &doc["policy_text"], &doc["nvdimms"][0]["path"],
+        &doc["lost_lines"][0]["process"]["comm"]}) {
+    const std::string utf8 = value->get<std::string>();
+    std::u32string decoded;
+    for (size_t i = 0; i < utf8.size(); ++i) {
+      const auto c = static_cast<unsigned char>(utf8[i]);
+      if (c < 0x80) {
+        decoded += c;
+      } else {
+        ASSERT_TRUE((c == 0xc2 || c == 0xc3) && i + 1 < utf8.size());
+        decoded += static_cast<char32_t>(((c & 0x03) << 6) | (utf8[++i] & 0x3f));
+      }
+    }
+    EXPECT_TRUE(decoded == expected);
+  }
+}
+
+TEST(CutReportJsonTest, PHasSixSignificantDigitsAndIsZeroUnlessRandom) {
+  model::PowerCutReport cut;
+  CutReportInput in;
+  in.cut = &cut;
+  cut.policy = model::CutPolicy::Random(1, 0.123456789);
+  EXPECT_NE(FormatCutReportJson(in).find("\n  \"p\": 0.123457,\n"), std::string::npos);
+  cut.policy = model::CutPolicy::Random(1, 1.0);
+  EXPECT_NE(FormatCutReportJson(in).find("\n  \"p\": 1,\n"), std::string::npos);
+  cut.policy = model::CutPolicy::Keep();
+  EXPECT_NE(FormatCutReportJson(in).find("\n  \"p\": 0,\n"), std::string::npos);
+}
+
+// The whole text: one member per line, one lost line (NVDIMM, kernel completion) per line,
+// two-space indents. Readers need not depend on the layout, but people read these files.
+TEST(CutReportJsonTest, TheLayoutIsOneLostLinePerLine) {
+  model::PowerCutReport cut;
+  cut.platform = model::Platform::kAdr;
+  cut.policy = model::CutPolicy::Random(18446744073709551615ULL, 0.25);
+  cut.lost.push_back(model::LostLine{});
+  model::LostLine line;
+  line.nvdimm = 1;
+  line.offset = 0x40;
+  line.gpa = 0x140000040;
+  line.state = model::LineState::kFlushPending;
+  line.site_known = true;
+  line.last_store = {0xffffffffffffffffULL, 0x1234000, 1};
+  cut.lost.push_back(line);
+  cut.lost_lines = 7;
+  cut.lost_dirty = 5;
+  cut.lost_flush_pending = 2;
+  const std::vector<GuestTask> processes = {{0, -3, INT32_MIN, "p\xe9"}};
+  const std::vector<NvdimmOption> nvdimms = {{0, 0x100000000, 4096, "/a"},
+                                             {1, 0x140000000, 4096, "/b"}};
+  CutReportInput in;
+  in.trigger = "host";
+  in.policy_text = "random:18446744073709551615:0.25";
+  in.cut = &cut;
+  in.counters.stores = 1;
+  in.counters.nt_stores = 2;
+  in.counters.flushes = 3;
+  in.counters.fences = 4;
+  in.counters.ordering_fences = 5;
+  in.counters.wbinvds = 6;
+  in.nvdimms = &nvdimms;
+  in.lines_rewritten = 7;
+  in.unresolved_flushes = 8;
+  in.unresolved_flush_pcs = {0x401000, 0x401010};
+  in.translated_flushes = 9;
+  in.processes = &processes;
+  in.kernel_completions = 10;
+  in.kernel_completion_samples = {{0xffffffff81c0a3b5ULL, 0x4019f0}};
+  EXPECT_EQ(FormatCutReportJson(in), R"({
+  "format": "nvlab-cut-report",
+  "version": 1,
+  "trigger": "host",
+  "persistence": "adr",
+  "policy": "random",
+  "policy_text": "random:18446744073709551615:0.25",
+  "seed": 18446744073709551615,
+  "p": 0.25,
+  "nvdimms": [
+    {"index": 0, "gpa": "0x100000000", "size": 4096, "path": "/a"},
+    {"index": 1, "gpa": "0x140000000", "size": 4096, "path": "/b"}
+  ],
+  "lost_lines": [
+    {"nvdimm": 0, "offset": "0x0", "gpa": "0x0", "state": "dirty"},
+    {"nvdimm": 1, "offset": "0x40", "gpa": "0x140000040", "state": "flush-pending", "pc": "0xffffffffffffffff", "cr3": "0x1234000", "process": {"pid": -3, "tgid": -2147483648, "comm": "p\u00e9"}}
+  ],
+  "lost_lines_listed": 2,
+  "totals": {
+    "lost_lines": 7,
+    "lost_dirty": 5,
+    "lost_flush_pending": 2,
+    "lost_wc_buffer": 0,
+    "lines_rewritten": 7,
+    "stores": 1,
+    "nt_stores": 2,
+    "flushes": 3,
+    "translated_flushes": 9,
+    "fences": 4,
+    "ordering_fences": 5,
+    "wbinvds": 6,
+    "unresolved_flushes": 8,
+    "user_work_completed_in_kernel": 10
+  },
+  "kernel_completions": [
+    {"fence_pc": "0xffffffff81c0a3b5", "user_pc": "0x4019f0"}
+  ],
+  "unresolved_flush_pcs": ["0x401000", "0x401010"]
+}
+)");
+}
+
+TEST(CutReportJsonTest, EmptyListsAreOnOneLine) {
+  model::PowerCutReport cut;
+  CutReportInput in;
+  in.cut = &cut;
+  const std::string json = FormatCutReportJson(in);
+  for (const char* expected :
+       {"\n  \"nvdimms\": [],\n", "\n  \"lost_lines\": [],\n", "\n  \"kernel_completions\": [],\n",
+        "\n  \"unresolved_flush_pcs\": []\n}\n"}) {
+    EXPECT_NE(json.find(expected), std::string::npos) << expected << "\n" << json;
+  }
 }
 
 }  // namespace

@@ -180,10 +180,10 @@ NVRTL_API NTSTATUS NvUnregisterNonVolatileRange(PVOID Base);
 /* NvLabPowerCut: asks the nvlab lab to cut the power now. Under the lab's persistence model the
  * call does not return: whatever is not durable at this instruction is lost. Elsewhere it
  * returns STATUS_NOT_SUPPORTED and changes nothing. Between the call and the trigger (a CPUID
- * with EAX=0x4E564C43, ECX=0x50435554) there is no flush, fence, locked instruction, system
- * call, TLS access or error-message write (only the call's own stack stores), so pending
- * flushes stay pending; a caller that needs that should mlockall() first and, when dynamically
- * linked, bind symbols at load (-Wl,-z,now). */
+ * with EAX=0x4E564C43, ECX=0x50435554, defined in <nvrtl/nvlab_power_cut.h>) there is no
+ * flush, fence, locked instruction, system call, TLS access or error-message write (only the
+ * call's own stack stores), so pending flushes stay pending; a caller that needs that should
+ * mlockall() first and, when dynamically linked, bind symbols at load (-Wl,-z,now). */
 NVRTL_API NTSTATUS NvLabPowerCut(void);
 
 /* Persistence domains, as Linux reports them per NVDIMM region. */

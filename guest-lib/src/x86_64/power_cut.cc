@@ -5,8 +5,8 @@
 // before the CPUID (the stack stores of call and push touch no NV memory), so that
 // the lab sees exactly the flushes the program left pending. The "memory" clobber keeps the
 // compiler from sinking the caller's earlier stores below the trigger.
+#include "nvrtl/nvlab_power_cut.h"
 #include "nvrtl/nvrtl.h"
-#include "x86_64/power_cut_sequence.h"
 
 extern "C" NVRTL_API NTSTATUS NvLabPowerCut(void) {
   unsigned eax = NVLAB_POWER_CUT_CPUID_LEAF;

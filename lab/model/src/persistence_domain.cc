@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <span>
 #include <utility>
 
 #include "nvlab/model/survival_draw.h"
@@ -29,6 +30,21 @@ ByteMask DiffMask(const uint8_t* a, const uint8_t* b) {
     if (a[i] != b[i]) mask |= ByteMask{1} << i;
   }
   return mask;
+}
+
+// kByLineThenSeq orders undetermined write-backs and NT stores by line, then in issue order.
+constexpr auto kByLineThenSeq = [](const auto& a, const auto& b) {
+  return a.line != b.line ? a.line < b.line : a.seq < b.seq;
+};
+
+// LineShare -- (internal) the entries of a list sorted kByLineThenSeq that concern `line`.
+template <typename Work>
+std::span<const Work> LineShare(const std::vector<Work>& list, uint64_t line) {
+  const auto first = std::partition_point(list.begin(), list.end(),
+                                          [line](const Work& w) { return w.line < line; });
+  const auto end =
+      std::partition_point(first, list.end(), [line](const Work& w) { return w.line == line; });
+  return std::span<const Work>(list.data() + (first - list.begin()), end - first);
 }
 
 }  // namespace
@@ -263,26 +279,61 @@ bool PersistenceDomain::HasAnyPendingWork() const {
   return false;
 }
 
+// LineWork is one line's share of the undetermined work, each list in issue order.
+struct PersistenceDomain::LineWork {
+  std::span<const PendingWriteBacks::WriteBack> write_backs;
+  std::span<const WriteCombiningBuffer::Entry> wc;
+};
+
+// Survival decides, by the cut policy, which undetermined writes reach the media: all under
+// keep, none under lose, each by the seeded draw under random (in the order they are asked).
+class PersistenceDomain::Survival {
+ public:
+  explicit Survival(const CutPolicy& policy) : kind_(policy.kind), draw_(policy.seed, policy.p) {}
+  bool KeepsAll() const { return kind_ == CutPolicy::Kind::kKeep; }
+  bool Lands() { return kind_ == CutPolicy::Kind::kRandom && draw_.Lands(); }
+
+ private:
+  CutPolicy::Kind kind_;
+  SurvivalDraw draw_;
+};
+
+// PowerCut takes the lines a cut may change in ascending order (the random policy draws in
+// that order), decides what each media line keeps and reports it when that is not what the
+// CPUs saw.
 PowerCutReport PersistenceDomain::PowerCut(Platform platform, const CutPolicy& policy,
                                            size_t max_listed) {
   PowerCutReport report;
   report.platform = platform;
   report.policy = policy;
-
-  // Every undetermined write-back, sorted by line then seq.
-  std::vector<PendingWriteBacks::WriteBack> write_backs;
-  std::vector<WriteCombiningBuffer::Entry> wc;
-  for (CpuState& cpu : cpus_) {
-    for (const auto& wb : cpu.write_backs.Drain()) write_backs.push_back(wb);
-    for (const auto& entry : cpu.wc.Drain()) wc.push_back(entry);
+  const UndeterminedWork work = DrainUndeterminedWork();
+  Survival survival(policy);
+  for (uint64_t line : CandidateLines(work)) {
+    uint32_t index = 0;
+    NvdimmRegion* region = Locate(line, &index);
+    if (region == nullptr) continue;
+    const LineWork line_work{LineShare(work.write_backs, line), LineShare(work.wc, line)};
+    const ByteMask lost_bytes = CutLine(*region, line, line_work, platform, survival);
+    if (lost_bytes != 0) {
+      ReportLostLine(index, *region, line, LostState(lost_bytes, line_work), max_listed, &report);
+    }
   }
-  auto by_line_then_seq = [](const auto& a, const auto& b) {
-    return a.line != b.line ? a.line < b.line : a.seq < b.seq;
-  };
-  std::sort(write_backs.begin(), write_backs.end(), by_line_then_seq);
-  std::sort(wc.begin(), wc.end(), by_line_then_seq);
+  ForgetPendingState();
+  return report;
+}
 
-  // Candidate lines: dirty (view differs from media), flush-pending, or in a WC buffer.
+PersistenceDomain::UndeterminedWork PersistenceDomain::DrainUndeterminedWork() {
+  UndeterminedWork work;
+  for (CpuState& cpu : cpus_) {
+    for (const auto& wb : cpu.write_backs.Drain()) work.write_backs.push_back(wb);
+    for (const auto& entry : cpu.wc.Drain()) work.wc.push_back(entry);
+  }
+  std::sort(work.write_backs.begin(), work.write_backs.end(), kByLineThenSeq);
+  std::sort(work.wc.begin(), work.wc.end(), kByLineThenSeq);
+  return work;
+}
+
+std::vector<uint64_t> PersistenceDomain::CandidateLines(const UndeterminedWork& work) const {
   std::vector<uint64_t> lines;
   for (const NvdimmRegion& region : nvdimms_) {
     for (auto [first, end] : region.CandidateLineRanges()) {
@@ -293,86 +344,106 @@ PowerCutReport PersistenceDomain::PowerCut(Platform platform, const CutPolicy& p
       }
     }
   }
-  for (const auto& wb : write_backs) lines.push_back(wb.line);
-  for (const auto& entry : wc) lines.push_back(entry.line);
+  for (const auto& wb : work.write_backs) lines.push_back(wb.line);
+  for (const auto& entry : work.wc) lines.push_back(entry.line);
   std::sort(lines.begin(), lines.end());
   lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  return lines;
+}
 
-  SurvivalDraw draw(policy.seed, policy.p);
-  auto lands = [&]() { return policy.kind == CutPolicy::Kind::kRandom && draw.Lands(); };
-  size_t w = 0;
-  size_t n = 0;
-  for (uint64_t line : lines) {
-    uint32_t index = 0;
-    NvdimmRegion* region = Locate(line, &index);
-    size_t w_first = w;
-    while (w < write_backs.size() && write_backs[w].line == line) ++w;
-    size_t n_first = n;
-    while (n < wc.size() && wc[n].line == line) ++n;
-    if (region == nullptr) continue;
-    const uint8_t* view = region->view() + (line - region->base());
-    uint8_t* media = region->media() + (line - region->base());
+uint64_t PersistenceDomain::MediaSeq(uint64_t line) const {
+  const auto it = media_seq_.find(line);
+  return std::max(media_floor_, it == media_seq_.end() ? 0 : it->second);
+}
 
-    ByteMask wc_mask = 0;
-    for (size_t i = n_first; i < n; ++i) wc_mask |= wc[i].bytes;
-    std::array<uint8_t, kLineSize> survivor;
+ByteMask PersistenceDomain::CutLine(NvdimmRegion& region, uint64_t line, const LineWork& work,
+                                    Platform platform, Survival& survival) {
+  const uint8_t* view = region.view() + (line - region.base());
+  uint8_t* media = region.media() + (line - region.base());
+  std::array<uint8_t, kLineSize> survivor;
+  if (survival.KeepsAll()) {
+    std::memcpy(survivor.data(), view, kLineSize);
+  } else {
     std::memcpy(survivor.data(), media, kLineSize);
-
-    if (policy.kind == CutPolicy::Kind::kKeep) {
-      std::memcpy(survivor.data(), view, kLineSize);
-    } else {
-      // Undetermined write-backs in issue order, each landing or not.
-      uint64_t line_seq = std::max(media_floor_, media_seq_.count(line) ? media_seq_[line] : 0);
-      size_t i = w_first;
-      size_t j = n_first;
-      while (i < w || j < n) {
-        if (j == n || (i < w && write_backs[i].seq < wc[j].seq)) {
-          const auto& wb = write_backs[i++];
-          if (lands() && wb.seq > line_seq)
-            CopyMasked(survivor.data(), wb.snapshot.data(), wb.valid);
-        } else {
-          const auto& entry = wc[j++];
-          if (lands()) CopyMasked(survivor.data(), entry.data.data(), entry.bytes);
-        }
-      }
-      // The cache's own copy of the line is the newest: guaranteed under eADR.
-      ByteMask dirty = DiffMask(view, media) & ~wc_mask;
-      if (dirty != 0 && (platform == Platform::kEadr || lands())) {
-        CopyMasked(survivor.data(), view, ~wc_mask);
-      }
-    }
-
-    ByteMask lost_bytes = DiffMask(survivor.data(), view);
-    std::memcpy(media, survivor.data(), kLineSize);
-    if (lost_bytes == 0) continue;
-    LostLine lost;
-    lost.nvdimm = index;
-    lost.offset = line - region->base();
-    lost.gpa = line;
-    if (lost_bytes & wc_mask) {
-      lost.state = LineState::kWcBuffer;
-      ++report.lost_wc_buffer;
-    } else if (w > w_first) {
-      lost.state = LineState::kFlushPending;
-      ++report.lost_flush_pending;
-    } else {
-      lost.state = LineState::kDirty;
-      ++report.lost_dirty;
-    }
-    if (auto it = last_store_.find(line); it != last_store_.end()) {
-      lost.site_known = true;
-      lost.last_store = it->second;
-    }
-    ++report.lost_lines;
-    if (report.lost.size() < max_listed) report.lost.push_back(lost);
+    LandUndeterminedWork(work, MediaSeq(line), survival, survivor.data());
+    LandCachedCopy(view, media, WcBytes(work), platform, survival, survivor.data());
   }
+  std::memcpy(media, survivor.data(), kLineSize);
+  return DiffMask(media, view);
+}
 
-  // The machine is off: nothing is pending any more.
+// LandUndeterminedWork lands the line's undetermined write-backs and NT stores into survivor
+// in issue order, each or not as survival draws. A write-back no newer than what the media
+// already took (media_seq) does not land over it; it still takes its draw.
+void PersistenceDomain::LandUndeterminedWork(const LineWork& work, uint64_t media_seq,
+                                             Survival& survival, uint8_t* survivor) {
+  size_t i = 0;
+  size_t j = 0;
+  while (i < work.write_backs.size() || j < work.wc.size()) {
+    if (j == work.wc.size() ||
+        (i < work.write_backs.size() && work.write_backs[i].seq < work.wc[j].seq)) {
+      const PendingWriteBacks::WriteBack& wb = work.write_backs[i++];
+      if (survival.Lands() && wb.seq > media_seq)
+        CopyMasked(survivor, wb.snapshot.data(), wb.valid);
+    } else {
+      const WriteCombiningBuffer::Entry& entry = work.wc[j++];
+      if (survival.Lands()) CopyMasked(survivor, entry.data.data(), entry.bytes);
+    }
+  }
+}
+
+// LandCachedCopy: the cache's own copy of a dirty line is the newest; it lands whole (but for
+// the bytes in WC buffers, which are not the cache's) under eADR, else as survival draws.
+void PersistenceDomain::LandCachedCopy(const uint8_t* view, const uint8_t* media, ByteMask wc_bytes,
+                                       Platform platform, Survival& survival, uint8_t* survivor) {
+  const ByteMask dirty = DiffMask(view, media) & ~wc_bytes;
+  if (dirty != 0 && (platform == Platform::kEadr || survival.Lands())) {
+    CopyMasked(survivor, view, ~wc_bytes);
+  }
+}
+
+// WcBytes: the bytes of the line that wait in WC buffers.
+ByteMask PersistenceDomain::WcBytes(const LineWork& work) {
+  ByteMask mask = 0;
+  for (const WriteCombiningBuffer::Entry& entry : work.wc) mask |= entry.bytes;
+  return mask;
+}
+
+// LostState says why a lost line was not durable (the order power_cut_report.h gives).
+LineState PersistenceDomain::LostState(ByteMask lost_bytes, const LineWork& work) {
+  if (lost_bytes & WcBytes(work)) return LineState::kWcBuffer;
+  if (!work.write_backs.empty()) return LineState::kFlushPending;
+  return LineState::kDirty;
+}
+
+void PersistenceDomain::ReportLostLine(uint32_t index, const NvdimmRegion& region, uint64_t line,
+                                       LineState state, size_t max_listed,
+                                       PowerCutReport* report) const {
+  LostLine lost;
+  lost.nvdimm = index;
+  lost.offset = line - region.base();
+  lost.gpa = line;
+  lost.state = state;
+  if (auto it = last_store_.find(line); it != last_store_.end()) {
+    lost.site_known = true;
+    lost.last_store = it->second;
+  }
+  ++report->lost_lines;
+  if (state == LineState::kWcBuffer) {
+    ++report->lost_wc_buffer;
+  } else if (state == LineState::kFlushPending) {
+    ++report->lost_flush_pending;
+  } else {
+    ++report->lost_dirty;
+  }
+  if (report->lost.size() < max_listed) report->lost.push_back(lost);
+}
+
+void PersistenceDomain::ForgetPendingState() {
   wc_lines_.clear();
   media_seq_.clear();
   last_store_.clear();
   media_floor_ = 0;
-  return report;
 }
 
 uint64_t PersistenceDomain::WriteSurvivorsToView() {

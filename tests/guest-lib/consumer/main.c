@@ -1,4 +1,5 @@
 /* A plain C program using libnvrtl: registers a buffer, writes, flushes, frees. Exit 0 = ok. */
+#include <nvrtl/nvlab_power_cut.h>
 #include <nvrtl/nvrtl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,5 +13,6 @@ int main(void) {
     return 3;
   if (strcmp(nv, "hello") != 0) return 4;
   if (!NT_SUCCESS(RtlFreeNonVolatileToken(token))) return 5;
-  return NvLabPowerCut() == STATUS_NOT_SUPPORTED ? 0 : 6;
+  if (NVLAB_POWER_CUT_CPUID_LEAF != 0x4E564C43u) return 6;
+  return NvLabPowerCut() == STATUS_NOT_SUPPORTED ? 0 : 7;
 }

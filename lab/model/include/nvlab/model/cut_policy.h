@@ -1,6 +1,6 @@
 // File: nvlab/model/cut_policy.h
 //
-// What a power cut does to what is not guaranteed to be durable (persistence-model.md):
+// What a power cut does to what is not guaranteed to be durable (docs/design/persistence-model.md):
 //
 //   Platform  where the persistence domain ends.
 //     adr   (QEMU nvdimm-persistence=mem-ctrl, the default) caches and write-combining buffers

@@ -1,7 +1,7 @@
 // File: nvlab/model/persistence_domain.h
 //
-// PersistenceDomain is nvlab's persistence model (persistence-model.md): the NVDIMMs of one
-// machine, what their CPUs see, what their media hold, and the events that move data from the
+// PersistenceDomain is nvlab's persistence model (docs/design/persistence-model.md): the NVDIMMs of
+// one machine, what their CPUs see, what their media hold, and the events that move data from the
 // one to the other. Feed it the guest's events in execution order; at a power cut it decides,
 // by platform (adr/eadr) and cut policy (lose/keep/random), what the media keep, and lists
 // what was lost.
@@ -31,8 +31,8 @@
 // media already took from a later CLFLUSH or WBINVD is not written over it.
 //
 // Not modelled: store histories within a line (a surviving dirty line lands whole, as last
-// seen; crash-state enumeration at 8-byte granularity is future work), cache evictions
-// outside a cut (they are what the random policy stands for).
+// seen: no crash states at 8-byte granularity), cache evictions outside a cut (they are what
+// the random policy stands for).
 //
 // Thread-safety: not safe for concurrent use; the plugin serialises calls (QEMU runs one TCG
 // thread, and the control socket takes the same lock).
@@ -139,6 +139,39 @@ class PersistenceDomain {
   // than what the media line last took.
   void CommitToMedia(NvdimmRegion& region, uint64_t line, const uint8_t* data, ByteMask mask,
                      uint64_t seq);
+
+  // PowerCut's steps, in the order it takes them (LineWork and Survival are defined in
+  // persistence_domain.cc).
+  // UndeterminedWork: at a cut, every write-back and NT store no fence completed, each list
+  // sorted by line, then in issue order.
+  struct UndeterminedWork {
+    std::vector<PendingWriteBacks::WriteBack> write_backs;
+    std::vector<WriteCombiningBuffer::Entry> wc;
+  };
+  struct LineWork;
+  class Survival;
+  // DrainUndeterminedWork empties every CPU's pending write-backs and WC buffer.
+  UndeterminedWork DrainUndeterminedWork();
+  // CandidateLines: the lines a cut may change, ascending: dirty (view differs from media)
+  // or with undetermined work.
+  std::vector<uint64_t> CandidateLines(const UndeterminedWork& work) const;
+  // MediaSeq: the seq of the newest write-back the media line took (WBINVD included).
+  uint64_t MediaSeq(uint64_t line) const;
+  // CutLine decides what the media line keeps and writes it there; returns the bytes where
+  // that differs from what the CPUs saw (the view): the lost bytes.
+  ByteMask CutLine(NvdimmRegion& region, uint64_t line, const LineWork& work, Platform platform,
+                   Survival& survival);
+  static void LandUndeterminedWork(const LineWork& work, uint64_t media_seq, Survival& survival,
+                                   uint8_t* survivor);
+  static void LandCachedCopy(const uint8_t* view, const uint8_t* media, ByteMask wc_bytes,
+                             Platform platform, Survival& survival, uint8_t* survivor);
+  static ByteMask WcBytes(const LineWork& work);
+  static LineState LostState(ByteMask lost_bytes, const LineWork& work);
+  // ReportLostLine counts a lost line and lists it while fewer than max_listed are.
+  void ReportLostLine(uint32_t index, const NvdimmRegion& region, uint64_t line, LineState state,
+                      size_t max_listed, PowerCutReport* report) const;
+  // ForgetPendingState: the machine is off, nothing is pending or ordered any more.
+  void ForgetPendingState();
 
   std::vector<NvdimmRegion> nvdimms_;
   std::vector<CpuState> cpus_;
