@@ -1,241 +1,595 @@
-// cli_options.cc -- ParseCliOptions, ValidateOnCut, UsageText.
+// cli_options.cc -- ParseCommandLine: nvlab's command line, parsed by CLI11.
+//
+// ParseCommandLine reads as its steps: split the guest command off at "--", build the app and
+// its commands, add the lab options (every command takes them, before or after its name), add
+// power-cycle's --before/--after, parse (CLI11's exceptions become a status here), then check
+// the rules that span options. Each value goes through one validator that says what it
+// expected; --on-cut goes through the persistence model's own parser (model::ParseCutPolicy),
+// the one the plugin reads it with, so the two cannot disagree.
 
 #include "cli_options.h"
 
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <charconv>
-#include <cstdlib>
+#include <map>
+#include <sstream>
 #include <string_view>
+#include <utility>
 
 namespace nvlab {
 namespace {
 
+// ---------------------------------------------------------------------------------- values
+
+// ParseDecimal reads the whole of text as a decimal number in [min, max] (no sign, no 0x).
 template <typename T>
-bool ParseNumber(std::string_view text, T min, T max, T* out) {
+bool ParseDecimal(std::string_view text, T min, T max, T* out) {
   T value{};
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < min || value > max) {
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < min ||
+      value > max) {
     return false;
   }
   *out = value;
   return true;
 }
 
-}  // namespace
-
-const char* UsageText() {
-  return R"(usage: nvlab COMMAND [OPTIONS]
-
-A hardware-free lab for persistent memory: QEMU guests with emulated NVDIMMs.
-
-Commands:
-  image                      build the default guest image into NVLAB_HOME (idempotent)
-  run [OPTIONS] -- CMD ARGS  boot a guest, run CMD in it, stream its output, exit with its
-                             status, power the guest off; one CMD string runs under `sh -c`
-  power-cycle [OPTIONS] --before CMD --after CMD
-                             boot, run CMD, cut the power the moment it exits (a hard stop),
-                             boot again on what the NVDIMMs kept, run the second CMD; exits
-                             with the second command's status
-  demo [OPTIONS]             power-cycle a guest that writes records with every flush pattern
-                             and show which survived
-
-Options:
-  --machine NAME|FILE        machine definition (qemu-configs/; default: default)
-  --nvdimm SIZE              one NVDIMM of SIZE (e.g. 256M); repeat for more; replaces the
-                             machine's NVDIMMs
-  --namespace devdax|fsdax|raw   how the guest sets up each NVDIMM (default: the machine's)
-  --filesystem ext4|xfs      file system for fsdax (default: the machine's, ext4)
-  --persistence adr|eadr     platform persistence domain (default: the machine's, adr)
-  --share HOSTDIR            mount HOSTDIR at /host in the guest (9p)
-  --nvdimm-image FILE        keep NVDIMM content in FILE (created zeroed when missing, reused
-                             when present, never deleted); repeat for the next NVDIMM
-  --accel tcg|kvm            accelerator (default tcg; kvm needs real VMX/SVM and implies
-                             --model off)
-  --model on|off             load the persistence model (TCG plugin; default on under TCG)
-  --on-cut lose|keep|random:SEED[:P]
-                             what a power cut does to data not yet persistent (default lose)
-  --cut-after-fences N       cut the power at the N-th fence that orders NVDIMM writes
-  --trace-stores off|user|on record each lost line's last store (PC, CR3, guest process) in
-                             the cut report: user-space stores only, or all (slower);
-                             default off (only non-temporal stores carry a PC)
-  --deterministic            -icount and fixed clocks: same program, same image (slower)
-  --timeout SECONDS          whole-run limit (default 300); exit 124 when it expires
-  --json                     print a machine-readable result on stdout after the guest output
-  -v, --verbose              show what nvlab does (QEMU command lines, boot steps)
-  -h, --help                 this text
-  --version                  nvlab's version
-
-Every guest command sees NVLAB_PMEM: /dev/daxN.M (devdax) or the DAX-mounted directory (fsdax).
-Exit status: run: the command's; power-cycle: the second command's; 2: usage error;
-124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot);
-130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder removed).
-Environment: NVLAB_HOME (image cache; default $XDG_CACHE_HOME/nvlab or ~/.cache/nvlab).
-)";
+bool ParseNonEmpty(std::string_view text, std::string* out) {
+  if (text.empty()) return false;
+  *out = std::string(text);
+  return true;
 }
 
-bool ValidateOnCut(const std::string& text) {
-  if (text == "lose" || text == "keep") return true;
-  if (!text.starts_with("random:")) return false;
-  std::string_view rest = std::string_view(text).substr(7);
-  const size_t colon = rest.find(':');
-  uint64_t seed = 0;
-  if (!ParseNumber<uint64_t>(rest.substr(0, colon), 0, UINT64_MAX, &seed)) return false;
-  if (colon == std::string_view::npos) return true;
-  const std::string p(rest.substr(colon + 1));
-  char* end = nullptr;
-  const double prob = std::strtod(p.c_str(), &end);
-  return !p.empty() && end == p.c_str() + p.size() && prob >= 0.0 && prob <= 1.0;
+bool ParseNvdimmSize(std::string_view text, uint64_t* out) {
+  uint64_t size = 0;
+  if (!ParseSize(text, &size) || size == 0 || size % (2u << 20) != 0) return false;
+  *out = size;
+  return true;
 }
 
-Status ParseCliOptions(int argc, char** argv, CliOptions* out) {
-  CliOptions o;
-  if (argc < 2) return Status::InvalidArgument("no command given (try nvlab --help)");
-  const std::string cmd = argv[1];
-  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
-    o.subcommand = Subcommand::kHelp;
-  } else if (cmd == "--version") {
-    o.subcommand = Subcommand::kVersion;
-  } else if (cmd == "image") {
-    o.subcommand = Subcommand::kImage;
-  } else if (cmd == "run") {
-    o.subcommand = Subcommand::kRun;
-  } else if (cmd == "power-cycle") {
-    o.subcommand = Subcommand::kPowerCycle;
-  } else if (cmd == "demo") {
-    o.subcommand = Subcommand::kDemo;
+bool ParseAccel(std::string_view text, Accel* out) {
+  if (text == "tcg") {
+    *out = Accel::kTcg;
+  } else if (text == "kvm") {
+    *out = Accel::kKvm;
   } else {
-    return Status::InvalidArgument("unknown command '" + cmd + "' (try nvlab --help)");
+    return false;
   }
-  bool have_before = false;
-  bool have_after = false;
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool inline_value = false;
-    if (arg.starts_with("--") && arg.find('=') != std::string::npos) {
-      value = arg.substr(arg.find('=') + 1);
-      arg = arg.substr(0, arg.find('='));
-      inline_value = true;
+  return true;
+}
+
+bool ParseOnOff(std::string_view text, bool* out) {
+  if (text != "on" && text != "off") return false;
+  *out = text == "on";
+  return true;
+}
+
+// ParseFlagValue: a flag is given bare (CLI11 passes "true"), or as --flag=true or --flag=false.
+bool ParseFlagValue(std::string_view text, bool* out) {
+  if (text != "true" && text != "false") return false;
+  *out = text == "true";
+  return true;
+}
+
+bool ParseTraceStores(std::string_view text, std::string* out) {
+  if (text != "off" && text != "user" && text != "on") return false;
+  *out = std::string(text);
+  return true;
+}
+
+// BadValue is a validator's sentence; CLI11 puts the option's name in front ("--timeout: ...").
+std::string BadValue(const std::string& value, const std::string& why) {
+  return "bad value '" + value + "' (" + why + ")";
+}
+
+template <typename T>
+using Parser = bool (*)(std::string_view, T*);
+
+// Accepts checks a value with `parse`; `expected` says what it accepts.
+template <typename T>
+CLI::Validator Accepts(Parser<T> parse, const std::string& expected) {
+  return CLI::Validator(
+      [parse, expected](std::string& value) {
+        T ignored{};
+        return parse(value, &ignored) ? std::string() : BadValue(value, "expected " + expected);
+      },
+      "");
+}
+
+// Normalized checks a value with `parse` and rewrites it as a plain decimal, so that CLI11's own
+// conversion (which reads 0x and leading-zero octal) stores exactly what `parse` read.
+template <typename T>
+CLI::Validator Normalized(Parser<T> parse, const std::string& expected) {
+  return CLI::Validator(
+      [parse, expected](std::string& value) {
+        T parsed{};
+        if (!parse(value, &parsed)) return BadValue(value, "expected " + expected);
+        value = std::to_string(parsed);
+        return std::string();
+      },
+      "");
+}
+
+bool ParseTimeout(std::string_view text, int* out) {
+  return ParseDecimal<int>(text, 1, kMaxTimeoutSeconds, out);
+}
+
+bool ParseFenceCount(std::string_view text, uint64_t* out) {
+  return ParseDecimal<uint64_t>(text, 1, UINT64_MAX, out);
+}
+
+// OnCutValidator accepts what the model accepts and passes on the model's reason otherwise.
+CLI::Validator OnCutValidator() {
+  return CLI::Validator(
+      [](std::string& value) {
+        model::CutPolicy policy;
+        std::string why;
+        if (model::ParseCutPolicy(value, &policy, &why) == model::ModelStatus::kOk) {
+          return std::string();
+        }
+        return BadValue(value, why);
+      },
+      "");
+}
+
+// AddParsed adds an option whose (validated) value `parse` turns into *field.
+template <typename T, typename Field>
+CLI::Option* AddParsed(CLI::App* app, const std::string& name, Field* field, Parser<T> parse,
+                       const std::string& expected, const std::string& description) {
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [field, parse](const std::string& value) {
+            T parsed{};
+            parse(value, &parsed);
+            *field = parsed;
+          },
+          description)
+      ->check(Accepts(parse, expected));
+}
+
+// ------------------------------------------------------------------------------------ help
+
+constexpr char kLabOptionsGroup[] = "Lab options (every command takes them)";
+constexpr size_t kHelpWidth = 100;
+constexpr size_t kOptionColumn = 34;
+constexpr char kNoBreak = '\x1f';
+
+// Wrap breaks text into lines of at most width columns at spaces, keeping its own line breaks.
+std::string Wrap(const std::string& text, size_t width) {
+  std::string out;
+  std::istringstream paragraphs(text);
+  std::string paragraph;
+  bool first_paragraph = true;
+  while (std::getline(paragraphs, paragraph)) {
+    if (!first_paragraph) out += '\n';
+    first_paragraph = false;
+    std::istringstream words(paragraph);
+    std::string word;
+    size_t column = 0;
+    while (words >> word) {
+      if (column > 0 && column + 1 + word.size() > width) {
+        out += '\n';
+        column = 0;
+      } else if (column > 0) {
+        out += ' ';
+        ++column;
+      }
+      out += word;
+      column += word.size();
     }
-    auto need_value = [&](std::string* v) -> Status {
-      if (inline_value) {
-        *v = value;
-        return Status::Ok();
-      }
-      if (i + 1 >= argc) return Status::InvalidArgument(arg + " needs a value");
-      *v = argv[++i];
-      return Status::Ok();
-    };
-    auto bad = [&](const std::string& v, const std::string& expected) {
-      return Status::InvalidArgument(arg + ": bad value '" + v + "' (expected " + expected + ")");
-    };
-    std::string v;
-    if (arg == "--") {
-      if (o.subcommand != Subcommand::kRun) {
-        return Status::InvalidArgument("'--' only goes before the command of nvlab run");
-      }
-      for (++i; i < argc; ++i) o.command.emplace_back(argv[i]);
-      break;
-    } else if (arg == "-h" || arg == "--help") {
-      o.subcommand = Subcommand::kHelp;
-    } else if (arg == "-v" || arg == "--verbose") {
-      o.verbose = true;
-    } else if (arg == "--json") {
-      o.json = true;
-    } else if (arg == "--deterministic") {
-      o.deterministic = true;
-    } else if (arg == "--machine") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (v.empty()) return bad(v, "a machine name or file");
-      o.machine = v;
-    } else if (arg == "--nvdimm") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      uint64_t size = 0;
-      if (!ParseSize(v, &size) || size % (2u << 20) != 0)
-        return bad(v, "a size like 256M, a multiple of 2M");
-      o.nvdimm_sizes.push_back(size);
-    } else if (arg == "--namespace") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      NamespaceMode m;
-      if (!ParseNamespaceMode(v, &m)) return bad(v, "devdax, fsdax or raw");
-      o.namespace_mode = m;
-    } else if (arg == "--filesystem") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      FileSystem f;
-      if (!ParseFileSystem(v, &f)) return bad(v, "ext4 or xfs");
-      o.filesystem = f;
-    } else if (arg == "--persistence") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      Persistence p;
-      if (!ParsePersistence(v, &p)) return bad(v, "adr or eadr");
-      o.persistence = p;
-    } else if (arg == "--share") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (v.empty()) return bad(v, "a host directory");
-      o.share_dir = v;
-    } else if (arg == "--nvdimm-image") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (v.empty()) return bad(v, "a file name");
-      o.nvdimm_images.push_back(v);
-    } else if (arg == "--accel") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (v == "tcg") {
-        o.accel = Accel::kTcg;
-      } else if (v == "kvm") {
-        o.accel = Accel::kKvm;
-      } else {
-        return bad(v, "tcg or kvm");
-      }
-    } else if (arg == "--model") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (v != "on" && v != "off") return bad(v, "on or off");
-      o.model = v == "on";
-    } else if (arg == "--on-cut") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (!ValidateOnCut(v)) return bad(v, "lose, keep or random:SEED[:P] with P in [0,1]");
-      o.on_cut = v;
-    } else if (arg == "--cut-after-fences") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (!ParseNumber<uint64_t>(v, 1, UINT64_MAX, &o.cut_after_fences)) {
-        return bad(v, "a positive number");
-      }
-    } else if (arg == "--trace-stores") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (v != "off" && v != "user" && v != "on") return bad(v, "off, user or on");
-      o.trace_stores = v;
-    } else if (arg == "--timeout") {
-      NVLAB_RETURN_IF_ERROR(need_value(&v));
-      if (!ParseNumber<int>(v, 1, 86400, &o.timeout_seconds)) return bad(v, "seconds, 1 to 86400");
-    } else if (arg == "--before" && o.subcommand == Subcommand::kPowerCycle) {
-      NVLAB_RETURN_IF_ERROR(need_value(&o.before));
-      have_before = true;
-    } else if (arg == "--after" && o.subcommand == Subcommand::kPowerCycle) {
-      NVLAB_RETURN_IF_ERROR(need_value(&o.after));
-      have_after = true;
+  }
+  return out;
+}
+
+// HelpFormatter is CLI11's layout with nvlab's usage lines, wrapped text, each option's default
+// at the end of its description, and, in a command's help, the lab options it takes.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  HelpFormatter() { column_width(kOptionColumn); }
+
+  // SetUsage: the usage line of the app named `app_name` is "usage: PATH" + `after_path`.
+  void SetUsage(const std::string& app_name, std::string after_path) {
+    usage_[app_name] = std::move(after_path);
+  }
+
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override {
+    std::string out = make_usage(app, name) + make_description(app) + make_groups(app, mode);
+    if (app->get_parent() != nullptr) {
+      out += make_group(kLabOptionsGroup, false,
+                        app->get_parent()->get_options([](const CLI::Option* opt) {
+                          return opt->get_group() == kLabOptionsGroup;
+                        }));
+    }
+    out += make_subcommands(app, mode) + "\n" + make_footer(app);
+    // CLI11 separates groups with blank lines of its own: one between sections is enough.
+    for (size_t at; (at = out.find("\n\n\n")) != std::string::npos;) out.erase(at, 1);
+    return out;
+  }
+
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    const auto it = usage_.find(app->get_name());
+    return "usage: " + name + (it == usage_.end() ? " [OPTIONS]" : it->second) + "\n\n";
+  }
+
+  std::string make_description(const CLI::App* app) const override {
+    return Wrap(app->get_description(), kHelpWidth) + "\n";
+  }
+
+  std::string make_footer(const CLI::App* app) const override {
+    return Wrap(app->get_footer(), kHelpWidth) + "\n";
+  }
+
+  std::string make_subcommand(const CLI::App* sub) const override {
+    std::stringstream out;
+    CLI::detail::format_help(out, sub->get_name(),
+                             Wrap(sub->get_description(), kHelpWidth - kOptionColumn),
+                             column_width_);
+    return out.str();
+  }
+
+  std::string make_option_opts(const CLI::Option* opt) const override {
+    return opt->get_items_expected_max() == 0 ? std::string() : " " + opt->get_type_name();
+  }
+
+  // make_option_desc keeps "(default: X)" on one line (kNoBreak stands for its spaces).
+  std::string make_option_desc(const CLI::Option* opt) const override {
+    std::string text = opt->get_description();
+    if (!opt->get_default_str().empty()) {
+      std::string tail = "(default: " + opt->get_default_str() + ")";
+      std::replace(tail.begin(), tail.end(), ' ', kNoBreak);
+      text += " " + tail;
+    }
+    std::string wrapped = Wrap(text, kHelpWidth - kOptionColumn);
+    std::replace(wrapped.begin(), wrapped.end(), kNoBreak, ' ');
+    return wrapped;
+  }
+
+ private:
+  std::map<std::string, std::string> usage_;
+};
+
+constexpr char kFooter[] =
+    "Every guest command sees NVLAB_PMEM: /dev/daxN.M (devdax) or the DAX-mounted directory "
+    "(fsdax), and NVLAB_PMEM_ALL when there are several NVDIMMs.\n"
+    "Exit status: run: the command's; power-cycle: the --after command's; 2: usage error; "
+    "124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot); "
+    "130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder "
+    "removed).\n"
+    "Environment: NVLAB_HOME (image cache; default $XDG_CACHE_HOME/nvlab or ~/.cache/nvlab).";
+
+// ------------------------------------------------------------------------------- the steps
+
+constexpr char kRunUsage[] = "nvlab run [OPTIONS] -- CMD ARGS...";
+
+// GuestCommand is the command line split at its first "--": what CLI11 parses, and what the
+// guest runs.
+struct GuestCommand {
+  std::vector<std::string> nvlab_words;
+  std::vector<std::string> command;
+  bool has_separator = false;
+};
+
+GuestCommand SplitGuestCommand(const std::vector<std::string>& args) {
+  GuestCommand split;
+  const auto separator = std::find(args.begin(), args.end(), "--");
+  split.nvlab_words.assign(args.begin(), separator);
+  if (separator != args.end()) {
+    split.has_separator = true;
+    split.command.assign(separator + 1, args.end());
+  }
+  // "nvlab help [COMMAND]" is "nvlab [COMMAND] --help".
+  if (!split.nvlab_words.empty() && split.nvlab_words.front() == "help") {
+    split.nvlab_words.erase(split.nvlab_words.begin());
+    split.nvlab_words.emplace_back("--help");
+  }
+  return split;
+}
+
+// TakesValue says whether some command of app has an option `name` that takes a value.
+bool TakesValue(const CLI::App& app, const std::string& name) {
+  std::vector<const CLI::App*> apps = {&app};
+  for (const CLI::App* command : app.get_subcommands({})) apps.push_back(command);
+  for (const CLI::App* a : apps) {
+    const CLI::Option* option = a->get_option_no_throw(name);
+    if (option != nullptr && option->get_items_expected_max() > 0) return true;
+  }
+  return false;
+}
+
+// SplitEmptyValues makes "--option=" two words, "--option" and "": CLI11 would otherwise take
+// the next word as the value, where nvlab reads the empty value (which the validator judges).
+std::vector<std::string> SplitEmptyValues(const CLI::App& app,
+                                          const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  for (const std::string& word : words) {
+    const std::string name = word.substr(0, word.size() - 1);
+    if (word.starts_with("--") && word.ends_with("=") && TakesValue(app, name)) {
+      out.push_back(name);
+      out.emplace_back();
     } else {
-      return Status::InvalidArgument("unknown option '" + arg + "' for nvlab " + cmd);
+      out.push_back(word);
     }
+  }
+  return out;
+}
+
+struct Commands {
+  CLI::App* image = nullptr;
+  CLI::App* run = nullptr;
+  CLI::App* power_cycle = nullptr;
+  CLI::App* demo = nullptr;
+};
+
+// BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
+// app, so they work after the command's name as well as before it.
+Commands BuildApp(CLI::App* app) {
+  auto formatter = std::make_shared<HelpFormatter>();
+  formatter->SetUsage("nvlab", " COMMAND [OPTIONS]");
+  formatter->SetUsage("run", " [OPTIONS] -- CMD ARGS...");
+  formatter->SetUsage("power-cycle", " [OPTIONS] --before CMD --after CMD");
+  app->formatter(formatter);
+  app->set_help_flag("-h,--help", "print this help and exit");
+  app->set_version_flag("--version", std::string("nvlab ") + NVLAB_VERSION,
+                        "print nvlab's version and exit");
+  app->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->require_subcommand(1);
+  app->fallthrough();
+  app->footer(std::string(kFooter) +
+              "\n`nvlab COMMAND --help` shows one command's usage and every option it takes.");
+
+  Commands commands;
+  commands.image =
+      app->add_subcommand("image", "build the default guest image into NVLAB_HOME (idempotent)");
+  commands.run = app->add_subcommand(
+      "run",
+      "boot a guest, run CMD in it, stream its output, exit with its status, power the guest "
+      "off; several words run as they are (argv), one CMD string runs under `sh -c`");
+  commands.power_cycle = app->add_subcommand(
+      "power-cycle",
+      "boot, run the --before CMD, cut the power the moment it exits (a hard stop), boot again "
+      "on what the NVDIMMs kept, run the --after CMD; exits with the second command's status");
+  commands.demo = app->add_subcommand(
+      "demo",
+      "power-cycle a guest that writes records with every flush pattern and show which survived "
+      "(ADR and eADR)");
+  for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.demo}) {
+    command->group("Commands");
+    command->footer(kFooter);
+  }
+  return commands;
+}
+
+// AddLabOptions adds the options every command takes, with the defaults of CliOptions.
+void AddLabOptions(CLI::App* app, CliOptions* o) {
+  const CliOptions defaults;
+  std::vector<CLI::Option*> added;
+  added.push_back(app->add_option("--machine", o->machine,
+                                  "machine definition: a name in qemu-configs/ or a file")
+                      ->type_name("NAME|FILE")
+                      ->capture_default_str()
+                      ->check(Accepts<std::string>(ParseNonEmpty, "a machine name or file")));
+  added.push_back(
+      app->add_option("--nvdimm", o->nvdimm_sizes,
+                      "one NVDIMM of SIZE (e.g. 256M, a multiple of 2M); repeat for "
+                      "more; replaces the machine's NVDIMMs")
+          ->type_name("SIZE")
+          ->default_str("the machine's")
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+          ->transform(Normalized<uint64_t>(ParseNvdimmSize, "a size like 256M, a multiple of 2M")));
+  added.push_back(AddParsed<NamespaceMode>(app, "--namespace", &o->namespace_mode,
+                                           ParseNamespaceMode, "devdax, fsdax or raw",
+                                           "how the guest sets up each NVDIMM")
+                      ->type_name("devdax|fsdax|raw")
+                      ->default_str("the machine's"));
+  added.push_back(AddParsed<FileSystem>(app, "--filesystem", &o->filesystem, ParseFileSystem,
+                                        "ext4 or xfs", "file system for fsdax")
+                      ->type_name("ext4|xfs")
+                      ->default_str("the machine's"));
+  added.push_back(AddParsed<Persistence>(app, "--persistence", &o->persistence, ParsePersistence,
+                                         "adr or eadr",
+                                         "platform persistence domain (the guest's sysfs agrees)")
+                      ->type_name("adr|eadr")
+                      ->default_str("the machine's"));
+  added.push_back(
+      app->add_option("--share", o->share_dir, "mount HOSTDIR at /host in the guest (9p)")
+          ->type_name("HOSTDIR")
+          ->check(Accepts<std::string>(ParseNonEmpty, "a host directory")));
+  added.push_back(app->add_option("--nvdimm-image", o->nvdimm_images,
+                                  "keep NVDIMM content in FILE (created zeroed when missing, "
+                                  "reused when present, never deleted); repeat for the next "
+                                  "NVDIMM")
+                      ->type_name("FILE")
+                      ->allow_extra_args(false)
+                      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                      ->check(Accepts<std::string>(ParseNonEmpty, "a file name")));
+  added.push_back(AddParsed<Accel>(app, "--accel", &o->accel, ParseAccel, "tcg or kvm",
+                                   "accelerator; kvm needs real VMX/SVM and implies --model off")
+                      ->type_name("tcg|kvm")
+                      ->default_str("tcg"));
+  added.push_back(AddParsed<bool>(app, "--model", &o->model, ParseOnOff, "on or off",
+                                  "load the persistence model (a TCG plugin)")
+                      ->type_name("on|off")
+                      ->default_str("on under TCG, off under KVM"));
+  added.push_back(app->add_option_function<std::string>(
+                         "--on-cut",
+                         [o](const std::string& value) {
+                           o->on_cut = value;
+                           model::ParseCutPolicy(value, &o->on_cut_policy, nullptr);
+                         },
+                         "what a power cut does to data not yet persistent: none of it lands, "
+                         "all of it lands, or each write-back lands with probability P (default "
+                         "0.5) drawn from SEED (decimal or 0x hex)")
+                      ->type_name("lose|keep|random:SEED[:P]")
+                      ->default_str(defaults.on_cut)
+                      ->check(OnCutValidator()));
+  added.push_back(app->add_option("--cut-after-fences", o->cut_after_fences,
+                                  "cut the power at the N-th fence that orders NVDIMM writes")
+                      ->type_name("N")
+                      ->default_str("never")
+                      ->transform(Normalized<uint64_t>(ParseFenceCount, "a positive number")));
+  added.push_back(AddParsed<std::string>(
+                      app, "--trace-stores", &o->trace_stores, ParseTraceStores, "off, user or on",
+                      "record each lost line's last store (PC, CR3, guest process) in the cut "
+                      "report: user-space stores only, or all (slower); when off only "
+                      "non-temporal stores carry a PC")
+                      ->type_name("off|user|on")
+                      ->default_str(defaults.trace_stores));
+  added.push_back(app->add_flag("--deterministic", o->deterministic,
+                                "-icount and fixed clocks: same program, same image (slower)"));
+  added.push_back(app->add_option("--timeout", o->timeout_seconds,
+                                  "whole-run limit, 1 to 86400; exit 124 when it expires")
+                      ->type_name("SECONDS")
+                      ->capture_default_str()
+                      ->transform(Normalized<int>(ParseTimeout, "seconds, 1 to 86400")));
+  added.push_back(app->add_flag("--json", o->json,
+                                "print a machine-readable result on stdout after the guest "
+                                "output"));
+  added.push_back(app->add_flag("-v,--verbose", o->verbose,
+                                "show what nvlab does (QEMU command lines, boot steps)"));
+  for (CLI::Option* option : added) {
+    option->group(kLabOptionsGroup);
+    if (option->get_items_expected_max() == 0) {
+      option->check(Accepts<bool>(ParseFlagValue, "no value, true or false"));
+    }
+  }
+}
+
+// AddPowerCycleOptions adds the two commands of nvlab power-cycle.
+void AddPowerCycleOptions(CLI::App* power_cycle, CliOptions* o) {
+  power_cycle->add_option("--before", o->before, "run CMD (under sh -c), then cut the power")
+      ->type_name("CMD");
+  power_cycle->add_option("--after", o->after, "after the cut, boot again and run CMD")
+      ->type_name("CMD");
+}
+
+const CLI::App* SelectedCommand(const CLI::App& app) {
+  const std::vector<CLI::App*> selected = app.get_subcommands();
+  return selected.empty() ? nullptr : selected.front();
+}
+
+Subcommand SubcommandOf(const Commands& commands) {
+  if (commands.image->parsed()) return Subcommand::kImage;
+  if (commands.run->parsed()) return Subcommand::kRun;
+  if (commands.power_cycle->parsed()) return Subcommand::kPowerCycle;
+  if (commands.demo->parsed()) return Subcommand::kDemo;
+  return Subcommand::kNone;
+}
+
+// DescribeLeftover names the first word nothing took (CLI11 leaves it in remaining()).
+std::string DescribeLeftover(const CLI::App& app) {
+  const std::vector<std::string> leftover = app.remaining(true);
+  const CLI::App* command = SelectedCommand(app);
+  if (leftover.empty()) return "no command given";
+  const std::string& word = leftover.front();
+  const std::string where = command == nullptr ? "" : " for nvlab " + command->get_name();
+  if (word.size() > 1 && word.front() == '-') return "unknown option '" + word + "'" + where;
+  if (command == nullptr) return "unknown command '" + word + "'";
+  if (command->get_name() == "run") {
+    return "unexpected argument '" + word + "': the guest command goes after '--' (" +
+           std::string(kRunUsage) + ")";
+  }
+  return "unexpected argument '" + word + "'" + where;
+}
+
+// DescribeMissingValue names the option at the end of the line that wanted a value.
+std::string DescribeMissingValue(const CLI::App& app, const std::vector<std::string>& words,
+                                 const CLI::ArgumentMismatch& error) {
+  if (words.empty() || !TakesValue(app, words.back())) return error.what();
+  return words.back() + " needs a value";
+}
+
+// ModelOptionGiven names the first option given that only the persistence model acts on.
+std::string ModelOptionGiven(const CliOptions& o) {
+  if (o.on_cut_policy.kind != model::CutPolicy::Kind::kLose) return "--on-cut " + o.on_cut;
+  if (o.cut_after_fences != 0) return "--cut-after-fences " + std::to_string(o.cut_after_fences);
+  if (o.trace_stores != "off") return "--trace-stores " + o.trace_stores;
+  return "";
+}
+
+// CrossOptionProblem checks the rules that span options; empty when there is none.
+std::string CrossOptionProblem(const CliOptions& o, const GuestCommand& split,
+                               const Commands& commands) {
+  if (split.has_separator && o.subcommand != Subcommand::kRun) {
+    return "'--' only goes before the command of nvlab run";
   }
   if (o.subcommand == Subcommand::kRun && o.command.empty()) {
-    return Status::InvalidArgument("nvlab run needs a command: nvlab run [OPTIONS] -- CMD ARGS...");
+    return "nvlab run needs a command: " + std::string(kRunUsage);
   }
-  if (o.subcommand == Subcommand::kPowerCycle && (!have_before || !have_after)) {
-    return Status::InvalidArgument("nvlab power-cycle needs --before CMD and --after CMD");
+  if (o.subcommand == Subcommand::kPowerCycle && (commands.power_cycle->count("--before") == 0 ||
+                                                  commands.power_cycle->count("--after") == 0)) {
+    return "nvlab power-cycle needs --before CMD and --after CMD";
   }
   if (o.accel == Accel::kKvm && o.model.value_or(false)) {
-    return Status::InvalidArgument(
-        "--model on: the persistence model needs TCG; --accel kvm implies --model off");
+    return "--model on: the persistence model needs TCG; --accel kvm implies --model off";
   }
-  if (o.accel == Accel::kKvm &&
-      (o.on_cut != "lose" || o.cut_after_fences != 0 || o.trace_stores != "off")) {
-    return Status::InvalidArgument(
-        "--on-cut/--cut-after-fences need the persistence model, which --accel kvm turns off");
+  const std::string model_option = ModelOptionGiven(o);
+  if (!model_option.empty() && o.accel == Accel::kKvm) {
+    return model_option + " needs the persistence model, which --accel kvm turns off";
   }
-  if (o.model.has_value() && !*o.model &&
-      (o.on_cut != "lose" || o.cut_after_fences != 0 || o.trace_stores != "off")) {
-    return Status::InvalidArgument("--on-cut/--cut-after-fences/--trace-stores need --model on");
+  if (!model_option.empty() && o.model.has_value() && !*o.model) {
+    return model_option + " needs the persistence model, which --model off turns off";
   }
-  *out = std::move(o);
-  return Status::Ok();
+  return "";
+}
+
+ParsedCommandLine Result(CommandLineStatus status, std::string text, CliOptions options = {}) {
+  ParsedCommandLine result;
+  result.status = status;
+  result.text = std::move(text);
+  result.options = std::move(options);
+  return result;
+}
+
+ParsedCommandLine UsageError(const CLI::App& app, const std::string& problem) {
+  const CLI::App* command = SelectedCommand(app);
+  const std::string help =
+      command == nullptr ? "nvlab --help" : "nvlab " + command->get_name() + " --help";
+  return Result(CommandLineStatus::kUsageError, problem + " (try " + help + ")");
+}
+
+}  // namespace
+
+ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
+  const GuestCommand split = SplitGuestCommand(args);
+  CliOptions options;
+  CLI::App app("A hardware-free lab for persistent memory: QEMU guests with emulated NVDIMMs.",
+               "nvlab");
+  try {
+    const Commands commands = BuildApp(&app);
+    AddLabOptions(&app, &options);
+    AddPowerCycleOptions(commands.power_cycle, &options);
+    const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
+    try {
+      app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
+    } catch (const CLI::CallForHelp&) {
+      return Result(CommandLineStatus::kHelp, app.help());
+    } catch (const CLI::CallForAllHelp&) {
+      return Result(CommandLineStatus::kHelp, app.help());
+    } catch (const CLI::CallForVersion& version) {
+      return Result(CommandLineStatus::kVersion, version.what());
+    } catch (const CLI::ExtrasError&) {
+      return UsageError(app, DescribeLeftover(app));
+    } catch (const CLI::RequiredError&) {
+      return UsageError(app, DescribeLeftover(app));
+    } catch (const CLI::ArgumentMismatch& error) {
+      return UsageError(app, DescribeMissingValue(app, words, error));
+    }
+    options.subcommand = SubcommandOf(commands);
+    options.command = split.command;
+    if (const std::string problem = CrossOptionProblem(options, split, commands);
+        !problem.empty()) {
+      return UsageError(app, problem);
+    }
+  } catch (const CLI::Error& error) {
+    // ValidationError ("--timeout: bad value ..."), ConversionError, and any other CLI11 error.
+    return UsageError(app, error.what());
+  }
+  return Result(CommandLineStatus::kOk, "", std::move(options));
 }
 
 }  // namespace nvlab

@@ -1,7 +1,8 @@
-// cli_options.h -- the nvlab command line: subcommand, options, and their parsing.
+// cli_options.h -- the nvlab command line: its commands, its options, and ParseCommandLine.
 //
-// ParseCliOptions never exits and never prints: it returns InvalidArgument with a message that
-// names the offending option (the command then exits 2, interfaces.md).
+// ParseCommandLine is a pure function of the words after "nvlab": it never prints, never exits
+// and lets no CLI11 exception out. A usage error comes back as one line that names the offending
+// option or value and ends with a hint to --help; the command then exits 2.
 
 #ifndef NVLAB_CLI_OPTIONS_H_
 #define NVLAB_CLI_OPTIONS_H_
@@ -12,14 +13,15 @@
 #include <vector>
 
 #include "nvlab/machine.h"
+#include "nvlab/model/cut_policy.h"
 #include "nvlab/qemu_command_line.h"
-#include "nvlab/status.h"
 
 namespace nvlab {
 
-enum class Subcommand { kNone, kHelp, kVersion, kImage, kRun, kPowerCycle, kDemo };
+enum class Subcommand { kNone, kImage, kRun, kPowerCycle, kDemo };
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
+inline constexpr int kMaxTimeoutSeconds = 86400;
 
 struct CliOptions {
   Subcommand subcommand = Subcommand::kNone;
@@ -32,25 +34,38 @@ struct CliOptions {
   std::vector<std::string> nvdimm_images;
   Accel accel = Accel::kTcg;
   std::optional<bool> model;  // unset: on under TCG, off under KVM
+  // on_cut is the --on-cut text as given (the plugin reads it with the same parser, the reports
+  // show it); on_cut_policy is what model::ParseCutPolicy made of it.
   std::string on_cut = "lose";
-  uint64_t cut_after_fences = 0;
+  model::CutPolicy on_cut_policy;
+  uint64_t cut_after_fences = 0;  // 0: never
   std::string trace_stores = "off";
   bool deterministic = false;
   int timeout_seconds = kDefaultTimeoutSeconds;
   bool json = false;
   bool verbose = false;
-  std::vector<std::string> command;  // run: after "--"
+  std::vector<std::string> command;  // run: the words after "--"
   std::string before;                // power-cycle
   std::string after;
 };
 
-Status ParseCliOptions(int argc, char** argv, CliOptions* out);
+enum class CommandLineStatus {
+  kOk,          // options holds what to do
+  kHelp,        // text is the help to print on stdout (exit 0)
+  kVersion,     // text is "nvlab VERSION" (print on stdout, exit 0)
+  kUsageError,  // text is one line for stderr (exit 2)
+};
 
-// ValidateOnCut checks lose | keep | random:SEED[:P] (P in [0, 1]).
-bool ValidateOnCut(const std::string& text);
+struct ParsedCommandLine {
+  CommandLineStatus status = CommandLineStatus::kUsageError;
+  CliOptions options;
+  std::string text;
+};
 
-// UsageText is the --help text.
-const char* UsageText();
+// ParseCommandLine parses the words after the program name: COMMAND [OPTIONS] (the lab options
+// may also come before COMMAND), and for run "-- CMD ARGS...". It throws nothing but
+// std::bad_alloc.
+ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args);
 
 }  // namespace nvlab
 

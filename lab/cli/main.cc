@@ -9,6 +9,8 @@
 #include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "cli_options.h"
 #include "lab_session.h"
@@ -94,20 +96,24 @@ int RunPowerCycle(const CliOptions& opts) {
 }  // namespace
 
 static int Main(int argc, char** argv) {
-  CliOptions opts;
-  const Status parsed = nvlab::ParseCliOptions(argc, argv, &opts);
-  if (!parsed.ok()) {
-    std::cerr << "nvlab: " << parsed.message() << "\n";
-    return 2;
+  const nvlab::ParsedCommandLine parsed =
+      nvlab::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
+  switch (parsed.status) {
+    case nvlab::CommandLineStatus::kUsageError:
+      std::cerr << "nvlab: " << parsed.text << "\n";
+      return 2;
+    case nvlab::CommandLineStatus::kHelp:
+      std::cout << parsed.text;
+      return 0;
+    case nvlab::CommandLineStatus::kVersion:
+      std::cout << parsed.text << "\n";
+      return 0;
+    case nvlab::CommandLineStatus::kOk:
+      break;
   }
+  const CliOptions& opts = parsed.options;
   nvlab::InstallInterruptionHandlers();
   switch (opts.subcommand) {
-    case nvlab::Subcommand::kHelp:
-      std::cout << nvlab::UsageText();
-      return 0;
-    case nvlab::Subcommand::kVersion:
-      std::cout << "nvlab " NVLAB_VERSION "\n";
-      return 0;
     case nvlab::Subcommand::kImage:
       return RunImage(opts);
     case nvlab::Subcommand::kRun:
@@ -119,7 +125,7 @@ static int Main(int argc, char** argv) {
     case nvlab::Subcommand::kNone:
       break;
   }
-  std::cerr << nvlab::UsageText();
+  std::cerr << "nvlab: no command given (try nvlab --help)\n";
   return 2;
 }
 

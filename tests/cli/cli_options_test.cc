@@ -1,0 +1,583 @@
+// cli_options_test.cc -- ParseCommandLine, the nvlab command line, with no guest and no image:
+// every command, every option's good and bad values (with the exact message), unknown options,
+// missing values, rules across options, the guest command after "--", --help and --version, and
+// --on-cut agreeing with the persistence model's own parser.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli_options.h"
+#include "nvlab/model/cut_policy.h"
+
+namespace nvlab {
+namespace {
+
+using Args = std::vector<std::string>;
+
+// RunWith is `nvlab run OPTIONS -- true`.
+Args RunWith(Args options) {
+  Args args = {"run"};
+  args.insert(args.end(), options.begin(), options.end());
+  args.insert(args.end(), {"--", "true"});
+  return args;
+}
+
+// Parsed expects args to parse and returns the options.
+CliOptions Parsed(const Args& args) {
+  const ParsedCommandLine r = ParseCommandLine(args);
+  EXPECT_EQ(r.status, CommandLineStatus::kOk) << r.text;
+  EXPECT_EQ(r.text, "");
+  return r.options;
+}
+
+// UsageError expects args to be a usage error and returns its message.
+std::string UsageError(const Args& args) {
+  const ParsedCommandLine r = ParseCommandLine(args);
+  EXPECT_EQ(r.status, CommandLineStatus::kUsageError) << r.text;
+  EXPECT_EQ(r.text.find('\n'), std::string::npos) << "one line: " << r.text;
+  return r.text;
+}
+
+std::string Help(const Args& args) {
+  const ParsedCommandLine r = ParseCommandLine(args);
+  EXPECT_EQ(r.status, CommandLineStatus::kHelp) << r.text;
+  return r.text;
+}
+
+// -------------------------------------------------------------------------------- commands
+
+TEST(CommandLineTest, EachCommandIsRecognised) {
+  EXPECT_EQ(Parsed({"image"}).subcommand, Subcommand::kImage);
+  EXPECT_EQ(Parsed({"run", "--", "true"}).subcommand, Subcommand::kRun);
+  EXPECT_EQ(Parsed({"power-cycle", "--before", "a", "--after", "b"}).subcommand,
+            Subcommand::kPowerCycle);
+  EXPECT_EQ(Parsed({"demo"}).subcommand, Subcommand::kDemo);
+}
+
+TEST(CommandLineTest, DefaultsAreTheDocumentedOnes) {
+  const CliOptions o = Parsed({"run", "--", "true"});
+  EXPECT_EQ(o.machine, "default");
+  EXPECT_TRUE(o.nvdimm_sizes.empty());
+  EXPECT_FALSE(o.namespace_mode.has_value());
+  EXPECT_FALSE(o.filesystem.has_value());
+  EXPECT_FALSE(o.persistence.has_value());
+  EXPECT_EQ(o.share_dir, "");
+  EXPECT_TRUE(o.nvdimm_images.empty());
+  EXPECT_EQ(o.accel, Accel::kTcg);
+  EXPECT_FALSE(o.model.has_value());
+  EXPECT_EQ(o.on_cut, "lose");
+  EXPECT_EQ(o.on_cut_policy.kind, model::CutPolicy::Kind::kLose);
+  EXPECT_EQ(o.cut_after_fences, 0u);
+  EXPECT_EQ(o.trace_stores, "off");
+  EXPECT_FALSE(o.deterministic);
+  EXPECT_EQ(o.timeout_seconds, 300);
+  EXPECT_EQ(o.timeout_seconds, kDefaultTimeoutSeconds);
+  EXPECT_FALSE(o.json);
+  EXPECT_FALSE(o.verbose);
+  EXPECT_EQ(o.before, "");
+  EXPECT_EQ(o.after, "");
+}
+
+TEST(CommandLineTest, NoCommandIsAUsageError) {
+  EXPECT_EQ(UsageError({}), "no command given (try nvlab --help)");
+  EXPECT_EQ(UsageError({"--json"}), "no command given (try nvlab --help)");
+  EXPECT_EQ(UsageError({"--", "true"}), "no command given (try nvlab --help)");
+}
+
+TEST(CommandLineTest, AnUnknownCommandIsNamed) {
+  EXPECT_EQ(UsageError({"frobnicate"}), "unknown command 'frobnicate' (try nvlab --help)");
+  EXPECT_EQ(UsageError({"Run", "--", "true"}), "unknown command 'Run' (try nvlab --help)");
+}
+
+// ------------------------------------------------------------------ the guest command (run)
+
+TEST(CommandLineTest, RunTakesEverythingAfterTheFirstSeparatorAsTheCommand) {
+  EXPECT_EQ(Parsed({"run", "--", "echo hi"}).command, Args({"echo hi"}));
+  EXPECT_EQ(Parsed({"run", "--json", "--", "sh", "-c", "x", "sh", "a b"}).command,
+            Args({"sh", "-c", "x", "sh", "a b"}));
+  // Words after "--" are the guest's, even when they look like nvlab's options.
+  const CliOptions o = Parsed({"run", "--", "prog", "--timeout", "bogus", "--", "-v", "--help"});
+  EXPECT_EQ(o.command, Args({"prog", "--timeout", "bogus", "--", "-v", "--help"}));
+  EXPECT_EQ(o.timeout_seconds, 300);
+  EXPECT_FALSE(o.verbose);
+}
+
+TEST(CommandLineTest, RunWithoutACommandIsAUsageError) {
+  const std::string want =
+      "nvlab run needs a command: nvlab run [OPTIONS] -- CMD ARGS... (try nvlab run --help)";
+  EXPECT_EQ(UsageError({"run"}), want);
+  EXPECT_EQ(UsageError({"run", "--"}), want);
+  EXPECT_EQ(UsageError({"run", "--json", "--"}), want);
+}
+
+TEST(CommandLineTest, RunWithACommandButNoSeparatorSaysWhereItGoes) {
+  EXPECT_EQ(UsageError({"run", "echo", "hi"}),
+            "unexpected argument 'echo': the guest command goes after '--' (nvlab run [OPTIONS] "
+            "-- CMD ARGS...) (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"run", "--json", "true", "--", "x"}),
+            "unexpected argument 'true': the guest command goes after '--' (nvlab run [OPTIONS] "
+            "-- CMD ARGS...) (try nvlab run --help)");
+}
+
+TEST(CommandLineTest, TheSeparatorBelongsToRunOnly) {
+  EXPECT_EQ(UsageError({"image", "--", "true"}),
+            "'--' only goes before the command of nvlab run (try nvlab image --help)");
+  EXPECT_EQ(UsageError({"demo", "--", "true"}),
+            "'--' only goes before the command of nvlab run (try nvlab demo --help)");
+  EXPECT_EQ(UsageError({"power-cycle", "--before", "a", "--after", "b", "--", "c"}),
+            "'--' only goes before the command of nvlab run (try nvlab power-cycle --help)");
+}
+
+TEST(CommandLineTest, OtherCommandsTakeNoArguments) {
+  EXPECT_EQ(UsageError({"image", "extra"}),
+            "unexpected argument 'extra' for nvlab image (try nvlab image --help)");
+  EXPECT_EQ(UsageError({"demo", "run"}),
+            "unexpected argument 'run' for nvlab demo (try nvlab demo --help)");
+}
+
+// ------------------------------------------------------------------------------ power-cycle
+
+TEST(CommandLineTest, PowerCycleTakesBeforeAndAfter) {
+  const CliOptions o =
+      Parsed({"power-cycle", "--before", "write $NVLAB_PMEM", "--after", "check $NVLAB_PMEM"});
+  EXPECT_EQ(o.before, "write $NVLAB_PMEM");
+  EXPECT_EQ(o.after, "check $NVLAB_PMEM");
+  EXPECT_TRUE(o.command.empty());
+  // In either order, with =, and with values that look like options.
+  const CliOptions p = Parsed({"power-cycle", "--after=-x", "--json", "--before", "--after"});
+  EXPECT_EQ(p.before, "--after");
+  EXPECT_EQ(p.after, "-x");
+  EXPECT_TRUE(p.json);
+  // An empty command is a command (sh -c '').
+  EXPECT_EQ(Parsed({"power-cycle", "--before", "", "--after", ""}).before, "");
+}
+
+TEST(CommandLineTest, PowerCycleNeedsBothCommands) {
+  const std::string want =
+      "nvlab power-cycle needs --before CMD and --after CMD (try nvlab power-cycle --help)";
+  EXPECT_EQ(UsageError({"power-cycle"}), want);
+  EXPECT_EQ(UsageError({"power-cycle", "--before", "true"}), want);
+  EXPECT_EQ(UsageError({"power-cycle", "--after", "true"}), want);
+}
+
+TEST(CommandLineTest, BeforeAndAfterBelongToPowerCycleOnly) {
+  EXPECT_EQ(UsageError({"run", "--before", "x", "--", "true"}),
+            "unknown option '--before' for nvlab run (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"demo", "--after", "x"}),
+            "unknown option '--after' for nvlab demo (try nvlab demo --help)");
+}
+
+// ------------------------------------------------------------------- each lab option: good
+
+TEST(CommandLineTest, Machine) {
+  EXPECT_EQ(Parsed(RunWith({"--machine", "fsdax-ext4"})).machine, "fsdax-ext4");
+  EXPECT_EQ(Parsed(RunWith({"--machine", "/tmp/my.machine"})).machine, "/tmp/my.machine");
+  EXPECT_EQ(Parsed(RunWith({"--machine=two-nvdimms-numa"})).machine, "two-nvdimms-numa");
+}
+
+TEST(CommandLineTest, NvdimmRepeatsAndReadsSizes) {
+  EXPECT_EQ(Parsed(RunWith({"--nvdimm", "256M"})).nvdimm_sizes,
+            std::vector<uint64_t>({256u << 20}));
+  EXPECT_EQ(Parsed(RunWith({"--nvdimm", "2G", "--nvdimm=2M", "--nvdimm", "4M"})).nvdimm_sizes,
+            std::vector<uint64_t>({2ull << 30, 2u << 20, 4u << 20}));
+}
+
+TEST(CommandLineTest, Namespace) {
+  EXPECT_EQ(Parsed(RunWith({"--namespace", "devdax"})).namespace_mode, NamespaceMode::kDevdax);
+  EXPECT_EQ(Parsed(RunWith({"--namespace", "fsdax"})).namespace_mode, NamespaceMode::kFsdax);
+  EXPECT_EQ(Parsed(RunWith({"--namespace", "raw"})).namespace_mode, NamespaceMode::kRaw);
+}
+
+TEST(CommandLineTest, Filesystem) {
+  EXPECT_EQ(Parsed(RunWith({"--filesystem", "ext4"})).filesystem, FileSystem::kExt4);
+  EXPECT_EQ(Parsed(RunWith({"--filesystem", "xfs"})).filesystem, FileSystem::kXfs);
+}
+
+TEST(CommandLineTest, Persistence) {
+  EXPECT_EQ(Parsed(RunWith({"--persistence", "adr"})).persistence, Persistence::kAdr);
+  EXPECT_EQ(Parsed(RunWith({"--persistence", "eadr"})).persistence, Persistence::kEadr);
+}
+
+TEST(CommandLineTest, Share) {
+  EXPECT_EQ(Parsed(RunWith({"--share", "./out"})).share_dir, "./out");
+}
+
+TEST(CommandLineTest, NvdimmImageRepeats) {
+  EXPECT_EQ(Parsed(RunWith({"--nvdimm-image", "a.img"})).nvdimm_images, Args({"a.img"}));
+  EXPECT_EQ(Parsed(RunWith({"--nvdimm-image", "a.img", "--nvdimm-image=b.img"})).nvdimm_images,
+            Args({"a.img", "b.img"}));
+}
+
+TEST(CommandLineTest, Accel) {
+  EXPECT_EQ(Parsed(RunWith({"--accel", "tcg"})).accel, Accel::kTcg);
+  EXPECT_EQ(Parsed(RunWith({"--accel", "kvm"})).accel, Accel::kKvm);
+}
+
+TEST(CommandLineTest, Model) {
+  EXPECT_EQ(Parsed(RunWith({"--model", "on"})).model, std::optional<bool>(true));
+  EXPECT_EQ(Parsed(RunWith({"--model", "off"})).model, std::optional<bool>(false));
+}
+
+TEST(CommandLineTest, OnCut) {
+  CliOptions o = Parsed(RunWith({"--on-cut", "keep"}));
+  EXPECT_EQ(o.on_cut, "keep");
+  EXPECT_EQ(o.on_cut_policy.kind, model::CutPolicy::Kind::kKeep);
+  o = Parsed(RunWith({"--on-cut", "lose"}));
+  EXPECT_EQ(o.on_cut_policy.kind, model::CutPolicy::Kind::kLose);
+  o = Parsed(RunWith({"--on-cut", "random:7:0.25"}));
+  EXPECT_EQ(o.on_cut, "random:7:0.25");  // passed to the plugin as given
+  EXPECT_EQ(o.on_cut_policy.kind, model::CutPolicy::Kind::kRandom);
+  EXPECT_EQ(o.on_cut_policy.seed, 7u);
+  EXPECT_EQ(o.on_cut_policy.p, 0.25);
+  o = Parsed(RunWith({"--on-cut", "random:0x10"}));
+  EXPECT_EQ(o.on_cut, "random:0x10");
+  EXPECT_EQ(o.on_cut_policy.seed, 16u);
+  EXPECT_EQ(o.on_cut_policy.p, 0.5);
+}
+
+TEST(CommandLineTest, CutAfterFences) {
+  EXPECT_EQ(Parsed(RunWith({"--cut-after-fences", "1"})).cut_after_fences, 1u);
+  EXPECT_EQ(Parsed(RunWith({"--cut-after-fences", "010"})).cut_after_fences, 10u);  // decimal
+  EXPECT_EQ(Parsed(RunWith({"--cut-after-fences", "18446744073709551615"})).cut_after_fences,
+            UINT64_MAX);
+}
+
+TEST(CommandLineTest, TraceStores) {
+  EXPECT_EQ(Parsed(RunWith({"--trace-stores", "off"})).trace_stores, "off");
+  EXPECT_EQ(Parsed(RunWith({"--trace-stores", "user"})).trace_stores, "user");
+  EXPECT_EQ(Parsed(RunWith({"--trace-stores", "on"})).trace_stores, "on");
+}
+
+TEST(CommandLineTest, Timeout) {
+  EXPECT_EQ(Parsed(RunWith({"--timeout", "1"})).timeout_seconds, 1);
+  EXPECT_EQ(Parsed(RunWith({"--timeout", "86400"})).timeout_seconds, 86400);
+  EXPECT_EQ(Parsed(RunWith({"--timeout=25"})).timeout_seconds, 25);
+  EXPECT_EQ(Parsed(RunWith({"--timeout", "0300"})).timeout_seconds, 300);  // decimal, not octal
+}
+
+TEST(CommandLineTest, Flags) {
+  const CliOptions o = Parsed(RunWith({"--deterministic", "--json", "-v"}));
+  EXPECT_TRUE(o.deterministic);
+  EXPECT_TRUE(o.json);
+  EXPECT_TRUE(o.verbose);
+  EXPECT_TRUE(Parsed(RunWith({"--verbose"})).verbose);
+}
+
+TEST(CommandLineTest, FlagsTakeNoValueOrTrueOrFalse) {
+  EXPECT_TRUE(Parsed(RunWith({"--json=true"})).json);
+  EXPECT_FALSE(Parsed(RunWith({"--json", "--json=false"})).json);
+  EXPECT_TRUE(Parsed(RunWith({"-vv"})).verbose);
+  EXPECT_TRUE(Parsed(RunWith({"--json="})).json);  // an empty value is no value
+  EXPECT_EQ(UsageError(RunWith({"--json=maybe"})),
+            "--json: bad value 'maybe' (expected no value, true or false) (try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--deterministic=1"})),
+            "--deterministic: bad value '1' (expected no value, true or false) "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--verbose=yes"})),
+            "--verbose: bad value 'yes' (expected no value, true or false) (try nvlab run --help)");
+}
+
+TEST(CommandLineTest, TheLastOfARepeatedOptionWins) {
+  EXPECT_EQ(Parsed(RunWith({"--timeout", "5", "--timeout", "7"})).timeout_seconds, 7);
+  EXPECT_EQ(Parsed(RunWith({"--machine", "a", "--machine", "b"})).machine, "b");
+  EXPECT_EQ(Parsed(RunWith({"--persistence", "eadr", "--persistence", "adr"})).persistence,
+            Persistence::kAdr);
+}
+
+TEST(CommandLineTest, LabOptionsWorkBeforeAndAfterTheCommandAndForEveryCommand) {
+  const CliOptions o = Parsed({"--machine", "m", "run", "--timeout", "9", "--", "true"});
+  EXPECT_EQ(o.machine, "m");
+  EXPECT_EQ(o.timeout_seconds, 9);
+  EXPECT_TRUE(Parsed({"image", "--json", "-v"}).json);
+  EXPECT_EQ(Parsed({"demo", "--persistence", "eadr", "--on-cut", "keep"}).on_cut, "keep");
+  EXPECT_EQ(Parsed({"power-cycle", "--model", "off", "--before", "a", "--after", "b"}).model,
+            std::optional<bool>(false));
+}
+
+// -------------------------------------------------------------------- each lab option: bad
+
+struct BadValueCase {
+  std::string option;
+  std::string value;
+  std::string expected;  // the parenthesis of the message
+};
+
+TEST(CommandLineTest, EachBadValueIsNamedWithWhatTheOptionExpects) {
+  const std::vector<BadValueCase> cases = {
+      {"--machine", "", "expected a machine name or file"},
+      {"--nvdimm", "lots", "expected a size like 256M, a multiple of 2M"},
+      {"--nvdimm", "3M", "expected a size like 256M, a multiple of 2M"},
+      {"--nvdimm", "0", "expected a size like 256M, a multiple of 2M"},
+      {"--nvdimm", "", "expected a size like 256M, a multiple of 2M"},
+      {"--namespace", "dax", "expected devdax, fsdax or raw"},
+      {"--namespace", "DEVDAX", "expected devdax, fsdax or raw"},
+      {"--filesystem", "btrfs", "expected ext4 or xfs"},
+      {"--persistence", "sometimes", "expected adr or eadr"},
+      {"--share", "", "expected a host directory"},
+      {"--nvdimm-image", "", "expected a file name"},
+      {"--accel", "hvf", "expected tcg or kvm"},
+      {"--model", "yes", "expected on or off"},
+      {"--model", "true", "expected on or off"},
+      {"--cut-after-fences", "0", "expected a positive number"},
+      {"--cut-after-fences", "-1", "expected a positive number"},
+      {"--cut-after-fences", "0x10", "expected a positive number"},
+      {"--cut-after-fences", "18446744073709551616", "expected a positive number"},
+      {"--trace-stores", "all", "expected off, user or on"},
+      {"--timeout", "0", "expected seconds, 1 to 86400"},
+      {"--timeout", "86401", "expected seconds, 1 to 86400"},
+      {"--timeout", "-5", "expected seconds, 1 to 86400"},
+      {"--timeout", "+5", "expected seconds, 1 to 86400"},
+      {"--timeout", "10s", "expected seconds, 1 to 86400"},
+      {"--timeout", "0x10", "expected seconds, 1 to 86400"},
+      {"--timeout", "1e3", "expected seconds, 1 to 86400"},
+      {"--timeout", "", "expected seconds, 1 to 86400"},
+  };
+  for (const BadValueCase& c : cases) {
+    SCOPED_TRACE(c.option + " " + c.value);
+    const std::string want =
+        c.option + ": bad value '" + c.value + "' (" + c.expected + ") (try nvlab run --help)";
+    EXPECT_EQ(UsageError(RunWith({c.option, c.value})), want);
+    EXPECT_EQ(UsageError(RunWith({c.option + "=" + c.value})), want) << "the --option=value form";
+  }
+}
+
+TEST(CommandLineTest, ABadValueNamesTheCommandItsHelpIsFor) {
+  EXPECT_EQ(UsageError({"--timeout", "0", "image"}),
+            "--timeout: bad value '0' (expected seconds, 1 to 86400) (try nvlab image --help)");
+  EXPECT_EQ(UsageError({"demo", "--accel", "x"}),
+            "--accel: bad value 'x' (expected tcg or kvm) (try nvlab demo --help)");
+}
+
+TEST(CommandLineTest, ABadOnCutValueCarriesTheModelsReason) {
+  EXPECT_EQ(UsageError(RunWith({"--on-cut", "bogus"})),
+            "--on-cut: bad value 'bogus' (expected lose, keep or random:SEED[:P], got 'bogus') "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--on-cut", "random:"})),
+            "--on-cut: bad value 'random:' (random: SEED must be an unsigned number, got '') "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--on-cut", "random:1:2"})),
+            "--on-cut: bad value 'random:1:2' (random: P must be a number in [0, 1], got '2') "
+            "(try nvlab run --help)");
+}
+
+TEST(CommandLineTest, UnknownOptionsAreNamed) {
+  EXPECT_EQ(UsageError(RunWith({"--frobnicate"})),
+            "unknown option '--frobnicate' for nvlab run (try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"-x"})),
+            "unknown option '-x' for nvlab run (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"image", "--on-cutt", "keep"}),
+            "unknown option '--on-cutt' for nvlab image (try nvlab image --help)");
+  EXPECT_EQ(UsageError({"--frobnicate", "run", "--", "true"}),
+            "unknown option '--frobnicate' for nvlab run (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"--frobnicate"}), "unknown option '--frobnicate' (try nvlab --help)");
+  // --version belongs to nvlab itself, -h to every command, nothing else is short for anything.
+  EXPECT_EQ(UsageError(RunWith({"--verb"})),
+            "unknown option '--verb' for nvlab run (try nvlab run --help)");
+}
+
+TEST(CommandLineTest, AMissingValueIsNamed) {
+  EXPECT_EQ(UsageError({"run", "--timeout"}), "--timeout needs a value (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"run", "--machine", "--", "true"}),
+            "--machine needs a value (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"power-cycle", "--before", "true", "--after"}),
+            "--after needs a value (try nvlab power-cycle --help)");
+  EXPECT_EQ(UsageError({"image", "--on-cut"}), "--on-cut needs a value (try nvlab image --help)");
+}
+
+// ------------------------------------------------------------------ rules across options
+
+TEST(CommandLineTest, KvmCannotRunThePersistenceModel) {
+  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--model", "on"})),
+            "--model on: the persistence model needs TCG; --accel kvm implies --model off "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--on-cut", "keep"})),
+            "--on-cut keep needs the persistence model, which --accel kvm turns off "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--cut-after-fences", "3"})),
+            "--cut-after-fences 3 needs the persistence model, which --accel kvm turns off "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--trace-stores", "user"})),
+            "--trace-stores user needs the persistence model, which --accel kvm turns off "
+            "(try nvlab run --help)");
+  // What the model would do anyway is no conflict.
+  const CliOptions o = Parsed(
+      RunWith({"--accel", "kvm", "--model", "off", "--on-cut", "lose", "--trace-stores", "off"}));
+  EXPECT_EQ(o.accel, Accel::kKvm);
+}
+
+TEST(CommandLineTest, ModelOffCannotActOnACut) {
+  EXPECT_EQ(UsageError(RunWith({"--model", "off", "--on-cut", "random:3"})),
+            "--on-cut random:3 needs the persistence model, which --model off turns off "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--model", "off", "--cut-after-fences", "1"})),
+            "--cut-after-fences 1 needs the persistence model, which --model off turns off "
+            "(try nvlab run --help)");
+  EXPECT_EQ(UsageError(RunWith({"--trace-stores", "on", "--model", "off"})),
+            "--trace-stores on needs the persistence model, which --model off turns off "
+            "(try nvlab run --help)");
+  EXPECT_EQ(Parsed(RunWith({"--model", "off", "--on-cut", "lose"})).model,
+            std::optional<bool>(false));
+  EXPECT_EQ(Parsed(RunWith({"--model", "on", "--on-cut", "keep", "--trace-stores", "user",
+                            "--cut-after-fences", "2"}))
+                .cut_after_fences,
+            2u);
+}
+
+// ------------------------------------------------------------------- --help and --version
+
+TEST(CommandLineTest, HelpListsEveryCommandAndEveryOptionWithItsDefault) {
+  const std::string help = Help({"--help"});
+  EXPECT_TRUE(help.starts_with("usage: nvlab COMMAND [OPTIONS]\n")) << help;
+  for (const char* word : {"image",
+                           "run",
+                           "power-cycle",
+                           "demo",
+                           "--machine NAME|FILE",
+                           "--nvdimm SIZE",
+                           "--namespace devdax|fsdax|raw",
+                           "--filesystem ext4|xfs",
+                           "--persistence adr|eadr",
+                           "--share HOSTDIR",
+                           "--nvdimm-image FILE",
+                           "--accel tcg|kvm",
+                           "--model on|off",
+                           "--on-cut lose|keep|random:SEED[:P]",
+                           "--cut-after-fences N",
+                           "--trace-stores off|user|on",
+                           "--deterministic",
+                           "--timeout SECONDS",
+                           "--json",
+                           "-v,--verbose",
+                           "-h,--help",
+                           "--version",
+                           "(default: 300)",
+                           "(default: lose)",
+                           "(default: default)",
+                           "(default: tcg)",
+                           "(default: off)",
+                           "(default: never)",
+                           "(default: on under TCG, off under KVM)",
+                           "NVLAB_HOME",
+                           "NVLAB_PMEM",
+                           "124",
+                           "125",
+                           "130"}) {
+    EXPECT_NE(help.find(word), std::string::npos) << word << " missing from:\n" << help;
+  }
+  for (size_t start = 0, end; start < help.size(); start = end + 1) {
+    end = help.find('\n', start);
+    EXPECT_LE(end - start, 100u) << help.substr(start, end - start);
+  }
+  EXPECT_EQ(Help({"-h"}), help);
+  EXPECT_EQ(Help({"help"}), help);
+}
+
+TEST(CommandLineTest, EachCommandHasItsOwnHelpWithTheLabOptions) {
+  const std::string run = Help({"run", "--help"});
+  EXPECT_TRUE(run.starts_with("usage: nvlab run [OPTIONS] -- CMD ARGS...\n")) << run;
+  EXPECT_NE(run.find("--timeout SECONDS"), std::string::npos) << run;
+  EXPECT_NE(run.find("(default: 300)"), std::string::npos) << run;
+  EXPECT_EQ(run.find("--before"), std::string::npos) << run;
+  EXPECT_EQ(Help({"help", "run"}), run);
+  EXPECT_EQ(Help({"run", "--bogus-is-not-seen-after", "-h"}).substr(0, 20), run.substr(0, 20));
+
+  const std::string cycle = Help({"power-cycle", "-h"});
+  EXPECT_TRUE(cycle.starts_with("usage: nvlab power-cycle [OPTIONS] --before CMD --after CMD\n"))
+      << cycle;
+  EXPECT_NE(cycle.find("--before CMD"), std::string::npos) << cycle;
+  EXPECT_NE(cycle.find("--after CMD"), std::string::npos) << cycle;
+  EXPECT_NE(cycle.find("--on-cut"), std::string::npos) << cycle;
+
+  EXPECT_TRUE(Help({"image", "--help"}).starts_with("usage: nvlab image [OPTIONS]\n"));
+  EXPECT_TRUE(Help({"demo", "--help"}).starts_with("usage: nvlab demo [OPTIONS]\n"));
+}
+
+TEST(CommandLineTest, Version) {
+  const ParsedCommandLine r = ParseCommandLine({"--version"});
+  EXPECT_EQ(r.status, CommandLineStatus::kVersion);
+  EXPECT_EQ(r.text, std::string("nvlab ") + NVLAB_VERSION);
+}
+
+// ------------------------------------------------------ --on-cut: one grammar with the model
+
+TEST(CommandLineTest, OnCutAgreesWithTheModelsParser) {
+  const std::vector<std::string> inputs = {
+      "lose",
+      "keep",
+      "bogus",
+      "",
+      "Lose",
+      "random",
+      "random:",
+      "random:7",
+      "random:0x10",
+      "random:0X10",
+      "random:010",
+      "random:7:0.25",
+      "random:7:0",
+      "random:7:1",
+      "random:7:1.0",
+      "random:7:.5",
+      "random:1:2",
+      "random:7:",
+      "random:7:-0.1",
+      "random:7:1e-1",
+      "random:-1",
+      "random:+1",
+      "random:x",
+      "random:7:0.5:1",
+      "random::0.5",
+      "random:0xffffffffffffffff",
+      "random:18446744073709551616",
+      " lose",
+      "keep ",
+  };
+  for (const std::string& input : inputs) {
+    SCOPED_TRACE("--on-cut '" + input + "'");
+    model::CutPolicy want;
+    std::string why;
+    const bool model_accepts = model::ParseCutPolicy(input, &want, &why) == model::ModelStatus::kOk;
+    const ParsedCommandLine r = ParseCommandLine(RunWith({"--on-cut", input}));
+    if (model_accepts) {
+      ASSERT_EQ(r.status, CommandLineStatus::kOk) << r.text;
+      EXPECT_EQ(r.options.on_cut, input);
+      EXPECT_EQ(r.options.on_cut_policy.kind, want.kind);
+      EXPECT_EQ(r.options.on_cut_policy.seed, want.seed);
+      EXPECT_EQ(r.options.on_cut_policy.p, want.p);
+    } else {
+      ASSERT_EQ(r.status, CommandLineStatus::kUsageError);
+      EXPECT_EQ(r.text, "--on-cut: bad value '" + input + "' (" + why + ") (try nvlab run --help)");
+    }
+  }
+}
+
+TEST(CommandLineTest, OnCutTableOfTheIssue) {
+  // What the model makes of each (the CLI agrees, above): 0x is hex, P is optional.
+  struct Case {
+    std::string input;
+    bool ok;
+    uint64_t seed;
+    double p;
+  };
+  for (const Case& c : std::vector<Case>{{"random:0x10", true, 16, 0.5},
+                                         {"random:7:0.25", true, 7, 0.25},
+                                         {"random:", false, 0, 0},
+                                         {"random:1:2", false, 0, 0},
+                                         {"keep", true, 0, 0.5},
+                                         {"lose", true, 0, 0.5},
+                                         {"bogus", false, 0, 0}}) {
+    SCOPED_TRACE(c.input);
+    const ParsedCommandLine r = ParseCommandLine(RunWith({"--on-cut", c.input}));
+    EXPECT_EQ(r.status == CommandLineStatus::kOk, c.ok) << r.text;
+    if (c.ok && r.options.on_cut_policy.kind == model::CutPolicy::Kind::kRandom) {
+      EXPECT_EQ(r.options.on_cut_policy.seed, c.seed);
+      EXPECT_EQ(r.options.on_cut_policy.p, c.p);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nvlab
