@@ -1,7 +1,7 @@
 // main.cc -- the nvlab command: image, run, power-cycle, demo (nvlab --help says how).
 //
-// Exit statuses (interfaces.md): run: the guest command's; power-cycle: the command after the
-// cut; 2: usage error; 124: --timeout expired; 125: the lab failed.
+// Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
+// after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
 
 #include <unistd.h>
 

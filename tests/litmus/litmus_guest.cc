@@ -1,5 +1,5 @@
 // litmus_guest.cc -- nvlab-litmus, a guest program that runs every row of the persistence
-// model's litmus table (shared/reference/persistence-model.md) with exact instruction sequences,
+// model's litmus table (docs/design/persistence-model.md) with exact instruction sequences,
 // then cuts the power itself (NvLabPowerCut). After the next boot, `nvlab-litmus check` prints
 // what each row's line holds. The host test (litmus_test.cc) owns the expectations.
 //
@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Everything resident and every symbol bound before the sequences: a page fault is a kernel
-  // entry, which would complete pending flushes (interfaces.md).
+  // entry, which would complete pending flushes (docs/design/persistence-model.md).
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) std::perror("nvlab-litmus: mlockall");
   void* base = nullptr;
   SIZE_T size = 0;

@@ -1,7 +1,7 @@
 // litmus_test.cc -- the persistence model in real guests under TCG: the litmus table of
-// persistence-model.md with exact instruction sequences (nvlab-litmus), every guest-library
-// pattern (nvlab-records), forgotten flushes and their report, the cut policies, kernel-side
-// writes on fsdax, and --cut-after-fences. Every row is asserted.
+// docs/design/persistence-model.md with exact instruction sequences (nvlab-litmus), every
+// guest-library pattern (nvlab-records), forgotten flushes and their report, the cut policies,
+// kernel-side writes on fsdax, and --cut-after-fences. Every row is asserted.
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 // qemu-system-x86_64. The guest starts paused (-S): the launcher connects QMP and the agent
 // socket first, then continues it, so no byte the guest says is lost.
 //
-// The layout it produces (platform.md):
+// The layout it produces (docs/design/platform.md):
 //   -machine pc,nvdimm=on,nvdimm-persistence=mem-ctrl|cpu   -cpu max   -smp N
 //   RAM as memory-backend-file (share=on) per NUMA node, so the persistence model can walk the
 //   guest's page tables; each NVDIMM as memory-backend-file,share=on + nvdimm,addr=<base>;
