@@ -220,7 +220,7 @@ Status ParseTotals(const Object& totals, uint64_t* lost_lines, CutTotals* out) {
       {"unresolved_flushes", &out->unresolved_flushes},
   };
   for (const auto& [name, value] : fields) NVLAB_RETURN_IF_ERROR(totals.Unsigned(name, value));
-  // Added after version 1 first shipped: optional, like the fields of kernel_completions.
+  // Optional in format version 1 (docs/formats/cut-report.md), like kernel_completions.
   if (totals.Has("user_work_completed_in_kernel")) {
     NVLAB_RETURN_IF_ERROR(
         totals.Unsigned("user_work_completed_in_kernel", &out->user_work_completed_in_kernel));

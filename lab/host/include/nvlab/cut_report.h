@@ -55,7 +55,8 @@ struct LostLine {
   uint64_t gpa = 0;
   std::string state;  // dirty | flush-pending | wc-buffer
   // The last store to the line, when the plugin knew it (--trace-stores user|on, or a
-  // non-temporal store): its guest PC, CR3, and (newer plugins) the task that ran it.
+  // non-temporal store): its guest PC, CR3, and, when the image knows the kernel's
+  // task layout, the task that ran it.
   std::optional<uint64_t> pc;
   std::optional<uint64_t> cr3;
   std::optional<GuestProcess> process;
