@@ -213,7 +213,7 @@ TEST(CpioParserTest, RejectsTruncatedAndCorruptArchives) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SHA-256 and JSON.
+// SHA-256 (libcrypto) and JSON.
 
 TEST(Sha256DigestTest, MatchesTheFipsExamples) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -235,6 +235,41 @@ TEST(Sha256DigestTest, GivesTheSameDigestWhateverTheChunking) {
     }
     EXPECT_EQ(digest.HexDigest(), whole) << "chunk " << chunk;
   }
+}
+
+TEST(Sha256DigestTest, HashesFilesWithTheirSize) {
+  TempDir dir;
+  std::string hex;
+  std::uint64_t size = 1;
+  WriteAll(dir.path() / "empty", "");
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "empty", &hex, &size).ok());
+  EXPECT_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(size, 0U);
+  WriteAll(dir.path() / "abc", "abc");
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "abc", &hex, &size).ok());
+  EXPECT_EQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(size, 3U);
+  // FIPS 180-2's million "a"; then a file of several of the chunks Sha256OfFile reads.
+  WriteAll(dir.path() / "million", std::string(1000000, 'a'));
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "million", &hex, &size).ok());
+  EXPECT_EQ(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(size, 1000000U);
+  std::string big(3 << 20, 'x');
+  WriteAll(dir.path() / "big", big);
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "big", &hex, &size).ok());
+  EXPECT_EQ(hex, Sha256Hex(big));
+  EXPECT_EQ(size, big.size());
+}
+
+TEST(Sha256DigestTest, AMissingFileIsAnIoErrorNamingIt) {
+  TempDir dir;
+  std::string hex = "unchanged";
+  Status status = Sha256OfFile(dir.path() / "absent", &hex);
+  EXPECT_EQ(status.code(), Status::Code::kIoError);
+  EXPECT_NE(status.message().find("cannot open " + (dir.path() / "absent").string()),
+            std::string::npos)
+      << status.ToString();
+  EXPECT_EQ(hex, "unchanged");
 }
 
 TEST(JsonTextTest, EscapesQuotesBackslashesAndControlCharacters) {
