@@ -17,10 +17,8 @@
 
 namespace {
 
+namespace formats = nvlab::formats;
 using nvlab::KernelTaskLayout;
-using nvlab::formats::BtfMember;
-using nvlab::formats::BtfVariable;
-using nvlab::formats::KernelBtf;
 
 // The seed's strings and type records (little-endian words; kinds in bits 24-28 of the second).
 constexpr char kSeedStrings[] =
@@ -90,9 +88,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool parsed = formats::KernelBtf::Parse(input, &btf).ok();
   if (parsed) ExploreParsed(btf);
   KernelTaskLayout layout;
-  if (nvlab::formats::FindKernelTaskLayoutInBtf(input, 0, &layout).ok() && !parsed) {
+  if (formats::FindKernelTaskLayoutInBtf(input, 0, &layout).ok() && !parsed) {
     std::abort();  // a layout from a blob Parse refused
   }
-  (void)nvlab::formats::FindKernelTaskLayoutInElf(input, &layout);
+  (void)formats::FindKernelTaskLayoutInElf(input, &layout);
   return 0;
 }

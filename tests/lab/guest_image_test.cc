@@ -24,6 +24,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/elf_file.h"
@@ -32,7 +33,6 @@
 #include "nvlab/image/cpio_archive.h"
 #include "nvlab/image/debian_packages.h"
 #include "nvlab/image/guest_image_layers.h"
-#include "nvlab/image/json_text.h"
 #include "nvlab/image/kernel_extraction.h"
 #include "nvlab/image/kernel_modules.h"
 #include "nvlab/image/sha256_digest.h"
@@ -213,7 +213,7 @@ TEST(CpioParserTest, RejectsTruncatedAndCorruptArchives) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SHA-256 and JSON.
+// SHA-256 (libcrypto).
 
 TEST(Sha256DigestTest, MatchesTheFipsExamples) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
@@ -237,9 +237,39 @@ TEST(Sha256DigestTest, GivesTheSameDigestWhateverTheChunking) {
   }
 }
 
-TEST(JsonTextTest, EscapesQuotesBackslashesAndControlCharacters) {
-  EXPECT_EQ(JsonQuote("1:1.35.0-4"), "\"1:1.35.0-4\"");
-  EXPECT_EQ(JsonQuote("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+TEST(Sha256DigestTest, HashesFilesWithTheirSize) {
+  TempDir dir;
+  std::string hex;
+  std::uint64_t size = 1;
+  WriteAll(dir.path() / "empty", "");
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "empty", &hex, &size).ok());
+  EXPECT_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(size, 0U);
+  WriteAll(dir.path() / "abc", "abc");
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "abc", &hex, &size).ok());
+  EXPECT_EQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(size, 3U);
+  // FIPS 180-2's million "a"; then a file of several of the chunks Sha256OfFile reads.
+  WriteAll(dir.path() / "million", std::string(1000000, 'a'));
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "million", &hex, &size).ok());
+  EXPECT_EQ(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_EQ(size, 1000000U);
+  std::string big(3 << 20, 'x');
+  WriteAll(dir.path() / "big", big);
+  ASSERT_TRUE(Sha256OfFile(dir.path() / "big", &hex, &size).ok());
+  EXPECT_EQ(hex, Sha256Hex(big));
+  EXPECT_EQ(size, big.size());
+}
+
+TEST(Sha256DigestTest, AMissingFileIsAnIoErrorNamingIt) {
+  TempDir dir;
+  std::string hex = "unchanged";
+  Status status = Sha256OfFile(dir.path() / "absent", &hex);
+  EXPECT_EQ(status.code(), Status::Code::kIoError);
+  EXPECT_NE(status.message().find("cannot open " + (dir.path() / "absent").string()),
+            std::string::npos)
+      << status.ToString();
+  EXPECT_EQ(hex, "unchanged");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -663,6 +693,94 @@ TEST_F(GuestImageCacheTest, BuildsTheToolsLayerOverTheBaseLayer) {
   EXPECT_NE(manifest.find("\"/usr/bin/nvlab-agent\""), std::string::npos) << manifest;
   EXPECT_NE(manifest.find(image::Sha256Hex("agent v1")), std::string::npos);
   EXPECT_NE(manifest.find(image::Sha256Hex(initrd)), std::string::npos);
+}
+
+TEST_F(GuestImageCacheTest, WritesAManifestOfTheKeysFilesToolsAndBase) {
+  GuestImage image;
+  Status status = EnsureGuestImage(Spec(), &image);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  nlohmann::json manifest = nlohmann::json::parse(image::ReadAll(image.manifest));
+  EXPECT_EQ(manifest["format"], "nvlab-image-2");
+  EXPECT_EQ(manifest["image"], image.dir.filename().string());
+  EXPECT_EQ(manifest["base_layer"], "0123456789abcdef");
+  EXPECT_EQ(manifest["tools_layer"].get<std::string>().size(), 16U);
+  EXPECT_FALSE(manifest.contains("kernel_task_layout")) << "a fake kernel has no BTF";
+  EXPECT_EQ(manifest["files"]["vmlinux"]["sha256"], image::Sha256Hex("fake kernel"));
+  EXPECT_EQ(manifest["files"]["vmlinux"]["size"], 11);
+  EXPECT_EQ(manifest["files"]["initramfs.cpio"]["sha256"],
+            image::Sha256Hex(image::ReadAll(image.initrd)));
+  ASSERT_EQ(manifest["tools"].size(), 3U);
+  EXPECT_EQ(manifest["tools"][0]["path"], "/init");
+  EXPECT_EQ(manifest["tools"][1]["path"], "/usr/bin/nvlab-agent");
+  EXPECT_EQ(manifest["tools"][1]["sha256"], image::Sha256Hex("agent v1"));
+  EXPECT_EQ(manifest["tools"][1]["size"], 8);
+  EXPECT_EQ(manifest["base"], nlohmann::json::parse(R"({"packages": []})"));
+}
+
+TEST_F(GuestImageCacheTest, ACorruptManifestIsAnErrorNamingTheFile) {
+  GuestImage image;
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
+  image::WriteAll(image.manifest, "{\"format\": \"nvlab-image-2\", \"files\": ");
+  GuestImage again;
+  Status status = EnsureGuestImage(Spec(), &again);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find(image.manifest.string() + " is not valid JSON"),
+            std::string::npos)
+      << status.ToString();
+  image::WriteAll(image.manifest, "[1, 2]");
+  status = EnsureGuestImage(Spec(), &again);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find(image.manifest.string() + " is JSON array, not an object"),
+            std::string::npos)
+      << status.ToString();
+  image::WriteAll(image.manifest, R"({"kernel_task_layout": {"current_task": 5}})");
+  status = EnsureGuestImage(Spec(), &again);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find(image.manifest.string() +
+                                  ": image manifest: kernel_task_layout must be"),
+            std::string::npos)
+      << status.ToString();
+}
+
+TEST_F(GuestImageCacheTest, ACorruptBaseManifestOrKernelChecksumNamesTheFile) {
+  image::WriteAll(base_ / "base.json", "{\"packages\": [");
+  GuestImage image;
+  Status status = EnsureGuestImage(Spec(), &image);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find((base_ / "base.json").string() + " is not valid JSON"),
+            std::string::npos)
+      << status.ToString();
+  EXPECT_TRUE(fs::is_empty(home_ / "images")) << "no image from a damaged base layer";
+
+  image::WriteAll(base_ / "base.json", "{\"packages\": []}\n");
+  image::WriteAll(base_ / "vmlinux.json", R"({"sha256": "abc", "size": 11})");
+  status = EnsureGuestImage(Spec(), &image);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find("the base layer is damaged (delete " + base_.string()),
+            std::string::npos)
+      << status.ToString();
+  EXPECT_NE(status.message().find((base_ / "vmlinux.json").string() +
+                                  ".sha256 is not 64 lowercase hex digits"),
+            std::string::npos)
+      << status.ToString();
+
+  // A well-formed record is used as it is, not recomputed.
+  std::string recorded = image::Sha256Hex("the base layer's record");
+  image::WriteAll(base_ / "vmlinux.json", "{\"sha256\": \"" + recorded + "\", \"size\": 11}\n");
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
+  nlohmann::json manifest = nlohmann::json::parse(image::ReadAll(image.manifest));
+  EXPECT_EQ(manifest["files"]["vmlinux"]["sha256"], recorded);
+}
+
+TEST_F(GuestImageCacheTest, AToolNameThatIsNotUtf8IsRefusedNamingTheManifest) {
+  image::WriteAll(tools_dir_ / "bad\xff", "tool", true);
+  GuestImage image;
+  Status status = EnsureGuestImage(Spec(), &image);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find("cannot write "), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("manifest.json: "), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("UTF-8"), std::string::npos) << status.ToString();
+  EXPECT_TRUE(fs::is_empty(home_ / "images"));
 }
 
 TEST_F(GuestImageCacheTest, SecondCallRewritesNothing) {

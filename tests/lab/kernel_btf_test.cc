@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -798,9 +799,7 @@ TEST(ManifestKernelTaskLayoutTest, RoundTripsThroughTheManifest) {
   layout.task_pid_offset = 2416;
   layout.task_tgid_offset = 2420;
   std::string json = KernelTaskLayoutJson(layout);
-  EXPECT_EQ(json,
-            "{\"current_task\": \"0xffffffff8203c1c0\", \"comm\": 2976, \"pid\": 2416, "
-            "\"tgid\": 2420}");
+  EXPECT_EQ(json, R"({"current_task":"0xffffffff8203c1c0","comm":2976,"pid":2416,"tgid":2420})");
   std::string manifest = "{\n\"format\": \"nvlab-image-2\",\n\"kernel_task_layout\": " + json +
                          ",\n\"files\": {}\n}\n";
   std::optional<KernelTaskLayout> read;
@@ -818,21 +817,53 @@ TEST(ManifestKernelTaskLayoutTest, AnOlderManifestHasNoLayout) {
 }
 
 TEST(ManifestKernelTaskLayoutTest, RefusesAMalformedLayout) {
-  for (const char* bad : {
-           R"({"current_task": "0x1fb80", "comm": 1, "pid": 2})",
-           R"({"current_task": "1fb80", "comm": 1, "pid": 2, "tgid": 3})",
-           R"({"current_task": "0x1g", "comm": 1, "pid": 2, "tgid": 3})",
-           R"({"current_task": "0x1", "comm": -1, "pid": 2, "tgid": 3})",
-           R"({"current_task": "0x1", "comm": 4294967296, "pid": 2, "tgid": 3})",
-           R"({"current_task": "0x1", "comm": 1, "comm": 2, "tgid": 3})",
-           R"({"current_task": "0x1", "comm": 1, "pid": 2, "tgid": 3,)",
-           R"(null)",
-       }) {
+  const std::string shape = "kernel_task_layout must be {";
+  const std::pair<const char*, std::string> cases[] = {
+      {R"({"current_task": "0x1fb80", "comm": 1, "pid": 2})", shape},
+      {R"({"current_task": "1fb80", "comm": 1, "pid": 2, "tgid": 3})",
+       "kernel_task_layout.current_task is not \"0x\" and 1 to 16 hex digits: 1fb80"},
+      {R"({"current_task": "0x1g", "comm": 1, "pid": 2, "tgid": 3})",
+       "kernel_task_layout.current_task is not \"0x\" and 1 to 16 hex digits: 0x1g"},
+      {R"({"current_task": "0x", "comm": 1, "pid": 2, "tgid": 3})",
+       "kernel_task_layout.current_task is not \"0x\" and 1 to 16 hex digits: 0x"},
+      {R"({"current_task": 7, "comm": 1, "pid": 2, "tgid": 3})",
+       "kernel_task_layout.current_task is JSON number, not a string"},
+      {R"({"current_task": "0x1", "comm": -1, "pid": 2, "tgid": 3})",
+       "kernel_task_layout.comm is missing or not an unsigned 32-bit number"},
+      {R"({"current_task": "0x1", "comm": 4294967296, "pid": 2, "tgid": 3})",
+       "kernel_task_layout.comm is missing or not an unsigned 32-bit number"},
+      {R"({"current_task": "0x1", "comm": 1, "pid": 2.5, "tgid": 3})",
+       "kernel_task_layout.pid is missing or not an unsigned 32-bit number"},
+      {R"({"current_task": "0x1", "comm": 1, "comm": 2, "tgid": 3})", shape},
+      {R"({"current_task": "0x1", "comm": 1, "pid": 2, "tid": 3})",
+       "kernel_task_layout.tgid is missing"},
+      {R"(null)", shape},
+  };
+  for (const auto& [bad, message] : cases) {
     std::string manifest = std::string(R"({"kernel_task_layout": )") + bad + "}";
-    std::optional<KernelTaskLayout> read;
-    EXPECT_EQ(ReadManifestKernelTaskLayout(manifest, &read).code(), Status::Code::kInvalidArgument)
-        << manifest;
+    std::optional<KernelTaskLayout> read = KernelTaskLayout();
+    Status status = ReadManifestKernelTaskLayout(manifest, &read);
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << manifest;
+    EXPECT_NE(status.message().find("image manifest: " + message), std::string::npos)
+        << manifest << ": " << Describe(status);
     EXPECT_FALSE(read.has_value()) << manifest;
+  }
+}
+
+TEST(ManifestKernelTaskLayoutTest, RefusesAManifestThatIsNotAJsonObject) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"kernel_task_layout": {"current_task": "0x1", "comm": 1, "pid": 2, "tgid": 3},)",
+       "image manifest is not valid JSON: [json.exception.parse_error"},
+      {"", "image manifest is not valid JSON"},
+      {"[]", "image manifest is JSON array, not an object"},
+      {"\"kernel_task_layout\"", "image manifest is JSON string, not an object"},
+  };
+  for (const auto& [bad, message] : cases) {
+    std::optional<KernelTaskLayout> read = KernelTaskLayout();
+    Status status = ReadManifestKernelTaskLayout(bad, &read);
+    EXPECT_EQ(status.code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(status.message().find(message), std::string::npos) << bad << ": " << Describe(status);
+    EXPECT_FALSE(read.has_value()) << bad;
   }
 }
 

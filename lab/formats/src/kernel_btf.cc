@@ -144,7 +144,19 @@ std::string BtfKindName(std::uint32_t kind) {
 // ---------------------------------------------------------------------------------------------
 // Parsing and checking.
 
-Status KernelBtf::Parse(std::string_view blob, KernelBtf* btf) {
+namespace {
+
+// BtfSections are where the header says the type and string sections are, in blob offsets.
+struct BtfSections {
+  std::uint32_t header_size = 0;
+  std::uint64_t types_begin = 0;
+  std::uint64_t types_size = 0;
+  std::uint64_t strings_begin = 0;
+  std::uint64_t strings_size = 0;
+};
+
+// ReadHeader checks the magic, version and header length and reads the sections' places.
+Status ReadHeader(std::string_view blob, BtfSections* sections) {
   if (blob.size() < 4) {
     return Status::InvalidArgument("BTF header truncated: " + std::to_string(blob.size()) +
                                    " bytes");
@@ -171,48 +183,53 @@ Status KernelBtf::Parse(std::string_view blob, KernelBtf* btf) {
                                    std::to_string(header_size) + ", the blob " +
                                    std::to_string(blob.size()) + " bytes");
   }
-  // A longer header comes from a newer producer; the kernel accepts it if the rest is zero.
+  // A longer header has fields this reader does not know; the kernel accepts it if they are zero.
   for (std::size_t i = kBtfHeaderSize; i < header_size; ++i) {
     if (blob[i] != '\0') return Status::NotSupported("BTF header has unknown non-zero fields");
   }
-  std::uint64_t types_begin = std::uint64_t{header_size} + LoadWord(blob, 8);
-  std::uint64_t types_size = LoadWord(blob, 12);
-  std::uint64_t strings_begin = std::uint64_t{header_size} + LoadWord(blob, 16);
-  std::uint64_t strings_size = LoadWord(blob, 20);
-  if (types_begin + types_size > blob.size()) {
-    return Status::InvalidArgument("BTF type section [" + std::to_string(types_begin) + ", +" +
-                                   std::to_string(types_size) + ") lies past the end of the " +
+  sections->header_size = header_size;
+  sections->types_begin = std::uint64_t{header_size} + LoadWord(blob, 8);
+  sections->types_size = LoadWord(blob, 12);
+  sections->strings_begin = std::uint64_t{header_size} + LoadWord(blob, 16);
+  sections->strings_size = LoadWord(blob, 20);
+  return Status::Ok();
+}
+
+// CheckSections checks that both sections lie in the blob, apart, the type section aligned and
+// the string section starting and ending with a NUL.
+Status CheckSections(std::string_view blob, const BtfSections& s) {
+  if (s.types_begin + s.types_size > blob.size()) {
+    return Status::InvalidArgument("BTF type section [" + std::to_string(s.types_begin) + ", +" +
+                                   std::to_string(s.types_size) + ") lies past the end of the " +
                                    std::to_string(blob.size()) + "-byte blob");
   }
-  if (strings_begin + strings_size > blob.size()) {
-    return Status::InvalidArgument("BTF string section [" + std::to_string(strings_begin) + ", +" +
-                                   std::to_string(strings_size) + ") lies past the end of the " +
-                                   std::to_string(blob.size()) + "-byte blob");
+  if (s.strings_begin + s.strings_size > blob.size()) {
+    return Status::InvalidArgument("BTF string section [" + std::to_string(s.strings_begin) +
+                                   ", +" + std::to_string(s.strings_size) +
+                                   ") lies past the end of the " + std::to_string(blob.size()) +
+                                   "-byte blob");
   }
-  if ((types_begin - header_size) % 4 != 0) {
+  if ((s.types_begin - s.header_size) % 4 != 0) {
     return Status::InvalidArgument("BTF type section is not 4-byte aligned");
   }
-  if (types_begin < strings_begin + strings_size && strings_begin < types_begin + types_size) {
+  if (s.types_begin < s.strings_begin + s.strings_size &&
+      s.strings_begin < s.types_begin + s.types_size) {
     return Status::InvalidArgument("BTF type and string sections overlap");
   }
-  std::string_view strings = blob.substr(strings_begin, strings_size);
+  std::string_view strings = blob.substr(s.strings_begin, s.strings_size);
   if (strings.empty() || strings.front() != '\0' || strings.back() != '\0') {
     return Status::InvalidArgument(
         "BTF string section must start and end with a NUL (empty name, last name's end)");
   }
+  return Status::Ok();
+}
 
-  KernelBtf parsed;  // moved to *btf once all is checked
-  parsed.blob_.assign(blob);
-  parsed.types_begin_ = types_begin;
-  parsed.types_size_ = types_size;
-  parsed.strings_begin_ = strings_begin;
-  parsed.strings_size_ = strings_size;
-  std::string_view types = std::string_view(parsed.blob_).substr(types_begin, types_size);
-
-  // Walk every record: its header and its data must lie in the type section.
+// ReadTypeRecords walks the type section and appends each record to *records (whose [0] stands
+// for void): its header and its data must lie in the section.
+Status ReadTypeRecords(std::string_view types, std::vector<BtfType>* records) {
   std::uint32_t offset = 0;
   while (offset < types.size()) {
-    auto id = static_cast<std::uint32_t>(parsed.types_.size());
+    auto id = static_cast<std::uint32_t>(records->size());
     if (id > kBtfMaxTypes) return Status::InvalidArgument("BTF has more than 2^20 - 1 types");
     if (types.size() - offset < kBtfTypeHeaderSize) {
       return Status::InvalidArgument("BTF type " + std::to_string(id) +
@@ -244,16 +261,21 @@ Status KernelBtf::Parse(std::string_view blob, KernelBtf* btf) {
                                      std::to_string(data_size - (types.size() - type.data_offset)) +
                                      " bytes past the end of the type section");
     }
-    parsed.types_.push_back(type);
+    records->push_back(type);
     offset = static_cast<std::uint32_t>(type.data_offset + data_size);
   }
+  return Status::Ok();
+}
 
-  // Every name lies in the string section; every type id names a type.
-  auto count = static_cast<std::uint32_t>(parsed.types_.size() - 1);
+// CheckReferences checks that every name lies in the string section and every type id names a
+// type. ReadTypeRecords checked that each record's data lies in the type section.
+Status CheckReferences(std::string_view types, const std::vector<BtfType>& records,
+                       std::uint64_t strings_size) {
+  auto count = static_cast<std::uint32_t>(records.size() - 1);
   for (std::uint32_t id = 1; id <= count; ++id) {
-    const BtfType& type = parsed.types_[id];
+    const BtfType& type = records[id];
     std::vector<std::uint32_t> names = {type.name_offset};
-    for (std::uint32_t at : NameReferences(type)) names.push_back(parsed.Word(at));
+    for (std::uint32_t at : NameReferences(type)) names.push_back(LoadWord(types, at));
     for (std::uint32_t name : names) {
       if (name >= strings_size) {
         return Status::InvalidArgument(TypeLabel(id, type) + " names string offset " +
@@ -261,11 +283,9 @@ Status KernelBtf::Parse(std::string_view blob, KernelBtf* btf) {
                                        std::to_string(strings_size) + "-byte string section");
       }
     }
-    std::vector<std::uint32_t> references = TypeReferences(type);
     std::vector<std::uint32_t> targets;
-    targets.reserve(references.size() + 1);
     if (RefersThroughHeader(type.kind)) targets.push_back(type.size_or_type);
-    for (std::uint32_t at : references) targets.push_back(parsed.Word(at));
+    for (std::uint32_t at : TypeReferences(type)) targets.push_back(LoadWord(types, at));
     for (std::uint32_t target : targets) {
       if (target > count) {
         return Status::InvalidArgument(TypeLabel(id, type) + " refers to type " +
@@ -274,6 +294,25 @@ Status KernelBtf::Parse(std::string_view blob, KernelBtf* btf) {
       }
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status KernelBtf::Parse(std::string_view blob, KernelBtf* btf) {
+  BtfSections sections;
+  NVLAB_RETURN_IF_ERROR(ReadHeader(blob, &sections));
+  NVLAB_RETURN_IF_ERROR(CheckSections(blob, sections));
+  KernelBtf parsed;  // moved to *btf once all is checked
+  parsed.blob_.assign(blob);
+  parsed.types_begin_ = sections.types_begin;
+  parsed.types_size_ = sections.types_size;
+  parsed.strings_begin_ = sections.strings_begin;
+  parsed.strings_size_ = sections.strings_size;
+  std::string_view types =
+      std::string_view(parsed.blob_).substr(sections.types_begin, sections.types_size);
+  NVLAB_RETURN_IF_ERROR(ReadTypeRecords(types, &parsed.types_));
+  NVLAB_RETURN_IF_ERROR(CheckReferences(types, parsed.types_, sections.strings_size));
   *btf = std::move(parsed);
   return Status::Ok();
 }

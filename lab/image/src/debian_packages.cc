@@ -72,6 +72,7 @@ Status AptListsFingerprint(std::string* fingerprint) {
   Sha256Digest digest;
   for (const std::string& entry : entries) digest.Update(entry + "\n");
   *fingerprint = digest.HexDigest().substr(0, 16);
+  if (fingerprint->empty()) return Status::FailedPrecondition("libcrypto cannot compute SHA-256");
   return Status::Ok();
 }
 

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,13 +18,12 @@
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
+#include "manifest_json.h"
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/kernel_btf.h"
+#include "nvlab/hex.h"
 #include "nvlab/image/debian_packages.h"
 #include "nvlab/image/guest_image_layers.h"
-#include "nvlab/image/json_text.h"
 #include "nvlab/image/sha256_digest.h"
 
 namespace nvlab {
@@ -34,66 +32,66 @@ namespace {
 
 constexpr char kLayoutKey[] = "kernel_task_layout";
 
-template <typename T>
-bool ParseUnsigned(const std::string& text, int base, T* value) {
-  if (text.empty()) return false;
-  const char* end = text.data() + text.size();
-  auto [stop, error] = std::from_chars(text.data(), end, *value, base);
-  return error == std::errc() && stop == end;
+// LayoutJson is the manifest's kernel_task_layout object. The per-CPU offset is a hex string:
+// on kernels that link .data..percpu at a kernel address it exceeds JSON's exact integers.
+Json LayoutJson(const KernelTaskLayout& layout) {
+  return Json{{"current_task", FormatHex(layout.current_task_percpu_offset)},
+              {"comm", layout.task_comm_offset},
+              {"pid", layout.task_pid_offset},
+              {"tgid", layout.task_tgid_offset}};
+}
+
+// OffsetField reads object[name], an unsigned number that fits 32 bits.
+Status OffsetField(const Json& object, const char* name, const std::string& what,
+                   std::uint32_t* offset) {
+  auto field = object.find(name);
+  if (field == object.end() || !field->is_number_unsigned() ||
+      field->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
+    return Status::InvalidArgument(what + "." + name +
+                                   " is missing or not an unsigned 32-bit number");
+  }
+  *offset = static_cast<std::uint32_t>(field->get<std::uint64_t>());
+  return Status::Ok();
+}
+
+// ReadKernelTaskLayout reads the manifest's kernel_task_layout; none when it is absent.
+Status ReadKernelTaskLayout(const Json& manifest, std::optional<KernelTaskLayout>* layout) {
+  layout->reset();
+  auto field = manifest.find(kLayoutKey);
+  // A kernel without BTF (or a task layout in an unknown shape) leaves the field out.
+  if (field == manifest.end()) return Status::Ok();
+  const std::string what = std::string("image manifest: ") + kLayoutKey;
+  if (!field->is_object() || field->size() != 4) {
+    return Status::InvalidArgument(
+        what + " must be {\"current_task\": \"0x...\", \"comm\": N, \"pid\": N, \"tgid\": N}");
+  }
+  KernelTaskLayout read;
+  std::string current_task;
+  NVLAB_RETURN_IF_ERROR(StringField(*field, "current_task", what, &current_task));
+  if (current_task.rfind("0x", 0) != 0 ||
+      !ParseHexDigits(std::string_view(current_task).substr(2), &read.current_task_percpu_offset)) {
+    return Status::InvalidArgument(
+        what + ".current_task is not \"0x\" and 1 to 16 hex digits: " + current_task);
+  }
+  NVLAB_RETURN_IF_ERROR(OffsetField(*field, "comm", what, &read.task_comm_offset));
+  NVLAB_RETURN_IF_ERROR(OffsetField(*field, "pid", what, &read.task_pid_offset));
+  NVLAB_RETURN_IF_ERROR(OffsetField(*field, "tgid", what, &read.task_tgid_offset));
+  *layout = read;
+  return Status::Ok();
 }
 
 }  // namespace
 
 std::string KernelTaskLayoutJson(const KernelTaskLayout& layout) {
-  char current_task[24];
-  (void)std::snprintf(current_task, sizeof(current_task), "0x%llx",
-                      static_cast<unsigned long long>(layout.current_task_percpu_offset));
-  return std::string("{\"current_task\": ") + JsonQuote(current_task) +
-         ", \"comm\": " + std::to_string(layout.task_comm_offset) +
-         ", \"pid\": " + std::to_string(layout.task_pid_offset) +
-         ", \"tgid\": " + std::to_string(layout.task_tgid_offset) + "}";
+  return LayoutJson(layout).dump();
 }
 
 Status ReadManifestKernelTaskLayout(std::string_view manifest,
                                     std::optional<KernelTaskLayout>* layout) {
   layout->reset();
-  // Manifests from before the field (and any text without it) have no layout to read.
-  if (manifest.find(std::string("\"") + kLayoutKey + "\"") == std::string_view::npos) {
-    return Status::Ok();
-  }
-  const auto doc = nlohmann::json::parse(manifest, nullptr, /*allow_exceptions=*/false);
-  const nlohmann::json* fields = nullptr;
-  if (!doc.is_discarded() && doc.is_object()) {
-    if (auto it = doc.find(kLayoutKey); it != doc.end() && it->is_object()) fields = &*it;
-  }
-  // An unsigned JSON number that fits *out.
-  auto offset = [fields](const char* name, std::uint32_t* out) {
-    auto it = fields->find(name);
-    if (it == fields->end() || !it->is_number_unsigned() ||
-        it->get<std::uint64_t>() > std::numeric_limits<std::uint32_t>::max()) {
-      return false;
-    }
-    *out = static_cast<std::uint32_t>(it->get<std::uint64_t>());
-    return true;
-  };
-  KernelTaskLayout read;
-  bool ok = fields != nullptr && fields->size() == 4;
-  if (ok) {
-    auto current = fields->find("current_task");
-    const std::string text =
-        current != fields->end() && current->is_string() ? current->get<std::string>() : "";
-    ok = text.rfind("0x", 0) == 0 &&
-         ParseUnsigned(text.substr(2), 16, &read.current_task_percpu_offset) &&
-         offset("comm", &read.task_comm_offset) && offset("pid", &read.task_pid_offset) &&
-         offset("tgid", &read.task_tgid_offset);
-  }
-  if (!ok) {
-    return Status::InvalidArgument(
-        "image manifest: malformed kernel_task_layout (expected {\"current_task\": \"0x...\", "
-        "\"comm\": N, \"pid\": N, \"tgid\": N})");
-  }
-  *layout = read;
-  return Status::Ok();
+  Json object;
+  NVLAB_RETURN_IF_ERROR(ParseJsonObject(manifest, "image manifest", &object));
+  return ReadKernelTaskLayout(object, layout);
 }
 
 }  // namespace image
@@ -103,9 +101,9 @@ namespace {
 namespace fs = std::filesystem;
 using image::DebianPackage;
 
-// kImageFormat is part of every image's key; bump it when what an image holds changes, so that
-// images cached by an older nvlab are rebuilt (cheaply: the base layer stays).
-// 2: the manifest records the kernel task layout.
+// kImageFormat is part of every image's key and its manifest's "format"; bump it when what an
+// image holds changes, so that images cached by another nvlab are rebuilt (cheaply: the base
+// layer stays).
 constexpr char kImageFormat[] = "nvlab-image-2";
 // kKeptImages: images kept after a build (the newest by build time). Each tools change makes
 // a new image (some 20 MB); keeping several lets build trees with different guest tools take
@@ -244,22 +242,42 @@ Status NewestBaseLayer(const fs::path& home, std::string* key) {
   return Status::Ok();
 }
 
-std::string ToolsJson(const std::vector<image::ToolFile>& tools) {
-  std::string json;
-  for (const auto& tool : tools) {
-    if (!json.empty()) json += ",\n";
-    json += "    {\"path\": " + image::JsonQuote("/" + tool.guest_path) +
-            ", \"sha256\": " + image::JsonQuote(tool.sha256) +
-            ", \"size\": " + std::to_string(tool.size) + "}";
+// ImageKeys name an image and its two layers (16 hex digits each).
+struct ImageKeys {
+  std::string image;
+  std::string base;
+  std::string tools;
+};
+
+// ChooseBaseLayer picks the base layer: the one the current package versions make (resolved
+// through apt, cached) or, with package checks off or apt unusable, the newest one built.
+Status ChooseBaseLayer(const fs::path& home, const GuestImageSpec& spec,
+                       std::vector<DebianPackage>* packages, std::string* base_key) {
+  if (!spec.check_packages) return NewestBaseLayer(home, base_key);
+  Status status = ResolveBasePackages(home, spec, packages);
+  if (status.ok()) {
+    *base_key = image::BaseLayerKey(*packages);
+    return Status::Ok();
   }
-  return json;
+  // Offline or apt broken: an image built earlier is better than none.
+  if (!NewestBaseLayer(home, base_key).ok()) return status;
+  Log(spec,
+      "cannot check package versions (" + status.ToString() + "); using base layer " + *base_key);
+  return Status::Ok();
 }
 
-std::string FileJson(const fs::path& path) {
-  std::string hex;
-  std::uint64_t size = 0;
-  if (!image::Sha256OfFile(path, &hex, &size).ok()) return "null";
-  return "{\"sha256\": " + image::JsonQuote(hex) + ", \"size\": " + std::to_string(size) + "}";
+Status ImageKey(ImageKeys* keys) {
+  keys->image = image::Sha256Hex(std::string(kImageFormat) + " " + keys->base + " " + keys->tools)
+                    .substr(0, 16);
+  if (keys->image.empty() || keys->base.empty() || keys->tools.empty()) {
+    return Status::FailedPrecondition("libcrypto cannot compute SHA-256 for the image's keys");
+  }
+  return Status::Ok();
+}
+
+bool ImageComplete(const fs::path& image_dir) {
+  std::error_code error;
+  return fs::exists(image_dir / image::kManifestFile, error);
 }
 
 Status AppendFile(const fs::path& from, std::ofstream* out) {
@@ -270,85 +288,158 @@ Status AppendFile(const fs::path& from, std::ofstream* out) {
   return Status::Ok();
 }
 
-// BuildImage assembles images/<key> from a base layer and the tools files.
-Status BuildImage(const fs::path& home, const fs::path& base_dir, const std::string& image_key,
-                  const std::string& base_key, const std::string& tools_key,
+// WriteInitramfs writes the base cpio followed by the tools cpio.
+Status WriteInitramfs(const fs::path& base_cpio, const fs::path& tools_cpio, const fs::path& to) {
+  std::ofstream initramfs(to, std::ios::binary | std::ios::trunc);
+  NVLAB_RETURN_IF_ERROR(AppendFile(base_cpio, &initramfs));
+  NVLAB_RETURN_IF_ERROR(AppendFile(tools_cpio, &initramfs));
+  initramfs.close();
+  if (!initramfs) return Status::IoError("cannot write " + to.string());
+  return Status::Ok();
+}
+
+// LinkKernel hard-links the base layer's kernel into the image (copies it across file systems,
+// as in a home assembled by hand).
+Status LinkKernel(const fs::path& base_dir, const fs::path& image_dir) {
+  std::error_code error;
+  fs::create_hard_link(base_dir / image::kVmlinuxFile, image_dir / image::kVmlinuxFile, error);
+  if (!error) return Status::Ok();
+  fs::copy_file(base_dir / image::kVmlinuxFile, image_dir / image::kVmlinuxFile, error);
+  if (error) return Status::IoError("cannot copy the kernel: " + error.message());
+  return Status::Ok();
+}
+
+// KernelChecksum is the kernel's {"sha256", "size"}: the base layer's record of it when there is
+// one (the kernel is the base layer's, hard-linked), else computed.
+Status KernelChecksum(const fs::path& base_dir, const fs::path& image_dir, image::Json* checksum) {
+  const fs::path recorded = base_dir / image::kVmlinuxChecksumFile;
+  Status status = image::ReadJsonObjectFile(recorded, checksum);
+  if (status.code() == Status::Code::kNotFound) {
+    return image::FileChecksumJson(image_dir / image::kVmlinuxFile, checksum);
+  }
+  if (status.ok()) status = image::CheckFileChecksumJson(*checksum, recorded.string());
+  if (!status.ok()) {
+    return status.WithContext("the base layer is damaged (delete " + base_dir.string() +
+                              " to rebuild it)");
+  }
+  return Status::Ok();
+}
+
+// RecordTaskLayout adds kernel_task_layout, read from the kernel's BTF, to the manifest. It is
+// optional: without it cut reports name no processes, nothing else.
+Status RecordTaskLayout(const fs::path& kernel, const GuestImageSpec& spec, image::Json* manifest) {
+  KernelTaskLayout layout;
+  Status status = formats::FindKernelTaskLayout(kernel, &layout);
+  if (status.code() == Status::Code::kIoError) return status;
+  if (!status.ok()) {
+    Log(spec, "no kernel task layout recorded: " + status.ToString());
+    return Status::Ok();
+  }
+  image::Json layout_json = image::LayoutJson(layout);
+  Log(spec, "kernel task layout " + layout_json.dump());
+  (*manifest)[image::kLayoutKey] = std::move(layout_json);
+  return Status::Ok();
+}
+
+image::Json ToolsJson(const std::vector<image::ToolFile>& tools) {
+  image::Json list = image::Json::array();
+  for (const auto& tool : tools) {
+    list.push_back({{"path", "/" + tool.guest_path}, {"sha256", tool.sha256}, {"size", tool.size}});
+  }
+  return list;
+}
+
+// ImageManifest describes an assembled image: its keys, task layout, files and tools, and the
+// base layer's own manifest.
+Status ImageManifest(const fs::path& image_dir, const fs::path& base_dir, const ImageKeys& keys,
+                     const std::vector<image::ToolFile>& tools, const GuestImageSpec& spec,
+                     image::Json* manifest) {
+  image::Json base;
+  NVLAB_RETURN_IF_ERROR(image::ReadJsonObjectFile(base_dir / image::kBaseManifestFile, &base));
+  image::Json files;
+  NVLAB_RETURN_IF_ERROR(KernelChecksum(base_dir, image_dir, &files[image::kVmlinuxFile]));
+  NVLAB_RETURN_IF_ERROR(
+      image::FileChecksumJson(image_dir / image::kInitramfsFile, &files[image::kInitramfsFile]));
+  NVLAB_RETURN_IF_ERROR(
+      image::FileChecksumJson(image_dir / image::kToolsCpioFile, &files[image::kToolsCpioFile]));
+  *manifest = image::Json{{"format", kImageFormat},
+                          {"image", keys.image},
+                          {"base_layer", keys.base},
+                          {"tools_layer", keys.tools}};
+  NVLAB_RETURN_IF_ERROR(RecordTaskLayout(image_dir / image::kVmlinuxFile, spec, manifest));
+  (*manifest)["files"] = std::move(files);
+  (*manifest)["tools"] = ToolsJson(tools);
+  (*manifest)["base"] = std::move(base);
+  return Status::Ok();
+}
+
+// AssembleImage fills image_dir from a base layer and the tools files.
+Status AssembleImage(const fs::path& image_dir, const fs::path& base_dir, const ImageKeys& keys,
+                     const std::vector<image::ToolFile>& tools, const GuestImageSpec& spec) {
+  NVLAB_RETURN_IF_ERROR(image::WriteToolsCpio(tools, image_dir / image::kToolsCpioFile));
+  NVLAB_RETURN_IF_ERROR(WriteInitramfs(base_dir / image::kBaseCpioFile,
+                                       image_dir / image::kToolsCpioFile,
+                                       image_dir / image::kInitramfsFile));
+  NVLAB_RETURN_IF_ERROR(LinkKernel(base_dir, image_dir));
+  image::Json manifest;
+  NVLAB_RETURN_IF_ERROR(ImageManifest(image_dir, base_dir, keys, tools, spec, &manifest));
+  return image::WriteJsonFile(image_dir / image::kManifestFile, manifest);
+}
+
+// BuildImage assembles images/<key> in a temporary folder and renames it into place.
+Status BuildImage(const fs::path& home, const fs::path& base_dir, const ImageKeys& keys,
                   const std::vector<image::ToolFile>& tools, const GuestImageSpec& spec) {
   fs::path temp;
   NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "image", &temp));
-  Log(spec, "tools layer " + tools_key + ": " + std::to_string(tools.size()) + " files");
-  Status status = [&]() -> Status {
-    NVLAB_RETURN_IF_ERROR(image::WriteToolsCpio(tools, temp / image::kToolsCpioFile));
-    {
-      std::ofstream initramfs(temp / image::kInitramfsFile, std::ios::binary | std::ios::trunc);
-      NVLAB_RETURN_IF_ERROR(AppendFile(base_dir / image::kBaseCpioFile, &initramfs));
-      NVLAB_RETURN_IF_ERROR(AppendFile(temp / image::kToolsCpioFile, &initramfs));
-      initramfs.close();
-      if (!initramfs) return Status::IoError("cannot write the initramfs");
-    }
-    std::error_code error;
-    fs::create_hard_link(base_dir / image::kVmlinuxFile, temp / image::kVmlinuxFile, error);
-    if (error) {
-      // Another file system (a home assembled by hand): copy instead.
-      fs::copy_file(base_dir / image::kVmlinuxFile, temp / image::kVmlinuxFile, error);
-      if (error) return Status::IoError("cannot copy the kernel: " + error.message());
-    }
-    std::string base_json;
-    NVLAB_RETURN_IF_ERROR(ReadFileContents(base_dir / image::kBaseManifestFile, &base_json));
-    while (!base_json.empty() && base_json.back() == '\n') base_json.pop_back();
-    // The kernel is the base layer's (hard-linked): reuse its checksum when recorded.
-    std::string vmlinux_json;
-    if (ReadFileContents(base_dir / image::kVmlinuxChecksumFile, &vmlinux_json).ok()) {
-      while (!vmlinux_json.empty() && vmlinux_json.back() == '\n') vmlinux_json.pop_back();
-    } else {
-      vmlinux_json = FileJson(temp / image::kVmlinuxFile);
-    }
-    // The task layout is optional: without it cut reports name no processes, nothing else.
-    std::string layout_json;
-    KernelTaskLayout layout;
-    Status layout_status = formats::FindKernelTaskLayout(temp / image::kVmlinuxFile, &layout);
-    if (layout_status.code() == Status::Code::kIoError) return layout_status;
-    if (layout_status.ok()) {
-      layout_json = image::KernelTaskLayoutJson(layout);
-      Log(spec, "kernel task layout " + layout_json);
-      layout_json = ",\n\"kernel_task_layout\": " + layout_json;
-    } else {
-      Log(spec, "no kernel task layout recorded: " + layout_status.ToString());
-    }
-    std::string json = "{\n\"format\": " + image::JsonQuote(kImageFormat) +
-                       ",\n\"image\": " + image::JsonQuote(image_key) +
-                       ",\n\"base_layer\": " + image::JsonQuote(base_key) +
-                       ",\n\"tools_layer\": " + image::JsonQuote(tools_key) + layout_json +
-                       ",\n\"files\": {\n  \"vmlinux\": " + vmlinux_json +
-                       ",\n  \"initramfs.cpio\": " + FileJson(temp / image::kInitramfsFile) +
-                       ",\n  \"tools.cpio\": " + FileJson(temp / image::kToolsCpioFile) +
-                       "\n},\n\"tools\": [\n" + ToolsJson(tools) + "\n],\n\"base\": " + base_json +
-                       "\n}\n";
-    return WriteFileContents(temp / image::kManifestFile, json);
-  }();
+  Log(spec, "tools layer " + keys.tools + ": " + std::to_string(tools.size()) + " files");
+  Status status = AssembleImage(temp, base_dir, keys, tools, spec);
   if (!status.ok()) {
     std::error_code ignored;
     fs::remove_all(temp, ignored);
     return status;
   }
-  return PublishDir(temp, home / "images" / image_key);
+  return PublishDir(temp, home / "images" / keys.image);
 }
 
-// ManifestField returns the string value of "field" in a manifest written by BuildImage.
-std::string ManifestField(const std::string& manifest, const std::string& field) {
-  std::string key = "\"" + field + "\": \"";
-  std::size_t start = manifest.find(key);
-  if (start == std::string::npos) return {};
-  start += key.size();
-  std::size_t end = manifest.find('"', start);
-  return end == std::string::npos ? std::string() : manifest.substr(start, end - start);
+// BuildBaseLayerInto builds the base layer in temporary folders and renames it to base_dir.
+Status BuildBaseLayerInto(const fs::path& home, const fs::path& base_dir,
+                          const std::string& base_key, const std::vector<DebianPackage>& packages,
+                          const GuestImageSpec& spec) {
+  auto start = std::chrono::steady_clock::now();
+  Log(spec, "building base layer " + base_key);
+  fs::path work;
+  fs::path temp_base;
+  NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "work", &work));
+  NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "base", &temp_base));
+  Status status = image::BuildBaseLayer(packages, home / "packages", work, temp_base, spec.log);
+  std::error_code error;
+  fs::remove_all(work, error);
+  if (!status.ok()) {
+    fs::remove_all(temp_base, error);
+    return status.WithContext("building the guest image's base layer");
+  }
+  NVLAB_RETURN_IF_ERROR(PublishDir(temp_base, base_dir));
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+  Log(spec, "base layer " + base_key + " built in " +
+                std::to_string(static_cast<int>(seconds.count())) + " s");
+  return Status::Ok();
 }
 
-// PruneOldLayers deletes all but the kKeptImages newest images, the base layers none of them
-// uses (except keep_base), and, when packages is not empty, cached .deb files of other
-// versions. Called under the lock, after a build; failures only cost disk space.
-void PruneOldLayers(const fs::path& home, const std::string& keep_base,
-                    const std::vector<DebianPackage>& packages, const GuestImageSpec& spec) {
+// PrepareCacheFolders empties tmp/ and makes the cache's folders. Whatever is in tmp/ belongs
+// to a build that died: only lock holders write there.
+Status PrepareCacheFolders(const fs::path& home) {
+  std::error_code error;
+  fs::remove_all(home / "tmp", error);
+  for (const char* dir : {"tmp", "base", "images", "packages"}) {
+    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / dir));
+  }
+  return Status::Ok();
+}
+
+// PruneOldImages deletes all but the kKeptImages newest images and returns the base layers the
+// kept ones use; *all_known turns false when a kept image's manifest cannot say which.
+std::set<std::string> PruneOldImages(const fs::path& home, const GuestImageSpec& spec,
+                                     bool* all_known) {
   std::error_code error;
   std::vector<std::pair<fs::file_time_type, fs::path>> images;
   for (const fs::directory_entry& entry : fs::directory_iterator(home / "images", error)) {
@@ -358,28 +449,48 @@ void PruneOldLayers(const fs::path& home, const std::string& keep_base,
   }
   std::sort(images.begin(), images.end(),
             [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::set<std::string> used_bases = {keep_base};
+  std::set<std::string> used_bases;
+  *all_known = true;
   for (std::size_t i = 0; i < images.size(); ++i) {
     if (i >= kKeptImages) {
       Log(spec, "removing old image " + images[i].second.filename().string());
       fs::remove_all(images[i].second, error);
       continue;
     }
-    std::string manifest;
-    if (ReadFileContents(images[i].second / image::kManifestFile, &manifest).ok()) {
-      used_bases.insert(ManifestField(manifest, "base_layer"));
+    const fs::path manifest_path = images[i].second / image::kManifestFile;
+    image::Json manifest;
+    std::string base;
+    Status status = image::ReadJsonObjectFile(manifest_path, &manifest);
+    if (status.ok())
+      status = image::StringField(manifest, "base_layer", manifest_path.string(), &base);
+    if (!status.ok()) {
+      Log(spec, "keeping every base layer: " + status.ToString());
+      *all_known = false;
+      continue;
     }
+    used_bases.insert(base);
   }
+  return used_bases;
+}
+
+// PruneUnusedBaseLayers deletes the base layers not in used.
+void PruneUnusedBaseLayers(const fs::path& home, const std::set<std::string>& used,
+                           const GuestImageSpec& spec) {
+  std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(home / "base", error)) {
-    if (used_bases.count(entry.path().filename().string()) != 0) continue;
+    if (used.count(entry.path().filename().string()) != 0) continue;
     Log(spec, "removing unused base layer " + entry.path().filename().string());
     fs::remove_all(entry.path(), error);
   }
-  if (packages.empty()) return;
+}
+
+// PruneOtherPackageVersions deletes the cached .deb files of packages not in the set.
+void PruneOtherPackageVersions(const fs::path& home, const std::vector<DebianPackage>& packages) {
   std::set<std::string> wanted;
   for (const DebianPackage& package : packages) {
     wanted.insert(image::DebFilePrefix(package));
   }
+  std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(home / "packages", error)) {
     std::string name = entry.path().filename().string();
     bool keep = std::any_of(wanted.begin(), wanted.end(), [&name](const std::string& prefix) {
@@ -389,6 +500,39 @@ void PruneOldLayers(const fs::path& home, const std::string& keep_base,
   }
 }
 
+// PruneOldLayers deletes all but the kKeptImages newest images, the base layers none of them
+// uses (except keep_base), and, when packages is not empty, cached .deb files of other
+// versions. Called under the lock, after a build; failures only cost disk space.
+void PruneOldLayers(const fs::path& home, const std::string& keep_base,
+                    const std::vector<DebianPackage>& packages, const GuestImageSpec& spec) {
+  bool all_known = false;
+  std::set<std::string> used_bases = PruneOldImages(home, spec, &all_known);
+  used_bases.insert(keep_base);
+  if (all_known) PruneUnusedBaseLayers(home, used_bases, spec);
+  if (!packages.empty()) PruneOtherPackageVersions(home, packages);
+}
+
+// BuildMissingLayers builds, under the lock, whichever of the image's layers is missing.
+Status BuildMissingLayers(const fs::path& home, const ImageKeys& keys,
+                          const std::vector<image::ToolFile>& tools,
+                          const std::vector<DebianPackage>& packages, const GuestImageSpec& spec) {
+  ImageLock lock;
+  NVLAB_RETURN_IF_ERROR(lock.Acquire(home / "lock", spec));
+  const fs::path image_dir = home / "images" / keys.image;
+  if (ImageComplete(image_dir)) return Status::Ok();  // built while this process waited
+  NVLAB_RETURN_IF_ERROR(PrepareCacheFolders(home));
+  const fs::path base_dir = home / "base" / keys.base;
+  std::error_code error;
+  if (!fs::exists(base_dir / image::kBaseManifestFile, error)) {
+    NVLAB_RETURN_IF_ERROR(BuildBaseLayerInto(home, base_dir, keys.base, packages, spec));
+  }
+  NVLAB_RETURN_IF_ERROR(BuildImage(home, base_dir, keys, tools, spec));
+  Log(spec, "image " + keys.image + " ready in " + image_dir.string());
+  PruneOldLayers(home, keys.base, packages, spec);
+  return Status::Ok();
+}
+
+// FillImage names a complete image's files and reads its kernel release and task layout.
 Status FillImage(const fs::path& image_dir, const fs::path& base_dir, GuestImage* out) {
   out->dir = image_dir;
   out->kernel = image_dir / image::kVmlinuxFile;
@@ -400,9 +544,9 @@ Status FillImage(const fs::path& image_dir, const fs::path& base_dir, GuestImage
     release.pop_back();
   }
   out->kernel_release = release;
-  std::string manifest;
-  NVLAB_RETURN_IF_ERROR(ReadFileContents(out->manifest, &manifest));
-  Status status = image::ReadManifestKernelTaskLayout(manifest, &out->kernel_task_layout);
+  image::Json manifest;
+  NVLAB_RETURN_IF_ERROR(image::ReadJsonObjectFile(out->manifest, &manifest));
+  Status status = image::ReadKernelTaskLayout(manifest, &out->kernel_task_layout);
   if (!status.ok()) return status.WithContext(out->manifest.string());
   return Status::Ok();
 }
@@ -425,69 +569,20 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
     return Status::InvalidArgument("guest image: no guest data folder (share/nvlab/guest)");
   }
   NVLAB_RETURN_IF_ERROR(MakeDirectories(home));
-
+  ImageKeys keys;
   std::vector<image::ToolFile> tools;
-  std::string tools_key;
   NVLAB_RETURN_IF_ERROR(image::ScanToolsLayer(spec.guest_data_dir / "init", spec.guest_tools_dir,
-                                              &tools, &tools_key));
+                                              &tools, &keys.tools));
   std::vector<DebianPackage> packages;
-  std::string base_key;
-  if (spec.check_packages) {
-    Status status = ResolveBasePackages(home, spec, &packages);
-    if (!status.ok()) {
-      // Offline or apt broken: an image built earlier is better than none.
-      if (!NewestBaseLayer(home, &base_key).ok()) return status;
-      Log(spec, "cannot check package versions (" + status.ToString() + "); using base layer " +
-                    base_key);
-    } else {
-      base_key = image::BaseLayerKey(packages);
-    }
+  NVLAB_RETURN_IF_ERROR(ChooseBaseLayer(home, spec, &packages, &keys.base));
+  NVLAB_RETURN_IF_ERROR(ImageKey(&keys));
+  const fs::path image_dir = home / "images" / keys.image;
+  if (ImageComplete(image_dir)) {
+    Log(spec, "image " + keys.image + " is up to date");
   } else {
-    NVLAB_RETURN_IF_ERROR(NewestBaseLayer(home, &base_key));
+    NVLAB_RETURN_IF_ERROR(BuildMissingLayers(home, keys, tools, packages, spec));
   }
-  std::string image_key =
-      image::Sha256Hex(std::string(kImageFormat) + " " + base_key + " " + tools_key).substr(0, 16);
-  fs::path base_dir = home / "base" / base_key;
-  fs::path image_dir = home / "images" / image_key;
-  std::error_code error;
-  if (fs::exists(image_dir / image::kManifestFile, error)) {
-    Log(spec, "image " + image_key + " is up to date");
-    return FillImage(image_dir, base_dir, out);
-  }
-
-  ImageLock lock;
-  NVLAB_RETURN_IF_ERROR(lock.Acquire(home / "lock", spec));
-  // Another process may have built it while this one waited.
-  if (!fs::exists(image_dir / image::kManifestFile, error)) {
-    // Whatever is in tmp/ belongs to a build that died: only lock holders write there.
-    fs::remove_all(home / "tmp", error);
-    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "tmp"));
-    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "base"));
-    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "images"));
-    NVLAB_RETURN_IF_ERROR(MakeDirectories(home / "packages"));
-    if (!fs::exists(base_dir / image::kBaseManifestFile, error)) {
-      auto start = std::chrono::steady_clock::now();
-      Log(spec, "building base layer " + base_key);
-      fs::path work;
-      fs::path temp_base;
-      NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "work", &work));
-      NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "base", &temp_base));
-      Status status = image::BuildBaseLayer(packages, home / "packages", work, temp_base, spec.log);
-      fs::remove_all(work, error);
-      if (!status.ok()) {
-        fs::remove_all(temp_base, error);
-        return status.WithContext("building the guest image's base layer");
-      }
-      NVLAB_RETURN_IF_ERROR(PublishDir(temp_base, base_dir));
-      auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
-      Log(spec, "base layer " + base_key + " built in " +
-                    std::to_string(static_cast<int>(seconds.count())) + " s");
-    }
-    NVLAB_RETURN_IF_ERROR(BuildImage(home, base_dir, image_key, base_key, tools_key, tools, spec));
-    Log(spec, "image " + image_key + " ready in " + image_dir.string());
-    PruneOldLayers(home, base_key, packages, spec);
-  }
-  return FillImage(image_dir, base_dir, out);
+  return FillImage(image_dir, home / "base" / keys.base, out);
 }
 
 }  // namespace nvlab

@@ -11,12 +11,12 @@
 #include <set>
 #include <sstream>
 
+#include "manifest_json.h"
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/elf_file.h"
 #include "nvlab/host_command.h"
 #include "nvlab/image/guest_image_layers.h"
 #include "nvlab/image/guest_image_tree.h"
-#include "nvlab/image/json_text.h"
 #include "nvlab/image/kernel_extraction.h"
 #include "nvlab/image/sha256_digest.h"
 
@@ -214,11 +214,142 @@ void AddStagedTree(const fs::path& staging, const std::string& guest_prefix, Gue
   }
 }
 
-std::string FileJson(const fs::path& path) {
-  std::string hex;
-  std::uint64_t size = 0;
-  if (!Sha256OfFile(path, &hex, &size).ok()) return "null";
-  return "{\"sha256\": " + JsonQuote(hex) + ", \"size\": " + std::to_string(size) + "}";
+// BaseLayerContents is what a base layer's build put in it, for its manifest.
+struct BaseLayerContents {
+  std::string kernel_release;
+  std::vector<std::string> programs;  // names in /usr/bin
+  std::set<std::string> libraries;    // sonames (and the dynamic loader's name)
+  std::vector<std::string> modules;
+};
+
+// UnpackPackages downloads (or reuses) and unpacks every package into root, and finds the
+// kernel's release from its package name.
+Status UnpackPackages(const std::vector<DebianPackage>& packages, const fs::path& packages_dir,
+                      const fs::path& work_dir, const fs::path& root, std::string* kernel_release,
+                      std::ostream* log) {
+  std::error_code error;
+  fs::create_directories(root, error);
+  if (error) return Status::IoError("cannot create " + root.string());
+  for (const DebianPackage& package : packages) {
+    fs::path deb;
+    Log(log, "package " + package.name + " " + package.version);
+    NVLAB_RETURN_IF_ERROR(FetchPackage(package, packages_dir, work_dir, &deb));
+    NVLAB_RETURN_IF_ERROR(UnpackPackage(deb, root));
+    if (package.name.rfind(kKernelPackagePrefix, 0) == 0) {
+      *kernel_release = package.name.substr(std::string(kKernelPackagePrefix).size());
+    }
+  }
+  if (kernel_release->empty()) return Status::NotFound("no kernel package in the package set");
+  return Status::Ok();
+}
+
+// AddSkeleton adds the folders, merged-/usr links and files every guest needs.
+void AddSkeleton(GuestImageTree* tree) {
+  for (const char* dir : {"dev", "proc", "sys", "run", "mnt", "host", "etc", "usr", "usr/bin",
+                          "usr/lib", "usr/lib64", kGuestLibraryDir}) {
+    tree->AddDirectory(dir, 0755);
+  }
+  tree->AddDirectory("tmp", 01777);
+  tree->AddDirectory("root", 0700);
+  tree->AddSymlink("bin", "usr/bin");
+  tree->AddSymlink("sbin", "usr/bin");
+  tree->AddSymlink("usr/sbin", "bin");
+  tree->AddSymlink("lib", "usr/lib");
+  tree->AddSymlink("lib64", "usr/lib64");
+  // The kernel opens /dev/console for init before anything can mount devtmpfs.
+  tree->AddCharDevice("dev/console", 0600, 5, 1);
+  tree->AddFileContents("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
+  tree->AddFileContents("etc/group", "root:x:0:\n", 0644);
+}
+
+// AddPrograms adds the base programs, their other names and the shared libraries they need.
+Status AddPrograms(const fs::path& root, GuestImageTree* tree, BaseLayerContents* contents) {
+  for (const BaseProgram& program : BasePrograms()) {
+    fs::path binary = FindProgram(root, program.name);
+    if (binary.empty()) {
+      return Status::NotFound(std::string("program ") + program.name +
+                              " is in no package of the image");
+    }
+    std::string guest_path = std::string("usr/bin/") + program.guest_names.front();
+    tree->AddHostFile(guest_path, binary, 0755);
+    for (std::size_t i = 1; i < program.guest_names.size(); ++i) {
+      tree->AddSymlink(std::string("usr/bin/") + program.guest_names[i],
+                       program.guest_names.front());
+    }
+    NVLAB_RETURN_IF_ERROR(AddSharedLibraries(root, binary, tree, &contents->libraries));
+    contents->programs.emplace_back(program.guest_names.front());
+  }
+  return Status::Ok();
+}
+
+// AddConfigFiles adds the configuration files the packages have.
+void AddConfigFiles(const fs::path& root, GuestImageTree* tree) {
+  for (const char* file : BaseConfigFiles()) {
+    fs::path found = ResolveInRoot(root, file);
+    if (!found.empty()) tree->AddHostFile(file, found, 0644);
+  }
+}
+
+// AddBusyboxApplets links every name busybox implements to it, unless a real program has it.
+Status AddBusyboxApplets(const fs::path& root, GuestImageTree* tree, std::size_t libraries,
+                         std::ostream* log) {
+  std::string applets;
+  NVLAB_RETURN_IF_ERROR(
+      RunHostCommand({FindProgram(root, "busybox").string(), "--list"}, {}, &applets));
+  std::istringstream applet_lines(applets);
+  std::string applet;
+  int applet_count = 0;
+  while (std::getline(applet_lines, applet)) {
+    if (applet.empty() || applet.find('/') != std::string::npos) continue;
+    std::string guest_path = "usr/bin/" + applet;
+    if (tree->Contains(guest_path)) continue;
+    tree->AddSymlink(guest_path, "busybox");
+    ++applet_count;
+  }
+  Log(log, "busybox: " + std::to_string(applet_count) + " applet links; " +
+               std::to_string(libraries) + " shared libraries");
+  return Status::Ok();
+}
+
+// AddModules stages the kernel modules the guest needs (under work_dir) and adds them.
+Status AddModules(const fs::path& root, const fs::path& work_dir, GuestImageTree* tree,
+                  BaseLayerContents* contents, std::ostream* log) {
+  fs::path module_staging = work_dir / "modules";
+  NVLAB_RETURN_IF_ERROR(
+      StageModules(root, contents->kernel_release, module_staging, &contents->modules, log));
+  tree->AddDirectory("usr/lib/modules", 0755);
+  AddStagedTree(module_staging / "lib/modules", "usr/lib/modules", tree);
+  return Status::Ok();
+}
+
+Json PackagesJson(const std::vector<DebianPackage>& packages) {
+  Json list = Json::array();
+  for (const DebianPackage& package : packages) {
+    list.push_back(
+        {{"name", package.name}, {"version", package.version}, {"sha256", package.sha256}});
+  }
+  return list;
+}
+
+// WriteBaseManifest writes base.json, kernel_release and vmlinux.json (the kernel's checksum,
+// reused by every image over this layer).
+Status WriteBaseManifest(const std::vector<DebianPackage>& packages,
+                         const BaseLayerContents& contents, const fs::path& out_dir) {
+  Json vmlinux;
+  Json cpio;
+  NVLAB_RETURN_IF_ERROR(FileChecksumJson(out_dir / kVmlinuxFile, &vmlinux));
+  NVLAB_RETURN_IF_ERROR(FileChecksumJson(out_dir / kBaseCpioFile, &cpio));
+  Json manifest = {{"format", kBaseLayerFormat},
+                   {"kernel_release", contents.kernel_release},
+                   {"packages", PackagesJson(packages)},
+                   {"programs", contents.programs},
+                   {"libraries", contents.libraries},
+                   {"modules", contents.modules},
+                   {"files", {{kVmlinuxFile, vmlinux}, {kBaseCpioFile, cpio}}}};
+  NVLAB_RETURN_IF_ERROR(WriteJsonFile(out_dir / kBaseManifestFile, manifest));
+  NVLAB_RETURN_IF_ERROR(
+      WriteFileContents(out_dir / kKernelReleaseFile, contents.kernel_release + "\n"));
+  return WriteJsonFile(out_dir / kVmlinuxChecksumFile, vmlinux);
 }
 
 }  // namespace
@@ -253,118 +384,21 @@ std::string BaseLayerKey(const std::vector<DebianPackage>& packages) {
 
 Status BuildBaseLayer(const std::vector<DebianPackage>& packages, const fs::path& packages_dir,
                       const fs::path& work_dir, const fs::path& out_dir, std::ostream* log) {
-  fs::path root = work_dir / "root";
-  std::error_code error;
-  fs::create_directories(root, error);
-  if (error) return Status::IoError("cannot create " + root.string());
-  std::string kernel_release;
-  std::string packages_json;
-  for (const DebianPackage& package : packages) {
-    fs::path deb;
-    Log(log, "package " + package.name + " " + package.version);
-    NVLAB_RETURN_IF_ERROR(FetchPackage(package, packages_dir, work_dir, &deb));
-    NVLAB_RETURN_IF_ERROR(UnpackPackage(deb, root));
-    if (package.name.rfind(kKernelPackagePrefix, 0) == 0) {
-      kernel_release = package.name.substr(std::string(kKernelPackagePrefix).size());
-    }
-    if (!packages_json.empty()) packages_json += ",\n";
-    packages_json += "    {\"name\": " + JsonQuote(package.name) +
-                     ", \"version\": " + JsonQuote(package.version) +
-                     ", \"sha256\": " + JsonQuote(package.sha256) + "}";
-  }
-  if (kernel_release.empty()) return Status::NotFound("no kernel package in the package set");
-
-  Log(log, "kernel " + kernel_release + ": extracting the uncompressed vmlinux");
-  fs::path bzimage = root / "boot" / ("vmlinuz-" + kernel_release);
-  NVLAB_RETURN_IF_ERROR(ExtractVmlinux(bzimage, out_dir / kVmlinuxFile, work_dir));
-
-  GuestImageTree tree;
-  for (const char* dir : {"dev", "proc", "sys", "run", "mnt", "host", "etc", "usr", "usr/bin",
-                          "usr/lib", "usr/lib64", kGuestLibraryDir}) {
-    tree.AddDirectory(dir, 0755);
-  }
-  tree.AddDirectory("tmp", 01777);
-  tree.AddDirectory("root", 0700);
-  tree.AddSymlink("bin", "usr/bin");
-  tree.AddSymlink("sbin", "usr/bin");
-  tree.AddSymlink("usr/sbin", "bin");
-  tree.AddSymlink("lib", "usr/lib");
-  tree.AddSymlink("lib64", "usr/lib64");
-  // The kernel opens /dev/console for init before anything can mount devtmpfs.
-  tree.AddCharDevice("dev/console", 0600, 5, 1);
-  tree.AddFileContents("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n", 0644);
-  tree.AddFileContents("etc/group", "root:x:0:\n", 0644);
-
-  std::set<std::string> libraries;
-  std::string programs_json;
-  for (const BaseProgram& program : BasePrograms()) {
-    fs::path binary = FindProgram(root, program.name);
-    if (binary.empty()) {
-      return Status::NotFound(std::string("program ") + program.name +
-                              " is in no package of the image");
-    }
-    std::string guest_path = std::string("usr/bin/") + program.guest_names.front();
-    tree.AddHostFile(guest_path, binary, 0755);
-    for (std::size_t i = 1; i < program.guest_names.size(); ++i) {
-      tree.AddSymlink(std::string("usr/bin/") + program.guest_names[i],
-                      program.guest_names.front());
-    }
-    NVLAB_RETURN_IF_ERROR(AddSharedLibraries(root, binary, &tree, &libraries));
-    if (!programs_json.empty()) programs_json += ", ";
-    programs_json += JsonQuote(program.guest_names.front());
-  }
-  for (const char* file : BaseConfigFiles()) {
-    fs::path found = ResolveInRoot(root, file);
-    if (!found.empty()) tree.AddHostFile(file, found, 0644);
-  }
-
-  // Busybox applets: every name it implements, as a link, unless a real program has it.
-  std::string applets;
+  const fs::path root = work_dir / "root";
+  BaseLayerContents contents;
   NVLAB_RETURN_IF_ERROR(
-      RunHostCommand({FindProgram(root, "busybox").string(), "--list"}, {}, &applets));
-  std::istringstream applet_lines(applets);
-  std::string applet;
-  int applet_count = 0;
-  while (std::getline(applet_lines, applet)) {
-    if (applet.empty() || applet.find('/') != std::string::npos) continue;
-    std::string guest_path = "usr/bin/" + applet;
-    if (tree.Contains(guest_path)) continue;
-    tree.AddSymlink(guest_path, "busybox");
-    ++applet_count;
-  }
-  Log(log, "busybox: " + std::to_string(applet_count) + " applet links; " +
-               std::to_string(libraries.size()) + " shared libraries");
-
-  fs::path module_staging = work_dir / "modules";
-  std::vector<std::string> modules;
-  NVLAB_RETURN_IF_ERROR(StageModules(root, kernel_release, module_staging, &modules, log));
-  tree.AddDirectory("usr/lib/modules", 0755);
-  AddStagedTree(module_staging / "lib/modules", "usr/lib/modules", &tree);
-
+      UnpackPackages(packages, packages_dir, work_dir, root, &contents.kernel_release, log));
+  Log(log, "kernel " + contents.kernel_release + ": extracting the uncompressed vmlinux");
+  NVLAB_RETURN_IF_ERROR(ExtractVmlinux(root / "boot" / ("vmlinuz-" + contents.kernel_release),
+                                       out_dir / kVmlinuxFile, work_dir));
+  GuestImageTree tree;
+  AddSkeleton(&tree);
+  NVLAB_RETURN_IF_ERROR(AddPrograms(root, &tree, &contents));
+  AddConfigFiles(root, &tree);
+  NVLAB_RETURN_IF_ERROR(AddBusyboxApplets(root, &tree, contents.libraries.size(), log));
+  NVLAB_RETURN_IF_ERROR(AddModules(root, work_dir, &tree, &contents, log));
   NVLAB_RETURN_IF_ERROR(tree.WriteCpio(out_dir / kBaseCpioFile, 1));
-
-  std::string modules_json;
-  for (const std::string& name : modules) {
-    if (!modules_json.empty()) modules_json += ", ";
-    modules_json += JsonQuote(name);
-  }
-  std::string libraries_json;
-  for (const std::string& name : libraries) {
-    if (!libraries_json.empty()) libraries_json += ", ";
-    libraries_json += JsonQuote(name);
-  }
-  std::string vmlinux_json = FileJson(out_dir / kVmlinuxFile);
-  std::string json = "{\n  \"format\": " + JsonQuote(kBaseLayerFormat) +
-                     ",\n  \"kernel_release\": " + JsonQuote(kernel_release) +
-                     ",\n  \"packages\": [\n" + packages_json + "\n  ],\n  \"programs\": [" +
-                     programs_json + "],\n  \"libraries\": [" + libraries_json +
-                     "],\n  \"modules\": [" + modules_json + "],\n  \"files\": {\n    \"" +
-                     kVmlinuxFile + "\": " + vmlinux_json + ",\n    \"" + kBaseCpioFile +
-                     "\": " + FileJson(out_dir / kBaseCpioFile) + "\n  }\n}\n";
-  NVLAB_RETURN_IF_ERROR(WriteFileContents(out_dir / kBaseManifestFile, json));
-  NVLAB_RETURN_IF_ERROR(WriteFileContents(out_dir / kKernelReleaseFile, kernel_release + "\n"));
-  NVLAB_RETURN_IF_ERROR(WriteFileContents(out_dir / kVmlinuxChecksumFile, vmlinux_json + "\n"));
-  return Status::Ok();
+  return WriteBaseManifest(packages, contents, out_dir);
 }
 
 }  // namespace nvlab::image

@@ -50,6 +50,7 @@ Status ScanToolsLayer(const fs::path& init_script, const fs::path& tools_dir,
     digest.Update("\n" + file.guest_path + " " + file.sha256);
   }
   *key = digest.HexDigest().substr(0, 16);
+  if (key->empty()) return Status::FailedPrecondition("libcrypto cannot compute SHA-256");
   return Status::Ok();
 }
 

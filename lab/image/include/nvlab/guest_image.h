@@ -75,7 +75,7 @@ struct GuestImage {
   // kernel_task_layout is read from the kernel's BTF when the image is built, and recorded in
   // the manifest ("kernel_task_layout"). Absent when the kernel has no BTF (built without
   // CONFIG_DEBUG_INFO_BTF) or its BTF does not describe the task in a known shape (the image
-  // still builds; nvlab -v says why), and for images built before nvlab recorded it.
+  // still builds; nvlab -v says why).
   std::optional<KernelTaskLayout> kernel_task_layout;
 };
 

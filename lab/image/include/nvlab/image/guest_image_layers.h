@@ -74,15 +74,16 @@ Status ScanToolsLayer(const std::filesystem::path& init_script,
 // WriteToolsCpio writes the tools layer's cpio (every file executable).
 Status WriteToolsCpio(const std::vector<ToolFile>& files, const std::filesystem::path& cpio_path);
 
-// KernelTaskLayoutJson writes the manifest's "kernel_task_layout" object:
-//   {"current_task": "0x1fb80", "comm": 2976, "pid": 2416, "tgid": 2420}
-// (the per-CPU offset in hex: from Linux 6.15 it is a kernel address, beyond JSON's exact
-// integers).
+// KernelTaskLayoutJson gives the manifest's "kernel_task_layout" object, on one line:
+//   {"current_task":"0x1fb80","comm":2976,"pid":2416,"tgid":2420}
+// (the per-CPU offset in hex: where .data..percpu is linked at a kernel address it is beyond
+// JSON's exact integers).
 std::string KernelTaskLayoutJson(const KernelTaskLayout& layout);
 
 // ReadManifestKernelTaskLayout reads "kernel_task_layout" from an image manifest written by
-// EnsureGuestImage. A manifest without it (no BTF in the kernel, or an image built before nvlab
-// recorded it) gives nullopt and OK; a malformed object: InvalidArgument.
+// EnsureGuestImage. A manifest without it (a kernel without BTF) gives nullopt and OK. Text that
+// is not a JSON object, or a layout that is not exactly the four fields above with their types:
+// InvalidArgument naming the field.
 Status ReadManifestKernelTaskLayout(std::string_view manifest,
                                     std::optional<KernelTaskLayout>* layout);
 

@@ -6,7 +6,7 @@
 // starts with the magic of its compressor and ends with the uncompressed size (4 bytes, little
 // endian: the kernel's "*_with_size" build rules; for gzip it is gzip's own ISIZE). QEMU boots
 // the uncompressed ELF `vmlinux` directly with -kernel when it carries a PVH entry note, and
-// skipping the decompressor halves a boot under TCG (platform.md).
+// skipping the decompressor halves a boot under TCG (docs/design/platform.md).
 //
 // Thread-safety: pure functions, except that ExtractVmlinux runs a host decompressor.
 
