@@ -85,7 +85,9 @@ class Subprocess {
   using OutputObserver = std::function<void(int stream, std::string_view chunk)>;
 
   // Start starts argv[0] with argv and, on success, makes *child the handle of the running
-  // child. It returns once the child has executed the program (or failed to).
+  // child (a child *child still held is killed and reaped first, as by its destructor). It
+  // returns once the child has executed the program (or failed to), so a Kill right after
+  // reaches the program and, with new_process_group, its group.
   // Errors: InvalidArgument for an empty argv, a kFile stream without a path or kStdout for
   // stdout; NotFound when argv[0] cannot be executed (the message names it and says why, e.g.
   // "No such file or directory"); IoError when the plumbing fails (pipe, fork, opening the
