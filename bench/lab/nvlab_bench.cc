@@ -14,9 +14,6 @@
 //   LIST: comma-separated names among off,on,user,all (default: all four; "off" is always run,
 //   as the ratios' base)
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,7 +21,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "nvlab/subprocess.h"
 
 namespace {
 
@@ -39,57 +39,28 @@ struct Sample {
 };
 
 Sample RunOnce(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  int out_pipe[2];
   Sample s;
-  if (pipe(out_pipe) != 0) return s;
-  // stderr goes to an unlinked file, read back only when the run failed.
-  char err_path[] = "/tmp/nvlab-bench-stderr-XXXXXX";
-  const int err_fd = mkstemp(err_path);
-  if (err_fd < 0) return s;
-  unlink(err_path);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
-  posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+  nvlab::SubprocessOptions options;
+  options.stdout_to = nvlab::SubprocessOptions::Stream::kCapture;
+  options.stderr_to = nvlab::SubprocessOptions::Stream::kCapture;
   const auto start = Clock::now();
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(out_pipe[1]);
-  if (rc != 0) {
-    close(out_pipe[0]);
-    close(err_fd);
+  nvlab::Subprocess nvlab;
+  const nvlab::Status started = nvlab::Subprocess::Start(args, options, &nvlab);
+  if (!started.ok()) {
+    s.err = started.ToString();
     return s;
   }
-  char buf[65536];
-  for (;;) {
-    const ssize_t n = read(out_pipe[0], buf, sizeof(buf));
-    if (n <= 0) break;
-    if (s.first_output < 0) {
-      s.first_output = std::chrono::duration<double>(Clock::now() - start).count();
-    }
-    s.out.append(buf, static_cast<size_t>(n));
-  }
-  close(out_pipe[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const nvlab::Status waited =
+      nvlab.Wait(nvlab::Deadline::Never(), [&](int stream, std::string_view) {
+        if (stream == 1 && s.first_output < 0) {
+          s.first_output = std::chrono::duration<double>(Clock::now() - start).count();
+        }
+      });
   s.total = std::chrono::duration<double>(Clock::now() - start).count();
-  s.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (s.status != 0) {
-    ssize_t n = 0;
-    off_t at = 0;
-    while ((n = pread(err_fd, buf, sizeof(buf), at)) > 0 && s.err.size() < (1u << 20)) {
-      s.err.append(buf, static_cast<size_t>(n));
-      at += n;
-    }
-  }
-  close(err_fd);
+  s.out = std::move(nvlab.stdout_text());
+  s.err = std::move(nvlab.stderr_text());
+  if (!waited.ok()) s.err += "\n" + waited.ToString();
+  s.status = nvlab.exited() ? nvlab.exit_code() : -1;
   return s;
 }
 

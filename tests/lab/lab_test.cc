@@ -4,11 +4,11 @@
 // and files. The guest image comes from the nvlab.image fixture (NVLAB_HOME in the build tree).
 
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,10 +16,15 @@
 #include <thread>
 #include <vector>
 
+#include "nvlab/subprocess.h"
 #include "nvlab_process.h"
 
 namespace {
 namespace fs = std::filesystem;
+using nvlab::Deadline;
+using nvlab::Status;
+using nvlab::Subprocess;
+using nvlab::SubprocessOptions;
 using nvlab::testing::Describe;
 using nvlab::testing::NvlabResult;
 using nvlab::testing::RunNvlab;
@@ -263,24 +268,25 @@ std::string ReadFile(const std::filesystem::path& path) {
 
 TEST_F(LabTest, SigtermKillsTheGuestAndRemovesTheRunFolder) {
   const fs::path out = dir_ / "out", err = dir_ / "err";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    (void)freopen(out.c_str(), "w", stdout);
-    (void)freopen(err.c_str(), "w", stderr);
-    execl(NVLAB_BIN, NVLAB_BIN, "run", "-v", "--model", "off", "--", "echo started; sleep 1000",
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  SubprocessOptions options;
+  options.stdout_to = SubprocessOptions::Stream::kFile;
+  options.stdout_path = out;
+  options.stderr_to = SubprocessOptions::Stream::kFile;
+  options.stderr_path = err;
+  Subprocess nvlab;
+  ASSERT_TRUE(Subprocess::Start(
+                  {NVLAB_BIN, "run", "-v", "--model", "off", "--", "echo started; sleep 1000"},
+                  options, &nvlab)
+                  .ok());
   for (int i = 0; i < 1200 && ReadFile(out).find("started") == std::string::npos; ++i) {
     usleep(100000);
   }
   ASSERT_NE(ReadFile(out).find("started"), std::string::npos) << ReadFile(err);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130) << ReadFile(err);
+  ASSERT_TRUE(nvlab.Kill(SIGTERM).ok());
+  const Status waited = nvlab.Wait(Deadline::In(std::chrono::minutes(2)));
+  ASSERT_TRUE(waited.ok()) << waited.ToString();
+  ASSERT_TRUE(nvlab.exited()) << nvlab.DescribeExit();
+  EXPECT_EQ(nvlab.exit_code(), 130) << ReadFile(err);
   const std::string log = ReadFile(err);
   EXPECT_NE(log.find("interrupted by signal"), std::string::npos) << log;
   // -v names the run folder (".../nvlab-XXXXXX/nvdimm0.img"): it must be gone.

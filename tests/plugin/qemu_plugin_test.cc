@@ -2,9 +2,7 @@
 // its control socket, option errors, and the litmus table executed by a tiny bare-metal guest
 // built here from bytes (a multiboot kernel that enters long mode and stores, flushes and
 // fences on the NVDIMM's physical range, then cuts the power with NvLabPowerCut's CPUID).
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,9 +24,15 @@
 #include <thread>
 #include <vector>
 
+#include "nvlab/subprocess.h"
+
 namespace {
 
 namespace fs = std::filesystem;
+using nvlab::Deadline;
+using nvlab::Status;
+using nvlab::Subprocess;
+using nvlab::SubprocessOptions;
 
 constexpr uint64_t kNvdimmBase = 0x100000000;  // With 512M of RAM (platform.md).
 constexpr uint64_t kNvdimmSize = 2 << 20;
@@ -199,9 +203,9 @@ class QemuPluginTest : public ::testing::Test {
     fs::resize_file(fs::path(WriteEmpty(nvdimm_)), kNvdimmSize);
   }
   void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
+    if (qemu_process_.running()) {
+      (void)qemu_process_.Kill(SIGKILL);
+      (void)qemu_process_.Wait();
     }
     if (!dir_.empty()) fs::remove_all(dir_);
   }
@@ -258,35 +262,20 @@ class QemuPluginTest : public ::testing::Test {
 
   // Start runs QEMU with stdout and stderr into files of the test folder.
   void Start(const std::vector<std::string>& args) {
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ASSERT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
+    SubprocessOptions options;
+    options.stdout_to = SubprocessOptions::Stream::kFile;
+    options.stdout_path = dir_ / "stdout";
+    options.stderr_to = SubprocessOptions::Stream::kFile;
+    options.stderr_path = dir_ / "stderr";
+    const Status started = Subprocess::Start(args, options, &qemu_process_);
+    ASSERT_TRUE(started.ok()) << started.ToString();
   }
 
   // Wait returns QEMU's wait status, or -1 (and kills it) after the timeout.
   int Wait() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kQemuTimeoutSeconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    return -1;
+    const Status waited =
+        qemu_process_.Wait(Deadline::In(std::chrono::seconds(kQemuTimeoutSeconds)));
+    return waited.ok() ? qemu_process_.wait_status() : -1;
   }
 
   // WaitForControlSocket polls until the plugin answers ping.
@@ -302,7 +291,7 @@ class QemuPluginTest : public ::testing::Test {
 
   std::string qemu_;
   fs::path dir_, nvdimm_, report_, control_;
-  pid_t pid_ = -1;
+  Subprocess qemu_process_;
 };
 
 TEST_F(QemuPluginTest, InstalledPluginAnswersPingAndCutsAGuestThatNeverRanWithoutRewriting) {
@@ -314,7 +303,7 @@ TEST_F(QemuPluginTest, InstalledPluginAnswersPingAndCutsAGuestThatNeverRanWithou
   EXPECT_EQ(Talk(control_, "status\n"), "error unknown command\n");
   EXPECT_EQ(Talk(control_, "cut\n"), "ok\n");
   EXPECT_EQ(Talk(control_, "cut\n"), "error power already cut\n");
-  kill(pid_, SIGKILL);
+  (void)qemu_process_.Kill(SIGKILL);
   Wait();
   std::string report = ReadFile(report_);
   EXPECT_NE(report.find("\"trigger\": \"host\""), std::string::npos) << report;
@@ -508,7 +497,7 @@ TEST_F(QemuPluginTest, HostCutOfAHaltedGuestLosesWhatWasNotFlushed) {
   ASSERT_TRUE(finished) << Stderr();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(Talk(control_, "cut\n"), "ok\n");
-  kill(pid_, SIGKILL);
+  (void)qemu_process_.Kill(SIGKILL);
   Wait();
   std::string image = ReadFile(nvdimm_);
   for (uint64_t line = 0; line < 10; ++line) {

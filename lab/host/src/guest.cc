@@ -5,11 +5,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -188,57 +186,26 @@ std::string Guest::PluginArgument() const {
 }
 
 Status Guest::Spawn(const std::vector<std::string>& argv) {
-  const int log_fd = open(qemu_log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) return Status::IoErrorFromErrno(qemu_log_.string(), errno);
-  std::vector<char*> args;
-  args.reserve(argv.size() + 1);
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(log_fd);
-    return Status::IoErrorFromErrno("fork", errno);
-  }
-  if (pid == 0) {
-    // QEMU must not outlive nvlab: a killed nvlab takes its guests with it.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    const int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    setpgid(0, 0);
-    execvp(args[0], args.data());
-    (void)std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
-  }
-  close(log_fd);
-  qemu_pid_ = pid;
-  qemu_wait_status_ = 0;
-  return Status::Ok();
+  SubprocessOptions options;
+  options.stdout_to = SubprocessOptions::Stream::kFile;
+  options.stdout_path = qemu_log_;
+  options.stderr_to = SubprocessOptions::Stream::kStdout;
+  // Its own group, so that a Ctrl-C reaches only nvlab, which then cuts or stops the guest; and
+  // QEMU must not outlive nvlab: a killed nvlab takes its guests with it.
+  options.new_process_group = true;
+  options.kill_with_parent = true;
+  return Subprocess::Start(argv, options, &qemu_);
 }
 
 bool Guest::ReapQemu() {
-  if (qemu_pid_ <= 0) return true;
-  int status = 0;
-  const pid_t r = waitpid(qemu_pid_, &status, WNOHANG);
-  if (r == qemu_pid_ || (r < 0 && errno == ECHILD)) {
-    qemu_wait_status_ = status;
-    qemu_pid_ = -1;
-    return true;
-  }
-  return false;
+  return qemu_.TryReap();
 }
 
 void Guest::KillQemu() {
-  if (qemu_pid_ <= 0) return;
-  kill(qemu_pid_, SIGKILL);
-  int status = 0;
-  while (waitpid(qemu_pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  qemu_wait_status_ = status;
-  qemu_pid_ = -1;
+  if (!qemu_.running()) return;
+  (void)qemu_.Kill(SIGKILL);
+  // After SIGKILL the only wait is the kernel's tear-down; no deadline is needed.
+  (void)qemu_.Wait();
   qmp_.Close();
   if (agent_fd_ >= 0) close(agent_fd_);
   agent_fd_ = -1;

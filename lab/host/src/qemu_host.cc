@@ -3,43 +3,40 @@
 #include "nvlab/qemu_host.h"
 
 #include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <regex>
 
+#include "nvlab/subprocess.h"
+
 namespace nvlab {
+namespace {
+
+constexpr std::chrono::seconds kProbeTimeout{30};
+
+}  // namespace
 
 Status CheckQemu(const std::string& qemu, int major, int minor, std::string* version) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoErrorFromErrno("pipe", errno);
-  const pid_t pid = fork();
-  if (pid < 0) return Status::IoErrorFromErrno("fork", errno);
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    const int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 0);
-    dup2(devnull, 2);
-    execlp(qemu.c_str(), qemu.c_str(), "--version", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[512];
-  ssize_t n;
-  while ((n = read(fds[0], buf, sizeof(buf))) > 0 && out.size() < 8192) {
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
+  SubprocessOptions options;
+  options.stdout_to = SubprocessOptions::Stream::kCapture;
+  options.stderr_to = SubprocessOptions::Stream::kNull;
+  Subprocess probe;
+  const Status started = Subprocess::Start({qemu, "--version"}, options, &probe);
+  if (started.code() == Status::Code::kNotFound) {
     return Status::NotFound(qemu + " is not installed (ci/install-deps installs QEMU " +
-                            std::to_string(major) + " from bookworm-backports)");
+                            std::to_string(major) +
+                            " from bookworm-backports): " + started.message());
+  }
+  NVLAB_RETURN_IF_ERROR(started);
+  // A QEMU that hangs on --version (a broken wrapper script) must not hang nvlab.
+  NVLAB_RETURN_IF_ERROR(probe.Wait(Deadline::In(kProbeTimeout)));
+  const std::string& out = probe.stdout_text();
+  if (!probe.Succeeded()) {
+    return Status::NotSupported("`" + qemu + " --version` " + probe.DescribeExit());
   }
   std::smatch m;
   if (!std::regex_search(out, m, std::regex(R"(version (\d+)\.(\d+)(\.\d+)?)"))) {

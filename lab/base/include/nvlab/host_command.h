@@ -2,7 +2,9 @@
 //
 // RunHostCommand runs a host program (apt-get, dpkg-deb, depmod, xz, ...) with an argv, never
 // through a shell, waits for it and turns a failure into a Status that carries the end of its
-// stderr, so that "apt-get download failed" comes with apt's reason.
+// stderr, so that "apt-get download failed" comes with apt's reason. It is a thin use of
+// nvlab/subprocess.h: the child gets no descriptor of nvlab's but 0-2, runs in a process group
+// of its own, and is killed with that group when the user interrupts nvlab.
 //
 // Thread-safety: safe to call from several threads (each call forks its own child).
 
@@ -30,7 +32,8 @@ struct HostCommandOptions {
 // RunHostCommand runs argv[0] (searched in PATH) with argv. OK when it exits with status 0.
 // Errors: NotFound when the program cannot be executed, FailedPrecondition when it exits
 // non-zero or dies of a signal (message: the command and the last lines of its stderr),
-// IoError when the plumbing fails.
+// Cancelled when the user interrupted nvlab (the command is killed), IoError when the plumbing
+// fails.
 Status RunHostCommand(const std::vector<std::string>& argv, const HostCommandOptions& options,
                       std::string* stdout_text);
 

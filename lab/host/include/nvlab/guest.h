@@ -41,6 +41,7 @@
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/qmp_client.h"
 #include "nvlab/status.h"
+#include "nvlab/subprocess.h"
 
 namespace nvlab {
 
@@ -118,7 +119,7 @@ class Guest {
   // the deadline).
   Status PowerOff(Deadline deadline);
 
-  bool running() const { return qemu_pid_ > 0; }
+  bool running() const { return qemu_.running(); }
   // hello holds what the agent reported at boot: NVLAB_PMEM, kernel, ...
   const std::map<std::string, std::string>& hello() const { return hello_; }
   // ConsoleTail returns the last `lines` lines of the current boot's console, with control
@@ -148,8 +149,7 @@ class Guest {
   std::filesystem::path console_log_;
   std::filesystem::path qemu_log_;
   std::filesystem::path report_path_;
-  pid_t qemu_pid_ = -1;
-  int qemu_wait_status_ = 0;
+  Subprocess qemu_;
   int agent_fd_ = -1;
   FrameDecoder decoder_;
   QmpClient qmp_;
