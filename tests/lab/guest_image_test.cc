@@ -36,6 +36,7 @@
 #include "nvlab/image/kernel_extraction.h"
 #include "nvlab/image/kernel_modules.h"
 #include "nvlab/image/sha256_digest.h"
+#include "nvlab/subprocess.h"
 
 namespace nvlab::image {
 namespace {
@@ -1098,24 +1099,19 @@ class GuestBootTest : public testing::Test {
         "-nographic",
         "-no-reboot"};
     argv.insert(argv.end(), extra_qemu_args.begin(), extra_qemu_args.end());
-    std::vector<char*> args;
-    args.reserve(argv.size() + 1);
-    for (std::string& arg : argv) args.push_back(arg.data());
-    args.push_back(nullptr);
+    SubprocessOptions options;
+    options.stdout_to = SubprocessOptions::Stream::kFile;
+    options.stdout_path = console;
+    options.stderr_to = SubprocessOptions::Stream::kStdout;
+    options.new_process_group = true;
+    options.kill_with_parent = true;
     auto start = std::chrono::steady_clock::now();
-    pid_t pid = fork();
-    if (pid == 0) {
-      int in = open("/dev/null", O_RDONLY);
-      int out = open(console.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(127);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-    EXPECT_GT(pid, 0);
-    if (pid <= 0) return result;
+    Subprocess qemu;
+    const Status started = Subprocess::Start(argv, options, &qemu);
+    EXPECT_TRUE(started.ok()) << started.ToString();
+    if (!started.ok()) return result;
     while (true) {
-      int status = 0;
-      pid_t done = waitpid(pid, &status, WNOHANG);
+      const bool done = qemu.TryReap();
       auto now = std::chrono::steady_clock::now();
       if (result.seconds_to_ready < 0) {
         std::string text;
@@ -1124,13 +1120,12 @@ class GuestBootTest : public testing::Test {
           result.seconds_to_ready = std::chrono::duration<double>(now - start).count();
         }
       }
-      if (done == pid) {
+      if (done) {
         result.exited = true;
         break;
       }
       if (now - start > timeout) {
-        kill(pid, SIGKILL);  // the QEMU this test started
-        waitpid(pid, &status, 0);
+        (void)qemu.Wait(Deadline::In(std::chrono::milliseconds(0)));  // kills its group, reaps
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

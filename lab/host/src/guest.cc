@@ -19,6 +19,7 @@
 
 #include "nvlab/hex.h"
 #include "nvlab/interruption.h"
+#include "nvlab/untrusted_text.h"
 
 namespace nvlab {
 namespace fs = std::filesystem;
@@ -76,17 +77,6 @@ Status PrepareNvdimmFile(const fs::path& path, uint64_t size, bool* created) {
         "cannot reserve " + FormatSize(size) + " for NVDIMM file " + path.string(), err);
   }
   return Status::Ok();
-}
-
-// Sanitize makes untrusted guest text safe for a terminal: printable ASCII, newlines and tabs
-// pass; everything else (escape sequences, binary) becomes '?'.
-std::string Sanitize(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    out.push_back((c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' ? static_cast<char>(c) : '?');
-  }
-  return out;
 }
 
 }  // namespace
@@ -219,7 +209,7 @@ std::string Guest::ConsoleTail(int lines) const {
   const std::streamoff start = size > 65536 ? size - 65536 : 0;
   in.seekg(start);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  text = Sanitize(text);
+  text = EscapeUntrustedLines(text);
   if (text.empty()) return text;  // A guest that died before printing anything.
   size_t pos = text.size();
   if (pos > 0 && text[pos - 1] == '\n') --pos;
@@ -235,7 +225,7 @@ Status Guest::LabFailure(const Status& status) const {
   std::ifstream qlog(qemu_log_);
   std::string qemu_text((std::istreambuf_iterator<char>(qlog)), std::istreambuf_iterator<char>());
   if (qemu_text.size() > 2000) qemu_text = qemu_text.substr(qemu_text.size() - 2000);
-  if (!qemu_text.empty()) detail += "\nQEMU said:\n" + Sanitize(qemu_text);
+  if (!qemu_text.empty()) detail += "\nQEMU said:\n" + EscapeUntrustedLines(qemu_text);
   const std::string tail = ConsoleTail(15);
   detail +=
       tail.empty() ? "\n(the guest console is empty)" : "\nguest console (last lines):\n" + tail;
@@ -346,7 +336,7 @@ Status Guest::WaitForHello(Deadline deadline) {
         if (eq == std::string::npos || eq == 0 || eq > 64) {
           return Status::ProtocolError("malformed hello line from the agent");
         }
-        hello_[line.substr(0, eq)] = Sanitize(line.substr(eq + 1));
+        hello_[line.substr(0, eq)] = EscapeUntrusted(line.substr(eq + 1));
       }
       return Status::Ok();
     }
@@ -395,7 +385,7 @@ Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadli
         }
         case FrameType::kError:
           return LabFailure(Status::IoError("the agent could not run the command: " +
-                                            Sanitize(frame->payload.substr(0, 300))));
+                                            EscapeUntrusted(frame->payload.substr(0, 300))));
         default:
           return LabFailure(Status::ProtocolError("unexpected frame from the agent"));
       }
@@ -487,7 +477,8 @@ Status Guest::PowerCut(CutReport* report) {
       KillQemu();
       return LabFailure(Status::IoError(
           "power cut: the persistence model did not settle the NVDIMMs (" +
-          (answer.empty() ? std::string("no answer") : Sanitize(answer.substr(0, 200))) + ")"));
+          (answer.empty() ? std::string("no answer") : EscapeUntrusted(answer.substr(0, 200))) +
+          ")"));
     }
   }
   KillQemu();

@@ -19,6 +19,11 @@ namespace nvlab {
 // written as \xNN: safe for a terminal, unambiguous, and ASCII (valid in JSON).
 std::string EscapeUntrusted(std::string_view bytes);
 
+// EscapeUntrustedLines is EscapeUntrusted for text shown as lines (a console's tail, a guest's
+// message): newlines and tabs pass as they are, "\r\n" becomes "\n", everything else is written
+// as EscapeUntrusted writes it.
+std::string EscapeUntrustedLines(std::string_view text);
+
 }  // namespace nvlab
 
 #endif  // NVLAB_UNTRUSTED_TEXT_H_
