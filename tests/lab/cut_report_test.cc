@@ -18,8 +18,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-// kOldReport is docs/formats/cut-report.md's example: a report from before "process".
-constexpr const char* kOldReport = R"({
+// kDocExampleReport is docs/formats/cut-report.md's example: its lost lines name no process.
+constexpr const char* kDocExampleReport = R"({
   "format": "nvlab-cut-report",
   "version": 1,
   "trigger": "guest",
@@ -46,9 +46,9 @@ constexpr const char* kOldReport = R"({
   "unresolved_flush_pcs": []
 })";
 
-// ValidReport is kOldReport with a process on the second line, as newer plugins write it.
+// ValidReport is kDocExampleReport with a process on the second line, as --trace-stores gives.
 Json ValidReport() {
-  Json j = Json::parse(kOldReport);
+  Json j = Json::parse(kDocExampleReport);
   j["lost_lines"][1]["process"] = {{"pid", 124}, {"tgid", 123}, {"comm", "nvlab-litmus"}};
   return j;
 }
@@ -108,7 +108,7 @@ TEST(ParseCutReportTest, ReadsEveryFieldOfAReportWithProcesses) {
 
 TEST(ParseCutReportTest, OldReportWithoutProcessesParses) {
   CutReport r;
-  ASSERT_TRUE(ParseCutReport(kOldReport, &r).ok());
+  ASSERT_TRUE(ParseCutReport(kDocExampleReport, &r).ok());
   ASSERT_EQ(r.lines.size(), 2u);
   EXPECT_FALSE(r.lines[1].process);
   EXPECT_EQ(r.lines[1].pc, 0x401a2cu);
@@ -142,7 +142,7 @@ TEST(ParseCutReportTest, ReadsFullWidthHexAndUnresolvedPcs) {
 
 TEST(ParseCutReportTest, KernelCompletionsAreOptionalAndReadWhenPresent) {
   CutReport old;
-  ASSERT_TRUE(ParseCutReport(kOldReport, &old).ok());
+  ASSERT_TRUE(ParseCutReport(kDocExampleReport, &old).ok());
   EXPECT_EQ(old.totals.user_work_completed_in_kernel, 0u);
   EXPECT_TRUE(old.kernel_completions.empty());
 
@@ -163,9 +163,9 @@ TEST(ParseCutReportTest, KernelCompletionsAreOptionalAndReadWhenPresent) {
 TEST(ParseCutReportTest, CommIsTheGuestsBytesAsThePluginEscapedThem) {
   // The plugin writes every byte >= 0x7f and every control byte as \u00XX.
   const std::string text =
-      std::string(kOldReport)
+      std::string(kDocExampleReport)
           .replace(
-              std::string(kOldReport).find("\"cr3\": \"0x1234000\""), 18,
+              std::string(kDocExampleReport).find("\"cr3\": \"0x1234000\""), 18,
               R"("cr3": "0x1234000", "process": {"pid": 1, "tgid": 1, "comm": "a\u001b[2J\u00e9\\\u00ff"})");
   CutReport r;
   const Status s = ParseCutReport(text, &r);
