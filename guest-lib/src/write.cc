@@ -8,8 +8,7 @@
 
 #include "argument_checks.h"
 #include "dispatch.h"
-#include "verifier.h"
-#include "x86_64/flush.h"
+#include "store_completion.h"
 
 extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
                                                         VOID UNALIGNED* NvDestination,
@@ -26,7 +25,6 @@ extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
   }
   if (src + Size < src) return Fail(STATUS_INVALID_PARAMETER, "Source + Size overflows");
 
-  const bool drain = Flags != 0 && (Flags & kStoreNoDrain) == 0;
   if (Size != 0) {
     auto* d = static_cast<char*>(NvDestination);
     const auto* s = static_cast<const char*>(Source);
@@ -41,11 +39,5 @@ extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
       if (Flags != 0 && flush != nullptr) flush(d, Size);
     }
   }
-  if (drain) x86_64::Sfence();
-
-  if (view.verifier != nullptr) {
-    view.verifier->MarkStored(reinterpret_cast<uintptr_t>(NvDestination) - view.base, Size,
-                              Flags != 0, drain, __builtin_return_address(0));
-  }
-  return STATUS_SUCCESS;
+  return CompleteStore(view, NvDestination, Size, Flags, __builtin_return_address(0));
 }
