@@ -10,9 +10,9 @@ extern "C" NVRTL_API NTSTATUS RtlFillNonVolatileMemory(PVOID NvToken, VOID UNALI
                                                        ULONG Flags) {
   using namespace nvrtl;
   TokenView view;
-  if (NTSTATUS s = CheckToken(NvToken, &view); !NT_SUCCESS(s)) return s;
-  if (NTSTATUS s = CheckStoreFlags(Flags); !NT_SUCCESS(s)) return s;
-  if (NTSTATUS s = CheckRange(view, NvDestination, Size); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckStore(NvToken, NvDestination, Size, Flags, &view); !NT_SUCCESS(s)) {
+    return s;
+  }
 
   if (Size != 0) {
     auto* d = static_cast<char*>(NvDestination);

@@ -16,9 +16,9 @@ extern "C" NVRTL_API NTSTATUS RtlWriteNonVolatileMemory(PVOID NvToken,
                                                         ULONG Flags) {
   using namespace nvrtl;
   TokenView view;
-  if (NTSTATUS s = CheckToken(NvToken, &view); !NT_SUCCESS(s)) return s;
-  if (NTSTATUS s = CheckStoreFlags(Flags); !NT_SUCCESS(s)) return s;
-  if (NTSTATUS s = CheckRange(view, NvDestination, Size); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckStore(NvToken, NvDestination, Size, Flags, &view); !NT_SUCCESS(s)) {
+    return s;
+  }
   const auto src = reinterpret_cast<uintptr_t>(Source);
   if (Size != 0 && Source == nullptr) {
     return Fail(STATUS_INVALID_PARAMETER, "Source is NULL with a non-zero size");
