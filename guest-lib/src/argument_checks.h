@@ -58,6 +58,14 @@ inline NTSTATUS CheckStoreFlags(ULONG flags) noexcept {
   return STATUS_SUCCESS;
 }
 
+// CheckStore -- all of Write's and Fill's checks of their token, flags and destination.
+inline NTSTATUS CheckStore(const void* token, const void* dst, size_t size, ULONG flags,
+                           TokenView* view) noexcept {
+  if (NTSTATUS s = CheckToken(token, view); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckStoreFlags(flags); !NT_SUCCESS(s)) return s;
+  return CheckRange(*view, dst, size);
+}
+
 // NeedsFlush -- whether write-back instructions are needed in this token's domain.
 inline bool NeedsFlush(const TokenView& view) noexcept {
   return view.domain != PersistenceDomain::kCpuCache;

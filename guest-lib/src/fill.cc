@@ -3,19 +3,17 @@
 
 #include "argument_checks.h"
 #include "dispatch.h"
-#include "verifier.h"
-#include "x86_64/flush.h"
+#include "store_completion.h"
 
 extern "C" NVRTL_API NTSTATUS RtlFillNonVolatileMemory(PVOID NvToken, VOID UNALIGNED* NvDestination,
                                                        SIZE_T Size, CONST UCHAR Value,
                                                        ULONG Flags) {
   using namespace nvrtl;
   TokenView view;
-  if (NTSTATUS s = CheckToken(NvToken, &view); !NT_SUCCESS(s)) return s;
-  if (NTSTATUS s = CheckStoreFlags(Flags); !NT_SUCCESS(s)) return s;
-  if (NTSTATUS s = CheckRange(view, NvDestination, Size); !NT_SUCCESS(s)) return s;
+  if (NTSTATUS s = CheckStore(NvToken, NvDestination, Size, Flags, &view); !NT_SUCCESS(s)) {
+    return s;
+  }
 
-  const bool drain = Flags != 0 && (Flags & kStoreNoDrain) == 0;
   if (Size != 0) {
     auto* d = static_cast<char*>(NvDestination);
     const FlushFn flush = NeedsFlush(view) ? CurrentFlush() : nullptr;
@@ -28,11 +26,5 @@ extern "C" NVRTL_API NTSTATUS RtlFillNonVolatileMemory(PVOID NvToken, VOID UNALI
       if (Flags != 0 && flush != nullptr) flush(d, Size);
     }
   }
-  if (drain) x86_64::Sfence();
-
-  if (view.verifier != nullptr) {
-    view.verifier->MarkStored(reinterpret_cast<uintptr_t>(NvDestination) - view.base, Size,
-                              Flags != 0, drain, __builtin_return_address(0));
-  }
-  return STATUS_SUCCESS;
+  return CompleteStore(view, NvDestination, Size, Flags, __builtin_return_address(0));
 }

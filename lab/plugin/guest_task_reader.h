@@ -49,12 +49,14 @@ bool ReadVirtual(const PagingRegisters& regs, uint64_t vaddr, const PhysicalMemo
                  void* out, size_t size);
 
 // ReadCurrentTaskAddress reads the current task pointer of the CPU whose per-CPU area starts at
-// percpu_base; false when unreadable or not a kernel address.
+// percpu_base; false when unreadable or not a kernel address. *task_address is written only on
+// success.
 bool ReadCurrentTaskAddress(const KernelTaskLayout& layout, const PagingRegisters& regs,
                             uint64_t percpu_base, const PhysicalMemoryReader& memory,
                             uint64_t* task_address);
 
 // ReadTask reads pid, tgid and comm of the task_struct at task_address; false when unreadable.
+// *task is written only on success.
 bool ReadTask(const KernelTaskLayout& layout, const PagingRegisters& regs, uint64_t task_address,
               const PhysicalMemoryReader& memory, GuestTask* task);
 

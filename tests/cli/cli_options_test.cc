@@ -41,6 +41,13 @@ std::string UsageError(const Args& args) {
   return r.text;
 }
 
+// NeedsTheModel is the usage error for an option (and its value) that acts through the
+// persistence model when `turned_off_by` (--accel kvm or --model off) turns the model off.
+std::string NeedsTheModel(const Args& option, const std::string& turned_off_by) {
+  return option[0] + " " + option[1] + " needs the persistence model, which " + turned_off_by +
+         " turns off (try nvlab run --help)";
+}
+
 std::string Help(const Args& args) {
   const ParsedCommandLine r = ParseCommandLine(args);
   EXPECT_EQ(r.status, CommandLineStatus::kHelp) << r.text;
@@ -393,15 +400,11 @@ TEST(CommandLineTest, KvmCannotRunThePersistenceModel) {
   EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--model", "on"})),
             "--model on: the persistence model needs TCG; --accel kvm implies --model off "
             "(try nvlab run --help)");
-  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--on-cut", "keep"})),
-            "--on-cut keep needs the persistence model, which --accel kvm turns off "
-            "(try nvlab run --help)");
-  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--cut-after-fences", "3"})),
-            "--cut-after-fences 3 needs the persistence model, which --accel kvm turns off "
-            "(try nvlab run --help)");
-  EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", "--trace-stores", "user"})),
-            "--trace-stores user needs the persistence model, which --accel kvm turns off "
-            "(try nvlab run --help)");
+  for (const Args& needs_model : {Args{"--on-cut", "keep"}, Args{"--cut-after-fences", "3"},
+                                  Args{"--trace-stores", "user"}}) {
+    EXPECT_EQ(UsageError(RunWith({"--accel", "kvm", needs_model[0], needs_model[1]})),
+              NeedsTheModel(needs_model, "--accel kvm"));
+  }
   // What the model would do anyway is no conflict.
   const CliOptions o = Parsed(
       RunWith({"--accel", "kvm", "--model", "off", "--on-cut", "lose", "--trace-stores", "off"}));
@@ -410,14 +413,11 @@ TEST(CommandLineTest, KvmCannotRunThePersistenceModel) {
 
 TEST(CommandLineTest, ModelOffCannotActOnACut) {
   EXPECT_EQ(UsageError(RunWith({"--model", "off", "--on-cut", "random:3"})),
-            "--on-cut random:3 needs the persistence model, which --model off turns off "
-            "(try nvlab run --help)");
+            NeedsTheModel({"--on-cut", "random:3"}, "--model off"));
   EXPECT_EQ(UsageError(RunWith({"--model", "off", "--cut-after-fences", "1"})),
-            "--cut-after-fences 1 needs the persistence model, which --model off turns off "
-            "(try nvlab run --help)");
+            NeedsTheModel({"--cut-after-fences", "1"}, "--model off"));
   EXPECT_EQ(UsageError(RunWith({"--trace-stores", "on", "--model", "off"})),
-            "--trace-stores on needs the persistence model, which --model off turns off "
-            "(try nvlab run --help)");
+            NeedsTheModel({"--trace-stores", "on"}, "--model off"));
   EXPECT_EQ(Parsed(RunWith({"--model", "off", "--on-cut", "lose"})).model,
             std::optional<bool>(false));
   EXPECT_EQ(Parsed(RunWith({"--model", "on", "--on-cut", "keep", "--trace-stores", "user",
@@ -555,24 +555,33 @@ TEST(CommandLineTest, OnCutAgreesWithTheModelsParser) {
 }
 
 TEST(CommandLineTest, OnCutTableOfTheIssue) {
-  // What the model makes of each (the CLI agrees, above): 0x is hex, P is optional.
+  // What the model makes of each (the CLI agrees, above): 0x is hex, P is optional; a refusal
+  // quotes the model's reason.
   struct Case {
     std::string input;
     bool ok;
     uint64_t seed;
     double p;
+    std::string reason;  // Part of the usage error when !ok.
   };
-  for (const Case& c : std::vector<Case>{{"random:0x10", true, 16, 0.5},
-                                         {"random:7:0.25", true, 7, 0.25},
-                                         {"random:", false, 0, 0},
-                                         {"random:1:2", false, 0, 0},
-                                         {"keep", true, 0, 0.5},
-                                         {"lose", true, 0, 0.5},
-                                         {"bogus", false, 0, 0}}) {
+  for (const Case& c : std::vector<Case>{
+           {"random:0x10", true, 16, 0.5, ""},
+           {"random:7:0.25", true, 7, 0.25, ""},
+           {"random:", false, 0, 0, "(random: SEED must be an unsigned number, got '')"},
+           {"random:1:2", false, 0, 0, "(random: P must be a number in [0, 1], got '2')"},
+           {"keep", true, 0, 0.5, ""},
+           {"lose", true, 0, 0.5, ""},
+           {"bogus", false, 0, 0, "(expected lose, keep or random:SEED[:P], got 'bogus')"}}) {
     SCOPED_TRACE(c.input);
     const ParsedCommandLine r = ParseCommandLine(RunWith({"--on-cut", c.input}));
-    EXPECT_EQ(r.status == CommandLineStatus::kOk, c.ok) << r.text;
-    if (c.ok && r.options.on_cut_policy.kind == model::CutPolicy::Kind::kRandom) {
+    if (!c.ok) {
+      EXPECT_EQ(r.status, CommandLineStatus::kUsageError);
+      EXPECT_NE(r.text.find("--on-cut: bad value '" + c.input + "' " + c.reason), std::string::npos)
+          << r.text;
+      continue;
+    }
+    ASSERT_EQ(r.status, CommandLineStatus::kOk) << r.text;
+    if (r.options.on_cut_policy.kind == model::CutPolicy::Kind::kRandom) {
       EXPECT_EQ(r.options.on_cut_policy.seed, c.seed);
       EXPECT_EQ(r.options.on_cut_policy.p, c.p);
     }

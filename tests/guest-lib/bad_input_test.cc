@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "last_error_contains.h"
 #include "nvrtl/nvrtl.h"
 #include "test_region.h"
 
@@ -22,10 +23,22 @@ struct Env {
   unsigned char* other_base;
 };
 
+// Each case also names the part of the last-error message that says why it is refused.
 struct BadCase {
   std::string name;
+  const char* message;
   std::function<NTSTATUS(Env&)> call;
 };
+
+constexpr const char* kNullToken = "NvToken is NULL";
+constexpr const char* kDeadToken = "NvToken is not a live token (forged or freed)";
+constexpr const char* kOutside = "range lies outside the token's region";
+constexpr const char* kWraps = "address + size overflows";
+constexpr const char* kNullBuffer = "NULL buffer with a non-zero size";
+constexpr const char* kFlushFlags = "unknown flush flag bits";
+constexpr const char* kStoreFlags = "unknown flag bits";
+constexpr const char* kNoDrain = "NO_DRAIN is valid only with FLUSH alone";
+constexpr const char* kSizeZero = "Size is 0";
 
 PVOID Forged(uintptr_t v) {
   return reinterpret_cast<PVOID>(v);  // NOLINT(performance-no-int-to-ptr): forging is the point
@@ -36,176 +49,176 @@ std::vector<BadCase> Cases() {
   auto in = [](Env& e, size_t off) { return e.region.base() + off; };
   std::vector<BadCase> cases = {
       // Tokens.
-      {"WriteNullToken",
+      {"WriteNullToken", kNullToken,
        [=](Env& e) { return RtlWriteNonVolatileMemory(nullptr, in(e, 0), src, 8, 0); }},
-      {"WriteForgedToken",
+      {"WriteForgedToken", kDeadToken,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(Forged(0x4E56FFFFFFFE0001), in(e, 0), src, 8, 0);
        }},
-      {"WriteStackPointerToken",
+      {"WriteStackPointerToken", kDeadToken,
        [=](Env& e) {
          int x = 0;
          return RtlWriteNonVolatileMemory(&x, in(e, 0), src, 8, 0);
        }},
-      {"WriteFreedToken",
+      {"WriteFreedToken", kDeadToken,
        [=](Env& e) { return RtlWriteNonVolatileMemory(e.freed, in(e, 0), src, 8, 0); }},
-      {"WriteWrongRegionToken",
+      {"WriteWrongRegionToken", kOutside,
        [=](Env& e) { return RtlWriteNonVolatileMemory(e.other, in(e, 0), src, 8, 0); }},
-      {"FillFreedToken",
+      {"FillFreedToken", kDeadToken,
        [](Env& e) { return RtlFillNonVolatileMemory(e.freed, e.region.base(), 8, 1, 0); }},
-      {"FlushForgedToken",
+      {"FlushForgedToken", kDeadToken,
        [](Env& e) { return RtlFlushNonVolatileMemory(Forged(1), e.region.base(), 8, 0); }},
-      {"FlushRangesNullToken",
+      {"FlushRangesNullToken", kNullToken,
        [](Env& e) {
          NV_MEMORY_RANGE r{e.region.base(), 8};
          return RtlFlushNonVolatileMemoryRanges(nullptr, &r, 1, 0);
        }},
-      {"DrainFreedToken", [](Env& e) { return RtlDrainNonVolatileFlush(e.freed); }},
-      {"DrainAllOnesButOneToken",
+      {"DrainFreedToken", kDeadToken, [](Env& e) { return RtlDrainNonVolatileFlush(e.freed); }},
+      {"DrainAllOnesButOneToken", kDeadToken,
        [](Env&) { return RtlDrainNonVolatileFlush(Forged(UINTPTR_MAX - 1)); }},
-      {"FreeNullToken", [](Env&) { return RtlFreeNonVolatileToken(nullptr); }},
-      {"FreeFreedToken", [](Env& e) { return RtlFreeNonVolatileToken(e.freed); }},
-      {"FreeIndexOutOfTable",
+      {"FreeNullToken", kNullToken, [](Env&) { return RtlFreeNonVolatileToken(nullptr); }},
+      {"FreeFreedToken", kDeadToken, [](Env& e) { return RtlFreeNonVolatileToken(e.freed); }},
+      {"FreeIndexOutOfTable", kDeadToken,
        [](Env&) { return RtlFreeNonVolatileToken(Forged(0x4E5600000001FFFF)); }},
-      {"QueryFreedToken",
+      {"QueryFreedToken", kDeadToken,
        [](Env& e) {
          ULONG d = 0;
          return NvQueryPersistenceDomain(e.freed, &d);
        }},
       // Ranges.
-      {"WriteOnePastTheEnd",
+      {"WriteOnePastTheEnd", kOutside,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, kRegion - 7), src, 8, 0);
        }},
-      {"WriteBeforeTheStart",
+      {"WriteBeforeTheStart", kOutside,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, 0) - 1, src, 8, 0);
        }},
-      {"WriteLargerThanRegion",
+      {"WriteLargerThanRegion", kOutside,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, 0), src, kRegion + 1, 0);
        }},
-      {"WriteSizeOverflows",
+      {"WriteSizeOverflows", kWraps,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, 64), src, SIZE_MAX - 10, 0);
        }},
-      {"WriteSourceOverflows",
+      {"WriteSourceOverflows", "Source + Size overflows",
        [](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), e.region.base(),
                                           Forged(UINTPTR_MAX - 3), 8, 0);
        }},
-      {"WriteNullDestination",
+      {"WriteNullDestination", kNullBuffer,
        [=](Env& e) { return RtlWriteNonVolatileMemory(e.region.token(), nullptr, src, 8, 0); }},
-      {"WriteNullSource",
+      {"WriteNullSource", "Source is NULL with a non-zero size",
        [](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), e.region.base(), nullptr, 8, 0);
        }},
-      {"FillNullDestination",
+      {"FillNullDestination", kNullBuffer,
        [](Env& e) { return RtlFillNonVolatileMemory(e.region.token(), nullptr, 8, 1, 0); }},
-      {"FillPastTheEnd",
+      {"FillPastTheEnd", kOutside,
        [](Env& e) {
          return RtlFillNonVolatileMemory(e.region.token(), e.region.base() + 1, kRegion, 1, 0);
        }},
-      {"FlushNullBuffer",
+      {"FlushNullBuffer", kNullBuffer,
        [](Env& e) { return RtlFlushNonVolatileMemory(e.region.token(), nullptr, 8, 0); }},
-      {"FlushAddressWraps",
+      {"FlushAddressWraps", kWraps,
        [](Env& e) {
          return RtlFlushNonVolatileMemory(e.region.token(), Forged(UINTPTR_MAX - 10), 100, 0);
        }},
-      {"FlushDefaultTokenWraps",
+      {"FlushDefaultTokenWraps", kWraps,
        [](Env&) {
          return RtlFlushNonVolatileMemory(Forged(FLUSH_NV_MEMORY_DEFAULT_TOKEN),
                                           Forged(UINTPTR_MAX - 10), 100, 0);
        }},
-      {"FlushOtherRegionsMemory",
+      {"FlushOtherRegionsMemory", kOutside,
        [](Env& e) { return RtlFlushNonVolatileMemory(e.region.token(), e.other_base, 8, 0); }},
-      {"FlushRangesNullArray",
+      {"FlushRangesNullArray", "NvRanges is NULL with NumRanges > 0",
        [](Env& e) { return RtlFlushNonVolatileMemoryRanges(e.region.token(), nullptr, 1, 0); }},
-      {"FlushRangesOneBadAmongGood",
+      {"FlushRangesOneBadAmongGood", kOutside,
        [](Env& e) {
          NV_MEMORY_RANGE r[3] = {
              {e.region.base(), 8}, {e.region.base() + kRegion, 1}, {e.region.base(), 8}};
          return RtlFlushNonVolatileMemoryRanges(e.region.token(), r, 3, 0);
        }},
-      {"FlushRangesNullRangeWithLength",
+      {"FlushRangesNullRangeWithLength", kNullBuffer,
        [](Env& e) {
          NV_MEMORY_RANGE r{nullptr, 8};
          return RtlFlushNonVolatileMemoryRanges(e.region.token(), &r, 1, 0);
        }},
       // Flags.
-      {"FlushUnknownFlag",
+      {"FlushUnknownFlag", kFlushFlags,
        [](Env& e) { return RtlFlushNonVolatileMemory(e.region.token(), e.region.base(), 8, 2); }},
-      {"FlushHighFlag",
+      {"FlushHighFlag", kFlushFlags,
        [](Env& e) {
          return RtlFlushNonVolatileMemory(e.region.token(), e.region.base(), 8, 0x80000000u);
        }},
-      {"FlushRangesUnknownFlag",
+      {"FlushRangesUnknownFlag", kFlushFlags,
        [](Env& e) {
          NV_MEMORY_RANGE r{e.region.base(), 8};
          return RtlFlushNonVolatileMemoryRanges(e.region.token(), &r, 1, 4);
        }},
-      {"WriteUnknownFlag",
+      {"WriteUnknownFlag", kStoreFlags,
        [=](Env& e) { return RtlWriteNonVolatileMemory(e.region.token(), in(e, 0), src, 8, 4); }},
-      {"WriteNoDrainAlone",
+      {"WriteNoDrainAlone", kNoDrain,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, 0), src, 8, 0x100);
        }},
-      {"WriteNoDrainWithPersist",
+      {"WriteNoDrainWithPersist", kNoDrain,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, 0), src, 8, 0x103);
        }},
-      {"WriteNoDrainWithNonTemporal",
+      {"WriteNoDrainWithNonTemporal", kNoDrain,
        [=](Env& e) {
          return RtlWriteNonVolatileMemory(e.region.token(), in(e, 0), src, 8, 0x102);
        }},
-      {"FillNoDrainWithPersist",
+      {"FillNoDrainWithPersist", kNoDrain,
        [](Env& e) {
          return RtlFillNonVolatileMemory(e.region.token(), e.region.base(), 8, 1, 0x103);
        }},
-      {"FillNoDrainWithNonTemporal",
+      {"FillNoDrainWithNonTemporal", kNoDrain,
        [](Env& e) {
          return RtlFillNonVolatileMemory(e.region.token(), e.region.base(), 8, 1, 0x102);
        }},
-      {"FillUnknownFlag",
+      {"FillUnknownFlag", kStoreFlags,
        [](Env& e) {
          return RtlFillNonVolatileMemory(e.region.token(), e.region.base(), 8, 1, 0x200);
        }},
       // Get.
-      {"GetNullOutPointer",
+      {"GetNullOutPointer", kNullToken,
        [](Env& e) { return RtlGetNonVolatileToken(e.region.base(), 8, nullptr); }},
-      {"GetNullBuffer",
+      {"GetNullBuffer", "NvBuffer is NULL",
        [](Env&) {
          PVOID t = nullptr;
          return RtlGetNonVolatileToken(nullptr, 8, &t);
        }},
-      {"GetSizeZero",
+      {"GetSizeZero", kSizeZero,
        [](Env& e) {
          PVOID t = nullptr;
          return RtlGetNonVolatileToken(e.region.base(), 0, &t);
        }},
-      {"GetOverflow",
+      {"GetOverflow", "NvBuffer + Size overflows",
        [](Env& e) {
          PVOID t = nullptr;
          return RtlGetNonVolatileToken(e.region.base(), SIZE_MAX, &t);
        }},
-      {"GetPastRegisteredRange",
+      {"GetPastRegisteredRange", "range extends past its registered range",
        [](Env& e) {
          PVOID t = nullptr;
          return RtlGetNonVolatileToken(e.region.base() + 8, kRegion, &t);
        }},
-      {"GetStackMemory",
+      {"GetStackMemory", "NvBuffer is not NV memory",
        [](Env&) {
          char buf[64];
          PVOID t = nullptr;
          return RtlGetNonVolatileToken(buf, sizeof buf, &t);
        }},
       // Registration.
-      {"RegisterNull", [](Env&) { return NvRegisterNonVolatileRange(nullptr, 8); }},
-      {"RegisterSizeZero",
+      {"RegisterNull", "Base is NULL", [](Env&) { return NvRegisterNonVolatileRange(nullptr, 8); }},
+      {"RegisterSizeZero", kSizeZero,
        [](Env& e) { return NvRegisterNonVolatileRange(e.other_base + kRegion, 0); }},
-      {"RegisterOverflow",
+      {"RegisterOverflow", "Base + Size overflows",
        [](Env&) { return NvRegisterNonVolatileRange(Forged(UINTPTR_MAX - 4), 8); }},
-      {"UnregisterInsideRange",
+      {"UnregisterInsideRange", "no registered range starts at Base",
        [](Env& e) { return NvUnregisterNonVolatileRange(e.region.base() + 64); }},
   };
   return cases;
@@ -224,7 +237,7 @@ TEST(BadInputTest, EveryInvalidArgumentIsRejectedWithoutSideEffects) {
   for (const BadCase& c : Cases()) {
     SCOPED_TRACE(c.name);
     EXPECT_EQ(c.call(env), STATUS_INVALID_PARAMETER);
-    EXPECT_STRNE(NvGetLastErrorMessage(), "");
+    EXPECT_TRUE(LastErrorContains(c.message));
   }
   for (size_t i = 0; i < kRegion; ++i) ASSERT_EQ(region.base()[i], 0xEE) << "byte " << i;
   // The region's own token still works after all that.

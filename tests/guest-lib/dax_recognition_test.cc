@@ -8,9 +8,12 @@
 #include <cstdlib>
 
 #include "dax_mapping.h"
+#include "last_error_contains.h"
 #include "nvrtl/nvrtl.h"
 
 namespace {
+
+constexpr const char* kNotNvMemory = "NvBuffer is not NV memory";
 
 TEST(DaxRecognitionTest, AnonymousMemoryIsNotNvMemory) {
   void* p = mmap(nullptr, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -18,6 +21,7 @@ TEST(DaxRecognitionTest, AnonymousMemoryIsNotNvMemory) {
   PVOID token = nullptr;
   EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
   EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);  // cached path
+  EXPECT_TRUE(LastErrorContains(kNotNvMemory));
   munmap(p, 1 << 16);
 }
 
@@ -32,7 +36,7 @@ TEST(DaxRecognitionTest, UnregisteredFileMappingIsNotNvMemory) {
   ASSERT_NE(p, MAP_FAILED);
   PVOID token = nullptr;
   EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
-  EXPECT_STRNE(NvGetLastErrorMessage(), "");
+  EXPECT_TRUE(LastErrorContains(kNotNvMemory));
   munmap(p, 1 << 16);
 }
 
@@ -42,6 +46,7 @@ TEST(DaxRecognitionTest, UnmappedAddressIsNotNvMemory) {
   munmap(p, 4096);
   PVOID token = nullptr;
   EXPECT_EQ(RtlGetNonVolatileToken(p, 64, &token), STATUS_INVALID_PARAMETER);
+  EXPECT_TRUE(LastErrorContains("NvBuffer is not mapped"));
 }
 
 TEST(DaxRecognitionTest, UnregisteredRangeNoLongerGivesTokens) {
@@ -53,6 +58,7 @@ TEST(DaxRecognitionTest, UnregisteredRangeNoLongerGivesTokens) {
   ASSERT_EQ(NvUnregisterNonVolatileRange(p), STATUS_SUCCESS);
   PVOID again = nullptr;
   EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &again), STATUS_INVALID_PARAMETER);
+  EXPECT_TRUE(LastErrorContains(kNotNvMemory));
   EXPECT_EQ(RtlFreeNonVolatileToken(token), STATUS_SUCCESS);  // old tokens stay freeable
   munmap(p, 1 << 16);
 }
@@ -61,14 +67,16 @@ TEST(DaxMapHelpersTest, NonDaxPathsAreRefusedWithAReason) {
   PVOID base = nullptr;
   SIZE_T size = 0;
   EXPECT_EQ(NvMapDaxDevice("/dev/null", &base, &size), STATUS_INVALID_PARAMETER);
+  EXPECT_TRUE(LastErrorContains("/dev/null is not a devdax character device"));
   EXPECT_EQ(NvMapDaxDevice("/nonexistent/dax0.0", &base, &size), STATUS_ACCESS_DENIED);
+  EXPECT_TRUE(LastErrorContains("/nonexistent/dax0.0: No such file or directory"));
   char path[] = "/tmp/nvrtl-nodax-XXXXXX";
   const int fd = mkstemp(path);
   ASSERT_GE(fd, 0);
   close(fd);
   // /tmp is not a DAX mount: MAP_SYNC is refused and the message says why.
   EXPECT_EQ(NvMapDaxFile(path, 1 << 16, &base), STATUS_NOT_SUPPORTED);
-  EXPECT_NE(std::string(NvGetLastErrorMessage()).find("MAP_SYNC"), std::string::npos);
+  EXPECT_TRUE(LastErrorContains("the kernel refused MAP_SYNC"));
   unlink(path);
 }
 
@@ -100,10 +108,12 @@ TEST(DaxCacheTest, CachedMappingGivesTokensUntilReplacedByAnonymousMemory) {
   ASSERT_EQ(RtlGetNonVolatileToken(p, kBytes, &token), STATUS_SUCCESS);
   EXPECT_EQ(RtlFreeNonVolatileToken(token), STATUS_SUCCESS);
   EXPECT_EQ(RtlGetNonVolatileToken(p, kBytes + 1, &token), STATUS_INVALID_PARAMETER);
+  EXPECT_TRUE(LastErrorContains("range extends past the end of its DAX mapping"));
   // Same address, now anonymous memory: the cache must notice.
   ASSERT_EQ(mmap(p, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
             p);
   EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
+  EXPECT_TRUE(LastErrorContains(kNotNvMemory));
   munmap(p, kBytes);
 }
 
@@ -115,6 +125,7 @@ TEST(DaxCacheTest, AnotherFileMappedAtTheSameAddressIsNotTrusted) {
   ASSERT_EQ(MapTempFile(kBytes, p), p);  // a different inode at the same place
   PVOID token = nullptr;
   EXPECT_EQ(RtlGetNonVolatileToken(p, 4096, &token), STATUS_INVALID_PARAMETER);
+  EXPECT_TRUE(LastErrorContains(kNotNvMemory));
   munmap(p, kBytes);
 }
 

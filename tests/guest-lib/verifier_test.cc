@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "last_error_contains.h"
 #include "nvrtl/nvrtl.h"
 #include "test_region.h"
 
@@ -215,6 +216,7 @@ TEST_F(VerifierTest, ReportFileGetsOneJsonLinePerRange) {
 
 TEST_F(VerifierTest, ReportFileThatCannotBeOpenedIsAccessDenied) {
   EXPECT_EQ(NvSetVerifierReportFile("/nonexistent-dir/x.jsonl"), STATUS_ACCESS_DENIED);
+  EXPECT_TRUE(LastErrorContains("cannot open verifier report file /nonexistent-dir/x.jsonl"));
 }
 
 TEST(VerifierOffTest, TokensCreatedWhileDisabledReportNothing) {

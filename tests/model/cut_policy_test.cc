@@ -36,21 +36,35 @@ TEST(CutPolicyTest, ParsesRandomWithProbabilityAndHexSeed) {
   EXPECT_DOUBLE_EQ(policy.p, 0.25);
 }
 
-class BadCutPolicyTest : public ::testing::TestWithParam<const char*> {};
+// A rejected policy text and the part of the message that names its problem.
+struct BadCutPolicy {
+  const char* text;
+  const char* message_part;
+};
+
+class BadCutPolicyTest : public ::testing::TestWithParam<BadCutPolicy> {};
 
 TEST_P(BadCutPolicyTest, IsRejectedWithAMessageAndLeavesTheOutputAlone) {
   CutPolicy policy = CutPolicy::Keep();
   std::string error;
-  EXPECT_EQ(ParseCutPolicy(GetParam(), &policy, &error), ModelStatus::kInvalidArgument);
+  EXPECT_EQ(ParseCutPolicy(GetParam().text, &policy, &error), ModelStatus::kInvalidArgument);
   EXPECT_EQ(policy.kind, CutPolicy::Kind::kKeep);
-  EXPECT_FALSE(error.empty());
+  EXPECT_NE(error.find(GetParam().message_part), std::string::npos) << error;
 }
 
-INSTANTIATE_TEST_SUITE_P(Inputs, BadCutPolicyTest,
-                         ::testing::Values("", "Lose", "keep ", "random", "random:", "random:x",
-                                           "random:-1", "random:1:", "random:1:1.5",
-                                           "random:1:-0.1", "random:1:nan", "random:1:0.5:3",
-                                           "random:99999999999999999999999"));
+constexpr const char* kNotAKind = "expected lose, keep or random:SEED[:P]";
+constexpr const char* kBadSeed = "SEED must be an unsigned number";
+constexpr const char* kBadP = "P must be a number in [0, 1]";
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, BadCutPolicyTest,
+    ::testing::Values(BadCutPolicy{"", kNotAKind}, BadCutPolicy{"Lose", kNotAKind},
+                      BadCutPolicy{"keep ", kNotAKind}, BadCutPolicy{"random", kNotAKind},
+                      BadCutPolicy{"random:", kBadSeed}, BadCutPolicy{"random:x", kBadSeed},
+                      BadCutPolicy{"random:-1", kBadSeed}, BadCutPolicy{"random:1:", kBadP},
+                      BadCutPolicy{"random:1:1.5", kBadP}, BadCutPolicy{"random:1:-0.1", kBadP},
+                      BadCutPolicy{"random:1:nan", kBadP}, BadCutPolicy{"random:1:0.5:3", kBadP},
+                      BadCutPolicy{"random:99999999999999999999999", kBadSeed}));
 
 TEST(PlatformTest, ParsesAdrAndEadrOnly) {
   Platform platform = Platform::kEadr;

@@ -11,18 +11,24 @@
 namespace nvlab::plugin {
 namespace {
 
-TEST(CutReportJsonTest, ContainsTheFieldsOfFormatVersionOne) {
-  model::PowerCutReport cut;
-  cut.platform = model::Platform::kEadr;
-  cut.policy = model::CutPolicy::Random(9, 0.5);
+// LostLineOfNvdimm1 is the line at offset 0x40 of NVDIMM 1 (at 0x140000000), lost in `state`,
+// last stored at the known site `last_store`.
+model::LostLine LostLineOfNvdimm1(model::LineState state, const model::StoreSite& last_store) {
   model::LostLine line;
   line.nvdimm = 1;
   line.offset = 0x40;
   line.gpa = 0x140000040;
-  line.state = model::LineState::kWcBuffer;
+  line.state = state;
   line.site_known = true;
-  line.last_store = {0x401000, 0x1234000};
-  cut.lost.push_back(line);
+  line.last_store = last_store;
+  return line;
+}
+
+TEST(CutReportJsonTest, ContainsTheFieldsOfFormatVersionOne) {
+  model::PowerCutReport cut;
+  cut.platform = model::Platform::kEadr;
+  cut.policy = model::CutPolicy::Random(9, 0.5);
+  cut.lost.push_back(LostLineOfNvdimm1(model::LineState::kWcBuffer, {0x401000, 0x1234000}));
   cut.lost_lines = 5;
   cut.lost_wc_buffer = 5;
   std::vector<NvdimmOption> nvdimms = {{0, 0x100000000, 4096, "/a"}, {1, 0x140000000, 4096, "/b"}};
@@ -162,14 +168,8 @@ TEST(CutReportJsonTest, TheLayoutIsOneLostLinePerLine) {
   cut.platform = model::Platform::kAdr;
   cut.policy = model::CutPolicy::Random(18446744073709551615ULL, 0.25);
   cut.lost.push_back(model::LostLine{});
-  model::LostLine line;
-  line.nvdimm = 1;
-  line.offset = 0x40;
-  line.gpa = 0x140000040;
-  line.state = model::LineState::kFlushPending;
-  line.site_known = true;
-  line.last_store = {0xffffffffffffffffULL, 0x1234000, 1};
-  cut.lost.push_back(line);
+  cut.lost.push_back(
+      LostLineOfNvdimm1(model::LineState::kFlushPending, {0xffffffffffffffffULL, 0x1234000, 1}));
   cut.lost_lines = 7;
   cut.lost_dirty = 5;
   cut.lost_flush_pending = 2;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace nvlab::plugin {
@@ -75,35 +76,39 @@ void PlaceTask(GuestMemory* memory, int32_t pid, int32_t tgid, const char* comm,
   memory->Write(0x300000 + kLayout.comm_offset, comm, n);
 }
 
+// ReadCurrentTask reads kPercpu's current task as the plugin does at a cut: the task's address
+// from the per-CPU slot, then the task; nullopt when either read fails.
+std::optional<GuestTask> ReadCurrentTask(const PagingRegisters& regs, const GuestMemory& memory) {
+  uint64_t task = 0;
+  GuestTask t;
+  if (!ReadCurrentTaskAddress(kLayout, regs, kPercpu, memory, &task) ||
+      !ReadTask(kLayout, regs, task, memory, &t)) {
+    return std::nullopt;
+  }
+  return t;
+}
+
 TEST(GuestTaskReaderTest, ReadsTheCurrentTaskOfACpu) {
   GuestMemory memory;
   MapDirectMap(&memory);
   PlaceTask(&memory, 123, 120, "nvlab-litmus\0\0\0", 16);
-  const PagingRegisters regs{kPg, kKernelCr3, 0, kLma};
-  uint64_t task = 0;
-  ASSERT_TRUE(ReadCurrentTaskAddress(kLayout, regs, kPercpu, memory, &task));
-  EXPECT_EQ(task, kTask);
-  GuestTask t;
-  ASSERT_TRUE(ReadTask(kLayout, regs, task, memory, &t));
-  EXPECT_EQ(t.task_address, kTask);
-  EXPECT_EQ(t.pid, 123);
-  EXPECT_EQ(t.tgid, 120);
-  EXPECT_EQ(t.comm, "nvlab-litmus");
+  const std::optional<GuestTask> t = ReadCurrentTask({kPg, kKernelCr3, 0, kLma}, memory);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->task_address, kTask);
+  EXPECT_EQ(t->pid, 123);
+  EXPECT_EQ(t->tgid, 120);
+  EXPECT_EQ(t->comm, "nvlab-litmus");
 }
 
 TEST(GuestTaskReaderTest, UserCr3UnderPageTableIsolationFallsBackToItsKernelTwin) {
   GuestMemory memory;
   MapDirectMap(&memory);
   PlaceTask(&memory, 7, 7, "sh", 3);
-  const PagingRegisters user{kPg, kUserCr3, 0, kLma};
-  uint64_t task = 0;
-  ASSERT_TRUE(ReadCurrentTaskAddress(kLayout, user, kPercpu, memory, &task));
-  GuestTask t;
-  ASSERT_TRUE(ReadTask(kLayout, user, task, memory, &t));
-  EXPECT_EQ(t.comm, "sh");
+  const std::optional<GuestTask> t = ReadCurrentTask({kPg, kUserCr3, 0, kLma}, memory);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->comm, "sh");
   // Without bit 12 there is no twin to try: a CR3 whose tables map nothing fails cleanly.
-  const PagingRegisters empty{kPg, 0x6000, 0, kLma};
-  EXPECT_FALSE(ReadCurrentTaskAddress(kLayout, empty, kPercpu, memory, &task));
+  EXPECT_FALSE(ReadCurrentTask({kPg, 0x6000, 0, kLma}, memory).has_value());
 }
 
 TEST(GuestTaskReaderTest, ACommOfSixteenBytesWithoutNulIsKeptWhole) {
@@ -130,25 +135,32 @@ TEST(GuestTaskReaderTest, UnreadableOrImplausibleDataIsUnknownNotACrash) {
   GuestMemory memory;
   MapDirectMap(&memory);
   const PagingRegisters regs{kPg, kKernelCr3, 0, kLma};
-  uint64_t task = 0;
+  // A refusal leaves the caller's values alone: the plugin keeps what it knew before.
+  constexpr uint64_t kKnownTask = kDirectMap + 0x123000;
+  uint64_t task = kKnownTask;
   // A user-half per-CPU base (early boot, or a user GS) is refused before any read.
   EXPECT_FALSE(ReadCurrentTaskAddress(kLayout, regs, 0x7f0000000000ULL, memory, &task));
   // The per-CPU slot holds a user-half value: not a task.
   memory.Write64(0x200000 + kLayout.current_task_offset, 0x1234);
   EXPECT_FALSE(ReadCurrentTaskAddress(kLayout, regs, kPercpu, memory, &task));
-  // A task pointer past the mapped 8 MiB.
-  GuestTask t;
-  EXPECT_FALSE(ReadTask(kLayout, regs, kDirectMap + 0x900000, memory, &t));
-  // Mapped but not backed.
-  memory.backed_end = 0x300000;
-  EXPECT_FALSE(ReadTask(kLayout, regs, kTask, memory, &t));
-  // An address range that wraps around.
-  char byte = 0;
-  EXPECT_FALSE(ReadVirtual(regs, ~uint64_t{0}, memory, &byte, 2));
   // A per-CPU base plus offset that leaves the kernel half.
   KernelTaskLayout wraps = kLayout;
   wraps.current_task_offset = 0x8000000000000000ULL;
   EXPECT_FALSE(ReadCurrentTaskAddress(wraps, regs, kPercpu, memory, &task));
+  EXPECT_EQ(task, kKnownTask);
+  // A task pointer past the mapped 8 MiB.
+  GuestTask t;
+  t.pid = 42;
+  t.comm = "known";
+  EXPECT_FALSE(ReadTask(kLayout, regs, kDirectMap + 0x900000, memory, &t));
+  // Mapped but not backed.
+  memory.backed_end = 0x300000;
+  EXPECT_FALSE(ReadTask(kLayout, regs, kTask, memory, &t));
+  EXPECT_EQ(t.pid, 42);
+  EXPECT_EQ(t.comm, "known");
+  // An address range that wraps around.
+  char byte = 0;
+  EXPECT_FALSE(ReadVirtual(regs, ~uint64_t{0}, memory, &byte, 2));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 
 namespace nvlab::plugin {
@@ -39,6 +40,18 @@ uint64_t Index(uint64_t vaddr, int level) {
   return (vaddr >> (12 + 9 * (level - 1))) & 0x1ff;
 }
 
+// MapWalk writes the path of vaddr through `tables` (physical addresses, the first at
+// top_level, each entry pointing to the next table) ending in the entry `leaf` in the last one.
+void MapWalk(FakeMemory* memory, uint64_t vaddr, int top_level,
+             std::initializer_list<uint64_t> tables, uint64_t leaf) {
+  int level = top_level;
+  const uint64_t* table = tables.begin();
+  for (; table + 1 != tables.end(); ++table, --level) {
+    memory->Set(*table, Index(vaddr, level), *(table + 1) | kPresentWritable);
+  }
+  memory->Set(*table, Index(vaddr, level), leaf);
+}
+
 TEST(PageWalkTest, PagingOffIsIdentityAndTruncatedOutsideLongMode) {
   FakeMemory memory;
   uint64_t gpa = 0;
@@ -51,10 +64,8 @@ TEST(PageWalkTest, PagingOffIsIdentityAndTruncatedOutsideLongMode) {
 TEST(PageWalkTest, FourLevelWalkTo4KiBPage) {
   FakeMemory memory;
   const uint64_t vaddr = 0x00007f1234567abcULL;
-  memory.Set(0x1000, Index(vaddr, 4), 0x2000 | kPresentWritable);
-  memory.Set(0x2000, Index(vaddr, 3), 0x3000 | kPresentWritable);
-  memory.Set(0x3000, Index(vaddr, 2), 0x4000 | kPresentWritable);
-  memory.Set(0x4000, Index(vaddr, 1), 0x100045000ULL | kPresentWritable | (1ULL << 63));  // NX
+  MapWalk(&memory, vaddr, 4, {0x1000, 0x2000, 0x3000, 0x4000},
+          0x100045000ULL | kPresentWritable | (1ULL << 63));  // NX
   uint64_t gpa = 0;
   ASSERT_EQ(TranslateVirtual({kPg, 0x1000, 0, kLma}, vaddr, memory, &gpa), WalkResult::kOk);
   EXPECT_EQ(gpa, 0x100045abcULL);
@@ -63,16 +74,13 @@ TEST(PageWalkTest, FourLevelWalkTo4KiBPage) {
 TEST(PageWalkTest, TwoMiBAndOneGiBPagesEndTheWalk) {
   FakeMemory memory;
   const uint64_t v2m = 0xffff888000123456ULL;
-  memory.Set(0x1000, Index(v2m, 4), 0x2000 | kPresentWritable);
-  memory.Set(0x2000, Index(v2m, 3), 0x3000 | kPresentWritable);
-  memory.Set(0x3000, Index(v2m, 2), 0x100200000ULL | kPresentWritable | kLarge);
+  MapWalk(&memory, v2m, 4, {0x1000, 0x2000, 0x3000}, 0x100200000ULL | kPresentWritable | kLarge);
   uint64_t gpa = 0;
   ASSERT_EQ(TranslateVirtual({kPg, 0x1000, 0, kLma}, v2m, memory, &gpa), WalkResult::kOk);
   EXPECT_EQ(gpa, 0x100200000ULL + (v2m & 0x1fffff));
 
   const uint64_t v1g = 0x0000004040302010ULL;
-  memory.Set(0x1000, Index(v1g, 4), 0x5000 | kPresentWritable);
-  memory.Set(0x5000, Index(v1g, 3), 0x140000000ULL | kPresentWritable | kLarge);
+  MapWalk(&memory, v1g, 4, {0x1000, 0x5000}, 0x140000000ULL | kPresentWritable | kLarge);
   ASSERT_EQ(TranslateVirtual({kPg, 0x1000, 0, kLma}, v1g, memory, &gpa), WalkResult::kOk);
   EXPECT_EQ(gpa, 0x140000000ULL + (v1g & 0x3fffffff));
 }
@@ -80,11 +88,7 @@ TEST(PageWalkTest, TwoMiBAndOneGiBPagesEndTheWalk) {
 TEST(PageWalkTest, FiveLevelWalkUsesTheTopIndex) {
   FakeMemory memory;
   const uint64_t vaddr = 0x0100000000001008ULL;
-  memory.Set(0x1000, Index(vaddr, 5), 0x2000 | kPresentWritable);
-  memory.Set(0x2000, Index(vaddr, 4), 0x3000 | kPresentWritable);
-  memory.Set(0x3000, Index(vaddr, 3), 0x4000 | kPresentWritable);
-  memory.Set(0x4000, Index(vaddr, 2), 0x5000 | kPresentWritable);
-  memory.Set(0x5000, Index(vaddr, 1), 0x9000 | kPresentWritable);
+  MapWalk(&memory, vaddr, 5, {0x1000, 0x2000, 0x3000, 0x4000, 0x5000}, 0x9000 | kPresentWritable);
   uint64_t gpa = 0;
   ASSERT_EQ(TranslateVirtual({kPg, 0x1000, kLa57, kLma}, vaddr, memory, &gpa), WalkResult::kOk);
   EXPECT_EQ(gpa, 0x9008u);

@@ -222,9 +222,13 @@ TEST(DecodeRobustnessTest, EveryTruncationOfAFlushIsRejected) {
 
 TEST(DecodeRobustnessTest, NullBytesAndEmptyInputAreRejected) {
   X86Instruction insn;
+  insn.kind = X86Kind::kClwb;  // A refusal says kOther, whatever was there.
   EXPECT_FALSE(DecodeX86(nullptr, 5, 0, &insn));
+  EXPECT_EQ(insn.kind, X86Kind::kOther);
   uint8_t byte = 0x0f;
+  insn.kind = X86Kind::kClwb;
   EXPECT_FALSE(DecodeX86(&byte, 0, 0, &insn));
+  EXPECT_EQ(insn.kind, X86Kind::kOther);
 }
 
 TEST(DecodeRobustnessTest, PrefixesOnlyUpToFifteenBytesAreRejected) {

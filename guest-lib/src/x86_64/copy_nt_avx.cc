@@ -10,11 +10,7 @@ __attribute__((target("avx"))) void CopyNtAvx(void* dst, const void* src, size_t
                                               FlushFn flush) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
-  const size_t head = HeadBytes(d, len);
-  CachedCopy(d, s, head, flush);
-  d += head;
-  s += head;
-  len -= head;
+  CopyHead(d, s, len, flush);
   for (; len >= 256; len -= 256, d += 256, s += 256) {
     const auto* in = reinterpret_cast<const __m256i*>(s);
     auto* out = reinterpret_cast<__m256i*>(d);

@@ -10,11 +10,7 @@ __attribute__((target("avx512f"))) void CopyNtAvx512f(void* dst, const void* src
                                                       FlushFn flush) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
-  const size_t head = HeadBytes(d, len);
-  CachedCopy(d, s, head, flush);
-  d += head;
-  s += head;
-  len -= head;
+  CopyHead(d, s, len, flush);
   for (; len >= 256; len -= 256, d += 256, s += 256) {
     const __m512i r0 = _mm512_loadu_si512(s);
     const __m512i r1 = _mm512_loadu_si512(s + 64);

@@ -9,11 +9,7 @@ namespace nvrtl::x86_64 {
 void CopyNtSse2(void* dst, const void* src, size_t len, FlushFn flush) {
   auto* d = static_cast<char*>(dst);
   const auto* s = static_cast<const char*>(src);
-  const size_t head = HeadBytes(d, len);
-  CachedCopy(d, s, head, flush);
-  d += head;
-  s += head;
-  len -= head;
+  CopyHead(d, s, len, flush);
   for (; len >= 128; len -= 128, d += 128, s += 128) {
     const auto* in = reinterpret_cast<const __m128i*>(s);
     auto* out = reinterpret_cast<__m128i*>(d);

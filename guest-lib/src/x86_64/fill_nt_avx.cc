@@ -8,10 +8,7 @@ namespace nvrtl::x86_64 {
 
 __attribute__((target("avx"))) void FillNtAvx(void* dst, uint8_t value, size_t len, FlushFn flush) {
   auto* d = static_cast<char*>(dst);
-  const size_t head = HeadBytes(d, len);
-  CachedFill(d, value, head, flush);
-  d += head;
-  len -= head;
+  FillHead(d, value, len, flush);
   const __m256i v = _mm256_set1_epi8(static_cast<char>(value));
   for (; len >= 128; len -= 128, d += 128) {
     auto* out = reinterpret_cast<__m256i*>(d);

@@ -9,10 +9,7 @@ namespace nvrtl::x86_64 {
 __attribute__((target("avx512f"))) void FillNtAvx512f(void* dst, uint8_t value, size_t len,
                                                       FlushFn flush) {
   auto* d = static_cast<char*>(dst);
-  const size_t head = HeadBytes(d, len);
-  CachedFill(d, value, head, flush);
-  d += head;
-  len -= head;
+  FillHead(d, value, len, flush);
   const __m512i v = _mm512_set1_epi32(static_cast<int>(0x01010101u * value));
   for (; len >= 256; len -= 256, d += 256) {
     _mm512_stream_si512(reinterpret_cast<__m512i*>(d), v);

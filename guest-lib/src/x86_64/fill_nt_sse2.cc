@@ -8,10 +8,7 @@ namespace nvrtl::x86_64 {
 
 void FillNtSse2(void* dst, uint8_t value, size_t len, FlushFn flush) {
   auto* d = static_cast<char*>(dst);
-  const size_t head = HeadBytes(d, len);
-  CachedFill(d, value, head, flush);
-  d += head;
-  len -= head;
+  FillHead(d, value, len, flush);
   const __m128i v = _mm_set1_epi8(static_cast<char>(value));
   for (; len >= 64; len -= 64, d += 64) {
     auto* out = reinterpret_cast<__m128i*>(d);

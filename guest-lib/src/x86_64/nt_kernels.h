@@ -35,6 +35,22 @@ inline void CachedFill(char* d, uint8_t value, size_t n, FlushFn flush) {
   if (flush != nullptr) flush(d, n);
 }
 
+// CopyHead / FillHead -- the partial line from d to its next 64-byte boundary (HeadBytes), with
+// CachedCopy / CachedFill; d (and s) then point at the boundary and len counts what is left.
+inline void CopyHead(char*& d, const char*& s, size_t& len, FlushFn flush) {
+  const size_t head = HeadBytes(d, len);
+  CachedCopy(d, s, head, flush);
+  d += head;
+  s += head;
+  len -= head;
+}
+inline void FillHead(char*& d, uint8_t value, size_t& len, FlushFn flush) {
+  const size_t head = HeadBytes(d, len);
+  CachedFill(d, value, head, flush);
+  d += head;
+  len -= head;
+}
+
 void CopyNtSse2(void* dst, const void* src, size_t len, FlushFn flush);
 void CopyNtAvx(void* dst, const void* src, size_t len, FlushFn flush);
 void FillNtSse2(void* dst, uint8_t value, size_t len, FlushFn flush);
