@@ -671,8 +671,9 @@ TEST(KernelBtfTest, SurvivesEveryTruncationAndEveryByteFlipOfAGoodBlob) {
   std::string blob = SyntheticKernelBtf(CurrentTaskShape::kPcpuHotMember);
   KernelTaskLayout layout;
   for (std::size_t length = 0; length < blob.size(); ++length) {
-    EXPECT_FALSE(formats::FindKernelTaskLayoutInBtf(blob.substr(0, length), 0, &layout).ok())
-        << length;
+    const Status found = formats::FindKernelTaskLayoutInBtf(blob.substr(0, length), 0, &layout);
+    EXPECT_EQ(found.code(), Status::Code::kInvalidArgument) << length << ": " << found.ToString();
+    EXPECT_EQ(found.message().rfind("BTF", 0), 0U) << length << ": " << found.message();
   }
   for (std::size_t at = 0; at < blob.size(); ++at) {
     std::string flipped = blob;
