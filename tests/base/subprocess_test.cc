@@ -357,7 +357,7 @@ TEST(SubprocessTest, InterruptionKillsTheChildAndCancels) {
         if (!Subprocess::Start({"sleep", "100"}, options, &child).ok()) _exit(2);
         const pid_t pid = child.pid();
         InstallInterruptionHandlers();
-        raise(SIGTERM);
+        (void)raise(SIGTERM);
         const Status status = child.Wait(Deadline::In(60s));
         const bool ok = status.code() == Status::Code::kCancelled &&
                         status.message() == "sleep stopped: interrupted by signal 15" &&

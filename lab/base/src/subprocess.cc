@@ -19,8 +19,6 @@
 
 #include "nvlab/interruption.h"
 
-extern char** environ;
-
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -181,7 +179,7 @@ bool SetUpStream(Stream to, const char* path, int pipe_fd, int target) {
   if (plan.new_process_group && setpgid(0, 0) != 0) ChildFail(plan, Stage::kSetup, errno);
   // Handlers are reset by exec, but ignored signals and the mask would be inherited.
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    if (sig != SIGKILL && sig != SIGSTOP) (void)signal(sig, SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);
