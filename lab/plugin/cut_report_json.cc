@@ -2,11 +2,12 @@
 #include "cut_report_json.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string_view>
+
+#include "nvlab/hex.h"
 
 namespace nvlab::plugin {
 namespace {
@@ -34,9 +35,7 @@ Json Text(std::string_view bytes) {
 // Hex: addresses, offsets and PCs are strings ("0x1040"): 64-bit values do not fit every
 // JSON reader's numbers.
 Json Hex(uint64_t value) {
-  char buf[24];
-  (void)std::snprintf(buf, sizeof buf, "0x%" PRIx64, value);
-  return buf;
+  return FormatHex(value);
 }
 
 // Scalar writes one value. Strings are escaped by nlohmann (ensure_ascii: every character from

@@ -2,30 +2,30 @@
 #include "plugin_options.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
+#include <charconv>
+#include <system_error>
+
+#include "nvlab/hex.h"
 
 namespace nvlab::plugin {
 namespace {
 
-// ParseNumber -- (internal) the whole text as an unsigned number in `base` (0: C rules).
-bool ParseNumber(std::string_view text, int base, uint64_t* out) {
-  if (text.empty() || text.size() > 40 || text.front() == '-' || text.front() == '+' ||
-      text.front() == ' ') {
-    return false;
-  }
-  std::string copy(text);
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long value = std::strtoull(copy.c_str(), &end, base);
-  if (errno != 0 || end != copy.c_str() + copy.size()) return false;
+// ParseNumber -- (internal) the whole text as a decimal or 0x-hex number; a leading zero is a
+// decimal digit, never octal.
+bool ParseNumber(std::string_view text, uint64_t* out) {
+  if (text.starts_with("0x") || text.starts_with("0X")) return ParseHexDigits(text.substr(2), out);
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
   *out = value;
   return true;
 }
 
 // ParseHexAddress -- (internal) hexadecimal with or without 0x.
 bool ParseHexAddress(std::string_view text, uint64_t* out) {
-  return ParseNumber(text, 16, out);
+  if (text.starts_with("0x") || text.starts_with("0X")) text.remove_prefix(2);
+  return ParseHexDigits(text, out);
 }
 
 // SplitFields -- (internal) the first `count - 1` colon-separated fields, then the rest.
@@ -70,8 +70,8 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
     if (key == "nvdimm") {
       NvdimmOption nvdimm;
       uint64_t index = 0;
-      if (!SplitFields(value, 4, &f) || !ParseNumber(f[0], 10, &index) || index > 255 ||
-          !ParseHexAddress(f[1], &nvdimm.base) || !ParseNumber(f[2], 0, &nvdimm.size) ||
+      if (!SplitFields(value, 4, &f) || !ParseNumber(f[0], &index) || index > 255 ||
+          !ParseHexAddress(f[1], &nvdimm.base) || !ParseNumber(f[2], &nvdimm.size) ||
           nvdimm.size == 0 || f[3].empty()) {
         return fail(arg, "bad value, expected nvdimm=INDEX:GPA-BASE-HEX:SIZE:PATH, in");
       }
@@ -85,7 +85,7 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
     } else if (key == "ram") {
       RamOption ram;
       if (!SplitFields(value, 3, &f) || !ParseHexAddress(f[0], &ram.base) ||
-          !ParseNumber(f[1], 0, &ram.size) || ram.size == 0 || f[2].empty()) {
+          !ParseNumber(f[1], &ram.size) || ram.size == 0 || f[2].empty()) {
         return fail(arg, "bad value, expected ram=GPA-BASE-HEX:SIZE:PATH, in");
       }
       ram.path = std::string(f[2]);
@@ -108,7 +108,7 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
       if (value.size() > 107) return fail(arg, "unix socket path longer than 107 bytes in");
       parsed.control_path = std::string(value);
     } else if (key == "cut-after-fences") {
-      if (!ParseNumber(value, 0, &parsed.cut_after_fences) || parsed.cut_after_fences == 0) {
+      if (!ParseNumber(value, &parsed.cut_after_fences) || parsed.cut_after_fences == 0) {
         return fail(arg, "bad value, expected a number >= 1, in");
       }
     } else if (key == "trace-stores") {
@@ -128,10 +128,9 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
       uint64_t tgid = 0;
       // task_struct is a few KiB: field offsets beyond 64 KiB are a mistake, not a kernel.
       constexpr uint64_t kMaxFieldOffset = 0x10000;
-      if (!SplitFields(value, 4, &f) || !ParseNumber(f[0], 0, &layout.current_task_offset) ||
-          !ParseNumber(f[1], 0, &comm) || !ParseNumber(f[2], 0, &pid) ||
-          !ParseNumber(f[3], 0, &tgid) || comm >= kMaxFieldOffset || pid >= kMaxFieldOffset ||
-          tgid >= kMaxFieldOffset) {
+      if (!SplitFields(value, 4, &f) || !ParseNumber(f[0], &layout.current_task_offset) ||
+          !ParseNumber(f[1], &comm) || !ParseNumber(f[2], &pid) || !ParseNumber(f[3], &tgid) ||
+          comm >= kMaxFieldOffset || pid >= kMaxFieldOffset || tgid >= kMaxFieldOffset) {
         return fail(arg, "bad value, expected kernel-task=CURRENT-TASK:COMM:PID:TGID offsets, in");
       }
       layout.comm_offset = static_cast<uint32_t>(comm);

@@ -36,6 +36,15 @@ TEST(CutPolicyTest, ParsesRandomWithProbabilityAndHexSeed) {
   EXPECT_DOUBLE_EQ(policy.p, 0.25);
 }
 
+TEST(CutPolicyTest, ReadsASeedWithALeadingZeroAsDecimalNotOctal) {
+  CutPolicy policy;
+  std::string error;
+  ASSERT_EQ(ParseCutPolicy("random:010", &policy, &error), ModelStatus::kOk);
+  EXPECT_EQ(policy.seed, 10u);
+  ASSERT_EQ(ParseCutPolicy("random:0X1f", &policy, &error), ModelStatus::kOk);
+  EXPECT_EQ(policy.seed, 31u);
+}
+
 // A rejected policy text and the part of the message that names its problem.
 struct BadCutPolicy {
   const char* text;

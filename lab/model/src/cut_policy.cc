@@ -1,20 +1,25 @@
 // cut_policy.cc -- ParsePlatform, PlatformName, ParseCutPolicy, CutPolicyKindName.
 #include "nvlab/model/cut_policy.h"
 
-#include <cerrno>
+#include <charconv>
 #include <cstdlib>
+#include <system_error>
 
 namespace nvlab::model {
 namespace {
 
-// ParseU64 -- (internal) the whole of text as a decimal or 0x-hex number.
+// ParseU64 -- (internal) the whole of text as a decimal or 0x-hex number. A leading zero is a
+// decimal digit, never octal: "010" is ten.
 bool ParseU64(std::string_view text, uint64_t* out) {
-  if (text.empty() || text.size() > 32 || text.front() == '-' || text.front() == '+') return false;
-  std::string copy(text);
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long value = std::strtoull(copy.c_str(), &end, 0);
-  if (errno != 0 || end != copy.c_str() + copy.size()) return false;
+  int base = 10;
+  if (text.starts_with("0x") || text.starts_with("0X")) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  if (text.empty()) return false;
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
   *out = value;
   return true;
 }
