@@ -1,5 +1,5 @@
 // elf_symbols_fuzzer.cc -- libFuzzer target over the host's ELF symbol-table reader
-// (lab/host/src/elf_symbols.h), which reads guest programs found in a user's --share folder.
+// (nvlab/formats/elf_symbols.h), which reads guest programs found in a user's --share folder.
 // Checks, besides ASan/UBSan: a table that parses answers Find and Symbolize for any address,
 // and a found symbol contains the address.
 //
@@ -14,16 +14,15 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using nvlab::formats::ElfSymbol;
   using nvlab::formats::ElfSymbolTable;
-  formats::ElfSymbolTable table;
-  if (!formats::ElfSymbolTable::Parse(std::string_view(reinterpret_cast<const char*>(data), size),
-                                      &table)
+  ElfSymbolTable table;
+  if (!ElfSymbolTable::Parse(std::string_view(reinterpret_cast<const char*>(data), size), &table)
            .ok()) {
     return 0;
   }
-  for (const formats::ElfSymbol& symbol : table.symbols()) {
+  for (const ElfSymbol& symbol : table.symbols()) {
     if (symbol.address + symbol.size < symbol.address) continue;  // Wraps: no middle to probe.
     for (uint64_t address : {symbol.address, symbol.address + symbol.size / 2}) {
-      const formats::ElfSymbol* found = table.Find(address);
+      const ElfSymbol* found = table.Find(address);
       if (found == nullptr || address < found->address ||
           (found->size != 0 && address - found->address >= found->size)) {
         (void)std::fprintf(stderr, "Find(0x%llx) does not contain it\n",
