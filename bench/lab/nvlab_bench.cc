@@ -24,50 +24,15 @@
 #include <string_view>
 #include <vector>
 
-#include "nvlab/subprocess.h"
+#include "timed_run.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct Sample {
-  double first_output = -1;  // seconds to the first stdout byte
-  double total = 0;          // seconds until nvlab exited
-  std::string out;
-  std::string err;  // nvlab's stderr (its messages, and the guest's stderr)
-  int status = -1;
-};
+using nvlab::bench::Median;
+using Sample = nvlab::bench::TimedRun;
 
 Sample RunOnce(const std::vector<std::string>& args) {
-  Sample s;
-  nvlab::SubprocessOptions options;
-  options.stdout_to = nvlab::SubprocessOptions::Stream::kCapture;
-  options.stderr_to = nvlab::SubprocessOptions::Stream::kCapture;
-  const auto start = Clock::now();
-  nvlab::Subprocess nvlab;
-  const nvlab::Status started = nvlab::Subprocess::Start(args, options, &nvlab);
-  if (!started.ok()) {
-    s.err = started.ToString();
-    return s;
-  }
-  const nvlab::Status waited =
-      nvlab.Wait(nvlab::Deadline::Never(), [&](int stream, std::string_view) {
-        if (stream == 1 && s.first_output < 0) {
-          s.first_output = std::chrono::duration<double>(Clock::now() - start).count();
-        }
-      });
-  s.total = std::chrono::duration<double>(Clock::now() - start).count();
-  s.out = std::move(nvlab.stdout_text());
-  s.err = std::move(nvlab.stderr_text());
-  if (!waited.ok()) s.err += "\n" + waited.ToString();
-  s.status = nvlab.exited() ? nvlab.exit_code() : -1;
-  return s;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return nvlab::bench::RunTimed(args);
 }
 
 // CommandSeconds reads "command_seconds": X from nvlab's --json output.

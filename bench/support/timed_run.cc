@@ -1,0 +1,46 @@
+// timed_run.cc -- RunTimed, Median.
+
+#include "timed_run.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string_view>
+
+#include "nvlab/subprocess.h"
+
+namespace nvlab::bench {
+
+TimedRun RunTimed(const std::vector<std::string>& argv) {
+  using Clock = std::chrono::steady_clock;
+  TimedRun run;
+  SubprocessOptions options;
+  options.stdout_to = SubprocessOptions::Stream::kCapture;
+  options.stderr_to = SubprocessOptions::Stream::kCapture;
+  const auto start = Clock::now();
+  Subprocess child;
+  const Status started = Subprocess::Start(argv, options, &child);
+  if (!started.ok()) {
+    run.err = started.ToString();
+    return run;
+  }
+  const Status waited = child.Wait(Deadline::Never(), [&](int stream, std::string_view) {
+    if (stream == 1 && run.first_output < 0) {
+      run.first_output = std::chrono::duration<double>(Clock::now() - start).count();
+    }
+  });
+  run.total = std::chrono::duration<double>(Clock::now() - start).count();
+  run.out = std::move(child.stdout_text());
+  run.err = std::move(child.stderr_text());
+  if (!waited.ok()) run.err += "\n" + waited.ToString();
+  run.status = child.exited() ? child.exit_code() : -1;
+  return run;
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace nvlab::bench
