@@ -48,17 +48,16 @@ std::vector<std::string> SplitNul(const std::string& text) {
 }
 
 TEST(NvlabQemuExecTest, ExecsTheRealQemuWithTheRewrittenArgv) {
+  const std::string ram =
+      R"({"qom-type":"memory-backend-file","id":"ram-node0","mem-path":"/r/ram-node0",)"
+      R"("share":true,"size":4096})";
   const ProgramRun run =
-      RunProgram({NVLAB_QEMU_ECHO, "-name", "guest=d", "-accel", "tcg", "-object",
-                  R"({"qom-type":"memory-backend-file","id":"ram-node0",)"
-                  R"("mem-path":"/r/ram-node0","share":true,"size":4096})",
-                  "-plugin", "/p/nvlab-plugin.so,control=/c", "-S"});
+      RunProgram({NVLAB_QEMU_ECHO, "-name", "guest=d", "-accel", "tcg", "-object", ram, "-plugin",
+                  "/p/nvlab-plugin.so,control=/c", "-S"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(SplitNul(run.out),
             (std::vector<std::string>{
-                NVLAB_ARGV_ECHO, "-name", "guest=d", "-accel", "tcg,thread=single", "-object",
-                R"({"qom-type":"memory-backend-file","id":"ram-node0",)"
-                R"("mem-path":"/r/ram-node0","share":true,"size":4096})",
+                NVLAB_ARGV_ECHO, "-name", "guest=d", "-accel", "tcg,thread=single", "-object", ram,
                 "-plugin", "/p/nvlab-plugin.so,control=/c,ram=0x0:4096:/r/ram-node0", "-S"}));
 }
 

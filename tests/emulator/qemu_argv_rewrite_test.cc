@@ -91,15 +91,11 @@ TEST(QemuArgvRewriteTest, TwoJsonNodesAreLaidOutInNodeOrder) {
 }
 
 TEST(QemuArgvRewriteTest, KeyValueObjectsAreReadToo) {
-  const Args in = {"-accel",
-                   "tcg",
-                   "-object",
-                   "memory-backend-file,id=ram-node0,mem-path=/r/node0,share=on,size=128M",
-                   "-object",
-                   "qom-type=memory-backend-file,id=ram-node1,mem-path=/r/node1,share=yes,"
-                   "size=134217728",
-                   "-plugin",
-                   kPlugin};
+  // The first with the implied key qom-type, the second naming it.
+  const std::string node0 = "memory-backend-file,id=ram-node0,mem-path=/r/node0,share=on,size=128M";
+  const std::string node1 =
+      "qom-type=memory-backend-file,id=ram-node1,mem-path=/r/node1,share=yes,size=134217728";
+  const Args in = {"-accel", "tcg", "-object", node0, "-object", node1, "-plugin", kPlugin};
   EXPECT_EQ(FindGuestRamFiles(in), (std::vector<GuestRamFile>{{0, 128 << 20, "/r/node0"},
                                                               {128 << 20, 128 << 20, "/r/node1"}}));
   EXPECT_EQ(ArgAfter(RewriteQemuArguments(in), "-plugin"),
