@@ -263,7 +263,8 @@ class HelpFormatter : public CLI::Formatter {
 constexpr char kFooter[] =
     "Every guest command sees NVLAB_PMEM: /dev/daxN.M (devdax) or the DAX-mounted directory "
     "(fsdax), and NVLAB_PMEM_ALL when there are several NVDIMMs.\n"
-    "Exit status: run: the command's; power-cycle: the --after command's; 2: usage error; "
+    "Exit status: run: the command's; power-cycle: the --after command's; machine and "
+    "--dry-run: 0; 2: usage error; "
     "124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot); "
     "130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder "
     "removed).\n"
