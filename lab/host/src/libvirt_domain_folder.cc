@@ -27,9 +27,11 @@ constexpr char kInstallAdvice[] =
     "install nvlab under a prefix it can read, e.g. `cmake --install build/release --prefix "
     "/usr/local`";
 
+// ModeText is the permission bits as ls -l's numeric form: "0750".
 std::string ModeText(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+  std::string text = "0000";
+  for (int i = 3; i >= 0; --i, mode >>= 3)
+    text[static_cast<size_t>(i)] = static_cast<char>('0' + (mode & 07));
   return text;
 }
 
@@ -132,8 +134,9 @@ bool SameContent(const fs::path& a, const fs::path& b) {
         na == nb && std::equal(buf_a.begin(), buf_a.begin() + static_cast<long>(na), buf_b.begin());
     if (na == 0) break;
   }
-  if (fa != nullptr) std::fclose(fa);
-  if (fb != nullptr) std::fclose(fb);
+  // Read-only streams: a failing close loses nothing.
+  if (fa != nullptr) (void)std::fclose(fa);
+  if (fb != nullptr) (void)std::fclose(fb);
   return same;
 }
 
