@@ -18,6 +18,8 @@
 #include <string_view>
 #include <utility>
 
+#include "nvlab/libvirt_domain_xml.h"
+
 namespace nvlab {
 namespace {
 
@@ -70,6 +72,12 @@ bool ParseOnOff(std::string_view text, bool* out) {
 bool ParseFlagValue(std::string_view text, bool* out) {
   if (text != "true" && text != "false") return false;
   *out = text == "true";
+  return true;
+}
+
+bool ParseDomainName(std::string_view text, std::string* out) {
+  if (!IsValidLibvirtDomainName(text)) return false;
+  *out = std::string(text);
   return true;
 }
 
@@ -255,7 +263,8 @@ class HelpFormatter : public CLI::Formatter {
 constexpr char kFooter[] =
     "Every guest command sees NVLAB_PMEM: /dev/daxN.M (devdax) or the DAX-mounted directory "
     "(fsdax), and NVLAB_PMEM_ALL when there are several NVDIMMs.\n"
-    "Exit status: run: the command's; power-cycle: the --after command's; 2: usage error; "
+    "Exit status: run: the command's; power-cycle: the --after command's; machine and "
+    "--dry-run: 0; 2: usage error; "
     "124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot); "
     "130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder "
     "removed).\n"
@@ -264,6 +273,7 @@ constexpr char kFooter[] =
 // ------------------------------------------------------------------------------- the steps
 
 constexpr char kRunUsage[] = "nvlab run [OPTIONS] -- CMD ARGS...";
+constexpr char kMachineUsage[] = "nvlab machine NAME|FILE --libvirt-xml [OPTIONS]";
 
 // GuestCommand is the command line split at its first "--": what CLI11 parses, and what the
 // guest runs.
@@ -322,6 +332,7 @@ struct Commands {
   CLI::App* run = nullptr;
   CLI::App* power_cycle = nullptr;
   CLI::App* demo = nullptr;
+  CLI::App* machine = nullptr;
 };
 
 // BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
@@ -331,6 +342,7 @@ Commands BuildApp(CLI::App* app) {
   formatter->SetUsage("nvlab", " COMMAND [OPTIONS]");
   formatter->SetUsage("run", " [OPTIONS] -- CMD ARGS...");
   formatter->SetUsage("power-cycle", " [OPTIONS] --before CMD --after CMD");
+  formatter->SetUsage("machine", " NAME|FILE --libvirt-xml [OPTIONS]");
   app->formatter(formatter);
   app->set_help_flag("-h,--help", "print this help and exit");
   app->set_version_flag("--version", std::string("nvlab ") + NVLAB_VERSION,
@@ -356,7 +368,12 @@ Commands BuildApp(CLI::App* app) {
       "demo",
       "power-cycle a guest that writes records with every flush pattern and show which survived "
       "(ADR and eADR)");
-  for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.demo}) {
+  commands.machine = app->add_subcommand(
+      "machine",
+      "prepare a libvirt domain folder for the machine NAME|FILE and print the domain's XML "
+      "(virsh define takes it as is)");
+  for (CLI::App* command :
+       {commands.image, commands.run, commands.power_cycle, commands.demo, commands.machine}) {
     command->group("Commands");
     command->footer(kFooter);
   }
@@ -467,6 +484,41 @@ void AddPowerCycleOptions(CLI::App* power_cycle, CliOptions* o) {
       ->type_name("CMD");
 }
 
+// AddDryRunOption adds --dry-run to run and power-cycle.
+void AddDryRunOption(CLI::App* command, CliOptions* o) {
+  command
+      ->add_flag("--dry-run", o->dry_run,
+                 "print the QEMU command line of each boot (one line each, quoted for sh) and "
+                 "exit: start no QEMU, create no file (no --nvdimm-image)")
+      ->check(Accepts<bool>(ParseFlagValue, "no value, true or false"));
+}
+
+// AddMachineOptions adds the machine command's argument and options.
+void AddMachineOptions(CLI::App* machine, CliOptions* o) {
+  machine->add_option("machine", o->machine, "the machine: a name in qemu-configs/ or a file")
+      ->type_name("NAME|FILE")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a machine name or file"));
+  machine
+      ->add_flag("--libvirt-xml", o->libvirt_xml,
+                 "render the machine as libvirt domain XML on stdout (the only rendering so "
+                 "far): the lab options that shape the guest apply (--nvdimm, --namespace, "
+                 "--filesystem, --persistence, --nvdimm-image, --model, --on-cut, "
+                 "--trace-stores)")
+      ->check(Accepts<bool>(ParseFlagValue, "no value, true or false"));
+  AddParsed<std::string>(machine, "--domain-name", &o->domain_name, ParseDomainName,
+                         "1 to 48 of A-Z a-z 0-9 _ . -, not starting with . or -",
+                         "the libvirt domain's name")
+      ->type_name("NAME")
+      ->default_str("the machine's name");
+  machine
+      ->add_option("--domain-dir", o->domain_dir,
+                   "the domain folder: kernel and initrd copies, NVDIMM files, run/ for the "
+                   "sockets, console and cut report; by default /var/lib/nvlab/domains/NAME as "
+                   "root, else NVLAB_HOME/domains/NAME")
+      ->type_name("DIR")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a folder"));
+}
+
 const CLI::App* SelectedCommand(const CLI::App& app) {
   const std::vector<CLI::App*> selected = app.get_subcommands();
   return selected.empty() ? nullptr : selected.front();
@@ -477,6 +529,7 @@ Subcommand SubcommandOf(const Commands& commands) {
   if (commands.run->parsed()) return Subcommand::kRun;
   if (commands.power_cycle->parsed()) return Subcommand::kPowerCycle;
   if (commands.demo->parsed()) return Subcommand::kDemo;
+  if (commands.machine->parsed()) return Subcommand::kMachine;
   return Subcommand::kNone;
 }
 
@@ -511,9 +564,34 @@ std::string ModelOptionGiven(const CliOptions& o) {
   return "";
 }
 
+// MachineProblem checks nvlab machine's rules; empty when there is none.
+std::string MachineProblem(const CliOptions& o, const CLI::App& app, const Commands& commands) {
+  if (commands.machine->count("machine") == 0) {
+    return "nvlab machine needs a machine: " + std::string(kMachineUsage);
+  }
+  if (app.count("--machine") != 0) {
+    return "nvlab machine takes the machine as its argument, not --machine: " +
+           std::string(kMachineUsage);
+  }
+  if (!o.libvirt_xml) {
+    return "nvlab machine needs --libvirt-xml (the only rendering so far): " +
+           std::string(kMachineUsage);
+  }
+  // Lab options that shape a boot nvlab runs itself, not a libvirt domain.
+  for (const char* name :
+       {"--share", "--accel", "--cut-after-fences", "--deterministic", "--json"}) {
+    if (app.count(name) != 0) return std::string(name) + " does not apply to a libvirt domain";
+  }
+  return "";
+}
+
 // CrossOptionProblem checks the rules that span options; empty when there is none.
-std::string CrossOptionProblem(const CliOptions& o, const GuestCommand& split,
+std::string CrossOptionProblem(const CliOptions& o, const GuestCommand& split, const CLI::App& app,
                                const Commands& commands) {
+  if (o.subcommand == Subcommand::kMachine) {
+    if (std::string problem = MachineProblem(o, app, commands); !problem.empty()) return problem;
+  }
+  if (o.dry_run && o.json) return "--json does not apply to --dry-run";
   if (split.has_separator && o.subcommand != Subcommand::kRun) {
     return "'--' only goes before the command of nvlab run";
   }
@@ -563,6 +641,9 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     const Commands commands = BuildApp(&app);
     AddLabOptions(&app, &options);
     AddPowerCycleOptions(commands.power_cycle, &options);
+    AddDryRunOption(commands.run, &options);
+    AddDryRunOption(commands.power_cycle, &options);
+    AddMachineOptions(commands.machine, &options);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
     try {
       app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
@@ -581,7 +662,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     }
     options.subcommand = SubcommandOf(commands);
     options.command = split.command;
-    if (const std::string problem = CrossOptionProblem(options, split, commands);
+    if (const std::string problem = CrossOptionProblem(options, split, app, commands);
         !problem.empty()) {
       return UsageError(app, problem);
     }

@@ -18,7 +18,7 @@
 
 namespace nvlab {
 
-enum class Subcommand { kNone, kImage, kRun, kPowerCycle, kDemo };
+enum class Subcommand { kNone, kImage, kRun, kPowerCycle, kDemo, kMachine };
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
 inline constexpr int kMaxTimeoutSeconds = 86400;
@@ -47,6 +47,11 @@ struct CliOptions {
   std::vector<std::string> command;  // run: the words after "--"
   std::string before;                // power-cycle
   std::string after;
+  bool dry_run = false;  // run, power-cycle: print QEMU's command lines, start nothing
+  // machine: `machine` holds its NAME|FILE argument.
+  bool libvirt_xml = false;
+  std::string domain_name;  // empty: the machine's name
+  std::string domain_dir;   // empty: DefaultLibvirtDomainDir
 };
 
 enum class CommandLineStatus {

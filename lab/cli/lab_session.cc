@@ -7,8 +7,11 @@
 #include <sstream>
 
 #include "nvlab/hex.h"
+#include "nvlab/libvirt_domain_folder.h"
+#include "nvlab/libvirt_domain_xml.h"
 #include "nvlab/machine.h"
 #include "nvlab/qemu_host.h"
+#include "nvlab/untrusted_text.h"
 #include "nvlab/user_symbolizer.h"
 
 namespace nvlab {
@@ -82,11 +85,14 @@ Status LabSession::PrepareImage(GuestImage* image) {
   return s.ok() ? s : s.WithContext("building the guest image");
 }
 
-Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest) {
+Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
   NVLAB_RETURN_IF_ERROR(ResolveMachine());
-  std::string version;
-  NVLAB_RETURN_IF_ERROR(CheckQemu("qemu-system-x86_64", 10, 0, &version));
-  if (options_.accel == Accel::kKvm) NVLAB_RETURN_IF_ERROR(CheckKvm());
+  if (!dry_run) {
+    // Asking QEMU its version starts it: a dry run does not.
+    std::string version;
+    NVLAB_RETURN_IF_ERROR(CheckQemu("qemu-system-x86_64", 10, 0, &version));
+    if (options_.accel == Accel::kKvm) NVLAB_RETURN_IF_ERROR(CheckKvm());
+  }
   GuestImage image;
   NVLAB_RETURN_IF_ERROR(PrepareImage(&image));
   GuestConfig config;
@@ -109,7 +115,62 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest) {
   }
   config.log = options_.verbose ? &std::cerr : nullptr;
   config.boot_timeout = std::chrono::milliseconds(deadline_.RemainingMs());
+  config.dry_run = dry_run;
   return Guest::Create(std::move(config), guest);
+}
+
+Status LabSession::DryRun(int boots, std::vector<std::vector<std::string>>* command_lines) {
+  command_lines->clear();
+  std::unique_ptr<Guest> guest;
+  NVLAB_RETURN_IF_ERROR(MakeGuest(&guest, /*dry_run=*/true));
+  for (int boot = 1; boot <= boots; ++boot) command_lines->push_back(guest->BootCommandLine(boot));
+  return Status::Ok();
+}
+
+Status LabSession::LibvirtDomain(std::string* xml) {
+  NVLAB_RETURN_IF_ERROR(ResolveMachine());
+  const std::string name = options_.domain_name.empty() ? machine_.name : options_.domain_name;
+  if (!IsValidLibvirtDomainName(name)) {
+    return Status::InvalidArgument("the machine's name '" + EscapeUntrusted(name) +
+                                   "' is not a valid domain name: give one with --domain-name");
+  }
+  GuestImage image;
+  NVLAB_RETURN_IF_ERROR(PrepareImage(&image));
+  QemuUser user;
+  NVLAB_RETURN_IF_ERROR(FindQemuUser(&user));
+
+  LibvirtDomainSpec spec;
+  spec.name = name;
+  spec.folder.dir = std::filesystem::absolute(options_.domain_dir.empty()
+                                                  ? DefaultLibvirtDomainDir(name)
+                                                  : std::filesystem::path(options_.domain_dir))
+                        .lexically_normal();
+  spec.emulator = layout_.emulator;
+  spec.model.enabled = model_enabled();
+  spec.model.plugin = layout_.plugin;
+  spec.model.on_cut = options_.on_cut;
+  spec.model.trace_stores = options_.trace_stores;
+  spec.kernel_task_layout = image.kernel_task_layout;
+
+  LibvirtDomainFolderRequest request;
+  request.folder = spec.folder;
+  request.kernel = image.kernel;
+  request.initrd = image.initrd;
+  for (const std::string& f : options_.nvdimm_images) request.nvdimm_images.emplace_back(f);
+  request.emulator = layout_.emulator;
+  if (spec.model.enabled) request.plugin = layout_.plugin;
+  request.log = options_.verbose ? &std::cerr : nullptr;
+  // Rendered once before the folder is touched, so that a name or path XML cannot carry is an
+  // error with nothing made; again with the files the folder holds.
+  for (size_t i = 0; i < machine_.nvdimms.size(); ++i) {
+    const bool given = i < request.nvdimm_images.size() && !request.nvdimm_images[i].empty();
+    spec.nvdimm_files.push_back(
+        given ? std::filesystem::absolute(request.nvdimm_images[i]).lexically_normal()
+              : spec.folder.nvdimm_file(i));
+  }
+  NVLAB_RETURN_IF_ERROR(LibvirtDomainXml(machine_, spec, xml));
+  NVLAB_RETURN_IF_ERROR(PrepareLibvirtDomainFolder(machine_, request, user, &spec.nvdimm_files));
+  return LibvirtDomainXml(machine_, spec, xml);
 }
 
 Status LabSession::Step(Guest* guest, const std::vector<std::string>& argv, OutputSink* sink,

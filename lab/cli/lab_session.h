@@ -1,5 +1,6 @@
 // lab_session.h -- what one nvlab invocation does with its options: resolve the machine, make
-// sure the image exists, check QEMU, and drive Guests for run, power-cycle and demo.
+// sure the image exists, check QEMU, and drive Guests for run, power-cycle and demo; or, for
+// --dry-run and nvlab machine --libvirt-xml, show what would run.
 
 #ifndef NVLAB_LAB_SESSION_H_
 #define NVLAB_LAB_SESSION_H_
@@ -68,8 +69,15 @@ class LabSession {
   explicit LabSession(const CliOptions& options);
 
   Status PrepareImage(GuestImage* image);
-  // MakeGuest resolves everything and creates (does not boot) a guest.
-  Status MakeGuest(std::unique_ptr<Guest>* guest);
+  // MakeGuest resolves everything and creates (does not boot) a guest; a dry-run guest
+  // (GuestConfig::dry_run) only shows its command lines, and needs no QEMU installed.
+  Status MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run = false);
+  // DryRun gives the QEMU argv of each of the first `boots` boots (run: 1, power-cycle: 2), as
+  // RunOnce or PowerCycle would start them; it starts nothing and makes no file the user named.
+  Status DryRun(int boots, std::vector<std::vector<std::string>>* command_lines);
+  // LibvirtDomain prepares the domain folder (nvlab/libvirt_domain_folder.h) and renders the
+  // domain's XML: nvlab machine --libvirt-xml.
+  Status LibvirtDomain(std::string* xml);
   // RunOnce boots, runs argv, powers off (or, when the command cut the power, collects the cut
   // report into step->cut).
   Status RunOnce(const std::vector<std::string>& argv, OutputSink* sink, StepResult* step);

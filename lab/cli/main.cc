@@ -1,7 +1,8 @@
-// main.cc -- the nvlab command: image, run, power-cycle, demo (nvlab --help says how).
+// main.cc -- the nvlab command: image, run, power-cycle, demo, machine (nvlab --help says how).
 //
 // Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
 // after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
+// run --dry-run, power-cycle --dry-run and machine exit 0 when they printed what was asked.
 
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "cli_options.h"
 #include "lab_session.h"
 #include "nvlab/interruption.h"
+#include "shell_words.h"
 
 namespace {
 
@@ -60,7 +62,28 @@ int RunImage(const CliOptions& opts) {
   return 0;
 }
 
+// RunDryRun prints the QEMU command line of each of the first `boots` boots, one line each.
+int RunDryRun(const CliOptions& opts, int boots) {
+  nvlab::LabSession lab(opts);
+  std::vector<std::vector<std::string>> command_lines;
+  const Status s = lab.DryRun(boots, &command_lines);
+  if (!s.ok()) return Fail(s);
+  for (const auto& argv : command_lines) std::cout << nvlab::ShellCommandLine(argv) << "\n";
+  std::cout << std::flush;
+  return 0;
+}
+
+int RunMachine(const CliOptions& opts) {
+  nvlab::LabSession lab(opts);
+  std::string xml;
+  const Status s = lab.LibvirtDomain(&xml);
+  if (!s.ok()) return Fail(s);
+  std::cout << xml << std::flush;
+  return 0;
+}
+
 int RunRun(const CliOptions& opts) {
+  if (opts.dry_run) return RunDryRun(opts, 1);
   nvlab::LabSession lab(opts);
   PassThroughSink sink;
   std::vector<std::string> argv =
@@ -79,6 +102,7 @@ int RunRun(const CliOptions& opts) {
 }
 
 int RunPowerCycle(const CliOptions& opts) {
+  if (opts.dry_run) return RunDryRun(opts, 2);
   nvlab::LabSession lab(opts);
   PassThroughSink sink;
   nvlab::PowerCycleResult result;
@@ -122,6 +146,8 @@ static int Main(int argc, char** argv) {
       return RunPowerCycle(opts);
     case nvlab::Subcommand::kDemo:
       return nvlab::RunDemo(opts);
+    case nvlab::Subcommand::kMachine:
+      return RunMachine(opts);
     case nvlab::Subcommand::kNone:
       break;
   }

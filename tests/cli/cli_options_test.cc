@@ -62,6 +62,7 @@ TEST(CommandLineTest, EachCommandIsRecognised) {
   EXPECT_EQ(Parsed({"power-cycle", "--before", "a", "--after", "b"}).subcommand,
             Subcommand::kPowerCycle);
   EXPECT_EQ(Parsed({"demo"}).subcommand, Subcommand::kDemo);
+  EXPECT_EQ(Parsed({"machine", "default", "--libvirt-xml"}).subcommand, Subcommand::kMachine);
 }
 
 TEST(CommandLineTest, DefaultsAreTheDocumentedOnes) {
@@ -86,6 +87,10 @@ TEST(CommandLineTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_FALSE(o.verbose);
   EXPECT_EQ(o.before, "");
   EXPECT_EQ(o.after, "");
+  EXPECT_FALSE(o.dry_run);
+  EXPECT_FALSE(o.libvirt_xml);
+  EXPECT_EQ(o.domain_name, "");
+  EXPECT_EQ(o.domain_dir, "");
 }
 
 TEST(CommandLineTest, NoCommandIsAUsageError) {
@@ -175,6 +180,104 @@ TEST(CommandLineTest, BeforeAndAfterBelongToPowerCycleOnly) {
             "unknown option '--before' for nvlab run (try nvlab run --help)");
   EXPECT_EQ(UsageError({"demo", "--after", "x"}),
             "unknown option '--after' for nvlab demo (try nvlab demo --help)");
+}
+
+// -------------------------------------------------------------------------------- --dry-run
+
+TEST(CommandLineTest, DryRunBelongsToRunAndPowerCycle) {
+  EXPECT_TRUE(Parsed({"run", "--dry-run", "--", "true"}).dry_run);
+  EXPECT_TRUE(Parsed({"power-cycle", "--before", "a", "--after", "b", "--dry-run"}).dry_run);
+  EXPECT_FALSE(Parsed({"run", "--dry-run=false", "--", "true"}).dry_run);
+  // The rest of run's rules still hold.
+  EXPECT_EQ(UsageError({"run", "--dry-run"}),
+            "nvlab run needs a command: nvlab run [OPTIONS] -- CMD ARGS... (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"power-cycle", "--dry-run", "--before", "a"}),
+            "nvlab power-cycle needs --before CMD and --after CMD (try nvlab power-cycle --help)");
+  EXPECT_EQ(UsageError({"image", "--dry-run"}),
+            "unknown option '--dry-run' for nvlab image (try nvlab image --help)");
+  EXPECT_EQ(UsageError({"demo", "--dry-run"}),
+            "unknown option '--dry-run' for nvlab demo (try nvlab demo --help)");
+  EXPECT_EQ(UsageError({"run", "--dry-run", "--json", "--", "true"}),
+            "--json does not apply to --dry-run (try nvlab run --help)");
+}
+
+// ------------------------------------------------------------------------------- machine
+
+TEST(CommandLineTest, MachineTakesTheMachineAndTheDomainsNameAndFolder) {
+  CliOptions o = Parsed({"machine", "eadr", "--libvirt-xml"});
+  EXPECT_EQ(o.machine, "eadr");
+  EXPECT_TRUE(o.libvirt_xml);
+  EXPECT_EQ(o.domain_name, "");
+  EXPECT_EQ(o.domain_dir, "");
+  o = Parsed({"machine",
+              "--libvirt-xml",
+              "/srv/m/x.machine",
+              "--domain-name",
+              "lab-1.a_b",
+              "--domain-dir",
+              "/srv/domains/lab-1",
+              "--nvdimm-image",
+              "/srv/a.img",
+              "--persistence",
+              "eadr",
+              "--on-cut",
+              "keep",
+              "--model",
+              "on",
+              "--trace-stores",
+              "user",
+              "--nvdimm",
+              "4M",
+              "--namespace",
+              "fsdax",
+              "-v"});
+  EXPECT_EQ(o.machine, "/srv/m/x.machine");
+  EXPECT_EQ(o.domain_name, "lab-1.a_b");
+  EXPECT_EQ(o.domain_dir, "/srv/domains/lab-1");
+  EXPECT_EQ(o.nvdimm_images, Args({"/srv/a.img"}));
+  EXPECT_EQ(o.persistence, Persistence::kEadr);
+  EXPECT_EQ(o.on_cut, "keep");
+  EXPECT_EQ(o.trace_stores, "user");
+  EXPECT_EQ(o.nvdimm_sizes, std::vector<uint64_t>({4u << 20}));
+  EXPECT_TRUE(o.verbose);
+  // Lab options before the command work here too.
+  EXPECT_EQ(Parsed({"--persistence", "adr", "machine", "default", "--libvirt-xml"}).persistence,
+            Persistence::kAdr);
+}
+
+TEST(CommandLineTest, MachineUsageErrors) {
+  const std::string usage = "nvlab machine NAME|FILE --libvirt-xml [OPTIONS]";
+  const std::string help = " (try nvlab machine --help)";
+  EXPECT_EQ(UsageError({"machine", "--libvirt-xml"}),
+            "nvlab machine needs a machine: " + usage + help);
+  EXPECT_EQ(UsageError({"machine", "default"}),
+            "nvlab machine needs --libvirt-xml (the only rendering so far): " + usage + help);
+  EXPECT_EQ(UsageError({"machine", "default", "--libvirt-xml", "--machine", "eadr"}),
+            "nvlab machine takes the machine as its argument, not --machine: " + usage + help);
+  EXPECT_EQ(UsageError({"machine", "a", "b", "--libvirt-xml"}),
+            "unexpected argument 'b' for nvlab machine" + help);
+  for (const Args& option :
+       {Args{"--share", "/tmp"}, Args{"--accel", "tcg"}, Args{"--cut-after-fences", "3"},
+        Args{"--deterministic"}, Args{"--json"}}) {
+    Args args = {"machine", "default", "--libvirt-xml"};
+    args.insert(args.end(), option.begin(), option.end());
+    EXPECT_EQ(UsageError(args), option[0] + " does not apply to a libvirt domain" + help);
+  }
+  for (const char* bad : {"", ".x", "-x", "a b", "a/b", "\xc3\xa9"}) {
+    EXPECT_EQ(UsageError({"machine", "default", "--libvirt-xml", "--domain-name", bad}),
+              "--domain-name: bad value '" + std::string(bad) +
+                  "' (expected 1 to 48 of A-Z a-z 0-9 _ . -, not starting with . or -)" + help);
+  }
+  EXPECT_EQ(
+      UsageError({"machine", "default", "--libvirt-xml", "--domain-name", std::string(49, 'x')})
+          .substr(0, 26),
+      "--domain-name: bad value '");
+  EXPECT_EQ(UsageError({"machine", "default", "--libvirt-xml", "--domain-dir", ""}),
+            "--domain-dir: bad value '' (expected a folder)" + help);
+  EXPECT_EQ(UsageError({"machine", "default", "--libvirt-xml", "--dry-run"}),
+            "unknown option '--dry-run' for nvlab machine" + help);
+  EXPECT_EQ(UsageError({"run", "--libvirt-xml", "--", "true"}),
+            "unknown option '--libvirt-xml' for nvlab run (try nvlab run --help)");
 }
 
 // ------------------------------------------------------------------- each lab option: good
@@ -435,6 +538,7 @@ TEST(CommandLineTest, HelpListsEveryCommandAndEveryOptionWithItsDefault) {
                            "run",
                            "power-cycle",
                            "demo",
+                           "machine",
                            "--machine NAME|FILE",
                            "--nvdimm SIZE",
                            "--namespace devdax|fsdax|raw",
@@ -491,6 +595,20 @@ TEST(CommandLineTest, EachCommandHasItsOwnHelpWithTheLabOptions) {
   EXPECT_NE(cycle.find("--after CMD"), std::string::npos) << cycle;
   EXPECT_NE(cycle.find("--on-cut"), std::string::npos) << cycle;
 
+  EXPECT_NE(run.find("--dry-run"), std::string::npos) << run;
+  EXPECT_NE(cycle.find("--dry-run"), std::string::npos) << cycle;
+
+  const std::string machine = Help({"machine", "--help"});
+  EXPECT_TRUE(machine.starts_with("usage: nvlab machine NAME|FILE --libvirt-xml [OPTIONS]\n"))
+      << machine;
+  for (const char* word : {"--libvirt-xml", "--domain-name NAME", "--domain-dir DIR",
+                           "/var/lib/nvlab/domains/NAME", "--nvdimm-image FILE"}) {
+    EXPECT_NE(machine.find(word), std::string::npos) << word << " missing from:\n" << machine;
+  }
+  for (size_t start = 0, end; start < machine.size(); start = end + 1) {
+    end = machine.find('\n', start);
+    EXPECT_LE(end - start, 100u) << machine.substr(start, end - start);
+  }
   EXPECT_TRUE(Help({"image", "--help"}).starts_with("usage: nvlab image [OPTIONS]\n"));
   EXPECT_TRUE(Help({"demo", "--help"}).starts_with("usage: nvlab demo [OPTIONS]\n"));
 }

@@ -19,14 +19,13 @@
 
 #include "nvlab/hex.h"
 #include "nvlab/interruption.h"
+#include "nvlab/nvdimm_file.h"
 #include "nvlab/untrusted_text.h"
 
 namespace nvlab {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr uint64_t kRamBase = 0;
 
 // MakeRunDir creates a private folder for one guest's sockets and files. Unix socket paths are
 // short (108 bytes), so a long TMPDIR falls back to /tmp.
@@ -44,39 +43,16 @@ Status MakeRunDir(fs::path* out) {
   return Status::Ok();
 }
 
-// PrepareNvdimmFile makes `path` a file of exactly `size` bytes: created zeroed (space reserved
-// with fallocate, so a full disk is an error now rather than a SIGBUS in QEMU later), or checked
-// when it already exists. Existing content is never changed.
-Status PrepareNvdimmFile(const fs::path& path, uint64_t size, bool* created) {
-  *created = false;
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == EEXIST) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return Status::IoErrorFromErrno(path.string(), errno);
-    if (!S_ISREG(st.st_mode)) {
-      return Status::InvalidArgument(path.string() + " is not a regular file");
-    }
-    if (static_cast<uint64_t>(st.st_size) != size) {
-      return Status::InvalidArgument(path.string() + " holds " + std::to_string(st.st_size) +
-                                     " bytes but the machine's NVDIMM is " + std::to_string(size) +
-                                     " bytes (" + FormatSize(size) + ")");
-    }
-    if (access(path.c_str(), R_OK | W_OK) != 0) {
-      return Status::IoErrorFromErrno(path.string(), errno);
-    }
-    return Status::Ok();
-  }
-  if (fd < 0) return Status::IoErrorFromErrno("cannot create NVDIMM file " + path.string(), errno);
-  *created = true;
-  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  if (err == EOPNOTSUPP || err == EINVAL) err = ftruncate(fd, static_cast<off_t>(size)) ? errno : 0;
-  close(fd);
-  if (err != 0) {
-    unlink(path.c_str());  // ours, just made, and empty: nothing of the user's is lost
-    return Status::IoErrorFromErrno(
-        "cannot reserve " + FormatSize(size) + " for NVDIMM file " + path.string(), err);
-  }
-  return Status::Ok();
+// The files of boot number n in the run folder: each boot keeps its own console, QEMU log and
+// cut report, so a failure after a power cut still shows the first boot's.
+fs::path ConsoleLogOf(const fs::path& run_dir, int boot) {
+  return run_dir / ("console-" + std::to_string(boot) + ".log");
+}
+fs::path QemuLogOf(const fs::path& run_dir, int boot) {
+  return run_dir / ("qemu-" + std::to_string(boot) + ".log");
+}
+fs::path CutReportOf(const fs::path& run_dir, int boot) {
+  return run_dir / ("cut-report-" + std::to_string(boot) + ".json");
 }
 
 }  // namespace
@@ -112,15 +88,24 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
     fs::path file = i < c.nvdimm_images.size() && !c.nvdimm_images[i].empty()
                         ? fs::absolute(c.nvdimm_images[i])
                         : guest->run_dir_ / ("nvdimm" + std::to_string(i) + ".img");
-    bool created = false;
-    NVLAB_RETURN_IF_ERROR(PrepareNvdimmFile(file, machine.nvdimms[i].size, &created));
-    guest->Log("NVDIMM " + std::to_string(i) + ": " + file.string() +
-               (created ? " (new, zeroed)" : " (existing content)"));
+    if (c.dry_run) {
+      bool exists = false;
+      NVLAB_RETURN_IF_ERROR(CheckNvdimmFile(file, machine.nvdimms[i].size, &exists));
+      guest->Log("NVDIMM " + std::to_string(i) + ": " + file.string() +
+                 (exists ? " (existing content)" : " (would be created, zeroed)"));
+    } else {
+      bool created = false;
+      NVLAB_RETURN_IF_ERROR(PrepareNvdimmFile(file, machine.nvdimms[i].size, &created));
+      guest->Log("NVDIMM " + std::to_string(i) + ": " + file.string() +
+                 (created ? " (new, zeroed)" : " (existing content)"));
+    }
     guest->nvdimm_files_.push_back(file);
   }
   const uint64_t node_ram = machine.memory / static_cast<uint64_t>(machine.numa_nodes);
   for (int n = 0; n < machine.numa_nodes; ++n) {
     const fs::path ram = guest->run_dir_ / ("ram" + std::to_string(n));
+    guest->ram_files_.push_back(ram);
+    if (c.dry_run) continue;
     const int fd = open(ram.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, static_cast<off_t>(node_ram)) != 0) {
       const int err = errno;
@@ -128,7 +113,6 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
       return Status::IoErrorFromErrno("cannot create guest RAM file " + ram.string(), err);
     }
     close(fd);
-    guest->ram_files_.push_back(ram);
   }
   *out = std::move(guest);
   return Status::Ok();
@@ -145,34 +129,31 @@ void Guest::Log(const std::string& line) const {
   if (config_.log != nullptr) *config_.log << "nvlab: " << line << "\n" << std::flush;
 }
 
-std::string Guest::PluginArgument() const {
+std::string Guest::PluginArgument(int boot) const {
   if (!config_.model.enabled) return "";
-  const Machine& m = config_.machine;
-  std::string arg = config_.model.plugin.string();
-  for (size_t i = 0; i < nvdimm_files_.size(); ++i) {
-    arg += ",nvdimm=" + std::to_string(i) + ":" + FormatHex(m.NvdimmBase(i)) + ":" +
-           std::to_string(m.nvdimms[i].size) + ":" + nvdimm_files_[i].string();
-  }
-  const uint64_t node_ram = m.memory / static_cast<uint64_t>(m.numa_nodes);
-  for (size_t n = 0; n < ram_files_.size(); ++n) {
-    arg += ",ram=" + FormatHex(kRamBase + n * node_ram) + ":" + std::to_string(node_ram) + ":" +
-           ram_files_[n].string();
-  }
-  arg += ",persistence=";
-  arg += ToString(m.persistence);
-  arg += ",on-cut=" + config_.model.on_cut;
-  arg += ",report=" + report_path_.string();
-  arg += ",control=" + (run_dir_ / "model.sock").string();
-  if (config_.model.trace_stores != "off") arg += ",trace-stores=" + config_.model.trace_stores;
-  if (config_.model.cut_after_fences != 0) {
-    arg += ",cut-after-fences=" + std::to_string(config_.model.cut_after_fences);
-  }
-  if (const auto& k = config_.kernel_task_layout) {
-    arg += ",kernel-task=" + FormatHex(k->current_task_percpu_offset) + ":" +
-           std::to_string(k->task_comm_offset) + ":" + std::to_string(k->task_pid_offset) + ":" +
-           std::to_string(k->task_tgid_offset);
-  }
-  return arg;
+  ModelPluginFiles files;
+  files.nvdimm_files = nvdimm_files_;
+  files.ram_files = ram_files_;
+  files.report = CutReportOf(run_dir_, boot);
+  files.control_socket = run_dir_ / "model.sock";
+  return ModelPluginArgument(config_.machine, config_.model, files, config_.kernel_task_layout);
+}
+
+std::vector<std::string> Guest::BootCommandLine(int boot) const {
+  QemuLaunch launch;
+  launch.qemu = config_.qemu;
+  launch.accel = config_.accel;
+  launch.kernel = config_.kernel;
+  launch.initrd = config_.initrd;
+  launch.nvdimm_files = nvdimm_files_;
+  launch.ram_files = ram_files_;
+  launch.qmp_socket = run_dir_ / "qmp.sock";
+  launch.agent_socket = run_dir_ / "agent.sock";
+  launch.console_log = ConsoleLogOf(run_dir_, boot);
+  launch.share_dir = config_.share_dir.empty() ? fs::path() : fs::absolute(config_.share_dir);
+  launch.plugin = PluginArgument(boot);
+  launch.deterministic = config_.deterministic;
+  return QemuCommandLine(config_.machine, launch);
 }
 
 Status Guest::Spawn(const std::vector<std::string>& argv) {
@@ -268,11 +249,12 @@ Status Guest::ConnectAgent(Deadline deadline) {
 
 Status Guest::Boot() {
   if (running()) return Status::FailedPrecondition("the guest is already running");
+  if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
   ++boots_;
   const std::string n = std::to_string(boots_);
-  console_log_ = run_dir_ / ("console-" + n + ".log");
-  qemu_log_ = run_dir_ / ("qemu-" + n + ".log");
-  report_path_ = run_dir_ / ("cut-report-" + n + ".json");
+  console_log_ = ConsoleLogOf(run_dir_, boots_);
+  qemu_log_ = QemuLogOf(run_dir_, boots_);
+  report_path_ = CutReportOf(run_dir_, boots_);
   for (const char* sock : {"qmp.sock", "agent.sock", "model.sock"}) {
     std::error_code ec;
     fs::remove(run_dir_ / sock, ec);
@@ -280,20 +262,7 @@ Status Guest::Boot() {
   hello_.clear();
   cut_pending_report_ = false;
 
-  QemuLaunch launch;
-  launch.qemu = config_.qemu;
-  launch.accel = config_.accel;
-  launch.kernel = config_.kernel;
-  launch.initrd = config_.initrd;
-  launch.nvdimm_files = nvdimm_files_;
-  launch.ram_files = ram_files_;
-  launch.qmp_socket = run_dir_ / "qmp.sock";
-  launch.agent_socket = run_dir_ / "agent.sock";
-  launch.console_log = console_log_;
-  launch.share_dir = config_.share_dir.empty() ? fs::path() : fs::absolute(config_.share_dir);
-  launch.plugin = PluginArgument();
-  launch.deterministic = config_.deterministic;
-  const std::vector<std::string> argv = QemuCommandLine(config_.machine, launch);
+  const std::vector<std::string> argv = BootCommandLine(boots_);
   if (config_.log != nullptr) {
     std::string line = "boot " + n + ":";
     for (const std::string& a : argv) line += " " + a;
@@ -305,7 +274,7 @@ Status Guest::Boot() {
   const Deadline qmp_deadline = deadline.Earlier(Deadline::In(std::chrono::seconds(20)));
   Status s;
   do {
-    s = qmp_.Connect(launch.qmp_socket, Deadline::In(std::chrono::milliseconds(500)));
+    s = qmp_.Connect(run_dir_ / "qmp.sock", Deadline::In(std::chrono::milliseconds(500)));
   } while (s.code() == Status::Code::kTimeout && !qmp_deadline.expired() && !ReapQemu());
   if (!s.ok()) {
     const bool died = ReapQemu();

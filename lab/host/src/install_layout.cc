@@ -8,6 +8,7 @@ InstallLayout InstallLayout::FromPrefix(const std::filesystem::path& prefix) {
   InstallLayout layout;
   layout.prefix = prefix;
   layout.plugin = prefix / NVLAB_REL_LIBEXECDIR / "nvlab-plugin.so";
+  layout.emulator = prefix / NVLAB_REL_LIBEXECDIR / "nvlab-qemu";
   layout.guest_tools_dir = prefix / NVLAB_REL_GUESTDIR;
   layout.guest_data_dir = prefix / NVLAB_REL_DATADIR / "guest";
   layout.machines_dir = prefix / NVLAB_REL_DATADIR / "machines";

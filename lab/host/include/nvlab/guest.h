@@ -38,23 +38,13 @@
 #include "nvlab/deadline.h"
 #include "nvlab/guest_image.h"
 #include "nvlab/machine.h"
+#include "nvlab/model_plugin_argument.h"
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/qmp_client.h"
 #include "nvlab/status.h"
 #include "nvlab/subprocess.h"
 
 namespace nvlab {
-
-// ModelConfig says whether and how the persistence model (the TCG plugin) is loaded.
-struct ModelConfig {
-  bool enabled = false;
-  std::filesystem::path plugin;   // nvlab-plugin.so
-  std::string on_cut = "lose";    // lose | keep | random:SEED[:P]
-  uint64_t cut_after_fences = 0;  // 0: no automatic cut
-  // trace_stores: off | user | on. Store callbacks that record each NVDIMM line's last store
-  // (PC, CR3) for the cut report: "user" only in user-space code, "on" everywhere (costly).
-  std::string trace_stores = "off";
-};
 
 struct GuestConfig {
   Machine machine;
@@ -72,6 +62,10 @@ struct GuestConfig {
   bool deterministic = false;
   std::chrono::milliseconds boot_timeout{60000};
   std::ostream* log = nullptr;  // -v: progress lines
+  // dry_run: Create makes the run folder only (no NVDIMM or RAM file, and none the caller
+  // named: an existing --nvdimm-image is checked, a missing one left missing), so that
+  // BootCommandLine can show what Boot would start; Boot refuses.
+  bool dry_run = false;
 };
 
 // OutputSink receives a command's output as it arrives, unchanged.
@@ -92,8 +86,8 @@ struct RunResult {
 
 class Guest {
  public:
-  // Create validates the configuration, makes the run folder and the NVDIMM files. It does not
-  // start QEMU.
+  // Create validates the configuration, makes the run folder and the NVDIMM files (not with
+  // GuestConfig::dry_run). It does not start QEMU.
   static Status Create(GuestConfig config, std::unique_ptr<Guest>* out);
   ~Guest();
   Guest(const Guest&) = delete;
@@ -119,6 +113,10 @@ class Guest {
   // the deadline).
   Status PowerOff(Deadline deadline);
 
+  // BootCommandLine is the QEMU argv of boot number `boot` (1 for the first Boot, 2 for the boot
+  // after a power cut, ...): what Boot starts then, and what --dry-run prints.
+  std::vector<std::string> BootCommandLine(int boot) const;
+
   bool running() const { return qemu_.running(); }
   // hello holds what the agent reported at boot: NVLAB_PMEM, kernel, ...
   const std::map<std::string, std::string>& hello() const { return hello_; }
@@ -139,7 +137,8 @@ class Guest {
   void KillQemu();
   Status ReadCutReport(CutReport* report);
   Status LabFailure(const Status& status) const;
-  std::string PluginArgument() const;
+  // PluginArgument is the -plugin value of boot number `boot` ("" without the model).
+  std::string PluginArgument(int boot) const;
   void Log(const std::string& line) const;
 
   GuestConfig config_;

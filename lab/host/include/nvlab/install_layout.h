@@ -6,6 +6,8 @@
 //
 //   PREFIX/bin/nvlab
 //   PREFIX/libexec/nvlab/nvlab-plugin.so      the persistence model (QEMU TCG plugin)
+//   PREFIX/libexec/nvlab/nvlab-qemu           the <emulator> of libvirt domains: execs QEMU with
+//                                             one TCG thread and the plugin's ram= added
 //   PREFIX/libexec/nvlab/guest/               static programs copied into the guest image
 //   PREFIX/share/nvlab/machines/*.machine     machine definitions
 //   PREFIX/share/nvlab/guest/init             the guest's init script
@@ -24,6 +26,7 @@ namespace nvlab {
 struct InstallLayout {
   std::filesystem::path prefix;
   std::filesystem::path plugin;
+  std::filesystem::path emulator;  // nvlab-qemu (docs/design/libvirt.md)
   std::filesystem::path guest_tools_dir;
   std::filesystem::path guest_data_dir;
   std::filesystem::path machines_dir;
