@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "nvlab/agent_frame.h"
+#include "nvlab/agent_session.h"
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/guest_image.h"
@@ -72,14 +73,6 @@ struct GuestConfig {
   bool deterministic = false;
   std::chrono::milliseconds boot_timeout{60000};
   std::ostream* log = nullptr;  // -v: progress lines
-};
-
-// OutputSink receives a command's output as it arrives, unchanged.
-class OutputSink {
- public:
-  virtual ~OutputSink() = default;
-  virtual void Stdout(std::string_view bytes) = 0;
-  virtual void Stderr(std::string_view bytes) = 0;
 };
 
 // RunResult is how a guest command ended.
@@ -121,7 +114,7 @@ class Guest {
 
   bool running() const { return qemu_.running(); }
   // hello holds what the agent reported at boot: NVLAB_PMEM, kernel, ...
-  const std::map<std::string, std::string>& hello() const { return hello_; }
+  const std::map<std::string, std::string>& hello() const { return agent_.hello(); }
   // ConsoleTail returns the last `lines` lines of the current boot's console, with control
   // characters and escape sequences made harmless (the guest's output is untrusted).
   std::string ConsoleTail(int lines = 20) const;
@@ -132,8 +125,6 @@ class Guest {
  private:
   explicit Guest(GuestConfig config);
   Status Spawn(const std::vector<std::string>& argv);
-  Status ConnectAgent(Deadline deadline);
-  Status WaitForHello(Deadline deadline);
   // ReapQemu returns true once QEMU has ended (and records how).
   bool ReapQemu();
   void KillQemu();
@@ -150,10 +141,10 @@ class Guest {
   std::filesystem::path qemu_log_;
   std::filesystem::path report_path_;
   Subprocess qemu_;
-  int agent_fd_ = -1;
-  FrameDecoder decoder_;
+  // agent_ is the connection to nvlab-agent of the current boot; it asks ReapQemu whether the
+  // machine has ended.
+  AgentSession agent_{[this] { return ReapQemu(); }};
   QmpClient qmp_;
-  std::map<std::string, std::string> hello_;
   int boots_ = 0;
   bool cut_pending_report_ = false;
 };
