@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "nvlab/console_tail.h"
 #include "nvlab/hex.h"
 #include "nvlab/model_control.h"
 #include "nvlab/untrusted_text.h"
@@ -200,21 +201,7 @@ void Guest::KillQemu() {
 }
 
 std::string Guest::ConsoleTail(int lines) const {
-  std::ifstream in(console_log_, std::ios::binary);
-  if (!in) return "";
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff start = size > 65536 ? size - 65536 : 0;
-  in.seekg(start);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  text = EscapeUntrustedLines(text);
-  if (text.empty()) return text;  // A guest that died before printing anything.
-  size_t pos = text.size();
-  if (pos > 0 && text[pos - 1] == '\n') --pos;
-  for (int n = 0; n < lines && pos != std::string::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
+  return ReadConsoleTail(console_log_, lines);
 }
 
 // LabFailure adds where the guest stopped: the QEMU log and the console tail.
