@@ -47,6 +47,11 @@ struct CliOptions {
   std::vector<std::string> command;  // run: the words after "--"
   std::string before;                // power-cycle
   std::string after;
+  // run and power-cycle on a libvirt domain instead of a guest nvlab starts: --domain NAME, and
+  // --connect URI (empty: libvirt's default). The domain's definition fixes the machine, so the
+  // options that shape a guest are usage errors with --domain (DomainOptionProblem).
+  std::string domain;
+  std::string connect_uri;
 };
 
 enum class CommandLineStatus {
