@@ -21,8 +21,10 @@ Deadline SessionDeadline(const CliOptions& options) {
   return Deadline::In(std::chrono::seconds(options.timeout_seconds));
 }
 
-Status Attach(const CliOptions& options, Deadline deadline, std::unique_ptr<DomainGuest>* guest) {
+Status Attach(const CliOptions& options, Deadline deadline, bool power_cut,
+              std::unique_ptr<DomainGuest>* guest) {
   DomainGuestConfig config;
+  config.power_cut = power_cut;
   config.uri = options.connect_uri;
   config.name = options.domain;
   config.boot_timeout = std::chrono::milliseconds(deadline.RemainingMs());
@@ -73,7 +75,7 @@ Status RunOnDomain(const CliOptions& options, const std::vector<std::string>& ar
   const Deadline deadline = SessionDeadline(options);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<DomainGuest> guest;
-  NVLAB_RETURN_IF_ERROR(Attach(options, deadline, &guest));
+  NVLAB_RETURN_IF_ERROR(Attach(options, deadline, /*power_cut=*/false, &guest));
   step->boot_seconds = SecondsSince(start);
   NVLAB_RETURN_IF_ERROR(RunStep(options, guest.get(), deadline, argv, sink, step));
   if (step->result.cut_by_guest) {
@@ -89,11 +91,10 @@ Status PowerCycleOnDomain(const CliOptions& options, const std::vector<std::stri
   const Deadline deadline = SessionDeadline(options);
   auto start = std::chrono::steady_clock::now();
   std::unique_ptr<DomainGuest> guest;
-  NVLAB_RETURN_IF_ERROR(Attach(options, deadline, &guest));
+  // power_cut: a domain that cannot be cut must not run the --before command.
+  NVLAB_RETURN_IF_ERROR(Attach(options, deadline, /*power_cut=*/true, &guest));
   result->before.boot_seconds = SecondsSince(start);
   const DomainDescription& d = guest->description();
-  // Before anything runs: a domain that cannot be cut must not run the --before command.
-  NVLAB_RETURN_IF_ERROR(RequirePowerCut(d));
   result->machine = FirstOf(d.metadata.machine, "", d.name);
   result->persistence = FirstOf(d.plugin.persistence, d.metadata.persistence, "adr");
   result->model = true;

@@ -109,6 +109,9 @@ Status DomainGuest::Attach(DomainGuestConfig config, Deadline deadline,
   const DomainGuestConfig& c = guest->config_;
   NVLAB_RETURN_IF_ERROR(LibvirtConnection::Open(c.uri, &guest->connection_));
   NVLAB_RETURN_IF_ERROR(LibvirtDomain::Lookup(guest->connection_, c.name, &guest->domain_));
+  // The definition first: a domain that nvlab cannot use is named as such, running or not.
+  NVLAB_RETURN_IF_ERROR(guest->ReadDescription());
+  if (c.power_cut) NVLAB_RETURN_IF_ERROR(RequirePowerCut(guest->description_));
   bool active = false;
   NVLAB_RETURN_IF_ERROR(guest->domain_.IsActive(&active));
   if (!active) {
@@ -116,7 +119,9 @@ Status DomainGuest::Attach(DomainGuestConfig config, Deadline deadline,
                                       " is not running (start it: virsh start " +
                                       EscapeUntrusted(c.name) + ")");
   }
+  // Re-read: the live XML of a running domain is what QEMU was started with.
   NVLAB_RETURN_IF_ERROR(guest->ReadDescription());
+  if (c.power_cut) NVLAB_RETURN_IF_ERROR(RequirePowerCut(guest->description_));
   guest->Log("domain " + c.name + " on " + guest->connection_.uri() + ": agent channel " +
              guest->description_.agent_socket);
   NVLAB_RETURN_IF_ERROR(

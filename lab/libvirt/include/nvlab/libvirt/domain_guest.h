@@ -45,14 +45,18 @@ struct DomainGuestConfig {
   std::string uri;   // libvirt URI (--connect); empty: libvirt's default
   std::string name;  // the domain's name (--domain)
   std::chrono::milliseconds boot_timeout{60000};
+  // power_cut: the caller will cut the power, so Attach also requires RequirePowerCut's pieces
+  // (before anything runs in the domain).
+  bool power_cut = false;
   std::ostream* log = nullptr;  // -v: progress lines
 };
 
 class DomainGuest {
  public:
-  // Attach connects to libvirt, finds the domain, requires it to run and to have the agent
-  // channel, connects to the agent and exchanges hellos, all within `deadline`. NotFound when
-  // there is no such domain, FailedPrecondition when it is not running or lacks the channel,
+  // Attach connects to libvirt, finds the domain, requires it to have the agent channel (and
+  // with power_cut what a cut needs) and to run, connects to the agent and exchanges hellos, all
+  // within `deadline`. NotFound when there is no such domain, FailedPrecondition when it lacks a
+  // piece or is not running (in that order: a definition nvlab cannot use is named first),
   // Timeout when the agent does not answer (another nvlab may be connected to it).
   static Status Attach(DomainGuestConfig config, Deadline deadline,
                        std::unique_ptr<DomainGuest>* out);
