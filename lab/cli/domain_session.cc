@@ -29,7 +29,7 @@ Status Attach(const CliOptions& options, Deadline deadline, bool power_cut,
   config.name = options.domain;
   config.boot_timeout = std::chrono::milliseconds(deadline.RemainingMs());
   config.log = options.verbose ? &std::cerr : nullptr;
-  const Status s = DomainGuest::Attach(std::move(config), deadline, guest);
+  Status s = DomainGuest::Attach(std::move(config), deadline, guest);
   if (s.code() == Status::Code::kTimeout) {
     return Status::Timeout("--timeout " + std::to_string(options.timeout_seconds) +
                            " s expired: " + s.message());
@@ -44,7 +44,7 @@ Status RunStep(const CliOptions& options, DomainGuest* guest, Deadline deadline,
   const auto pmem = guest->hello().find("NVLAB_PMEM");
   if (pmem != guest->hello().end()) step->nvlab_pmem = pmem->second;
   const auto start = std::chrono::steady_clock::now();
-  const Status s = guest->Run(argv, sink, deadline, &step->result);
+  Status s = guest->Run(argv, sink, deadline, &step->result);
   step->command_seconds = SecondsSince(start);
   if (s.code() == Status::Code::kTimeout) {
     return Status::Timeout("--timeout " + std::to_string(options.timeout_seconds) +

@@ -298,7 +298,7 @@ Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadli
     return Status::FailedPrecondition("the guest is not running");
   }
   AgentRunOutcome outcome;
-  const Status s = agent_.Run(argv, sink, deadline, &outcome);
+  Status s = agent_.Run(argv, sink, deadline, &outcome);
   if (s.code() == Status::Code::kInvalidArgument) return s;
   if (!s.ok()) {
     if (agent_.stream_failed()) KillQemu();

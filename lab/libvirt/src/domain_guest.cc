@@ -146,7 +146,7 @@ Status DomainGuest::Run(const std::vector<std::string>& argv, OutputSink* sink, 
   // A report present when the domain ends must be this command's cut.
   NVLAB_RETURN_IF_ERROR(RemoveStaleReport());
   AgentRunOutcome outcome;
-  const Status s = agent_.Run(argv, sink, deadline, &outcome);
+  Status s = agent_.Run(argv, sink, deadline, &outcome);
   if (s.code() == Status::Code::kInvalidArgument) return s;
   if (!s.ok()) {
     if (agent_.stream_failed()) agent_.Close();

@@ -15,7 +15,7 @@ Status LibvirtDomain::Lookup(const LibvirtConnection& connection, const std::str
   domain.name_ = name;
   domain.domain_ = virDomainLookupByName(connection.get(), name.c_str());
   if (domain.domain_ == nullptr) {
-    const Status s = LibvirtError("the libvirt domain " + EscapeUntrusted(name));
+    Status s = LibvirtError("the libvirt domain " + EscapeUntrusted(name));
     if (s.code() == Status::Code::kNotFound) {
       return Status::NotFound("no libvirt domain named " + EscapeUntrusted(name) + " on " +
                               connection.uri() + " (virsh list --all shows the domains)");
