@@ -2,9 +2,15 @@
 //
 // It opens the virtio-serial port named "org.nvlab.agent", says hello, then serves requests
 // one at a time (docs/formats/agent-protocol.md):
-//   kExec      run argv with stdin from /dev/null, forward stdout/stderr as they arrive, then
-//              report how the command ended;
-//   kPowerOff  sync and power off.
+//   kExec          run argv with stdin from /dev/null, forward stdout/stderr as they arrive,
+//                  then report how the command ended;
+//   kHelloRequest  say hello again, with the host's nonce (a host that connects to a guest that
+//                  booted long ago, such as a libvirt domain);
+//   kPowerOff      sync and power off.
+// Hosts come and go (a libvirt domain outlives each nvlab): when the host disconnects, a read
+// returns 0 and the decoder starts afresh, so half a request of the last host never corrupts
+// the next one's. While no host is connected a write blocks, so the boot-time hello goes to
+// the first host that connects; its nonce tells it apart from the answer to a hello-request.
 // The agent is PID 1, so it must never exit: on a fatal error it prints to the console and powers
 // the guest off, which the host sees as QEMU ending.
 
@@ -216,7 +222,8 @@ int main() {
       if (errno == EINTR) continue;
       PowerOff("read from the agent port failed");
     }
-    if (n == 0) {  // The host is not connected: wait for it.
+    if (n == 0) {  // The host is not connected: forget its bytes and wait for the next one.
+      decoder = nvlab::FrameDecoder();
       int ignored = 0;
       Reap(-1, &ignored);
       usleep(50000);
@@ -225,6 +232,14 @@ int main() {
     decoder.Feed(std::string_view(buf, static_cast<size_t>(n)));
     while (auto frame = decoder.Next()) {
       if (frame->type == nvlab::FrameType::kPowerOff) PowerOff(nullptr);
+      if (frame->type == nvlab::FrameType::kHelloRequest) {
+        const auto nonce = nvlab::DecodeHelloRequest(frame->payload);
+        const bool sent = nonce ? Send(port, nvlab::FrameType::kHello,
+                                       HelloPayload() + nvlab::HelloRequestLine(*nonce))
+                                : Send(port, nvlab::FrameType::kError, "malformed hello-request");
+        if (!sent) PowerOff("cannot write the agent port");
+        continue;
+      }
       if (frame->type != nvlab::FrameType::kExec) {
         Send(port, nvlab::FrameType::kError, "unexpected request");
         continue;

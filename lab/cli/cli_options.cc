@@ -519,6 +519,49 @@ void AddMachineOptions(CLI::App* machine, CliOptions* o) {
       ->check(Accepts<std::string>(ParseNonEmpty, "a folder"));
 }
 
+// AddDomainOptions adds --domain and --connect to a command that runs guest commands.
+void AddDomainOptions(CLI::App* command, CliOptions* o) {
+  command
+      ->add_option("--domain", o->domain,
+                   "run in the running libvirt domain NAME instead of a guest nvlab boots (define "
+                   "it from `nvlab machine --libvirt-xml`); the domain fixes the machine")
+      ->type_name("NAME")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a libvirt domain name"));
+  command
+      ->add_option("--connect", o->connect_uri,
+                   "libvirt URI of --domain's daemon, e.g. qemu:///system")
+      ->type_name("URI")
+      ->default_str("libvirt's default")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a libvirt URI"));
+}
+
+// kNotWithDomain are the options that shape a guest nvlab boots itself; a libvirt domain's
+// definition fixes all of that (`nvlab machine --libvirt-xml` takes them instead).
+constexpr const char* kNotWithDomain[] = {
+    "--machine",       "--nvdimm",           "--namespace",   "--filesystem", "--persistence",
+    "--share",         "--nvdimm-image",     "--accel",       "--model",      "--on-cut",
+    "--deterministic", "--cut-after-fences", "--trace-stores"};
+
+// DomainOptionProblem checks the rules of --domain and --connect; empty when there is none.
+std::string DomainOptionProblem(const CLI::App& app, const CliOptions& o) {
+  if (o.domain.empty()) {
+    if (!o.connect_uri.empty()) return "--connect only goes with --domain";
+    return "";
+  }
+  if (o.dry_run) {
+    return "--dry-run cannot be used with --domain: libvirt starts the domain's QEMU (`virsh "
+           "domxml-to-native qemu-argv --domain NAME` shows its command line)";
+  }
+  for (const char* option : kNotWithDomain) {
+    if (app.count(option) > 0) {
+      return std::string(option) +
+             " cannot be used with --domain: the libvirt domain's definition fixes the machine "
+             "(give it to `nvlab machine --libvirt-xml` instead)";
+    }
+  }
+  return "";
+}
+
 const CLI::App* SelectedCommand(const CLI::App& app) {
   const std::vector<CLI::App*> selected = app.get_subcommands();
   return selected.empty() ? nullptr : selected.front();
@@ -644,6 +687,8 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     AddDryRunOption(commands.run, &options);
     AddDryRunOption(commands.power_cycle, &options);
     AddMachineOptions(commands.machine, &options);
+    AddDomainOptions(commands.run, &options);
+    AddDomainOptions(commands.power_cycle, &options);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
     try {
       app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
@@ -664,6 +709,9 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     options.command = split.command;
     if (const std::string problem = CrossOptionProblem(options, split, app, commands);
         !problem.empty()) {
+      return UsageError(app, problem);
+    }
+    if (const std::string problem = DomainOptionProblem(app, options); !problem.empty()) {
       return UsageError(app, problem);
     }
   } catch (const CLI::Error& error) {

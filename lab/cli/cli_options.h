@@ -52,6 +52,11 @@ struct CliOptions {
   bool libvirt_xml = false;
   std::string domain_name;  // empty: the machine's name
   std::string domain_dir;   // empty: DefaultLibvirtDomainDir
+  // run and power-cycle on a libvirt domain instead of a guest nvlab starts: --domain NAME, and
+  // --connect URI (empty: libvirt's default). The domain's definition fixes the machine, so the
+  // options that shape a guest are usage errors with --domain (DomainOptionProblem).
+  std::string domain;
+  std::string connect_uri;
 };
 
 enum class CommandLineStatus {

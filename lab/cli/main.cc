@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli_options.h"
+#include "domain_session.h"
 #include "lab_session.h"
 #include "nvlab/interruption.h"
 #include "shell_words.h"
@@ -89,7 +90,8 @@ int RunRun(const CliOptions& opts) {
   std::vector<std::string> argv =
       opts.command.size() == 1 ? nvlab::ShellCommand(opts.command[0]) : opts.command;
   nvlab::StepResult step;
-  const Status s = lab.RunOnce(argv, &sink, &step);
+  const Status s = opts.domain.empty() ? lab.RunOnce(argv, &sink, &step)
+                                       : nvlab::RunOnDomain(opts, argv, &sink, &step);
   if (!s.ok()) return Fail(s);
   if (opts.json) {
     nlohmann::json doc = nvlab::StepJson(step);
@@ -106,8 +108,11 @@ int RunPowerCycle(const CliOptions& opts) {
   nvlab::LabSession lab(opts);
   PassThroughSink sink;
   nvlab::PowerCycleResult result;
-  const Status s = lab.PowerCycle(nvlab::ShellCommand(opts.before), nvlab::ShellCommand(opts.after),
-                                  &sink, &result);
+  const std::vector<std::string> before = nvlab::ShellCommand(opts.before);
+  const std::vector<std::string> after = nvlab::ShellCommand(opts.after);
+  const Status s = opts.domain.empty()
+                       ? lab.PowerCycle(before, after, &sink, &result)
+                       : nvlab::PowerCycleOnDomain(opts, before, after, &sink, &result);
   if (!s.ok()) return Fail(s);
   if (opts.json) {
     std::cout << nvlab::PowerCycleJson(result).dump(2) << "\n";

@@ -280,6 +280,98 @@ TEST(CommandLineTest, MachineUsageErrors) {
             "unknown option '--libvirt-xml' for nvlab run (try nvlab run --help)");
 }
 
+// ---------------------------------------------------------------------- libvirt domains
+
+TEST(CommandLineTest, DomainAndConnectGoWithRunAndPowerCycle) {
+  const CliOptions run = Parsed({"run", "--domain", "lab-1", "--", "true"});
+  EXPECT_EQ(run.domain, "lab-1");
+  EXPECT_EQ(run.connect_uri, "");
+  const CliOptions cycle = Parsed({"power-cycle", "--domain=lab-2", "--connect", "qemu:///system",
+                                   "--before", "a", "--after", "b"});
+  EXPECT_EQ(cycle.subcommand, Subcommand::kPowerCycle);
+  EXPECT_EQ(cycle.domain, "lab-2");
+  EXPECT_EQ(cycle.connect_uri, "qemu:///system");
+  EXPECT_EQ(
+      Parsed({"run", "--connect", "qemu:///session", "--domain", "d", "--", "true"}).connect_uri,
+      "qemu:///session");
+}
+
+TEST(CommandLineTest, DomainDefaultsToNone) {
+  const CliOptions o = Parsed({"run", "--", "true"});
+  EXPECT_EQ(o.domain, "");
+  EXPECT_EQ(o.connect_uri, "");
+}
+
+TEST(CommandLineTest, DomainTakesTheOptionsThatDoNotShapeTheGuest) {
+  const CliOptions o =
+      Parsed({"run", "--domain", "d", "--timeout", "30", "--json", "-v", "--", "true"});
+  EXPECT_EQ(o.timeout_seconds, 30);
+  EXPECT_TRUE(o.json);
+  EXPECT_TRUE(o.verbose);
+  EXPECT_EQ(Parsed({"--json", "run", "--domain", "d", "--", "true"}).domain, "d");
+}
+
+TEST(CommandLineTest, DomainAndConnectBelongToRunAndPowerCycleOnly) {
+  EXPECT_EQ(UsageError({"image", "--domain", "d"}),
+            "unknown option '--domain' for nvlab image (try nvlab image --help)");
+  EXPECT_EQ(UsageError({"demo", "--connect", "qemu:///system"}),
+            "unknown option '--connect' for nvlab demo (try nvlab demo --help)");
+}
+
+TEST(CommandLineTest, DomainAndConnectNeedValues) {
+  EXPECT_EQ(UsageError({"run", "--domain=", "--", "true"}),
+            "--domain: bad value '' (expected a libvirt domain name) (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"run", "--domain", "d", "--connect="}),
+            "--connect: bad value '' (expected a libvirt URI) (try nvlab run --help)");
+  EXPECT_EQ(UsageError({"power-cycle", "--before", "a", "--after", "b", "--domain"}),
+            "--domain needs a value (try nvlab power-cycle --help)");
+}
+
+TEST(CommandLineTest, ConnectNeedsDomain) {
+  EXPECT_EQ(UsageError({"run", "--connect", "qemu:///system", "--", "true"}),
+            "--connect only goes with --domain (try nvlab run --help)");
+}
+
+TEST(CommandLineTest, OptionsThatShapeAGuestAreRefusedWithDomain) {
+  const std::vector<Args> refused = {
+      {"--machine", "default"},    {"--nvdimm", "256M"},      {"--namespace", "fsdax"},
+      {"--filesystem", "xfs"},     {"--persistence", "eadr"}, {"--share", "/tmp"},
+      {"--nvdimm-image", "x.img"}, {"--accel", "tcg"},        {"--model", "on"},
+      {"--on-cut", "keep"},        {"--deterministic"},       {"--cut-after-fences", "3"},
+      {"--trace-stores", "user"}};
+  for (const Args& option : refused) {
+    Args run = {"run", "--domain", "d"};
+    run.insert(run.end(), option.begin(), option.end());
+    run.insert(run.end(), {"--", "true"});
+    EXPECT_EQ(UsageError(run),
+              option[0] +
+                  " cannot be used with --domain: the libvirt domain's definition fixes the "
+                  "machine (give it to `nvlab machine --libvirt-xml` instead) (try nvlab run "
+                  "--help)");
+    // Before the command too (lab options fall through), and on power-cycle.
+    Args cycle = option;
+    cycle.insert(cycle.end(), {"power-cycle", "--domain", "d", "--before", "a", "--after", "b"});
+    EXPECT_NE(UsageError(cycle).find(option[0] + " cannot be used with --domain"),
+              std::string::npos);
+  }
+}
+
+TEST(CommandLineTest, HelpOfRunAndPowerCycleShowsDomain) {
+  for (const char* command : {"run", "power-cycle"}) {
+    const std::string help = Help({command, "--help"});
+    EXPECT_NE(help.find("--domain NAME"), std::string::npos) << help;
+    EXPECT_NE(help.find("--connect URI"), std::string::npos) << help;
+    EXPECT_NE(help.find("(default: libvirt's default)"), std::string::npos) << help;
+  }
+}
+
+TEST(CommandLineTest, DryRunDoesNotGoWithDomain) {
+  EXPECT_EQ(UsageError({"run", "--domain", "d", "--dry-run", "--", "true"}),
+            "--dry-run cannot be used with --domain: libvirt starts the domain's QEMU (`virsh "
+            "domxml-to-native qemu-argv --domain NAME` shows its command line) (try nvlab run "
+            "--help)");
+}
+
 // ------------------------------------------------------------------- each lab option: good
 
 TEST(CommandLineTest, Machine) {

@@ -20,7 +20,7 @@ std::string Header(uint8_t type, uint8_t version, uint8_t r0, uint8_t r1, uint32
 TEST(AgentFrameTest, RoundTripsEveryFrameType) {
   for (FrameType type :
        {FrameType::kHello, FrameType::kStdout, FrameType::kStderr, FrameType::kExit,
-        FrameType::kError, FrameType::kExec, FrameType::kPowerOff}) {
+        FrameType::kError, FrameType::kExec, FrameType::kPowerOff, FrameType::kHelloRequest}) {
     FrameDecoder d;
     d.Feed(EncodeFrame(type, "payload\0with nul"));
     auto f = d.Next();
@@ -80,6 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
     Hostile, AgentFrameBadHeaderTest,
     ::testing::Values(BadHeader{"UnknownType", Header(99, 1, 0, 0, 0), "unknown frame type"},
                       BadHeader{"ZeroType", Header(0, 1, 0, 0, 0), "unknown frame type"},
+                      BadHeader{"AfterHelloRequest", Header(19, 1, 0, 0, 0), "unknown frame type"},
                       BadHeader{"WrongVersion", Header(2, 7, 0, 0, 0), "version"},
                       BadHeader{"ReservedSet", Header(2, 1, 0, 1, 0), "reserved"},
                       BadHeader{"TooLong", Header(2, 1, 0, 0, kMaxFramePayload + 1), "exceeds"},
@@ -124,6 +125,42 @@ TEST(AgentFrameTest, ExitPayloadIsParsedStrictly) {
     ASSERT_TRUE(back.has_value());
     EXPECT_EQ(back->signaled, s.signaled);
     EXPECT_EQ(back->value, s.value);
+  }
+}
+
+TEST(AgentFrameTest, HelloRequestIsTypeEighteenOnTheWire) {
+  const std::string frame = EncodeFrame(FrameType::kHelloRequest, "n0");
+  ASSERT_EQ(frame.size(), kFrameHeaderSize + 2);
+  EXPECT_EQ(frame[0], 18);
+}
+
+TEST(AgentFrameTest, HelloRequestNonceRoundTrips) {
+  for (const std::string& nonce : {std::string("a"), std::string("0123456789abcdef"),
+                                   std::string(" ~!x=y"), std::string(kMaxHelloNonce, 'z')}) {
+    const auto payload = EncodeHelloRequest(nonce);
+    ASSERT_TRUE(payload.has_value()) << nonce;
+    const auto back = DecodeHelloRequest(*payload);
+    ASSERT_TRUE(back.has_value()) << nonce;
+    EXPECT_EQ(*back, nonce);
+    EXPECT_EQ(HelloRequestLine(*back), "request=" + nonce + "\n");
+  }
+}
+
+TEST(AgentFrameTest, HelloRequestRefusesNoncesThatAreNotShortPrintableAscii) {
+  const std::vector<std::string> bad = {
+      "",
+      std::string(kMaxHelloNonce + 1, 'z'),
+      "line\nbreak",
+      "tab\there",
+      std::string("nul\0", 4),
+      "del\x7f",
+      "high\xc3\xa9",
+      "\x1b[31m",
+  };
+  for (const std::string& nonce : bad) {
+    EXPECT_FALSE(IsValidHelloNonce(nonce)) << nonce;
+    EXPECT_FALSE(EncodeHelloRequest(nonce).has_value()) << nonce;
+    EXPECT_FALSE(DecodeHelloRequest(nonce).has_value()) << nonce;
   }
 }
 

@@ -14,11 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "nvlab/console_tail.h"
 #include "nvlab/hex.h"
 #include "nvlab/interruption.h"
+#include "nvlab/model_control.h"
 #include "nvlab/nvdimm_file.h"
 #include "nvlab/untrusted_text.h"
 
@@ -120,7 +121,7 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
 
 Guest::~Guest() {
   KillQemu();
-  if (agent_fd_ >= 0) close(agent_fd_);
+  agent_.Close();
   std::error_code ec;
   if (!run_dir_.empty()) fs::remove_all(run_dir_, ec);
 }
@@ -178,26 +179,11 @@ void Guest::KillQemu() {
   // After SIGKILL the only wait is the kernel's tear-down; no deadline is needed.
   (void)qemu_.Wait();
   qmp_.Close();
-  if (agent_fd_ >= 0) close(agent_fd_);
-  agent_fd_ = -1;
+  agent_.Close();
 }
 
 std::string Guest::ConsoleTail(int lines) const {
-  std::ifstream in(console_log_, std::ios::binary);
-  if (!in) return "";
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff start = size > 65536 ? size - 65536 : 0;
-  in.seekg(start);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  text = EscapeUntrustedLines(text);
-  if (text.empty()) return text;  // A guest that died before printing anything.
-  size_t pos = text.size();
-  if (pos > 0 && text[pos - 1] == '\n') --pos;
-  for (int n = 0; n < lines && pos != std::string::npos && pos > 0; ++n) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
+  return ReadConsoleTail(console_log_, lines);
 }
 
 // LabFailure adds where the guest stopped: the QEMU log and the console tail.
@@ -225,28 +211,6 @@ Status Guest::LabFailure(const Status& status) const {
   }
 }
 
-Status Guest::ConnectAgent(Deadline deadline) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string path = (run_dir_ / "agent.sock").string();
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  for (;;) {
-    agent_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (agent_fd_ < 0) return Status::IoErrorFromErrno("socket", errno);
-    if (connect(agent_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) break;
-    const int err = errno;
-    close(agent_fd_);
-    agent_fd_ = -1;
-    if (err != ENOENT && err != ECONNREFUSED) return Status::IoErrorFromErrno("agent connect", err);
-    if (deadline.expired() || ReapQemu()) {
-      return Status::GuestDied("QEMU did not open the agent socket");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  decoder_ = FrameDecoder();
-  return Status::Ok();
-}
-
 Status Guest::Boot() {
   if (running()) return Status::FailedPrecondition("the guest is already running");
   if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
@@ -259,7 +223,6 @@ Status Guest::Boot() {
     std::error_code ec;
     fs::remove(run_dir_ / sock, ec);
   }
-  hello_.clear();
   cut_pending_report_ = false;
 
   const std::vector<std::string> argv = BootCommandLine(boots_);
@@ -281,133 +244,64 @@ Status Guest::Boot() {
     KillQemu();
     return LabFailure(died ? Status::GuestDied("QEMU exited at start") : s);
   }
-  s = ConnectAgent(deadline);
+  s = agent_.Connect(run_dir_ / "agent.sock", deadline);
   if (s.ok()) s = qmp_.Execute("cont", "", deadline);
-  if (s.ok()) s = WaitForHello(deadline);
+  if (s.ok()) s = agent_.AwaitBootHello(deadline);
+  if (s.code() == Status::Code::kTimeout) {
+    s = Status::Timeout("the guest did not become ready within " +
+                        std::to_string(config_.boot_timeout.count() / 1000) + " s");
+  }
   if (!s.ok()) {
     KillQemu();
     return LabFailure(s);
   }
-  Log("boot " + n + ": guest ready, NVLAB_PMEM=" + hello_["NVLAB_PMEM"]);
+  const auto pmem = agent_.hello().find("NVLAB_PMEM");
+  Log("boot " + n +
+      ": guest ready, NVLAB_PMEM=" + (pmem == agent_.hello().end() ? std::string() : pmem->second));
   return Status::Ok();
-}
-
-Status Guest::WaitForHello(Deadline deadline) {
-  for (;;) {
-    if (auto frame = decoder_.Next()) {
-      if (frame->type != FrameType::kHello) {
-        return Status::ProtocolError("the agent spoke before saying hello");
-      }
-      std::istringstream lines(frame->payload);
-      std::string line;
-      while (std::getline(lines, line)) {
-        const size_t eq = line.find('=');
-        if (eq == std::string::npos || eq == 0 || eq > 64) {
-          return Status::ProtocolError("malformed hello line from the agent");
-        }
-        hello_[line.substr(0, eq)] = EscapeUntrusted(line.substr(eq + 1));
-      }
-      return Status::Ok();
-    }
-    if (decoder_.failed()) return Status::ProtocolError("agent: " + decoder_.error());
-    if (ReapQemu()) return Status::GuestDied("QEMU ended before the guest was ready");
-    if (const int sig = InterruptionSignal()) {
-      return Status::Cancelled("interrupted by signal " + std::to_string(sig) + " during boot");
-    }
-    if (deadline.expired()) {
-      return Status::Timeout("the guest did not become ready within " +
-                             std::to_string(config_.boot_timeout.count() / 1000) + " s");
-    }
-    pollfd p{agent_fd_, POLLIN, 0};
-    poll(&p, 1, deadline.RemainingMs(100));
-    char buf[4096];
-    const ssize_t r = read(agent_fd_, buf, sizeof(buf));
-    if (r > 0) decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
-    if (r == 0) return Status::GuestDied("QEMU closed the agent socket");
-  }
 }
 
 Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                   RunResult* result) {
   *result = RunResult();
-  if (!running() || agent_fd_ < 0) return Status::FailedPrecondition("the guest is not running");
-  const auto payload = EncodeExec(argv);
-  if (!payload) return Status::InvalidArgument("command is empty, too long or holds a NUL byte");
-  const std::string request = EncodeFrame(FrameType::kExec, *payload);
-  size_t sent = 0;
-  char buf[65536];
-  for (;;) {
-    while (auto frame = decoder_.Next()) {
-      switch (frame->type) {
-        case FrameType::kStdout:
-          sink->Stdout(frame->payload);
-          break;
-        case FrameType::kStderr:
-          sink->Stderr(frame->payload);
-          break;
-        case FrameType::kExit: {
-          auto status = DecodeExit(frame->payload);
-          if (!status)
-            return LabFailure(Status::ProtocolError("malformed exit frame from the agent"));
-          result->status = *status;
-          return Status::Ok();
-        }
-        case FrameType::kError:
-          return LabFailure(Status::IoError("the agent could not run the command: " +
-                                            EscapeUntrusted(frame->payload.substr(0, 300))));
-        default:
-          return LabFailure(Status::ProtocolError("unexpected frame from the agent"));
-      }
-    }
-    if (decoder_.failed()) {
-      KillQemu();
-      return LabFailure(Status::ProtocolError("agent: " + decoder_.error()));
-    }
-    if (ReapQemu()) {
+  if (!running() || !agent_.connected()) {
+    return Status::FailedPrecondition("the guest is not running");
+  }
+  AgentRunOutcome outcome;
+  Status s = agent_.Run(argv, sink, deadline, &outcome);
+  if (s.code() == Status::Code::kInvalidArgument) return s;
+  if (!s.ok()) {
+    if (agent_.stream_failed()) KillQemu();
+    return LabFailure(s);
+  }
+  switch (outcome.end) {
+    case AgentRunEnd::kExited:
+      result->status = outcome.status;
+      return Status::Ok();
+    case AgentRunEnd::kMachineEnded:
+      qmp_.Close();
       if (config_.model.enabled && fs::exists(report_path_)) {
         result->cut_by_guest = true;
         cut_pending_report_ = true;
-        qmp_.Close();
-        close(agent_fd_);
-        agent_fd_ = -1;
+        agent_.Close();
         return Status::Ok();
       }
-      qmp_.Close();
       return LabFailure(Status::GuestDied("QEMU ended while the command ran"));
-    }
-    if (deadline.expired()) {
+    case AgentRunEnd::kDeadline:
       KillQemu();
       return LabFailure(Status::Timeout("the command was still running at the deadline"));
-    }
-    if (const int sig = InterruptionSignal()) {
+    case AgentRunEnd::kInterrupted:
       KillQemu();
-      return Status::Cancelled("interrupted by signal " + std::to_string(sig) +
+      return Status::Cancelled("interrupted by signal " + std::to_string(outcome.signal) +
                                " while the command ran; the guest was killed");
-    }
-    pollfd p{agent_fd_, static_cast<short>(POLLIN | (sent < request.size() ? POLLOUT : 0)), 0};
-    poll(&p, 1, deadline.RemainingMs(100));
-    if (sent < request.size() && (p.revents & POLLOUT)) {
-      const ssize_t w = send(agent_fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-      if (w > 0) sent += static_cast<size_t>(w);
-    }
-    const ssize_t r = read(agent_fd_, buf, sizeof(buf));
-    if (r > 0) decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
-    if (r == 0) {
-      // QEMU closed the socket: it is ending; the next round reaps it.
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
   }
+  return Status::Ok();
 }
 
 Status Guest::ReadCutReport(CutReport* report) {
   *report = CutReport();
   if (!config_.model.enabled) return Status::Ok();
-  std::ifstream in(report_path_, std::ios::binary);
-  if (!in) return Status::IoError("the persistence model wrote no cut report");
-  std::string text(kMaxCutReportBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  return ParseCutReport(text, report);
+  return ReadCutReportFile(report_path_, report);
 }
 
 Status Guest::PowerCut(CutReport* report) {
@@ -424,30 +318,10 @@ Status Guest::PowerCut(CutReport* report) {
     return LabFailure(s.WithContext("power cut: QMP stop"));
   }
   if (config_.model.enabled) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    const std::string path = (run_dir_ / "model.sock").string();
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    std::string answer;
-    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        send(fd, "cut\n", 4, MSG_NOSIGNAL) == 4) {
-      char buf[512];
-      while (answer.find('\n') == std::string::npos && answer.size() < 4096) {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, deadline.RemainingMs()) <= 0) break;
-        const ssize_t r = read(fd, buf, sizeof(buf));
-        if (r <= 0) break;
-        answer.append(buf, static_cast<size_t>(r));
-      }
-    }
-    if (fd >= 0) close(fd);
-    if (!answer.starts_with("ok")) {
+    s = RequestModelCut(run_dir_ / "model.sock", deadline);
+    if (!s.ok()) {
       KillQemu();
-      return LabFailure(Status::IoError(
-          "power cut: the persistence model did not settle the NVDIMMs (" +
-          (answer.empty() ? std::string("no answer") : EscapeUntrusted(answer.substr(0, 200))) +
-          ")"));
+      return LabFailure(s.WithContext("power cut"));
     }
   }
   KillQemu();
@@ -457,8 +331,7 @@ Status Guest::PowerCut(CutReport* report) {
 
 Status Guest::PowerOff(Deadline deadline) {
   if (!running()) return Status::Ok();
-  const std::string frame = EncodeFrame(FrameType::kPowerOff, "");
-  if (agent_fd_ >= 0) send(agent_fd_, frame.data(), frame.size(), MSG_NOSIGNAL);
+  agent_.SendPowerOff();
   while (!ReapQemu()) {
     if (deadline.expired()) {
       KillQemu();
@@ -467,8 +340,7 @@ Status Guest::PowerOff(Deadline deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   qmp_.Close();
-  if (agent_fd_ >= 0) close(agent_fd_);
-  agent_fd_ = -1;
+  agent_.Close();
   return Status::Ok();
 }
 

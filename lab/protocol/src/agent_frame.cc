@@ -16,6 +16,7 @@ bool KnownType(uint8_t type) {
     case FrameType::kError:
     case FrameType::kExec:
     case FrameType::kPowerOff:
+    case FrameType::kHelloRequest:
       return true;
   }
   return false;
@@ -59,6 +60,28 @@ std::optional<std::vector<std::string>> DecodeExec(std::string_view payload) {
   }
   if (argv.empty() || argv[0].empty()) return std::nullopt;
   return argv;
+}
+
+bool IsValidHelloNonce(std::string_view nonce) {
+  if (nonce.empty() || nonce.size() > kMaxHelloNonce) return false;
+  for (const char c : nonce) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> EncodeHelloRequest(std::string_view nonce) {
+  if (!IsValidHelloNonce(nonce)) return std::nullopt;
+  return std::string(nonce);
+}
+
+std::optional<std::string> DecodeHelloRequest(std::string_view payload) {
+  if (!IsValidHelloNonce(payload)) return std::nullopt;
+  return std::string(payload);
+}
+
+std::string HelloRequestLine(std::string_view nonce) {
+  return std::string(kHelloRequestKey) + "=" + std::string(nonce) + "\n";
 }
 
 std::string EncodeExit(CommandStatus status) {

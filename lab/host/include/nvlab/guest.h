@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "nvlab/agent_frame.h"
+#include "nvlab/agent_session.h"
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/guest_image.h"
@@ -66,14 +67,6 @@ struct GuestConfig {
   // named: an existing --nvdimm-image is checked, a missing one left missing), so that
   // BootCommandLine can show what Boot would start; Boot refuses.
   bool dry_run = false;
-};
-
-// OutputSink receives a command's output as it arrives, unchanged.
-class OutputSink {
- public:
-  virtual ~OutputSink() = default;
-  virtual void Stdout(std::string_view bytes) = 0;
-  virtual void Stderr(std::string_view bytes) = 0;
 };
 
 // RunResult is how a guest command ended.
@@ -119,7 +112,7 @@ class Guest {
 
   bool running() const { return qemu_.running(); }
   // hello holds what the agent reported at boot: NVLAB_PMEM, kernel, ...
-  const std::map<std::string, std::string>& hello() const { return hello_; }
+  const std::map<std::string, std::string>& hello() const { return agent_.hello(); }
   // ConsoleTail returns the last `lines` lines of the current boot's console, with control
   // characters and escape sequences made harmless (the guest's output is untrusted).
   std::string ConsoleTail(int lines = 20) const;
@@ -130,8 +123,6 @@ class Guest {
  private:
   explicit Guest(GuestConfig config);
   Status Spawn(const std::vector<std::string>& argv);
-  Status ConnectAgent(Deadline deadline);
-  Status WaitForHello(Deadline deadline);
   // ReapQemu returns true once QEMU has ended (and records how).
   bool ReapQemu();
   void KillQemu();
@@ -149,10 +140,10 @@ class Guest {
   std::filesystem::path qemu_log_;
   std::filesystem::path report_path_;
   Subprocess qemu_;
-  int agent_fd_ = -1;
-  FrameDecoder decoder_;
+  // agent_ is the connection to nvlab-agent of the current boot; it asks ReapQemu whether the
+  // machine has ended.
+  AgentSession agent_{[this] { return ReapQemu(); }};
   QmpClient qmp_;
-  std::map<std::string, std::string> hello_;
   int boots_ = 0;
   bool cut_pending_report_ = false;
 };

@@ -45,7 +45,16 @@ enum class FrameType : uint8_t {
   // host -> guest
   kExec = 16,      // payload: argv as NUL-terminated strings (at least one).
   kPowerOff = 17,  // payload empty: sync file systems and power off.
+  // payload: a nonce (IsValidHelloNonce). The agent answers with a kHello whose payload ends
+  // with the line "request=<nonce>" (HelloRequestLine), so a host that connects to an agent that
+  // booted long ago can tell its answer from a boot-time hello still queued in the port.
+  kHelloRequest = 18,
 };
+
+// A hello-request nonce is 1 to kMaxHelloNonce printable ASCII bytes (0x20-0x7e).
+inline constexpr size_t kMaxHelloNonce = 64;
+// The key of the hello line that answers a hello-request.
+inline constexpr std::string_view kHelloRequestKey = "request";
 
 struct Frame {
   FrameType type;
@@ -61,6 +70,21 @@ std::optional<std::string> EncodeExec(const std::vector<std::string>& argv);
 
 // DecodeExec parses an kExec payload into argv; nullopt when malformed.
 std::optional<std::vector<std::string>> DecodeExec(std::string_view payload);
+
+// IsValidHelloNonce says whether nonce may travel in a kHelloRequest.
+bool IsValidHelloNonce(std::string_view nonce);
+
+// EncodeHelloRequest returns the kHelloRequest payload for nonce, or nullopt when the nonce is
+// not valid.
+std::optional<std::string> EncodeHelloRequest(std::string_view nonce);
+
+// DecodeHelloRequest returns the nonce of a kHelloRequest payload; nullopt when it is not a
+// valid nonce (empty, too long, a byte outside 0x20-0x7e).
+std::optional<std::string> DecodeHelloRequest(std::string_view payload);
+
+// HelloRequestLine is the line the agent appends to its hello to answer a hello-request:
+// "request=<nonce>\n". The nonce must be valid (DecodeHelloRequest made it).
+std::string HelloRequestLine(std::string_view nonce);
 
 // CommandStatus is how a command ended: exited with a code, or killed by a signal.
 struct CommandStatus {

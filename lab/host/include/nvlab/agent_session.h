@@ -1,0 +1,137 @@
+// File: nvlab/agent_session.h
+//
+// AgentSession is the host's end of one connection to nvlab-agent, the guest's command runner,
+// over the unix socket behind the guest's "org.nvlab.agent" virtio-serial port
+// (docs/formats/agent-protocol.md). Guest (a QEMU nvlab starts) and DomainGuest (a libvirt
+// domain, lab/libvirt) both drive the agent through it; neither the session nor the protocol
+// knows who started QEMU.
+//
+// Life cycle, once per boot or attachment:
+//
+//   AgentSession(machine_ended) -> Connect -> AwaitBootHello | RequestHello -> Run ... ->
+//   SendPowerOff (optional) -> Close (or destruction)
+//
+// AwaitBootHello is for a guest the host started paused: the agent's boot-time hello must be its
+// first frame. RequestHello is for an agent that may have said hello to nobody long ago (a
+// libvirt domain): it sends a hello-request with a fresh nonce and discards every frame before
+// the hello that carries it.
+//
+// Every wait polls in rounds of at most 100 ms and ends early when the machine has ended (the
+// MachineEnded callback the owner gives, asked once a round), the deadline passes, or the user
+// interrupts nvlab (nvlab/interruption.h). The session never kills anything: it tells its owner
+// why a wait ended, and the owner decides.
+//
+// Everything the agent sends is untrusted: frames are checked by FrameDecoder, hello values are
+// escaped, an error frame's text is escaped and shortened.
+//
+// Thread-safety: one thread at a time per session.
+
+#ifndef NVLAB_AGENT_SESSION_H_
+#define NVLAB_AGENT_SESSION_H_
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nvlab/agent_frame.h"
+#include "nvlab/deadline.h"
+#include "nvlab/status.h"
+
+namespace nvlab {
+
+// OutputSink receives a command's output as it arrives, unchanged.
+class OutputSink {
+ public:
+  virtual ~OutputSink() = default;
+  virtual void Stdout(std::string_view bytes) = 0;
+  virtual void Stderr(std::string_view bytes) = 0;
+};
+
+// AgentRunEnd is why AgentSession::Run stopped waiting.
+enum class AgentRunEnd {
+  kExited,        // the agent reported how the command ended (AgentRunOutcome::status)
+  kMachineEnded,  // MachineEnded said the machine is gone before the command ended
+  kDeadline,      // the deadline passed first
+  kInterrupted,   // the user interrupted nvlab (AgentRunOutcome::signal)
+};
+
+struct AgentRunOutcome {
+  AgentRunEnd end = AgentRunEnd::kExited;
+  CommandStatus status;  // with kExited
+  int signal = 0;        // with kInterrupted
+};
+
+class AgentSession {
+ public:
+  // MachineEnded says whether the machine behind the socket has ended (QEMU reaped, a domain
+  // shut off). It is called once per wait round, so it should be cheap; peer_closed() tells it
+  // whether QEMU closed the socket, which is when an expensive check is worth making.
+  using MachineEnded = std::function<bool()>;
+
+  explicit AgentSession(MachineEnded machine_ended);
+  ~AgentSession();
+  AgentSession(const AgentSession&) = delete;
+  AgentSession& operator=(const AgentSession&) = delete;
+
+  // Connect connects to the agent's unix socket, retrying while it does not exist or refuses
+  // (QEMU has not opened it yet). GuestDied when the machine ends or the deadline passes first;
+  // InvalidArgument when the path does not fit a unix socket address.
+  Status Connect(const std::filesystem::path& socket, Deadline deadline);
+
+  // AwaitBootHello waits for the agent's boot-time hello, which must be the first frame.
+  // Timeout when the deadline passes (the caller says what it waited for), GuestDied when the
+  // machine ends or closes the socket, Cancelled on an interruption, ProtocolError on bad frames.
+  Status AwaitBootHello(Deadline deadline);
+
+  // RequestHello sends a hello-request with a fresh random nonce and waits for the hello that
+  // carries it; every frame before that one is discarded. Errors as AwaitBootHello.
+  Status RequestHello(Deadline deadline);
+
+  // Run sends an exec request for argv and streams the command's output to sink until the agent
+  // reports its end, or the machine ends, the deadline passes or the user interrupts nvlab
+  // (*outcome says which; the status is OK in all four cases). Errors: InvalidArgument when argv
+  // cannot be encoded (empty, a NUL byte, too long); IoError when the agent could not run it;
+  // ProtocolError for a malformed or unexpected frame (stream_failed() says whether the byte
+  // stream itself broke); FailedPrecondition when not connected.
+  Status Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+             AgentRunOutcome* outcome);
+
+  // SendPowerOff asks the agent to sync and power off; best effort (the caller waits for the
+  // machine to end).
+  void SendPowerOff();
+
+  // Close disconnects (the agent resets its decoder and waits for the next host).
+  void Close();
+
+  bool connected() const { return fd_ >= 0; }
+  // peer_closed: a read returned end-of-file (QEMU closed its end, normally because it ends).
+  bool peer_closed() const { return peer_closed_; }
+  // stream_failed: the agent's byte stream was malformed; the session is unusable.
+  bool stream_failed() const { return decoder_.failed(); }
+  // hello holds what the agent said in its hello (NVLAB_PMEM, kernel, ...), values escaped; the
+  // request= line of an answered hello-request is not kept.
+  const std::map<std::string, std::string>& hello() const { return hello_; }
+
+ private:
+  // WaitForHello waits for a hello; with a nonce it skips frames until the hello carrying it.
+  // `during` ends the message of an interruption ("during boot").
+  Status WaitForHello(Deadline deadline, std::string_view nonce, std::string_view during);
+  // SendAll writes bytes within the deadline (the socket is non-blocking).
+  Status SendAll(std::string_view bytes, Deadline deadline);
+
+  MachineEnded machine_ended_;
+  int fd_ = -1;
+  bool peer_closed_ = false;
+  FrameDecoder decoder_;
+  std::map<std::string, std::string> hello_;
+};
+
+// MakeHelloNonce returns a fresh nonce for a hello-request: 32 random hex digits.
+std::string MakeHelloNonce();
+
+}  // namespace nvlab
+
+#endif  // NVLAB_AGENT_SESSION_H_

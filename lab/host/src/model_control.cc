@@ -1,0 +1,55 @@
+// model_control.cc -- RequestModelCut, ReadCutReportFile.
+
+#include "nvlab/model_control.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "nvlab/untrusted_text.h"
+
+namespace nvlab {
+
+Status RequestModelCut(const std::filesystem::path& control_socket, Deadline deadline) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = control_socket.string();
+  std::string answer;
+  if (path.size() < sizeof(addr.sun_path)) {
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        send(fd, "cut\n", 4, MSG_NOSIGNAL) == 4) {
+      char buf[512];
+      while (answer.find('\n') == std::string::npos && answer.size() < 4096) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, deadline.RemainingMs()) <= 0) break;
+        const ssize_t r = read(fd, buf, sizeof(buf));
+        if (r <= 0) break;
+        answer.append(buf, static_cast<size_t>(r));
+      }
+    }
+    if (fd >= 0) close(fd);
+  }
+  if (answer.starts_with("ok")) return Status::Ok();
+  return Status::IoError(
+      "the persistence model did not settle the NVDIMMs (" +
+      (answer.empty() ? std::string("no answer") : EscapeUntrusted(answer.substr(0, 200))) + ")");
+}
+
+Status ReadCutReportFile(const std::filesystem::path& path, CutReport* report) {
+  *report = CutReport();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IoError("the persistence model wrote no cut report");
+  std::string text(kMaxCutReportBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return ParseCutReport(text, report);
+}
+
+}  // namespace nvlab
