@@ -14,9 +14,13 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
+
+#include "nvlab/campaign/campaign_file.h"
+#include "nvlab/campaign/campaign_runner.h"
 
 namespace nvlab {
 namespace {
@@ -195,10 +199,13 @@ class HelpFormatter : public CLI::Formatter {
     usage_[app_name] = std::move(after_path);
   }
 
+  // SetNoLabOptions: the command named `app_name` takes no lab options (its help omits them).
+  void SetNoLabOptions(const std::string& app_name) { no_lab_options_.insert(app_name); }
+
   std::string make_help(const CLI::App* app, std::string name,
                         CLI::AppFormatMode mode) const override {
     std::string out = make_usage(app, name) + make_description(app) + make_groups(app, mode);
-    if (app->get_parent() != nullptr) {
+    if (app->get_parent() != nullptr && no_lab_options_.count(app->get_name()) == 0) {
       out += make_group(kLabOptionsGroup, false,
                         app->get_parent()->get_options([](const CLI::Option* opt) {
                           return opt->get_group() == kLabOptionsGroup;
@@ -250,6 +257,7 @@ class HelpFormatter : public CLI::Formatter {
 
  private:
   std::map<std::string, std::string> usage_;
+  std::set<std::string> no_lab_options_;
 };
 
 constexpr char kFooter[] =
@@ -260,6 +268,15 @@ constexpr char kFooter[] =
     "130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder "
     "removed).\n"
     "Environment: NVLAB_HOME (image cache; default $XDG_CACHE_HOME/nvlab or ~/.cache/nvlab).";
+
+constexpr char kCampaignFooter[] =
+    "Each case is one `nvlab power-cycle` of the file's before and after commands "
+    "(docs/formats/campaign.md); reports: docs/formats/campaign-report.md. Progress and a "
+    "summary go to stderr.\n"
+    "Exit status: 0: every case passed; 1: some case failed, erred or did not run; 2: usage "
+    "error, a bad campaign file or report; 125: the lab cannot run (QEMU missing, the image "
+    "build failed); 130: interrupted (running cases are cancelled, the reports are written with "
+    "the unfinished cases not run).";
 
 // ------------------------------------------------------------------------------- the steps
 
@@ -322,6 +339,8 @@ struct Commands {
   CLI::App* run = nullptr;
   CLI::App* power_cycle = nullptr;
   CLI::App* demo = nullptr;
+  CLI::App* campaign = nullptr;
+  CLI::App* campaign_merge = nullptr;
 };
 
 // BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
@@ -331,6 +350,10 @@ Commands BuildApp(CLI::App* app) {
   formatter->SetUsage("nvlab", " COMMAND [OPTIONS]");
   formatter->SetUsage("run", " [OPTIONS] -- CMD ARGS...");
   formatter->SetUsage("power-cycle", " [OPTIONS] --before CMD --after CMD");
+  formatter->SetUsage("campaign", " FILE [--jobs J] [--shard I/N] [--json OUT] [--junit OUT]");
+  formatter->SetUsage("merge", " SHARD.json... [--allow-missing] [--json OUT] [--junit OUT]");
+  formatter->SetNoLabOptions("campaign");
+  formatter->SetNoLabOptions("merge");
   app->formatter(formatter);
   app->set_help_flag("-h,--help", "print this help and exit");
   app->set_version_flag("--version", std::string("nvlab ") + NVLAB_VERSION,
@@ -360,6 +383,18 @@ Commands BuildApp(CLI::App* app) {
     command->group("Commands");
     command->footer(kFooter);
   }
+  commands.campaign = app->add_subcommand(
+      "campaign",
+      "run a campaign file's power-cycles, J guests at once, or one shard of them; report each "
+      "case as pass, fail, error or not run (JSON, JUnit XML); `nvlab campaign merge` joins "
+      "shard reports");
+  commands.campaign->group("Commands");
+  commands.campaign->footer(kCampaignFooter);
+  commands.campaign_merge = commands.campaign->add_subcommand(
+      "merge",
+      "merge the JSON reports of a campaign's shards (run on several hosts) into one report");
+  commands.campaign_merge->group("Commands");
+  commands.campaign_merge->footer(kCampaignFooter);
   return commands;
 }
 
@@ -467,6 +502,77 @@ void AddPowerCycleOptions(CLI::App* power_cycle, CliOptions* o) {
       ->type_name("CMD");
 }
 
+bool ParseJobs(std::string_view text, int* out) {
+  return ParseDecimal<int>(text, 1, campaign::kMaxJobs, out);
+}
+
+// AddCampaignOptions adds the options of nvlab campaign and nvlab campaign merge.
+void AddCampaignOptions(const Commands& commands, CampaignOptions* o) {
+  CLI::App* run = commands.campaign;
+  CLI::App* merge = commands.campaign_merge;
+  run->add_option("FILE", o->file, "the campaign file")->type_name("");
+  run->add_option("--jobs,-j", o->jobs, "run J cases at once, 1 to 64, each its own guest")
+      ->type_name("J")
+      ->capture_default_str()
+      ->transform(Normalized<int>(ParseJobs, "a number of cases, 1 to 64"));
+  run->add_option_function<std::string>(
+         "--shard",
+         [o](const std::string& value) { campaign::ParseShard(value, &o->shard, &o->shards); },
+         "run only shard I of N: case k (0-based, in the file's order) is shard k mod N + 1")
+      ->type_name("I/N")
+      ->default_str("1/1")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            int i = 0;
+            int n = 0;
+            return campaign::ParseShard(value, &i, &n)
+                       ? std::string()
+                       : BadValue(value, "expected I/N with 1 <= I <= N <= 10000");
+          },
+          ""));
+  for (CLI::App* app : {run, merge}) {
+    app->add_option("--json", o->json_out, "write the JSON report to OUT (atomically)")
+        ->type_name("OUT")
+        ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+    app->add_option("--junit", o->junit_out, "write a JUnit XML report to OUT")
+        ->type_name("OUT")
+        ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+  }
+  merge->add_option("SHARD.json", o->merge_inputs, "shard reports (nvlab campaign --json)")
+      ->type_name("")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  merge->add_flag("--allow-missing", o->allow_missing,
+                  "merge even when whole shards are missing (the report lists them)");
+}
+
+// CampaignProblem checks the rules of the campaign commands; empty when there is none.
+std::string CampaignProblem(const CLI::App& app, const CliOptions& o, const Commands& commands) {
+  if (o.subcommand != Subcommand::kCampaign && o.subcommand != Subcommand::kCampaignMerge) {
+    return "";
+  }
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->get_group() == kLabOptionsGroup && option->count() > 0) {
+      return option->get_name() +
+             ": nvlab campaign takes no lab options (the campaign file "
+             "says what each case runs)";
+    }
+  }
+  if (o.subcommand == Subcommand::kCampaign && o.campaign.file.empty()) {
+    return "nvlab campaign needs a campaign FILE";
+  }
+  if (o.subcommand == Subcommand::kCampaignMerge) {
+    if (o.campaign.merge_inputs.empty()) {
+      return "nvlab campaign merge needs the shard reports to merge";
+    }
+    for (const char* name : {"FILE", "--jobs", "--shard"}) {
+      if (commands.campaign->count(name) > 0) {
+        return std::string(name) + " is not an option of nvlab campaign merge";
+      }
+    }
+  }
+  return "";
+}
+
 const CLI::App* SelectedCommand(const CLI::App& app) {
   const std::vector<CLI::App*> selected = app.get_subcommands();
   return selected.empty() ? nullptr : selected.front();
@@ -477,6 +583,8 @@ Subcommand SubcommandOf(const Commands& commands) {
   if (commands.run->parsed()) return Subcommand::kRun;
   if (commands.power_cycle->parsed()) return Subcommand::kPowerCycle;
   if (commands.demo->parsed()) return Subcommand::kDemo;
+  if (commands.campaign_merge->parsed()) return Subcommand::kCampaignMerge;
+  if (commands.campaign->parsed()) return Subcommand::kCampaign;
   return Subcommand::kNone;
 }
 
@@ -563,6 +671,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     const Commands commands = BuildApp(&app);
     AddLabOptions(&app, &options);
     AddPowerCycleOptions(commands.power_cycle, &options);
+    AddCampaignOptions(commands, &options.campaign);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
     try {
       app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
@@ -583,6 +692,9 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     options.command = split.command;
     if (const std::string problem = CrossOptionProblem(options, split, commands);
         !problem.empty()) {
+      return UsageError(app, problem);
+    }
+    if (const std::string problem = CampaignProblem(app, options, commands); !problem.empty()) {
       return UsageError(app, problem);
     }
   } catch (const CLI::Error& error) {

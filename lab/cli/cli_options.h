@@ -18,10 +18,22 @@
 
 namespace nvlab {
 
-enum class Subcommand { kNone, kImage, kRun, kPowerCycle, kDemo };
+enum class Subcommand { kNone, kImage, kRun, kPowerCycle, kDemo, kCampaign, kCampaignMerge };
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
 inline constexpr int kMaxTimeoutSeconds = 86400;
+
+// CampaignOptions: `nvlab campaign FILE ...` and `nvlab campaign merge SHARD.json ...`.
+struct CampaignOptions {
+  std::string file;
+  int jobs = 1;
+  int shard = 1;  // --shard I/N
+  int shards = 1;
+  std::string json_out;
+  std::string junit_out;
+  std::vector<std::string> merge_inputs;
+  bool allow_missing = false;
+};
 
 struct CliOptions {
   Subcommand subcommand = Subcommand::kNone;
@@ -47,6 +59,7 @@ struct CliOptions {
   std::vector<std::string> command;  // run: the words after "--"
   std::string before;                // power-cycle
   std::string after;
+  CampaignOptions campaign;
 };
 
 enum class CommandLineStatus {

@@ -1,4 +1,4 @@
-// main.cc -- the nvlab command: image, run, power-cycle, demo (nvlab --help says how).
+// main.cc -- the nvlab command: image, run, power-cycle, demo, campaign (nvlab --help says how).
 //
 // Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
 // after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "campaign_command.h"
 #include "cli_options.h"
 #include "lab_session.h"
 #include "nvlab/interruption.h"
@@ -122,6 +123,10 @@ static int Main(int argc, char** argv) {
       return RunPowerCycle(opts);
     case nvlab::Subcommand::kDemo:
       return nvlab::RunDemo(opts);
+    case nvlab::Subcommand::kCampaign:
+      return nvlab::RunCampaign(opts.campaign);
+    case nvlab::Subcommand::kCampaignMerge:
+      return nvlab::RunCampaignMerge(opts.campaign);
     case nvlab::Subcommand::kNone:
       break;
   }
