@@ -463,8 +463,8 @@ Status MergeReports(const std::vector<CampaignReport>& inputs,
     return Status::InvalidArgument(
         std::string(merged.missing_shards.size() == 1 ? "shard " : "shards ") + list + " of " +
         std::to_string(count) + " missing: no report given holds " +
-        (merged.missing_shards.size() == 1 ? "it" : "them") +
-        " (run them, or merge with --allow-missing)");
+        (merged.missing_shards.size() == 1 ? "it (run it" : "them (run them") +
+        ", or merge with --allow-missing)");
   }
 
   // index -> the case kept so far, and the input it came from.
