@@ -1,11 +1,11 @@
 // cli_options.cc -- ParseCommandLine: nvlab's command line, parsed by CLI11.
 //
 // ParseCommandLine reads as its steps: split the guest command off at "--", build the app and
-// its commands, add the lab options (every command takes them, before or after its name), add
-// power-cycle's --before/--after, parse (CLI11's exceptions become a status here), then check
-// the rules that span options. Each value goes through one validator that says what it
-// expected; --on-cut goes through the persistence model's own parser (model::ParseCutPolicy),
-// the one the plugin reads it with, so the two cannot disagree.
+// its commands, add the lab options (every command but campaign takes them, before or after its
+// name), add power-cycle's --before/--after and campaign's options, parse (CLI11's exceptions
+// become a status here), then check the rules that span options. Each value goes through one
+// validator that says what it expected; --on-cut goes through the persistence model's own parser
+// (model::ParseCutPolicy), the one the plugin reads it with, so the two cannot disagree.
 
 #include "cli_options.h"
 
@@ -156,7 +156,7 @@ CLI::Option* AddParsed(CLI::App* app, const std::string& name, Field* field, Par
 
 // ------------------------------------------------------------------------------------ help
 
-constexpr char kLabOptionsGroup[] = "Lab options (every command takes them)";
+constexpr char kLabOptionsGroup[] = "Lab options (every command but campaign takes them)";
 constexpr size_t kHelpWidth = 100;
 constexpr size_t kOptionColumn = 34;
 constexpr char kNoBreak = '\x1f';
