@@ -135,10 +135,15 @@ class LabExecutor : public campaign::CaseExecutor {
   const GuestImage image_;
 };
 
-// PrepareLab checks QEMU and prepares the guest image once, for every case.
-Status PrepareLab(GuestImage* image) {
+// PrepareLab checks QEMU and the persistence model and prepares the guest image once, for
+// every case.
+Status PrepareLab(const InstallLayout& layout, GuestImage* image) {
   std::string version;
   NVLAB_RETURN_IF_ERROR(CheckQemu("qemu-system-x86_64", 10, 0, &version));
+  std::error_code ec;
+  if (!fs::exists(layout.plugin, ec)) {
+    return Status::NotFound("the persistence model plugin is missing: " + layout.plugin.string());
+  }
   LabSession lab{CliOptions{}};
   return lab.PrepareImage(image);
 }
@@ -199,7 +204,7 @@ int RunCampaign(const CampaignOptions& options) {
   };
 
   GuestImage image;
-  if (Status s = cases.empty() ? Status::Ok() : PrepareLab(&image); !s.ok()) {
+  if (Status s = cases.empty() ? Status::Ok() : PrepareLab(layout, &image); !s.ok()) {
     std::cerr << "nvlab: the lab cannot run: " << s.message() << "\n";
     for (const CampaignCase& c : cases) {
       report.cases.push_back(campaign::NotRunResult(c, host, options.shard,

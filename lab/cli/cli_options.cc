@@ -306,13 +306,23 @@ GuestCommand SplitGuestCommand(const std::vector<std::string>& args) {
   return split;
 }
 
-// TakesValue says whether some command of app has an option `name` that takes a value.
-bool TakesValue(const CLI::App& app, const std::string& name) {
-  std::vector<const CLI::App*> apps = {&app};
-  for (const CLI::App* command : app.get_subcommands({})) apps.push_back(command);
-  for (const CLI::App* a : apps) {
-    const CLI::Option* option = a->get_option_no_throw(name);
-    if (option != nullptr && option->get_items_expected_max() > 0) return true;
+// TakesValue says whether option `name` takes a value for the command the words name (campaign
+// merge is campaign's): its own option of that name, else the one it falls through to (a lab
+// option of the app). A command's own --json OUT is not the lab's --json flag.
+bool TakesValue(const CLI::App& app, const std::vector<std::string>& words,
+                const std::string& name) {
+  std::vector<const CLI::App*> chain = {&app};
+  for (const std::string& word : words) {
+    for (const CLI::App* command : chain.back()->get_subcommands({})) {
+      if (command->get_name() == word) {
+        chain.push_back(command);
+        break;
+      }
+    }
+  }
+  for (auto a = chain.rbegin(); a != chain.rend(); ++a) {
+    const CLI::Option* option = (*a)->get_option_no_throw(name);
+    if (option != nullptr) return option->get_items_expected_max() > 0;
   }
   return false;
 }
@@ -324,7 +334,7 @@ std::vector<std::string> SplitEmptyValues(const CLI::App& app,
   std::vector<std::string> out;
   for (const std::string& word : words) {
     const std::string name = word.substr(0, word.size() - 1);
-    if (word.starts_with("--") && word.ends_with("=") && TakesValue(app, name)) {
+    if (word.starts_with("--") && word.ends_with("=") && TakesValue(app, words, name)) {
       out.push_back(name);
       out.emplace_back();
     } else {
@@ -607,7 +617,7 @@ std::string DescribeLeftover(const CLI::App& app) {
 // DescribeMissingValue names the option at the end of the line that wanted a value.
 std::string DescribeMissingValue(const CLI::App& app, const std::vector<std::string>& words,
                                  const CLI::ArgumentMismatch& error) {
-  if (words.empty() || !TakesValue(app, words.back())) return error.what();
+  if (words.empty() || !TakesValue(app, words, words.back())) return error.what();
   return words.back() + " needs a value";
 }
 

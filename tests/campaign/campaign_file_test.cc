@@ -240,6 +240,8 @@ TEST_F(CampaignFileTest, LoadCampaignReportsUnreadableAndHugeFiles) {
   std::string bytes;
   EXPECT_EQ(nvlab::campaign::LoadCampaign(dir_ / "none", kMachines, &c).code(),
             Status::Code::kNotFound);
+  EXPECT_EQ(nvlab::campaign::LoadCampaign(dir_, kMachines, &c).message(),
+            "campaign file " + dir_.string() + " is not a regular file");
   WriteFile(source_, std::string("name = c\n") + kTest);
   ASSERT_TRUE(nvlab::campaign::LoadCampaign(source_, kMachines, &c, &bytes).ok());
   EXPECT_EQ(bytes, std::string("name = c\n") + kTest);

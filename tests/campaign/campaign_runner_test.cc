@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <new>
 #include <optional>
 #include <mutex>
 #include <string>
@@ -269,6 +270,24 @@ TEST(CampaignRunnerTest, ACancelledCaseIsNotRun) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].status, CaseStatus::kNotRun);
   EXPECT_EQ(results[0].message, "not run: interrupted (interrupted by signal 2 during boot)");
+}
+
+TEST(CampaignRunnerTest, AnExecutorsExceptionIsThatCasesError) {
+  class Throwing : public nvlab::campaign::CaseExecutor {
+   public:
+    CaseOutcome Run(const CampaignCase& c) override {
+      if (c.index == 1) throw std::bad_alloc();
+      return Exited(0, 0);
+    }
+  } executor;
+  RunnerOptions options;
+  options.jobs = 2;
+  options.interrupted = [] { return false; };
+  const auto results = nvlab::campaign::RunCases(Cases(2), options, &executor, nullptr);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, CaseStatus::kError);
+  EXPECT_TRUE(results[0].message.starts_with("internal error: ")) << results[0].message;
+  EXPECT_EQ(results[1].status, CaseStatus::kPass);
 }
 
 std::string ReadAll(std::FILE* f) {

@@ -415,6 +415,10 @@ Status ParseCampaign(std::string_view text, const fs::path& source, const fs::pa
 
 Status LoadCampaign(const fs::path& file, const fs::path& machines_dir, Campaign* out,
                     std::string* bytes) {
+  std::error_code ec;
+  if (fs::exists(file, ec) && !fs::is_regular_file(file, ec)) {
+    return Status::InvalidArgument("campaign file " + file.string() + " is not a regular file");
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) return Status::NotFound("cannot read campaign file " + file.string());
   std::string text(kMaxCampaignFileBytes + 1, '\0');

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -80,7 +81,7 @@ class CaseQueue {
         ReportRunning();
       }
       const auto start = Clock::now();
-      const CaseOutcome outcome = executor_->Run(cases_[i]);
+      const CaseOutcome outcome = RunOne(cases_[i]);
       const double seconds = SecondsSince(start);
       CaseResult result;
       if (!outcome.status.ok() &&
@@ -119,6 +120,18 @@ class CaseQueue {
   bool stopped() const { return stopped_; }
 
  private:
+  // RunOne keeps an executor's exception (an allocation failure) in its case: a worker thread
+  // that let it out would end the process.
+  CaseOutcome RunOne(const CampaignCase& c) {
+    try {
+      return executor_->Run(c);
+    } catch (const std::exception& e) {
+      CaseOutcome outcome;
+      outcome.status = Status::FailedPrecondition(std::string("internal error: ") + e.what());
+      return outcome;
+    }
+  }
+
   // ReportRunning tells progress what runs now (the lock is held).
   void ReportRunning() {
     if (progress_ == nullptr) return;
