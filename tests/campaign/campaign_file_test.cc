@@ -94,8 +94,7 @@ TEST_F(CampaignFileTest, MinimalCampaignTakesTheDefaults) {
   EXPECT_EQ(t.persistence.values, std::vector<std::string>{"machine"});
   EXPECT_EQ(t.on_cut.values, std::vector<std::string>{"lose"});
   EXPECT_TRUE(t.seeds.values.empty());
-  EXPECT_EQ(Ids(std::string("name = c\n") + kTest),
-            std::vector<std::string>{"t/default/adr/lose"});
+  EXPECT_EQ(Ids(std::string("name = c\n") + kTest), std::vector<std::string>{"t/default/adr/lose"});
 }
 
 TEST_F(CampaignFileTest, TestsOverrideTheTopLevelDefaults) {
@@ -130,8 +129,7 @@ TEST_F(CampaignFileTest, TestsOverrideTheTopLevelDefaults) {
   EXPECT_EQ(c.tests[1].expect_before, 255);
   EXPECT_EQ(c.tests[0].seeds.values, std::vector<uint64_t>{5});
   EXPECT_EQ(c.tests[1].seeds.values, (std::vector<uint64_t>{1, 2}));
-  EXPECT_EQ(Ids(text), (std::vector<std::string>{"a/eadr/adr/keep",
-                                                 "b/default/eadr/random:1:0.25",
+  EXPECT_EQ(Ids(text), (std::vector<std::string>{"a/eadr/adr/keep", "b/default/eadr/random:1:0.25",
                                                  "b/default/eadr/random:2:0.25"}));
 }
 
@@ -216,9 +214,9 @@ TEST_F(CampaignFileTest, MachineFilesAreFoundBesideTheCampaign) {
   EXPECT_TRUE(ErrorOf("name = c\nmachines = m/big.machine, " + (dir_ / "m/big.machine").string() +
                       "\n" + kTest)
                   .starts_with(At(3) + "[test]: case id 't/big/adr/lose' comes up twice"));
-  EXPECT_EQ(Ids("name = c\nmachines = m/big.machine, default\npersistence = eadr\n" +
-                std::string(kTest)),
-            (std::vector<std::string>{"t/big/eadr/lose", "t/default/eadr/lose"}));
+  EXPECT_EQ(
+      Ids("name = c\nmachines = m/big.machine, default\npersistence = eadr\n" + std::string(kTest)),
+      (std::vector<std::string>{"t/big/eadr/lose", "t/default/eadr/lose"}));
 }
 
 TEST_F(CampaignFileTest, TheExampleCampaignParses) {
@@ -290,8 +288,7 @@ TEST_F(CampaignFileTest, EveryErrorNamesFileLineAndField) {
       {"name = c\n[test]\nname = t/u\nbefore = true\nafter = true\n", "3: name: 't/u'"},
       {"name = c\n[test]\nname = t\nbefore = true\nafter = true\nexpect = 256\n",
        "6: expect: '256': expected an exit status, 0 to 255"},
-      {"name = c\n[test]\nname = t\nbefore = true\nafter = true\nexpect = -1\n",
-       "6: expect: '-1'"},
+      {"name = c\n[test]\nname = t\nbefore = true\nafter = true\nexpect = -1\n", "6: expect: '-1'"},
       {"name = c\n[test]\nname = t\nbefore = true\nafter = true\nexpect = 0x1\n",
        "6: expect: '0x1'"},
       {"name = c\n[test]\nname = t\nbefore = true\nafter = true\nexpect-before = x\n",
@@ -337,10 +334,8 @@ TEST_F(CampaignFileTest, EveryErrorNamesFileLineAndField) {
       // seeds
       {"name = c\nseeds = x\n[test]\nname = t\nbefore = true\nafter = true\n",
        "2: seeds: 'x': expected a decimal number or a range A..B"},
-      {"name = c\nseeds = 1..\n[test]\nname = t\nbefore = true\nafter = true\n",
-       "2: seeds: '1..'"},
-      {"name = c\nseeds = -1\n[test]\nname = t\nbefore = true\nafter = true\n",
-       "2: seeds: '-1'"},
+      {"name = c\nseeds = 1..\n[test]\nname = t\nbefore = true\nafter = true\n", "2: seeds: '1..'"},
+      {"name = c\nseeds = -1\n[test]\nname = t\nbefore = true\nafter = true\n", "2: seeds: '-1'"},
       {"name = c\nseeds = 3..1\n[test]\nname = t\nbefore = true\nafter = true\n",
        "2: seeds: '3..1': the range ends before it starts"},
       {"name = c\nseeds = 0..10000\n[test]\nname = t\nbefore = true\nafter = true\n",
@@ -377,10 +372,10 @@ TEST_F(CampaignFileTest, TooManyCasesIsAnErrorAtTheTestThatCrossesTheLimit) {
   for (int p = 0; p <= 10; ++p) {
     on_cut += (on_cut.empty() ? "" : ", ") + std::string("random:{seed}:0.") + std::to_string(p);
   }
-  const std::string error =
-      ErrorOf("name = c\nseeds = 0..9999\n[test]\nname = t\nbefore = true\nafter = true\n"
-              "on-cut = " +
-              on_cut + "\n");
+  const std::string error = ErrorOf(
+      "name = c\nseeds = 0..9999\n[test]\nname = t\nbefore = true\nafter = true\n"
+      "on-cut = " +
+      on_cut + "\n");
   EXPECT_TRUE(error.starts_with(At(3) + "[test]: the campaign expands to more than 100000 cases"))
       << error;
 }
@@ -403,8 +398,8 @@ TEST(CampaignShardTest, ParseShardAcceptsIOfNOnly) {
   EXPECT_EQ(n, 3);
   ASSERT_TRUE(nvlab::campaign::ParseShard("1/1", &i, &n));
   ASSERT_TRUE(nvlab::campaign::ParseShard("10000/10000", &i, &n));
-  for (const char* bad : {"", "1", "/2", "1/", "0/2", "3/2", "1/0", "-1/2", "1/2/3", "a/b",
-                          " 1/2", "1 /2", "1/10001", "0x1/2"}) {
+  for (const char* bad : {"", "1", "/2", "1/", "0/2", "3/2", "1/0", "-1/2", "1/2/3", "a/b", " 1/2",
+                          "1 /2", "1/10001", "0x1/2"}) {
     EXPECT_FALSE(nvlab::campaign::ParseShard(bad, &i, &n)) << bad;
   }
 }

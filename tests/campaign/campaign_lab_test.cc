@@ -134,14 +134,13 @@ class CampaignLabTest : public ::testing::Test {
 TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
   // The whole campaign on one host, two guests at once.
   Subprocess full;
-  StartNvlab({"campaign", "e2e.campaign", "--jobs", "2", "--json", "full.json", "--junit",
-              "full.xml"},
-             "full", &full);
+  StartNvlab(
+      {"campaign", "e2e.campaign", "--jobs", "2", "--json", "full.json", "--junit", "full.xml"},
+      "full", &full);
   ASSERT_EQ(WaitNvlab(&full, "full"), 1) << ReadFile(dir_ / "full.err");
   const std::string err = ReadFile(dir_ / "full.err");
   for (int k = 1; k <= 4; ++k) {
-    EXPECT_NE(err.find("nvlab campaign: [" + std::to_string(k) + "/4] "), std::string::npos)
-        << err;
+    EXPECT_NE(err.find("nvlab campaign: [" + std::to_string(k) + "/4] "), std::string::npos) << err;
   }
   EXPECT_NE(err.find("nvlab campaign: [4/4] "), std::string::npos) << err;
   EXPECT_NE(err.find("fail fails-on-purpose/default/adr/lose ("), std::string::npos) << err;
@@ -203,10 +202,9 @@ TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
   EXPECT_EQ(s1["cases"].size(), 2u);
   EXPECT_EQ(s1["campaign_sha256"], report["campaign_sha256"]);
 
-  NvlabResult merge = RunNvlab({"campaign", "merge", (dir_ / "s2.json").string(),
-                                (dir_ / "s1.json").string(), "--json",
-                                (dir_ / "merged.json").string(), "--junit",
-                                (dir_ / "merged.xml").string()});
+  NvlabResult merge = RunNvlab(
+      {"campaign", "merge", (dir_ / "s2.json").string(), (dir_ / "s1.json").string(), "--json",
+       (dir_ / "merged.json").string(), "--junit", (dir_ / "merged.xml").string()});
   EXPECT_EQ(merge.exit_status, 1) << Describe(merge);
   EXPECT_NE(merge.err.find("nvlab campaign: 3 passed, 1 failed, 0 errors, 0 not run in "),
             std::string::npos)
@@ -250,8 +248,8 @@ TEST_F(CampaignLabTest, AnInterruptedCampaignWritesItsReportAndExits130) {
   const auto report = ReadJson("slow.json");
   ASSERT_EQ(report["cases"].size(), 2u) << report.dump(2);
   EXPECT_EQ(report["cases"][0]["status"], "not-run");
-  EXPECT_TRUE(report["cases"][0]["message"].get<std::string>().starts_with(
-      "not run: interrupted ("))
+  EXPECT_TRUE(
+      report["cases"][0]["message"].get<std::string>().starts_with("not run: interrupted ("))
       << report.dump(2);
   EXPECT_EQ(report["cases"][1]["status"], "not-run");
   EXPECT_EQ(report["cases"][1]["message"],
@@ -287,8 +285,8 @@ TEST_F(CampaignLabTest, ABadCampaignFileOrOutputPathIsAUsageError) {
   r = RunNvlab({"campaign", (dir_ / "none.campaign").string()});
   EXPECT_EQ(r.exit_status, 2) << Describe(r);
   EXPECT_NE(r.err.find("cannot read campaign file"), std::string::npos) << Describe(r);
-  r = RunNvlab({"campaign", (dir_ / "e2e.campaign").string(), "--json",
-                (dir_ / "no" / "r.json").string()});
+  r = RunNvlab(
+      {"campaign", (dir_ / "e2e.campaign").string(), "--json", (dir_ / "no" / "r.json").string()});
   EXPECT_EQ(r.exit_status, 2) << Describe(r);
   EXPECT_NE(r.err.find("--json: no folder"), std::string::npos) << Describe(r);
   std::ofstream(dir_ / "corrupt.json") << "{\"format\":";

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -211,8 +211,8 @@ TEST(CampaignReportTest, TheReaderIsStrict) {
     CampaignReport out;
     const Status s = Parse(Mutated(b.change), &out);
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << b.error;
-    EXPECT_TRUE(s.message().starts_with(b.error)) << "wanted: " << b.error << "\ngot: "
-                                                  << s.message();
+    EXPECT_TRUE(s.message().starts_with(b.error))
+        << "wanted: " << b.error << "\ngot: " << s.message();
   }
   CampaignReport out;
   EXPECT_TRUE(Parse(Mutated([](J&) {}), &out).ok());
@@ -221,8 +221,7 @@ TEST(CampaignReportTest, TheReaderIsStrict) {
 }
 
 TEST(CampaignReportTest, CorruptJsonIsAnErrorNamingTheFile) {
-  const std::string good =
-      nvlab::campaign::ReportJson(Shard(1, 1, 2, CaseStatus::kPass, "h"));
+  const std::string good = nvlab::campaign::ReportJson(Shard(1, 1, 2, CaseStatus::kPass, "h"));
   for (const std::string& text :
        {good.substr(0, good.size() / 2), std::string(""), std::string("\xff\xfe{}"),
         std::string("{\"format\": \"nvlab-campaign-report\", \"format\": }"), good + "x"}) {
@@ -334,9 +333,9 @@ TEST(CampaignMergeTest, MissingShardsAreNamedOrListed) {
   EXPECT_EQ(s.message(),
             "shards 1, 3, 4 of 4 missing: no report given holds them (run them, or merge with "
             "--allow-missing)");
-  s = Merge({two, Shard(1, 4, 10, CaseStatus::kPass, "h1"), Shard(4, 4, 10, CaseStatus::kPass,
-                                                                     "h4")},
-            false, &merged);
+  s = Merge(
+      {two, Shard(1, 4, 10, CaseStatus::kPass, "h1"), Shard(4, 4, 10, CaseStatus::kPass, "h4")},
+      false, &merged);
   EXPECT_EQ(s.message(),
             "shard 3 of 4 missing: no report given holds it (run it, or merge with "
             "--allow-missing)");
@@ -354,11 +353,11 @@ TEST(CampaignMergeTest, MissingShardsAreNamedOrListed) {
   ASSERT_TRUE(Parse(nvlab::campaign::ReportJson(merged), &back).ok());
   EXPECT_EQ(back.missing_shards, merged.missing_shards);
   // A later merge with the missing shards completes it.
-  ASSERT_TRUE(Merge({back, Shard(1, 4, 10, CaseStatus::kPass, "h1"),
-                     Shard(3, 4, 10, CaseStatus::kPass, "h3"),
-                     Shard(4, 4, 10, CaseStatus::kPass, "h4")},
-                    false, &merged)
-                  .ok());
+  ASSERT_TRUE(
+      Merge({back, Shard(1, 4, 10, CaseStatus::kPass, "h1"),
+             Shard(3, 4, 10, CaseStatus::kPass, "h3"), Shard(4, 4, 10, CaseStatus::kPass, "h4")},
+            false, &merged)
+          .ok());
   EXPECT_TRUE(merged.Summary().AllPassed());
   EXPECT_EQ(merged.cases.size(), 10u);
 }
@@ -382,8 +381,7 @@ TEST(CampaignMergeTest, ReportsOfDifferentCampaignsDoNotMerge) {
   other = Shard(1, 2, 4, CaseStatus::kPass, "h2");
   other.cases[1].test = "zz";
   other.cases[1].id = "zz/default/adr/lose";
-  EXPECT_EQ(Merge({one, other, Shard(2, 2, 4, CaseStatus::kPass, "h2")}, false, &merged)
-                .message(),
+  EXPECT_EQ(Merge({one, other, Shard(2, 2, 4, CaseStatus::kPass, "h2")}, false, &merged).message(),
             "in1.json: case 2 is 'zz/default/adr/lose' but 't1/default/adr/lose' in in0.json");
   other = Shard(2, 2, 4, CaseStatus::kPass, "h2");
   other.cases.pop_back();

@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <new>
 #include <optional>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -85,8 +85,7 @@ TEST(CampaignJudgeTest, FailSaysWhichStatusDiffered) {
   CaseOutcome cut = Exited(0, 0);
   cut.before_exit.reset();
   cut.before_cut_power = true;
-  EXPECT_EQ(Judge(Case(0, 0, 0), cut).message,
-            "before cut the power itself, expected exit 0");
+  EXPECT_EQ(Judge(Case(0, 0, 0), cut).message, "before cut the power itself, expected exit 0");
   cut = Exited(0, 0);
   cut.after_exit.reset();
   cut.after_cut_power = true;
@@ -239,8 +238,7 @@ TEST(CampaignRunnerTest, AnInterruptionStopsNewCasesAndLeavesThemNotRun) {
   options.jobs = 1;
   options.interrupted = [&stop] { return stop.load(); };
   bool interrupted = false;
-  const auto results =
-      nvlab::campaign::RunCases(cases, options, &executor, nullptr, &interrupted);
+  const auto results = nvlab::campaign::RunCases(cases, options, &executor, nullptr, &interrupted);
   EXPECT_TRUE(interrupted);
   ASSERT_EQ(results.size(), 5u);
   EXPECT_EQ(results[0].status, CaseStatus::kPass);

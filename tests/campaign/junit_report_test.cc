@@ -133,8 +133,7 @@ TEST(JunitReportTest, HostileOutputStaysWellFormed) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("quotes \" ' tab\t cr\r lf\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("ok \xc3\xa9 \xf0\x9f\x98\x80 cut \xef\xbf\xbd"), std::string::npos)
-      << text;
+  EXPECT_NE(text.find("ok \xc3\xa9 \xf0\x9f\x98\x80 cut \xef\xbf\xbd"), std::string::npos) << text;
   EXPECT_EQ(text.find("\xef\xbf\xbe"), std::string::npos);
   EXPECT_EQ(text.find("\xef\xbf\xbf"), std::string::npos);
   // Each ill-formed sequence became replacement characters, never raw bytes.

@@ -69,17 +69,19 @@ class Reader {
     return Status::InvalidArgument(name_ + ": " + where + ": " + problem);
   }
 
-  // Field finds key in object j (at `where`), or fails.
-  Status Field(const Json& j, const std::string& where, const char* key, const Json** out) const {
+  // Find is j[key], or nullptr when j has no such key.
+  static const Json* Find(const Json& j, const char* key) {
     auto it = j.find(key);
-    if (it == j.end()) return Error(where, std::string("missing \"") + key + "\"");
-    *out = &*it;
-    return Status::Ok();
+    return it == j.end() ? nullptr : &*it;
+  }
+
+  Status Missing(const std::string& where, const char* key) const {
+    return Error(where, std::string("missing \"") + key + "\"");
   }
 
   Status String(const Json& j, const std::string& where, const char* key, std::string* out) const {
-    const Json* v = nullptr;
-    NVLAB_RETURN_IF_ERROR(Field(j, where, key, &v));
+    const Json* v = Find(j, key);
+    if (v == nullptr) return Missing(where, key);
     if (!v->is_string()) return Error(where, std::string("\"") + key + "\" is not a string");
     *out = v->get<std::string>();
     return Status::Ok();
@@ -108,16 +110,16 @@ class Reader {
   template <typename T>
   Status IntegerField(const Json& j, const std::string& where, const char* key, int64_t min,
                       uint64_t max, T* out) const {
-    const Json* v = nullptr;
-    NVLAB_RETURN_IF_ERROR(Field(j, where, key, &v));
+    const Json* v = Find(j, key);
+    if (v == nullptr) return Missing(where, key);
     return Integer(*v, where, key, min, max, out);
   }
 
   template <typename T>
   Status OptionalInteger(const Json& j, const std::string& where, const char* key, int64_t min,
                          uint64_t max, std::optional<T>* out) const {
-    const Json* v = nullptr;
-    NVLAB_RETURN_IF_ERROR(Field(j, where, key, &v));
+    const Json* v = Find(j, key);
+    if (v == nullptr) return Missing(where, key);
     if (v->is_null()) {
       out->reset();
       return Status::Ok();
@@ -129,8 +131,8 @@ class Reader {
   }
 
   Status Seconds(const Json& j, const std::string& where, double* out) const {
-    const Json* v = nullptr;
-    NVLAB_RETURN_IF_ERROR(Field(j, where, "seconds", &v));
+    const Json* v = Find(j, "seconds");
+    if (v == nullptr) return Missing(where, "seconds");
     if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() < 0) {
       return Error(where, "\"seconds\" is not a number of seconds");
     }
@@ -138,10 +140,16 @@ class Reader {
     return Status::Ok();
   }
 
-  Status Array(const Json& j, const std::string& where, const char* key, const Json** out) const {
-    NVLAB_RETURN_IF_ERROR(Field(j, where, key, out));
-    if (!(*out)->is_array()) return Error(where, std::string("\"") + key + "\" is not an array");
-    return Status::Ok();
+  // Array is j[key] when it is an array; else nullptr, with *error saying why.
+  const Json* Array(const Json& j, const std::string& where, const char* key, Status* error) const {
+    const Json* v = Find(j, key);
+    if (v == nullptr) {
+      *error = Missing(where, key);
+    } else if (!v->is_array()) {
+      *error = Error(where, std::string("\"") + key + "\" is not an array");
+      v = nullptr;
+    }
+    return v;
   }
 
   Status Shard(const Json& j, const std::string& where, ShardRun* out) const {
@@ -168,8 +176,9 @@ class Reader {
     }
     NVLAB_RETURN_IF_ERROR(IntegerField(j, where, "shard", 1, kMaxShards, &c->shard));
     NVLAB_RETURN_IF_ERROR(String(j, where, "host", &c->host));
-    const Json* ran_on = nullptr;
-    NVLAB_RETURN_IF_ERROR(Array(j, where, "ran_on", &ran_on));
+    Status error;
+    const Json* ran_on = Array(j, where, "ran_on", &error);
+    if (ran_on == nullptr) return error;
     c->ran_on.clear();
     for (const Json& host : *ran_on) {
       if (!host.is_string()) return Error(where, "\"ran_on\" holds a non-string");
@@ -233,8 +242,9 @@ class Reader {
     NVLAB_RETURN_IF_ERROR(
         IntegerField(j, "top level", "cases_total", 0, kMaxCases, &r->cases_total));
 
-    const Json* shards = nullptr;
-    NVLAB_RETURN_IF_ERROR(Array(j, "top level", "shards", &shards));
+    Status error;
+    const Json* shards = Array(j, "top level", "shards", &error);
+    if (shards == nullptr) return error;
     if (shards->empty()) return Error("shards", "empty");
     for (size_t i = 0; i < shards->size(); ++i) {
       ShardRun shard;
@@ -248,8 +258,8 @@ class Reader {
     std::set<int> listed;
     for (const ShardRun& s : r->shards) listed.insert(s.shard);
 
-    const Json* missing = nullptr;
-    NVLAB_RETURN_IF_ERROR(Array(j, "top level", "missing_shards", &missing));
+    const Json* missing = Array(j, "top level", "missing_shards", &error);
+    if (missing == nullptr) return error;
     for (const Json& m : *missing) {
       int shard = 0;
       NVLAB_RETURN_IF_ERROR(
@@ -258,8 +268,8 @@ class Reader {
       r->missing_shards.push_back(shard);
     }
 
-    const Json* cases = nullptr;
-    NVLAB_RETURN_IF_ERROR(Array(j, "top level", "cases", &cases));
+    const Json* cases = Array(j, "top level", "cases", &error);
+    if (cases == nullptr) return error;
     for (size_t i = 0; i < cases->size(); ++i) {
       const std::string where = "cases[" + std::to_string(i) + "]";
       CaseResult c;
@@ -276,8 +286,8 @@ class Reader {
       }
       r->cases.push_back(std::move(c));
     }
-    const Json* summary = nullptr;
-    NVLAB_RETURN_IF_ERROR(Field(j, "top level", "summary", &summary));
+    const Json* summary = Find(j, "summary");
+    if (summary == nullptr) return Missing("top level", "summary");
     return Summary(*summary, r->Summary());
   }
 

@@ -33,9 +33,9 @@ namespace nvlab::campaign {
 inline constexpr std::string_view kReportFormat = "nvlab-campaign-report";
 inline constexpr int kReportVersion = 1;
 // kOutputTailBytes: how much of each of a case's stdout and stderr a report keeps (the end).
-inline constexpr size_t kOutputTailBytes = 64 * 1024;
+inline constexpr size_t kOutputTailBytes = size_t{64} * 1024;
 // kMessageBytes bounds a case's message (nvlab's error can carry a console tail).
-inline constexpr size_t kMessageBytes = 16 * 1024;
+inline constexpr size_t kMessageBytes = size_t{16} * 1024;
 // kMaxReportBytes bounds a report ParseReport accepts.
 inline constexpr size_t kMaxReportBytes = 1024ull << 20;
 
