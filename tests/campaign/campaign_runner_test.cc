@@ -318,7 +318,7 @@ TEST(CampaignProgressTest, OneLinePerCaseAndAStatusLineOnTerminals) {
             "nvlab campaign: [5/24] pass records/default/adr/lose (12.3 s)\n"
             "nvlab campaign: [6/24] fail records/default/adr/lose (12.3 s): after exited 1, "
             "expected exit 0\n");
-  std::fclose(f);
+  (void)std::fclose(f);
 
   f = std::tmpfile();
   ASSERT_NE(f, nullptr);
@@ -335,7 +335,7 @@ TEST(CampaignProgressTest, OneLinePerCaseAndAStatusLineOnTerminals) {
             "\r\033[Knvlab campaign: [1/2] pass records/default/adr/lose (12.3 s)\n"
             "\r\033[Knvlab campaign: 1/2 done, 1m20s, running: " +
                 std::string(34, 'x') + "...\r\033[K");
-  std::fclose(f);
+  (void)std::fclose(f);
 }
 
 TEST(CampaignProgressTest, GuestTextIsEscaped) {
@@ -347,7 +347,7 @@ TEST(CampaignProgressTest, GuestTextIsEscaped) {
   ASSERT_NE(f, nullptr);
   nvlab::campaign::TextProgress(f, false).CaseFinished(1, 1, r);
   EXPECT_EQ(ReadAll(f), "nvlab campaign: [1/1] error t/m/adr/lose (0.0 s): \\x1b[2Jboom\n");
-  std::fclose(f);
+  (void)std::fclose(f);
 }
 
 TEST(OutputTailTest, KeepsTheLastBytesOfEachStream) {
