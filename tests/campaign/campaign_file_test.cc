@@ -418,7 +418,9 @@ TEST(CampaignShardTest, ShardsPartitionTheCasesRoundRobin) {
       for (size_t j = 0; j < shard.size(); ++j) {
         EXPECT_EQ(nvlab::campaign::ShardOf(shard[j].index, n), i);
         EXPECT_EQ(static_cast<int>(shard[j].index % static_cast<size_t>(n)) + 1, i);
-        if (j > 0) EXPECT_GT(shard[j].index, previous);
+        if (j > 0) {
+          EXPECT_GT(shard[j].index, previous);
+        }
         previous = shard[j].index;
         EXPECT_TRUE(seen.insert(shard[j].index).second) << "case in two shards";
       }
