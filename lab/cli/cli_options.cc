@@ -1,11 +1,11 @@
 // cli_options.cc -- ParseCommandLine: nvlab's command line, parsed by CLI11.
 //
 // ParseCommandLine reads as its steps: split the guest command off at "--", build the app and
-// its commands, add the lab options (every command takes them, before or after its name), add
-// power-cycle's --before/--after, parse (CLI11's exceptions become a status here), then check
-// the rules that span options. Each value goes through one validator that says what it
-// expected; --on-cut goes through the persistence model's own parser (model::ParseCutPolicy),
-// the one the plugin reads it with, so the two cannot disagree.
+// its commands, add the lab options (every command but campaign takes them, before or after its
+// name), add power-cycle's --before/--after and campaign's options, parse (CLI11's exceptions
+// become a status here), then check the rules that span options. Each value goes through one
+// validator that says what it expected; --on-cut goes through the persistence model's own parser
+// (model::ParseCutPolicy), the one the plugin reads it with, so the two cannot disagree.
 
 #include "cli_options.h"
 
@@ -14,11 +14,14 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
 
 #include "nvlab/libvirt_domain_xml.h"
+#include "nvlab/campaign/campaign_file.h"
+#include "nvlab/campaign/campaign_runner.h"
 
 namespace nvlab {
 namespace {
@@ -160,7 +163,7 @@ CLI::Option* AddParsed(CLI::App* app, const std::string& name, Field* field, Par
 
 // ------------------------------------------------------------------------------------ help
 
-constexpr char kLabOptionsGroup[] = "Lab options (every command takes them)";
+constexpr char kLabOptionsGroup[] = "Lab options (every command but campaign takes them)";
 constexpr size_t kHelpWidth = 100;
 constexpr size_t kOptionColumn = 34;
 constexpr char kNoBreak = '\x1f';
@@ -203,10 +206,13 @@ class HelpFormatter : public CLI::Formatter {
     usage_[app_name] = std::move(after_path);
   }
 
+  // SetNoLabOptions: the command named `app_name` takes no lab options (its help omits them).
+  void SetNoLabOptions(const std::string& app_name) { no_lab_options_.insert(app_name); }
+
   std::string make_help(const CLI::App* app, std::string name,
                         CLI::AppFormatMode mode) const override {
     std::string out = make_usage(app, name) + make_description(app) + make_groups(app, mode);
-    if (app->get_parent() != nullptr) {
+    if (app->get_parent() != nullptr && no_lab_options_.count(app->get_name()) == 0) {
       out += make_group(kLabOptionsGroup, false,
                         app->get_parent()->get_options([](const CLI::Option* opt) {
                           return opt->get_group() == kLabOptionsGroup;
@@ -258,6 +264,7 @@ class HelpFormatter : public CLI::Formatter {
 
  private:
   std::map<std::string, std::string> usage_;
+  std::set<std::string> no_lab_options_;
 };
 
 constexpr char kFooter[] =
@@ -269,6 +276,15 @@ constexpr char kFooter[] =
     "130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder "
     "removed).\n"
     "Environment: NVLAB_HOME (image cache; default $XDG_CACHE_HOME/nvlab or ~/.cache/nvlab).";
+
+constexpr char kCampaignFooter[] =
+    "Each case is one `nvlab power-cycle` of the file's before and after commands "
+    "(docs/formats/campaign.md); reports: docs/formats/campaign-report.md. Progress and a "
+    "summary go to stderr.\n"
+    "Exit status: 0: every case passed; 1: some case failed, erred or did not run; 2: usage "
+    "error, a bad campaign file or report; 125: the lab cannot run (QEMU missing, the image "
+    "build failed); 130: interrupted (running cases are cancelled, the reports are written with "
+    "the unfinished cases not run).";
 
 // ------------------------------------------------------------------------------- the steps
 
@@ -299,13 +315,23 @@ GuestCommand SplitGuestCommand(const std::vector<std::string>& args) {
   return split;
 }
 
-// TakesValue says whether some command of app has an option `name` that takes a value.
-bool TakesValue(const CLI::App& app, const std::string& name) {
-  std::vector<const CLI::App*> apps = {&app};
-  for (const CLI::App* command : app.get_subcommands({})) apps.push_back(command);
-  for (const CLI::App* a : apps) {
-    const CLI::Option* option = a->get_option_no_throw(name);
-    if (option != nullptr && option->get_items_expected_max() > 0) return true;
+// TakesValue says whether option `name` takes a value for the command the words name (campaign
+// merge is campaign's): its own option of that name, else the one it falls through to (a lab
+// option of the app). A command's own --json OUT is not the lab's --json flag.
+bool TakesValue(const CLI::App& app, const std::vector<std::string>& words,
+                const std::string& name) {
+  std::vector<const CLI::App*> chain = {&app};
+  for (const std::string& word : words) {
+    for (const CLI::App* command : chain.back()->get_subcommands({})) {
+      if (command->get_name() == word) {
+        chain.push_back(command);
+        break;
+      }
+    }
+  }
+  for (auto a = chain.rbegin(); a != chain.rend(); ++a) {
+    const CLI::Option* option = (*a)->get_option_no_throw(name);
+    if (option != nullptr) return option->get_items_expected_max() > 0;
   }
   return false;
 }
@@ -317,7 +343,7 @@ std::vector<std::string> SplitEmptyValues(const CLI::App& app,
   std::vector<std::string> out;
   for (const std::string& word : words) {
     const std::string name = word.substr(0, word.size() - 1);
-    if (word.starts_with("--") && word.ends_with("=") && TakesValue(app, name)) {
+    if (word.starts_with("--") && word.ends_with("=") && TakesValue(app, words, name)) {
       out.push_back(name);
       out.emplace_back();
     } else {
@@ -333,6 +359,8 @@ struct Commands {
   CLI::App* power_cycle = nullptr;
   CLI::App* demo = nullptr;
   CLI::App* machine = nullptr;
+  CLI::App* campaign = nullptr;
+  CLI::App* campaign_merge = nullptr;
 };
 
 // BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
@@ -343,6 +371,10 @@ Commands BuildApp(CLI::App* app) {
   formatter->SetUsage("run", " [OPTIONS] -- CMD ARGS...");
   formatter->SetUsage("power-cycle", " [OPTIONS] --before CMD --after CMD");
   formatter->SetUsage("machine", " NAME|FILE --libvirt-xml [OPTIONS]");
+  formatter->SetUsage("campaign", " FILE [--jobs J] [--shard I/N] [--json OUT] [--junit OUT]");
+  formatter->SetUsage("merge", " SHARD.json... [--allow-missing] [--json OUT] [--junit OUT]");
+  formatter->SetNoLabOptions("campaign");
+  formatter->SetNoLabOptions("merge");
   app->formatter(formatter);
   app->set_help_flag("-h,--help", "print this help and exit");
   app->set_version_flag("--version", std::string("nvlab ") + NVLAB_VERSION,
@@ -377,6 +409,18 @@ Commands BuildApp(CLI::App* app) {
     command->group("Commands");
     command->footer(kFooter);
   }
+  commands.campaign = app->add_subcommand(
+      "campaign",
+      "run a campaign file's power-cycles, J guests at once, or one shard of them; report each "
+      "case as pass, fail, error or not run (JSON, JUnit XML); `nvlab campaign merge` joins "
+      "shard reports");
+  commands.campaign->group("Commands");
+  commands.campaign->footer(kCampaignFooter);
+  commands.campaign_merge = commands.campaign->add_subcommand(
+      "merge",
+      "merge the JSON reports of a campaign's shards (run on several hosts) into one report");
+  commands.campaign_merge->group("Commands");
+  commands.campaign_merge->footer(kCampaignFooter);
   return commands;
 }
 
@@ -562,6 +606,77 @@ std::string DomainOptionProblem(const CLI::App& app, const CliOptions& o) {
   return "";
 }
 
+bool ParseJobs(std::string_view text, int* out) {
+  return ParseDecimal<int>(text, 1, campaign::kMaxJobs, out);
+}
+
+// AddCampaignOptions adds the options of nvlab campaign and nvlab campaign merge.
+void AddCampaignOptions(const Commands& commands, CampaignOptions* o) {
+  CLI::App* run = commands.campaign;
+  CLI::App* merge = commands.campaign_merge;
+  run->add_option("FILE", o->file, "the campaign file")->type_name("");
+  run->add_option("--jobs,-j", o->jobs, "run J cases at once, 1 to 64, each its own guest")
+      ->type_name("J")
+      ->capture_default_str()
+      ->transform(Normalized<int>(ParseJobs, "a number of cases, 1 to 64"));
+  run->add_option_function<std::string>(
+         "--shard",
+         [o](const std::string& value) { campaign::ParseShard(value, &o->shard, &o->shards); },
+         "run only shard I of N: case k (0-based, in the file's order) is shard k mod N + 1")
+      ->type_name("I/N")
+      ->default_str("1/1")
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            int i = 0;
+            int n = 0;
+            return campaign::ParseShard(value, &i, &n)
+                       ? std::string()
+                       : BadValue(value, "expected I/N with 1 <= I <= N <= 10000");
+          },
+          ""));
+  for (CLI::App* app : {run, merge}) {
+    app->add_option("--json", o->json_out, "write the JSON report to OUT (atomically)")
+        ->type_name("OUT")
+        ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+    app->add_option("--junit", o->junit_out, "write a JUnit XML report to OUT")
+        ->type_name("OUT")
+        ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+  }
+  merge->add_option("SHARD.json", o->merge_inputs, "shard reports (nvlab campaign --json)")
+      ->type_name("")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  merge->add_flag("--allow-missing", o->allow_missing,
+                  "merge even when whole shards are missing (the report lists them)");
+}
+
+// CampaignProblem checks the rules of the campaign commands; empty when there is none.
+std::string CampaignProblem(const CLI::App& app, const CliOptions& o, const Commands& commands) {
+  if (o.subcommand != Subcommand::kCampaign && o.subcommand != Subcommand::kCampaignMerge) {
+    return "";
+  }
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->get_group() == kLabOptionsGroup && option->count() > 0) {
+      return option->get_name() +
+             ": nvlab campaign takes no lab options (the campaign file "
+             "says what each case runs)";
+    }
+  }
+  if (o.subcommand == Subcommand::kCampaign && o.campaign.file.empty()) {
+    return "nvlab campaign needs a campaign FILE";
+  }
+  if (o.subcommand == Subcommand::kCampaignMerge) {
+    if (o.campaign.merge_inputs.empty()) {
+      return "nvlab campaign merge needs the shard reports to merge";
+    }
+    for (const char* name : {"FILE", "--jobs", "--shard"}) {
+      if (commands.campaign->count(name) > 0) {
+        return std::string(name) + " is not an option of nvlab campaign merge";
+      }
+    }
+  }
+  return "";
+}
+
 const CLI::App* SelectedCommand(const CLI::App& app) {
   const std::vector<CLI::App*> selected = app.get_subcommands();
   return selected.empty() ? nullptr : selected.front();
@@ -573,6 +688,8 @@ Subcommand SubcommandOf(const Commands& commands) {
   if (commands.power_cycle->parsed()) return Subcommand::kPowerCycle;
   if (commands.demo->parsed()) return Subcommand::kDemo;
   if (commands.machine->parsed()) return Subcommand::kMachine;
+  if (commands.campaign_merge->parsed()) return Subcommand::kCampaignMerge;
+  if (commands.campaign->parsed()) return Subcommand::kCampaign;
   return Subcommand::kNone;
 }
 
@@ -595,7 +712,7 @@ std::string DescribeLeftover(const CLI::App& app) {
 // DescribeMissingValue names the option at the end of the line that wanted a value.
 std::string DescribeMissingValue(const CLI::App& app, const std::vector<std::string>& words,
                                  const CLI::ArgumentMismatch& error) {
-  if (words.empty() || !TakesValue(app, words.back())) return error.what();
+  if (words.empty() || !TakesValue(app, words, words.back())) return error.what();
   return words.back() + " needs a value";
 }
 
@@ -689,6 +806,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     AddMachineOptions(commands.machine, &options);
     AddDomainOptions(commands.run, &options);
     AddDomainOptions(commands.power_cycle, &options);
+    AddCampaignOptions(commands, &options.campaign);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
     try {
       app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
@@ -712,6 +830,9 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
       return UsageError(app, problem);
     }
     if (const std::string problem = DomainOptionProblem(app, options); !problem.empty()) {
+      return UsageError(app, problem);
+    }
+    if (const std::string problem = CampaignProblem(app, options, commands); !problem.empty()) {
       return UsageError(app, problem);
     }
   } catch (const CLI::Error& error) {

@@ -18,10 +18,31 @@
 
 namespace nvlab {
 
-enum class Subcommand { kNone, kImage, kRun, kPowerCycle, kDemo, kMachine };
+enum class Subcommand {
+  kNone,
+  kImage,
+  kRun,
+  kPowerCycle,
+  kDemo,
+  kMachine,
+  kCampaign,
+  kCampaignMerge
+};
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
 inline constexpr int kMaxTimeoutSeconds = 86400;
+
+// CampaignOptions: `nvlab campaign FILE ...` and `nvlab campaign merge SHARD.json ...`.
+struct CampaignOptions {
+  std::string file;
+  int jobs = 1;
+  int shard = 1;  // --shard I/N
+  int shards = 1;
+  std::string json_out;
+  std::string junit_out;
+  std::vector<std::string> merge_inputs;
+  bool allow_missing = false;
+};
 
 struct CliOptions {
   Subcommand subcommand = Subcommand::kNone;
@@ -57,6 +78,7 @@ struct CliOptions {
   // options that shape a guest are usage errors with --domain (DomainOptionProblem).
   std::string domain;
   std::string connect_uri;
+  CampaignOptions campaign;
 };
 
 enum class CommandLineStatus {

@@ -76,6 +76,10 @@ Status LabSession::ResolveMachine() {
 
 Status LabSession::PrepareImage(GuestImage* image) {
   NVLAB_RETURN_IF_ERROR(ResolveMachine());
+  if (prepared_image_) {
+    *image = *prepared_image_;
+    return Status::Ok();
+  }
   GuestImageSpec spec;
   spec.home = DefaultNvlabHome();
   spec.guest_tools_dir = layout_.guest_tools_dir;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,9 @@ class LabSession {
   explicit LabSession(const CliOptions& options);
 
   Status PrepareImage(GuestImage* image);
+  // UsePreparedImage makes PrepareImage return `image` instead of checking the cache: sessions
+  // that run side by side (nvlab campaign --jobs) share one image prepared before they start.
+  void UsePreparedImage(const GuestImage& image) { prepared_image_ = image; }
   // MakeGuest resolves everything and creates (does not boot) a guest; a dry-run guest
   // (GuestConfig::dry_run) only shows its command lines, and needs no QEMU installed.
   Status MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run = false);
@@ -104,6 +108,7 @@ class LabSession {
   InstallLayout layout_;
   Machine machine_;
   bool machine_resolved_ = false;
+  std::optional<GuestImage> prepared_image_;
 };
 
 // RunDemo is `nvlab demo`: the README's main job.

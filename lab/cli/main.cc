@@ -1,4 +1,5 @@
-// main.cc -- the nvlab command: image, run, power-cycle, demo, machine (nvlab --help says how).
+// main.cc -- the nvlab command: image, run, power-cycle, demo, machine, campaign (nvlab --help
+// says how).
 //
 // Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
 // after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "campaign_command.h"
 #include "cli_options.h"
 #include "domain_session.h"
 #include "lab_session.h"
@@ -153,6 +155,10 @@ static int Main(int argc, char** argv) {
       return nvlab::RunDemo(opts);
     case nvlab::Subcommand::kMachine:
       return RunMachine(opts);
+    case nvlab::Subcommand::kCampaign:
+      return nvlab::RunCampaign(opts.campaign);
+    case nvlab::Subcommand::kCampaignMerge:
+      return nvlab::RunCampaignMerge(opts.campaign);
     case nvlab::Subcommand::kNone:
       break;
   }
