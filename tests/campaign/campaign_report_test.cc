@@ -402,4 +402,18 @@ TEST(CampaignReportTest, SummaryLineAndIsoTime) {
   EXPECT_EQ(nvlab::campaign::IsoTimeUtc(1735787045), "2025-01-02T03:04:05Z");
 }
 
+TEST(CampaignReportTest, HostNamesArePrintableAsciiWords) {
+  using nvlab::campaign::IsHostName;
+  for (const std::string name :
+       {"a", "lab-a", "10.0.0.7", "[::1]:22", "loop_2.example:2222", "!~", std::string(64, 'h')}) {
+    EXPECT_TRUE(IsHostName(name)) << name;
+  }
+  for (const std::string name :
+       {std::string(), std::string(65, 'h'), std::string("lab a"), std::string("lab\ta"),
+        std::string("lab\n"), std::string("a\0b", 3), std::string("h\x7f"),
+        std::string("h\xc3\xa9")}) {
+    EXPECT_FALSE(IsHostName(name)) << name;
+  }
+}
+
 }  // namespace
