@@ -43,8 +43,9 @@ TEST(CampaignCliTest, HostNamesTheRunInTheReports) {
   ASSERT_EQ(p.status, CommandLineStatus::kOk) << p.text;
   EXPECT_EQ(p.options.campaign.host, "") << "empty: gethostname()";
   // What Ansible's inventory_hostname can be: a name, an address, a name with a port.
-  for (const std::string host :
-       {"lab-a", "10.0.0.7", "loop_2.example:2222", std::string(64, 'h')}) {
+  const std::vector<std::string> hosts = {"lab-a", "10.0.0.7", "loop_2.example:2222",
+                                          std::string(64, 'h')};
+  for (const std::string& host : hosts) {
     p = ParseCommandLine({"campaign", "c.campaign", "--host", host});
     ASSERT_EQ(p.status, CommandLineStatus::kOk) << p.text;
     EXPECT_EQ(p.options.campaign.host, host);
