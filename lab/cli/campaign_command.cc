@@ -197,7 +197,8 @@ int RunCampaign(const CampaignOptions& options) {
   report.campaign = file.name;
   report.campaign_sha256 = image::Sha256Hex(bytes);
   report.cases_total = all.size();
-  const std::string host = HostName();
+  // Hosts of a test fleet can share one gethostname() (loopback hosts): --host tells them apart.
+  const std::string host = options.host.empty() ? HostName() : options.host;
   report.shards.push_back({options.shard, options.shards, host, started, 0});
   auto seconds = [&start] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

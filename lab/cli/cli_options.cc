@@ -19,9 +19,10 @@
 #include <string_view>
 #include <utility>
 
-#include "nvlab/libvirt_domain_xml.h"
 #include "nvlab/campaign/campaign_file.h"
+#include "nvlab/campaign/campaign_report.h"
 #include "nvlab/campaign/campaign_runner.h"
+#include "nvlab/libvirt_domain_xml.h"
 
 namespace nvlab {
 namespace {
@@ -371,7 +372,8 @@ Commands BuildApp(CLI::App* app) {
   formatter->SetUsage("run", " [OPTIONS] -- CMD ARGS...");
   formatter->SetUsage("power-cycle", " [OPTIONS] --before CMD --after CMD");
   formatter->SetUsage("machine", " NAME|FILE --libvirt-xml [OPTIONS]");
-  formatter->SetUsage("campaign", " FILE [--jobs J] [--shard I/N] [--json OUT] [--junit OUT]");
+  formatter->SetUsage("campaign",
+                      " FILE [--jobs J] [--shard I/N] [--host NAME] [--json OUT] [--junit OUT]");
   formatter->SetUsage("merge", " SHARD.json... [--allow-missing] [--json OUT] [--junit OUT]");
   formatter->SetNoLabOptions("campaign");
   formatter->SetNoLabOptions("merge");
@@ -606,6 +608,12 @@ std::string DomainOptionProblem(const CLI::App& app, const CliOptions& o) {
   return "";
 }
 
+bool ParseHostName(std::string_view text, std::string* out) {
+  if (!campaign::IsHostName(text)) return false;
+  *out = std::string(text);
+  return true;
+}
+
 bool ParseJobs(std::string_view text, int* out) {
   return ParseDecimal<int>(text, 1, campaign::kMaxJobs, out);
 }
@@ -634,6 +642,11 @@ void AddCampaignOptions(const Commands& commands, CampaignOptions* o) {
                        : BadValue(value, "expected I/N with 1 <= I <= N <= 10000");
           },
           ""));
+  run->add_option("--host", o->host,
+                  "the host name the reports record for this run (default: gethostname()): "
+                  "1 to 64 printable ASCII characters, no spaces")
+      ->type_name("NAME")
+      ->check(Accepts<std::string>(ParseHostName, "1 to 64 printable ASCII characters, no spaces"));
   for (CLI::App* app : {run, merge}) {
     app->add_option("--json", o->json_out, "write the JSON report to OUT (atomically)")
         ->type_name("OUT")
@@ -668,7 +681,7 @@ std::string CampaignProblem(const CLI::App& app, const CliOptions& o, const Comm
     if (o.campaign.merge_inputs.empty()) {
       return "nvlab campaign merge needs the shard reports to merge";
     }
-    for (const char* name : {"FILE", "--jobs", "--shard"}) {
+    for (const char* name : {"FILE", "--jobs", "--shard", "--host"}) {
       if (commands.campaign->count(name) > 0) {
         return std::string(name) + " is not an option of nvlab campaign merge";
       }

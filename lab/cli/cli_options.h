@@ -38,6 +38,7 @@ struct CampaignOptions {
   int jobs = 1;
   int shard = 1;  // --shard I/N
   int shards = 1;
+  std::string host;  // --host: the name the reports record; empty: gethostname()
   std::string json_out;
   std::string junit_out;
   std::vector<std::string> merge_inputs;

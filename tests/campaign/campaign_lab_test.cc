@@ -191,16 +191,24 @@ TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
   EXPECT_EQ(testcases, 4u);
   EXPECT_EQ(failures, 1u);
 
-  // The same campaign as two shards, run at once (as two hosts would), then merged.
+  // The same campaign as two shards, run at once (as two hosts would, named by --host: they
+  // share this machine's host name), then merged.
   Subprocess one;
   Subprocess two;
-  StartNvlab({"campaign", "e2e.campaign", "--shard", "1/2", "--json", "s1.json"}, "s1", &one);
-  StartNvlab({"campaign", "e2e.campaign", "--shard", "2/2", "--json", "s2.json"}, "s2", &two);
+  StartNvlab({"campaign", "e2e.campaign", "--shard", "1/2", "--host", "lab-a", "--json", "s1.json"},
+             "s1", &one);
+  StartNvlab({"campaign", "e2e.campaign", "--shard", "2/2", "--host", "lab-b", "--json", "s2.json"},
+             "s2", &two);
   EXPECT_EQ(WaitNvlab(&one, "s1"), 0) << ReadFile(dir_ / "s1.err");  // records adr, script
   EXPECT_EQ(WaitNvlab(&two, "s2"), 1) << ReadFile(dir_ / "s2.err");  // records eadr, the failure
   const auto s1 = ReadJson("s1.json");
   EXPECT_EQ(s1["cases"].size(), 2u);
   EXPECT_EQ(s1["campaign_sha256"], report["campaign_sha256"]);
+  EXPECT_EQ(s1["shards"][0]["host"], "lab-a");
+  for (const auto& c : s1["cases"]) {
+    EXPECT_EQ(c["host"], "lab-a") << c.dump(2);
+    EXPECT_EQ(c["ran_on"], nlohmann::json::array({"lab-a"})) << c.dump(2);
+  }
 
   NvlabResult merge = RunNvlab(
       {"campaign", "merge", (dir_ / "s2.json").string(), (dir_ / "s1.json").string(), "--json",
@@ -216,7 +224,16 @@ TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
     EXPECT_EQ(merged["cases"][k]["id"], report["cases"][k]["id"]) << "expansion order";
   }
   EXPECT_EQ(merged["shards"].size(), 2u);
-  EXPECT_EQ(ParsedXml("merged.xml").empty(), false);
+  EXPECT_EQ(merged["cases"][0]["host"], "lab-a");
+  EXPECT_EQ(merged["cases"][1]["host"], "lab-b");
+  size_t hosts = 0;
+  for (const auto& e : ParsedXml("merged.xml")) {
+    if (e.name == "property" && e.attributes.at("name") == "host") {
+      EXPECT_TRUE(e.attributes.at("value") == "lab-a" || e.attributes.at("value") == "lab-b");
+      ++hosts;
+    }
+  }
+  EXPECT_EQ(hosts, 4u);
 
   // A shard missing: an error naming it, unless allowed.
   merge = RunNvlab({"campaign", "merge", (dir_ / "s1.json").string()});

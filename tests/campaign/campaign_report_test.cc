@@ -402,4 +402,14 @@ TEST(CampaignReportTest, SummaryLineAndIsoTime) {
   EXPECT_EQ(nvlab::campaign::IsoTimeUtc(1735787045), "2025-01-02T03:04:05Z");
 }
 
+TEST(CampaignReportTest, HostNamesArePrintableAsciiWords) {
+  using nvlab::campaign::IsHostName;
+  const std::vector<std::string> good = {
+      "a", "lab-a", "10.0.0.7", "[::1]:22", "loop_2.example:2222", "!~", std::string(64, 'h')};
+  for (const std::string& name : good) EXPECT_TRUE(IsHostName(name)) << name;
+  const std::vector<std::string> bad = {"",      std::string(65, 'h'),   "lab a", "lab\ta",
+                                        "lab\n", std::string("a\0b", 3), "h\x7f", "h\xc3\xa9"};
+  for (const std::string& name : bad) EXPECT_FALSE(IsHostName(name)) << name;
+}
+
 }  // namespace

@@ -91,6 +91,13 @@ TEST(JunitReportTest, OneSuitePerTestOneCasePerCase) {
   EXPECT_EQ(cases[0].attributes.at("time"), "1.250");
   EXPECT_EQ(cases[3].attributes.at("classname"), "camp.b");
   EXPECT_EQ(cases[3].attributes.at("name"), "default/eadr/random:1:0.5");
+  // Each case says where it ran (or was to), as a property.
+  const auto properties = Named(all, "property");
+  ASSERT_EQ(properties.size(), 4u);
+  for (const XmlElement& p : properties) {
+    EXPECT_EQ(p.attributes.at("name"), "host");
+    EXPECT_EQ(p.attributes.at("value"), "h");
+  }
   const auto failures = Named(all, "failure");
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_EQ(failures[0].attributes.at("message"), "after exited 1, expected exit 0");

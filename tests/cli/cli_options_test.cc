@@ -63,6 +63,8 @@ TEST(CommandLineTest, EachCommandIsRecognised) {
             Subcommand::kPowerCycle);
   EXPECT_EQ(Parsed({"demo"}).subcommand, Subcommand::kDemo);
   EXPECT_EQ(Parsed({"machine", "default", "--libvirt-xml"}).subcommand, Subcommand::kMachine);
+  EXPECT_EQ(Parsed({"campaign", "c.campaign"}).subcommand, Subcommand::kCampaign);
+  EXPECT_EQ(Parsed({"campaign", "merge", "s.json"}).subcommand, Subcommand::kCampaignMerge);
 }
 
 TEST(CommandLineTest, DefaultsAreTheDocumentedOnes) {
@@ -663,6 +665,12 @@ TEST(CommandLineTest, HelpListsEveryCommandAndEveryOptionWithItsDefault) {
                            "130"}) {
     EXPECT_NE(help.find(word), std::string::npos) << word << " missing from:\n" << help;
   }
+  // Every command has its line in the Commands list: two spaces, its name, its description.
+  for (const char* command : {"image", "run", "power-cycle", "demo", "machine", "campaign"}) {
+    EXPECT_NE(help.find("\n  " + std::string(command) + " "), std::string::npos)
+        << command << " missing from:\n"
+        << help;
+  }
   for (size_t start = 0, end; start < help.size(); start = end + 1) {
     end = help.find('\n', start);
     EXPECT_LE(end - start, 100u) << help.substr(start, end - start);
@@ -700,6 +708,13 @@ TEST(CommandLineTest, EachCommandHasItsOwnHelpWithTheLabOptions) {
   for (size_t start = 0, end; start < machine.size(); start = end + 1) {
     end = machine.find('\n', start);
     EXPECT_LE(end - start, 100u) << machine.substr(start, end - start);
+  }
+  for (const Args& args : {Args{"campaign", "--help"}, Args{"campaign", "merge", "--help"}}) {
+    const std::string campaign = Help(args);
+    for (size_t start = 0, end; start < campaign.size(); start = end + 1) {
+      end = campaign.find('\n', start);
+      EXPECT_LE(end - start, 100u) << campaign.substr(start, end - start);
+    }
   }
   EXPECT_TRUE(Help({"image", "--help"}).starts_with("usage: nvlab image [OPTIONS]\n"));
   EXPECT_TRUE(Help({"demo", "--help"}).starts_with("usage: nvlab demo [OPTIONS]\n"));

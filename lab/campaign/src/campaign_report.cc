@@ -312,6 +312,11 @@ bool Finished(CaseStatus status) {
 
 }  // namespace
 
+bool IsHostName(std::string_view text) {
+  if (text.empty() || text.size() > kMaxHostNameBytes) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c <= '~'; });
+}
+
 const char* CaseStatusName(CaseStatus status) {
   switch (status) {
     case CaseStatus::kPass:

@@ -117,6 +117,11 @@ std::string CaseXml(const std::string& classname, const CaseResult& c) {
   const std::string name = c.machine + "/" + c.persistence + "/" + c.on_cut;
   std::string xml = "    <testcase" + Attr("classname", classname) + Attr("name", name) +
                     " time=\"" + Seconds(c.seconds) + "\">\n";
+  // Where it ran: the property convention JUnit consumers show per test case.
+  if (!c.host.empty()) {
+    xml += "      <properties><property" + Attr("name", "host") + Attr("value", c.host) +
+           "/></properties>\n";
+  }
   switch (c.status) {
     case CaseStatus::kPass:
       break;

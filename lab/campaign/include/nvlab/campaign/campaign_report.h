@@ -38,8 +38,16 @@ inline constexpr size_t kOutputTailBytes = size_t{64} * 1024;
 inline constexpr size_t kMessageBytes = size_t{16} * 1024;
 // kMaxReportBytes bounds a report ParseReport accepts.
 inline constexpr size_t kMaxReportBytes = 1024ull << 20;
+// kMaxHostNameBytes bounds a host name `nvlab campaign --host` accepts (Linux's HOST_NAME_MAX).
+inline constexpr size_t kMaxHostNameBytes = 64;
 
 enum class CaseStatus { kPass, kFail, kError, kNotRun };
+
+// IsHostName says whether text can name the host a shard runs on (`nvlab campaign --host`): 1 to
+// kMaxHostNameBytes bytes of printable ASCII without spaces ('!' to '~'). So a name stays one
+// word in progress lines and is the same bytes in every report, whatever a fleet's inventory
+// calls its hosts (DNS names, IP addresses, Ansible's inventory_hostname).
+bool IsHostName(std::string_view text);
 
 // CaseStatusName returns "pass", "fail", "error" or "not-run".
 const char* CaseStatusName(CaseStatus status);

@@ -5,9 +5,10 @@
 //
 //   <testcase classname="CAMPAIGN.TEST" name="MACHINE/PERSISTENCE/ONCUT" time="S">
 //
-// with <failure> (fail), <error> (error) or <skipped> (not run), and the case's output tails in
-// <system-out> and <system-err>. Cases of shards missing from a merge are not in the XML (the
-// <testsuites> element says how many are missing).
+// with <properties><property name="host" value="HOST"/></properties> (the host the case ran
+// on, or was to), <failure> (fail), <error> (error) or <skipped> (not run), and the case's output
+// tails in <system-out> and <system-err>. Cases of shards missing from a merge are not in the XML
+// (the <testsuites> element says how many are missing).
 //
 // The guest's output is untrusted: text is escaped for XML, invalid UTF-8 becomes U+FFFD and
 // characters XML 1.0 forbids (most control characters, U+FFFE, U+FFFF) are dropped, so the
