@@ -93,6 +93,20 @@ int RecapChanged(const std::string& output, const std::string& host) {
   return std::stoi(m[1]);
 }
 
+// ShardRunning: a process of this machine runs `nvlab campaign ... --shard <shard>`.
+bool ShardRunning(const std::string& shard) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find(std::string("campaign") + '\0') != std::string::npos &&
+        cmdline.find(std::string("--shard") + '\0' + shard + '\0') != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -311,24 +325,25 @@ TEST_F(AnsibleCampaign, ShardsAcrossThreeHostsSurviveALostHostAndMergeToTheSingl
       options, &ansible);
   ASSERT_TRUE(s.ok()) << s.ToString();
 
-  // Lose the third host once its shard is under way: its copy of the campaign is there and
-  // its first guest had a few seconds to start.
-  const fs::path third = dir_ / "hosts" / HostName(2) / "campaign/fleet.campaign";
-  const Deadline copied = Deadline::In(std::chrono::minutes(5));
-  while (!fs::exists(third) && !copied.expired() && !ansible.TryReap()) {
+  // Lose the third host once its shard is under way: its `nvlab campaign --shard 3/3` runs
+  // and its first guest had a few seconds to start.
+  const Deadline started = Deadline::In(std::chrono::minutes(5));
+  while (!ShardRunning("3/3") && !started.expired() && !ansible.TryReap()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  ASSERT_TRUE(fs::exists(third)) << ReadFile(dir_ / "ansible.log");
-  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_TRUE(ShardRunning("3/3")) << ReadFile(dir_ / "ansible.log");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   hosts_.Kill(2);
 
   s = ansible.Wait(Deadline::In(std::chrono::minutes(20)));
   ASSERT_TRUE(s.ok()) << s.ToString();
   const std::string log = ReadFile(dir_ / "ansible.log");
-  // ansible-playbook says 4 when a host was unreachable; the campaign itself completed.
-  EXPECT_EQ(ansible.exit_code(), 4) << log;
-  EXPECT_NE(log.find(HostName(2) + " "), std::string::npos) << log;
-  EXPECT_NE(log.find("unreachable=1"), std::string::npos) << log;
+  // ansible-playbook fails for the lost host (2 when Ansible saw a failed task, 4 when it saw
+  // the host unreachable: which one depends on the step the connection broke in); the
+  // campaign itself completed.
+  EXPECT_TRUE(ansible.exit_code() == 2 || ansible.exit_code() == 4) << log;
+  const std::regex lost_recap("\n" + HostName(2) + R"(\s*:.*(unreachable=1|failed=1))");
+  EXPECT_TRUE(std::regex_search(log, lost_recap)) << log;
 
   const std::string merged_text = ReadFile(results / "campaign.json");
   ASSERT_FALSE(merged_text.empty()) << log;

@@ -96,12 +96,13 @@ Status LoopbackSshHosts::Start(const fs::path& dir, int count) {
   if (mkdir("/run/sshd", 0755) != 0 && errno != EEXIST) {
     return Status::IoErrorFromErrno("/run/sshd", errno);
   }
+  std::string keygen_output;  // ssh-keygen -q says nothing unless it fails
   client_key_ = dir / "client_key";
   fs::remove(client_key_, ec);
   fs::remove(dir / "client_key.pub", ec);
   NVLAB_RETURN_IF_ERROR(RunHostCommand(
       {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nvlab-test", "-f", client_key_}, {},
-      nullptr));
+      &keygen_output));
   fs::copy_file(dir / "client_key.pub", dir / "authorized_keys",
                 fs::copy_options::overwrite_existing, ec);
   if (ec) return Status::IoError("authorized_keys: " + ec.message());
@@ -112,8 +113,9 @@ Status LoopbackSshHosts::Start(const fs::path& dir, int count) {
     const fs::path host_key = dir / ("host_key_" + std::to_string(i));
     fs::remove(host_key, ec);
     fs::remove(host_key.string() + ".pub", ec);
-    NVLAB_RETURN_IF_ERROR(RunHostCommand(
-        {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key.string()}, {}, nullptr));
+    NVLAB_RETURN_IF_ERROR(
+        RunHostCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key.string()}, {},
+                       &keygen_output));
     const fs::path config = dir / ("sshd_config_" + std::to_string(i));
     std::ofstream out(config);
     out << "ListenAddress " << host.address << ":" << host.port << "\n"
