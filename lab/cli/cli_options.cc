@@ -22,25 +22,13 @@
 #include "nvlab/campaign/campaign_file.h"
 #include "nvlab/campaign/campaign_report.h"
 #include "nvlab/campaign/campaign_runner.h"
+#include "nvlab/decimal.h"
 #include "nvlab/libvirt_domain_xml.h"
 
 namespace nvlab {
 namespace {
 
 // ---------------------------------------------------------------------------------- values
-
-// ParseDecimal reads the whole of text as a decimal number in [min, max] (no sign, no 0x).
-template <typename T>
-bool ParseDecimal(std::string_view text, T min, T max, T* out) {
-  T value{};
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < min ||
-      value > max) {
-    return false;
-  }
-  *out = value;
-  return true;
-}
 
 bool ParseNonEmpty(std::string_view text, std::string* out) {
   if (text.empty()) return false;

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <utility>
 
+#include "nvlab/decimal.h"
 #include "nvlab/machine.h"
 #include "nvlab/model/cut_policy.h"
 
@@ -31,18 +32,6 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-template <typename T>
-bool ParseDecimal(std::string_view text, T min, T max, T* out) {
-  T value{};
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || value < min ||
-      value > max) {
-    return false;
-  }
-  *out = value;
-  return true;
 }
 
 // LineError is the one error form: "FILE:LINE: field: problem".

@@ -3,6 +3,7 @@
 #include "nvlab/model_plugin_argument.h"
 
 #include "nvlab/hex.h"
+#include "nvlab/qemu_command_line.h"
 
 namespace nvlab {
 namespace {
@@ -10,36 +11,26 @@ namespace {
 // Guest RAM starts at guest-physical 0; node n's part follows the earlier nodes' parts.
 constexpr uint64_t kRamBase = 0;
 
-// OptionPath writes a path as a QEMU option value: QemuOpts reads ",," as one ','.
-std::string OptionPath(const std::filesystem::path& path) {
-  std::string out;
-  for (char c : path.string()) {
-    out.push_back(c);
-    if (c == ',') out.push_back(',');
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string ModelPluginArgument(const Machine& machine, const ModelConfig& model,
                                 const ModelPluginFiles& files,
                                 const std::optional<KernelTaskLayout>& kernel_task_layout) {
-  std::string arg = OptionPath(model.plugin);
+  std::string arg = QemuOptionValue(model.plugin);
   for (size_t i = 0; i < files.nvdimm_files.size() && i < machine.nvdimms.size(); ++i) {
     arg += ",nvdimm=" + std::to_string(i) + ":" + FormatHex(machine.NvdimmBase(i)) + ":" +
-           std::to_string(machine.nvdimms[i].size) + ":" + OptionPath(files.nvdimm_files[i]);
+           std::to_string(machine.nvdimms[i].size) + ":" + QemuOptionValue(files.nvdimm_files[i]);
   }
   const uint64_t node_ram = machine.memory / static_cast<uint64_t>(machine.numa_nodes);
   for (size_t n = 0; n < files.ram_files.size(); ++n) {
     arg += ",ram=" + FormatHex(kRamBase + n * node_ram) + ":" + std::to_string(node_ram) + ":" +
-           OptionPath(files.ram_files[n]);
+           QemuOptionValue(files.ram_files[n]);
   }
   arg += ",persistence=";
   arg += ToString(machine.persistence);
   arg += ",on-cut=" + model.on_cut;
-  arg += ",report=" + OptionPath(files.report);
-  arg += ",control=" + OptionPath(files.control_socket);
+  arg += ",report=" + QemuOptionValue(files.report);
+  arg += ",control=" + QemuOptionValue(files.control_socket);
   if (model.trace_stores != "off") arg += ",trace-stores=" + model.trace_stores;
   if (model.cut_after_fences != 0) {
     arg += ",cut-after-fences=" + std::to_string(model.cut_after_fences);

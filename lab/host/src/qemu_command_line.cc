@@ -1,4 +1,4 @@
-// qemu_command_line.cc -- QemuCommandLine, KernelCommandLine.
+// qemu_command_line.cc -- QemuCommandLine, KernelCommandLine, QemuOptionValue.
 
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/hex.h"
@@ -6,19 +6,6 @@
 #include <cstdio>
 
 namespace nvlab {
-namespace {
-
-// QemuPathValue escapes a path for QEMU's option syntax, where ',' is doubled.
-std::string QemuPathValue(const std::filesystem::path& path) {
-  std::string out;
-  for (char c : path.string()) {
-    out.push_back(c);
-    if (c == ',') out.push_back(',');
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) {
   std::string text = "console=ttyS0 quiet panic=-1 nvlab.ns=";
@@ -30,6 +17,15 @@ std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) 
   }
   if (!launch.share_dir.empty()) text += " nvlab.share=1";
   return text;
+}
+
+std::string QemuOptionValue(const std::filesystem::path& path) {
+  std::string out;
+  for (char c : path.string()) {
+    out.push_back(c);
+    if (c == ',') out.push_back(',');
+  }
+  return out;
 }
 
 std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunch& launch) {
@@ -60,7 +56,7 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
   for (int n = 0; n < machine.numa_nodes; ++n) {
     const std::string id = "ram" + std::to_string(n);
     std::string backend = "memory-backend-file,id=" + id + ",size=" + FormatSize(node_ram) +
-                          ",share=on,mem-path=" + QemuPathValue(launch.ram_files.at(n));
+                          ",share=on,mem-path=" + QemuOptionValue(launch.ram_files.at(n));
     add({"-object", backend});
     if (!one_node) {
       // vCPUs are dealt round-robin over the nodes.
@@ -75,7 +71,7 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
     const Nvdimm& d = machine.nvdimms[i];
     const std::string id = std::to_string(i);
     add({"-object", "memory-backend-file,id=nv" + id + ",share=on,size=" + FormatSize(d.size) +
-                        ",mem-path=" + QemuPathValue(launch.nvdimm_files.at(i))});
+                        ",mem-path=" + QemuOptionValue(launch.nvdimm_files.at(i))});
     std::string dev = "nvdimm,id=nvdimm" + id + ",memdev=nv" + id +
                       ",addr=" + FormatHex(machine.NvdimmBase(i)) +
                       ",node=" + std::to_string(d.node);
@@ -84,15 +80,15 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
   }
   add({"-kernel", launch.kernel.string(), "-initrd", launch.initrd.string(), "-append",
        KernelCommandLine(machine, launch)});
-  add({"-chardev", "file,id=console,path=" + QemuPathValue(launch.console_log), "-serial",
+  add({"-chardev", "file,id=console,path=" + QemuOptionValue(launch.console_log), "-serial",
        "chardev:console"});
-  add({"-chardev", "socket,id=qmp,server=on,wait=off,path=" + QemuPathValue(launch.qmp_socket),
+  add({"-chardev", "socket,id=qmp,server=on,wait=off,path=" + QemuOptionValue(launch.qmp_socket),
        "-mon", "chardev=qmp,mode=control"});
   add({"-device", "virtio-serial-pci,id=vser", "-chardev",
-       "socket,id=agent,server=on,wait=off,path=" + QemuPathValue(launch.agent_socket), "-device",
+       "socket,id=agent,server=on,wait=off,path=" + QemuOptionValue(launch.agent_socket), "-device",
        "virtserialport,bus=vser.0,chardev=agent,name=org.nvlab.agent"});
   if (!launch.share_dir.empty()) {
-    add({"-virtfs", "local,id=share,path=" + QemuPathValue(launch.share_dir) +
+    add({"-virtfs", "local,id=share,path=" + QemuOptionValue(launch.share_dir) +
                         ",mount_tag=nvlab_share,security_model=none"});
   }
   if (!launch.plugin.empty()) add({"-plugin", launch.plugin});

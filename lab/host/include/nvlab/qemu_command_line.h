@@ -50,6 +50,10 @@ std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch);
 
 std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunch& launch);
 
+// QemuOptionValue writes a path as the value of a QEMU option (QemuOpts' key=value lists, the
+// -plugin argument): QEMU reads ",," as one ',', so every ',' is doubled.
+std::string QemuOptionValue(const std::filesystem::path& path);
+
 }  // namespace nvlab
 
 #endif  // NVLAB_QEMU_COMMAND_LINE_H_
