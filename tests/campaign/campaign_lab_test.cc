@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "file_text.h"
 #include "nvlab/subprocess.h"
 #include "nvlab_process.h"
 #include "xml_check.h"
@@ -30,13 +31,9 @@ using nvlab::Status;
 using nvlab::Subprocess;
 using nvlab::SubprocessOptions;
 using nvlab::testing::Describe;
+using nvlab::testing::FileText;
 using nvlab::testing::NvlabResult;
 using nvlab::testing::RunNvlab;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // The campaign: 4 cases, one of them failing on purpose.
 //   0 records/default/adr/lose   1 records/default/eadr/lose   (shards 1, 2)
@@ -86,7 +83,7 @@ class CampaignLabTest : public ::testing::Test {
   }
 
   nlohmann::json ReadJson(const std::string& name) {
-    const std::string text = ReadFile(dir_ / name);
+    const std::string text = FileText(dir_ / name);
     auto j = nlohmann::json::parse(text, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << name << ":\n" << text;
     return j;
@@ -102,7 +99,7 @@ class CampaignLabTest : public ::testing::Test {
   std::vector<nvlab::testing::XmlElement> ParsedXml(const std::string& name) {
     std::vector<nvlab::testing::XmlElement> elements;
     std::string error;
-    EXPECT_TRUE(nvlab::testing::ParseXml(ReadFile(dir_ / name), &elements, &error)) << error;
+    EXPECT_TRUE(nvlab::testing::ParseXml(FileText(dir_ / name), &elements, &error)) << error;
     return elements;
   }
 
@@ -124,7 +121,7 @@ class CampaignLabTest : public ::testing::Test {
   int WaitNvlab(Subprocess* p, const std::string& log) {
     const Status waited = p->Wait(Deadline::In(std::chrono::minutes(12)));
     EXPECT_TRUE(waited.ok()) << waited.ToString();
-    EXPECT_TRUE(p->exited()) << p->DescribeExit() << "\n" << ReadFile(dir_ / (log + ".err"));
+    EXPECT_TRUE(p->exited()) << p->DescribeExit() << "\n" << FileText(dir_ / (log + ".err"));
     return p->exited() ? p->exit_code() : -1;
   }
 
@@ -137,8 +134,8 @@ TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
   StartNvlab(
       {"campaign", "e2e.campaign", "--jobs", "2", "--json", "full.json", "--junit", "full.xml"},
       "full", &full);
-  ASSERT_EQ(WaitNvlab(&full, "full"), 1) << ReadFile(dir_ / "full.err");
-  const std::string err = ReadFile(dir_ / "full.err");
+  ASSERT_EQ(WaitNvlab(&full, "full"), 1) << FileText(dir_ / "full.err");
+  const std::string err = FileText(dir_ / "full.err");
   for (int k = 1; k <= 4; ++k) {
     EXPECT_NE(err.find("nvlab campaign: [" + std::to_string(k) + "/4] "), std::string::npos) << err;
   }
@@ -147,7 +144,7 @@ TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
   EXPECT_NE(err.find("nvlab campaign: 3 passed, 1 failed, 0 errors, 0 not run in "),
             std::string::npos)
       << err;
-  EXPECT_EQ(ReadFile(dir_ / "full.out"), "") << "guest output goes to the reports only";
+  EXPECT_EQ(FileText(dir_ / "full.out"), "") << "guest output goes to the reports only";
 
   const auto report = ReadJson("full.json");
   ASSERT_TRUE(report.is_object());
@@ -199,8 +196,8 @@ TEST_F(CampaignLabTest, RunsJobsReportsAndShardsMergeToTheSameResult) {
              "s1", &one);
   StartNvlab({"campaign", "e2e.campaign", "--shard", "2/2", "--host", "lab-b", "--json", "s2.json"},
              "s2", &two);
-  EXPECT_EQ(WaitNvlab(&one, "s1"), 0) << ReadFile(dir_ / "s1.err");  // records adr, script
-  EXPECT_EQ(WaitNvlab(&two, "s2"), 1) << ReadFile(dir_ / "s2.err");  // records eadr, the failure
+  EXPECT_EQ(WaitNvlab(&one, "s1"), 0) << FileText(dir_ / "s1.err");  // records adr, script
+  EXPECT_EQ(WaitNvlab(&two, "s2"), 1) << FileText(dir_ / "s2.err");  // records eadr, the failure
   const auto s1 = ReadJson("s1.json");
   EXPECT_EQ(s1["cases"].size(), 2u);
   EXPECT_EQ(s1["campaign_sha256"], report["campaign_sha256"]);
@@ -255,10 +252,10 @@ TEST_F(CampaignLabTest, AnInterruptedCampaignWritesItsReportAndExits130) {
   StartNvlab({"campaign", "slow.campaign", "--json", "slow.json", "--junit", "slow.xml"}, "slow",
              &nvlab);
   for (int i = 0; i < 3000 && !fs::exists(dir_ / "programs" / "started"); ++i) usleep(100000);
-  ASSERT_TRUE(fs::exists(dir_ / "programs" / "started")) << ReadFile(dir_ / "slow.err");
+  ASSERT_TRUE(fs::exists(dir_ / "programs" / "started")) << FileText(dir_ / "slow.err");
   ASSERT_TRUE(nvlab.Kill(SIGINT).ok());
-  EXPECT_EQ(WaitNvlab(&nvlab, "slow"), 130) << ReadFile(dir_ / "slow.err");
-  const std::string err = ReadFile(dir_ / "slow.err");
+  EXPECT_EQ(WaitNvlab(&nvlab, "slow"), 130) << FileText(dir_ / "slow.err");
+  const std::string err = FileText(dir_ / "slow.err");
   EXPECT_NE(err.find("nvlab campaign: 0 passed, 0 failed, 0 errors, 2 not run in "),
             std::string::npos)
       << err;
@@ -281,7 +278,7 @@ TEST_F(CampaignLabTest, ALabThatCannotRunIs125WithEveryCaseNotRun) {
   StartNvlab({"campaign", "e2e.campaign", "--shard", "2/2", "--json", "r.json"}, "r", &nvlab,
              {"PATH=" + bin.string()});
   EXPECT_EQ(WaitNvlab(&nvlab, "r"), 125);
-  const std::string err = ReadFile(dir_ / "r.err");
+  const std::string err = FileText(dir_ / "r.err");
   EXPECT_NE(err.find("nvlab: the lab cannot run: "), std::string::npos) << err;
   EXPECT_NE(err.find("qemu-system-x86_64"), std::string::npos) << err;
   const auto report = ReadJson("r.json");

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "file_text.h"
 #include "nvlab/deadline.h"
 #include "nvlab/host_command.h"
 #include "nvlab/subprocess.h"
@@ -31,13 +32,9 @@ using nvlab::Status;
 using nvlab::Subprocess;
 using nvlab::SubprocessOptions;
 using nvlab::testing::Describe;
+using nvlab::testing::FileText;
 using nvlab::testing::RunNvlab;
 using Words = std::vector<std::string>;
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // SplitNul splits /proc/PID/cmdline-style text (each word ends with a NUL).
 Words SplitNul(const std::string& text) {
@@ -78,7 +75,7 @@ Words QemuCommandLineOfChild(pid_t parent, const std::string& marker) {
     while (dirent* entry = readdir(proc)) {
       const std::string name = entry->d_name;
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      const std::string stat = ReadFile("/proc/" + name + "/stat");
+      const std::string stat = FileText("/proc/" + name + "/stat");
       // pid (comm) state ppid ...: comm may hold spaces, so read after its closing ')'.
       const size_t close = stat.rfind(')');
       if (close == std::string::npos) continue;
@@ -86,7 +83,7 @@ Words QemuCommandLineOfChild(pid_t parent, const std::string& marker) {
       char state = 0;
       if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) != 2) continue;
       if (ppid != parent) continue;
-      const Words argv = SplitNul(ReadFile("/proc/" + name + "/cmdline"));
+      const Words argv = SplitNul(FileText("/proc/" + name + "/cmdline"));
       // Between fork and exec the child still shows nvlab's command line.
       if (argv.empty() || argv[0] != "qemu-system-x86_64") continue;
       for (const std::string& w : argv) {
@@ -130,7 +127,7 @@ class DryRunTest : public ::testing::Test {
   void ExpectExitZero(Subprocess* nvlab) {
     const Status waited = nvlab->Wait(Deadline::In(std::chrono::minutes(5)));
     ASSERT_TRUE(waited.ok()) << waited.ToString();
-    EXPECT_TRUE(nvlab->Succeeded()) << nvlab->DescribeExit() << "\n" << ReadFile(dir_ / "err");
+    EXPECT_TRUE(nvlab->Succeeded()) << nvlab->DescribeExit() << "\n" << FileText(dir_ / "err");
   }
 
   fs::path dir_;
@@ -159,7 +156,7 @@ TEST_F(DryRunTest, RunPrintsTheCommandLineOfTheQemuItStarts) {
   const Words started = QemuCommandLineOfChild(nvlab.pid(), "console-1.log");
   Release("go");
   ExpectExitZero(&nvlab);
-  ASSERT_FALSE(started.empty()) << ReadFile(dir_ / "err");
+  ASSERT_FALSE(started.empty()) << FileText(dir_ / "err");
   EXPECT_EQ(Normalised(AsShReadsIt(line)), Normalised(started)) << line;
 }
 
@@ -187,8 +184,8 @@ TEST_F(DryRunTest, PowerCyclePrintsBothBootsCommandLines) {
   const Words boot2 = QemuCommandLineOfChild(nvlab.pid(), "console-2.log");
   Release("go2");
   ExpectExitZero(&nvlab);
-  ASSERT_FALSE(boot1.empty()) << ReadFile(dir_ / "err");
-  ASSERT_FALSE(boot2.empty()) << ReadFile(dir_ / "err");
+  ASSERT_FALSE(boot1.empty()) << FileText(dir_ / "err");
+  ASSERT_FALSE(boot2.empty()) << FileText(dir_ / "err");
   EXPECT_EQ(Normalised(AsShReadsIt(lines[0])), Normalised(boot1)) << lines[0];
   EXPECT_EQ(Normalised(AsShReadsIt(lines[1])), Normalised(boot2)) << lines[1];
 }

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "file_text.h"
 #include "libvirt_daemons.h"
 #include "loopback_ssh_hosts.h"
 #include "nvlab/host_command.h"
@@ -28,6 +29,7 @@ namespace nvlab {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::FileText;
 
 const fs::path kPlaybooks = fs::path(NVLAB_SOURCE_DIR) / "playbooks";
 
@@ -97,21 +99,13 @@ int RecapChanged(const std::string& output, const std::string& host) {
 bool ShardRunning(const std::string& shard) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string cmdline = FileText(entry.path() / "cmdline");
     if (cmdline.find(std::string("campaign") + '\0') != std::string::npos &&
         cmdline.find(std::string("--shard") + '\0' + shard + '\0') != std::string::npos) {
       return true;
     }
   }
   return false;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // AnsibleFleet runs the playbooks against this machine (ansible_connection=local) with nvlab
@@ -203,7 +197,7 @@ TEST_F(AnsibleFleet, GuestsComeUpSurviveAPowerCycleAndGoAway) {
   ASSERT_EQ(run.exit_status, 0) << run.output;
   for (const std::string& guest : guests) {
     const fs::path out = dir_ / "results/localhost" / (guest + ".out");
-    const std::string text = ReadFile(out);
+    const std::string text = FileText(out);
     // Flushed and drained: kept. Stored and never flushed: lost with the caches (ADR).
     EXPECT_NE(text.find("record pattern=flush-drain index=0 survived=yes"), std::string::npos)
         << out << ":\n"
@@ -331,13 +325,13 @@ TEST_F(AnsibleCampaign, ShardsAcrossThreeHostsSurviveALostHostAndMergeToTheSingl
   while (!ShardRunning("3/3") && !started.expired() && !ansible.TryReap()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  ASSERT_TRUE(ShardRunning("3/3")) << ReadFile(dir_ / "ansible.log");
+  ASSERT_TRUE(ShardRunning("3/3")) << FileText(dir_ / "ansible.log");
   std::this_thread::sleep_for(std::chrono::seconds(3));
   hosts_.Kill(2);
 
   s = ansible.Wait(Deadline::In(std::chrono::minutes(20)));
   ASSERT_TRUE(s.ok()) << s.ToString();
-  const std::string log = ReadFile(dir_ / "ansible.log");
+  const std::string log = FileText(dir_ / "ansible.log");
   // ansible-playbook fails for the lost host (2 when Ansible saw a failed task, 4 when it saw
   // the host unreachable: which one depends on the step the connection broke in); the
   // campaign itself completed.
@@ -345,7 +339,7 @@ TEST_F(AnsibleCampaign, ShardsAcrossThreeHostsSurviveALostHostAndMergeToTheSingl
   const std::regex lost_recap("\n" + HostName(2) + R"(\s*:.*(unreachable=1|failed=1))");
   EXPECT_TRUE(std::regex_search(log, lost_recap)) << log;
 
-  const std::string merged_text = ReadFile(results / "campaign.json");
+  const std::string merged_text = FileText(results / "campaign.json");
   ASSERT_FALSE(merged_text.empty()) << log;
   const nlohmann::json merged = nlohmann::json::parse(merged_text);
   ASSERT_TRUE(fs::exists(results / "campaign.xml"));
@@ -371,7 +365,7 @@ TEST_F(AnsibleCampaign, ShardsAcrossThreeHostsSurviveALostHostAndMergeToTheSingl
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_TRUE(single.Wait(Deadline::In(std::chrono::minutes(20))).ok());
   EXPECT_EQ(single.exit_code(), 1) << single.stdout_text();  // one case fails on purpose
-  const nlohmann::json alone = nlohmann::json::parse(ReadFile(dir_ / "single.json"));
+  const nlohmann::json alone = nlohmann::json::parse(FileText(dir_ / "single.json"));
   EXPECT_EQ(CaseStatuses(merged), CaseStatuses(alone));
   EXPECT_EQ(CaseStatuses(alone).size(), 6u);
   EXPECT_EQ(CaseStatuses(alone)["unflushed/default/adr/keep"], "fail");
