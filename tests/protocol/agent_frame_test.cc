@@ -18,9 +18,9 @@ std::string Header(uint8_t type, uint8_t version, uint8_t r0, uint8_t r1, uint32
 }
 
 TEST(AgentFrameTest, RoundTripsEveryFrameType) {
-  for (FrameType type :
-       {FrameType::kHello, FrameType::kStdout, FrameType::kStderr, FrameType::kExit,
-        FrameType::kError, FrameType::kExec, FrameType::kPowerOff, FrameType::kHelloRequest}) {
+  for (FrameType type : {FrameType::kHello, FrameType::kStdout, FrameType::kStderr,
+                         FrameType::kExit, FrameType::kError, FrameType::kExec,
+                         FrameType::kPowerOff, FrameType::kHelloRequest, FrameType::kResume}) {
     FrameDecoder d;
     d.Feed(EncodeFrame(type, "payload\0with nul"));
     auto f = d.Next();
@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
     Hostile, AgentFrameBadHeaderTest,
     ::testing::Values(BadHeader{"UnknownType", Header(99, 1, 0, 0, 0), "unknown frame type"},
                       BadHeader{"ZeroType", Header(0, 1, 0, 0, 0), "unknown frame type"},
-                      BadHeader{"AfterHelloRequest", Header(19, 1, 0, 0, 0), "unknown frame type"},
+                      BadHeader{"AfterResume", Header(20, 1, 0, 0, 0), "unknown frame type"},
                       BadHeader{"WrongVersion", Header(2, 7, 0, 0, 0), "version"},
                       BadHeader{"ReservedSet", Header(2, 1, 0, 1, 0), "reserved"},
                       BadHeader{"TooLong", Header(2, 1, 0, 0, kMaxFramePayload + 1), "exceeds"},

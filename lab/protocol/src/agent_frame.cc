@@ -16,6 +16,7 @@ bool KnownType(uint8_t type) {
     case FrameType::kError:
     case FrameType::kExec:
     case FrameType::kPowerOff:
+    case FrameType::kResume:
     case FrameType::kHelloRequest:
       return true;
   }

@@ -49,6 +49,11 @@ enum class FrameType : uint8_t {
   // with the line "request=<nonce>" (HelloRequestLine), so a host that connects to an agent that
   // booted long ago can tell its answer from a boot-time hello still queued in the port.
   kHelloRequest = 18,
+  // payload: ResumeRequest (nvlab/resume_request.h). Valid once, to an agent that init started
+  // at the template stage (before the NVDIMMs): the agent reseeds the guest's RNG, sets its
+  // clock, sets the NVDIMMs up, and answers with a kHello carrying the request's nonce (or a
+  // kError).
+  kResume = 19,
 };
 
 // A hello-request nonce is 1 to kMaxHelloNonce printable ASCII bytes (0x20-0x7e).
