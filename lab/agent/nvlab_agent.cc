@@ -2,8 +2,12 @@
 //
 // It opens the virtio-serial port named "org.nvlab.agent", says hello, then serves requests
 // one at a time (docs/formats/agent-protocol.md):
+//   kResume        only at the template stage (init started the agent before touching the
+//                  NVDIMMs, NVLAB_AGENT_STAGE=template): reseed the kernel's RNG, set the clock,
+//                  run nvlab-prepare-nvdimms, and say hello again with NVLAB_PMEM
+//                  (nvlab/resume_request.h; a warm start restores a guest saved at this stage);
 //   kExec          run argv with stdin from /dev/null, forward stdout/stderr as they arrive,
-//                  then report how the command ended;
+//                  then report how the command ended (refused at the template stage);
 //   kHelloRequest  say hello again, with the host's nonce (a host that connects to a guest that
 //                  booted long ago, such as a libvirt domain);
 //   kPowerOff      sync and power off.
@@ -16,13 +20,17 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/random.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -31,8 +39,15 @@
 #include <vector>
 
 #include "nvlab/agent_frame.h"
+#include "nvlab/resume_request.h"
 
 namespace {
+
+// Where init and nvlab-prepare-nvdimms leave what the agent reports: the NVDIMM environment
+// (KEY=VALUE lines) and the guest uptimes at which boot phases began (KEY=SECONDS lines).
+constexpr const char* kEnvFile = "/run/nvlab/env";
+constexpr const char* kTimingFile = "/run/nvlab/timing";
+constexpr const char* kPrepareNvdimms = "/usr/bin/nvlab-prepare-nvdimms";
 
 [[noreturn]] void PowerOff(const char* why) {
   if (why != nullptr) (void)std::fprintf(stderr, "nvlab-agent: error: %s; powering off\n", why);
@@ -90,12 +105,60 @@ bool Send(int port, nvlab::FrameType type, std::string_view payload) {
   return WriteAll(port, nvlab::EncodeFrame(type, payload));
 }
 
-std::string HelloPayload() {
+// ReadSmallFile returns a small file's text ("" when missing).
+std::string ReadSmallFile(const char* path) {
+  std::string text;
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0 && text.size() < 60000) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || (n < 0 && errno != EINTR)) {
+      break;
+    }
+  }
+  close(fd);
+  return text;
+}
+
+// Uptime is the guest's /proc/uptime, as text ("" when unreadable).
+std::string Uptime() {
+  const std::string text = ReadSmallFile("/proc/uptime");
+  return text.substr(0, text.find(' '));
+}
+
+// AppendTiming records that phase `key` began now.
+void AppendTiming(const char* key) {
+  const std::string line = std::string(key) + "=" + Uptime() + "\n";
+  const int fd = open(kTimingFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  (void)write(fd, line.data(), line.size());
+  close(fd);
+}
+
+// Stage: kTemplate until a resume request has set the NVDIMMs up, then kReady. Init starts the
+// agent at kReady when it set the NVDIMMs up itself (a libvirt domain's boot).
+enum class Stage { kTemplate, kReady };
+
+std::string HelloPayload(Stage stage) {
   std::string hello = "agent=nvlab-agent\nprotocol=1\n";
+  hello += stage == Stage::kTemplate ? "stage=template\n" : "stage=ready\n";
   utsname u{};
   if (uname(&u) == 0) hello += std::string("kernel=") + u.release + "\n";
   for (const char* key : {"NVLAB_PMEM", "NVLAB_PMEM_ALL"}) {
     if (const char* value = getenv(key)) hello += std::string(key) + "=" + value + "\n";
+  }
+  hello += "uptime=" + Uptime() + "\n";
+  const std::string timing = ReadSmallFile(kTimingFile);
+  size_t start = 0;
+  while (start < timing.size()) {
+    size_t end = timing.find('\n', start);
+    if (end == std::string::npos) end = timing.size();
+    const std::string line = timing.substr(start, end - start);
+    if (line.find('=') != std::string::npos) hello += "timing." + line + "\n";
+    start = end + 1;
   }
   return hello;
 }
@@ -197,6 +260,86 @@ bool RunCommand(int port, const std::vector<std::string>& argv) {
   return Send(port, nvlab::FrameType::kExit, nvlab::EncodeExit(result));
 }
 
+// Reseed mixes the host's seed into the kernel's RNG, credited, and forces the CRNG to reseed
+// from it, so that every guest restored from one template draws its own numbers from here on.
+std::string Reseed(const std::array<uint8_t, 32>& seed) {
+  const int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return std::string("open /dev/urandom: ") + std::strerror(errno);
+  // rand_pool_info ends in a flexible array: the seed follows the header.
+  alignas(rand_pool_info) unsigned char pool[sizeof(rand_pool_info) + 32] = {};
+  auto* info = reinterpret_cast<rand_pool_info*>(pool);
+  info->entropy_count = 256;
+  info->buf_size = 32;
+  std::memcpy(pool + sizeof(rand_pool_info), seed.data(), 32);
+  std::string error;
+  if (ioctl(fd, RNDADDENTROPY, info) != 0) {
+    error = std::string("RNDADDENTROPY: ") + std::strerror(errno);
+  } else if (ioctl(fd, RNDRESEEDCRNG) != 0) {
+    error = std::string("RNDRESEEDCRNG: ") + std::strerror(errno);
+  }
+  close(fd);
+  return error;
+}
+
+// LoadNvdimmEnvironment exports the NVLAB_PMEM* lines nvlab-prepare-nvdimms wrote.
+void LoadNvdimmEnvironment() {
+  const std::string text = ReadSmallFile(kEnvFile);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos && line.starts_with("NVLAB_PMEM")) {
+      setenv(line.substr(0, eq).c_str(), line.substr(eq + 1).c_str(), 1);
+    }
+    start = end + 1;
+  }
+}
+
+// PrepareNvdimms runs nvlab-prepare-nvdimms with the request's settings, its output on the
+// console (the agent's own stdout and stderr), and returns "" or what failed.
+std::string PrepareNvdimms(const nvlab::ResumeRequest& request) {
+  const std::string nvdimms = std::to_string(request.nvdimms);
+  const char* share = request.share ? "1" : "0";
+  const pid_t child = fork();
+  if (child < 0) return std::string("fork: ") + std::strerror(errno);
+  if (child == 0) {
+    const int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    execl(kPrepareNvdimms, kPrepareNvdimms, request.ns.c_str(), request.fs.c_str(), nvdimms.c_str(),
+          share, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) return std::string("waitpid: ") + std::strerror(errno);
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+    return std::string("cannot run ") + kPrepareNvdimms;
+  }
+  return "nvlab-prepare-nvdimms failed (the guest console says why)";
+}
+
+// Resume carries out a resume request (nvlab/resume_request.h) and returns "" or what failed.
+std::string Resume(const nvlab::ResumeRequest& request) {
+  AppendTiming("resume");
+  if (std::string error = Reseed(request.seed); !error.empty()) return error;
+  if (request.has_realtime) {
+    timespec now{};
+    now.tv_sec = static_cast<time_t>(request.realtime_seconds);
+    now.tv_nsec = request.realtime_nanoseconds;
+    if (clock_settime(CLOCK_REALTIME, &now) != 0) {
+      return std::string("clock_settime: ") + std::strerror(errno);
+    }
+  }
+  if (std::string error = PrepareNvdimms(request); !error.empty()) return error;
+  LoadNvdimmEnvironment();
+  AppendTiming("ready");
+  return "";
+}
+
 }  // namespace
 
 int main() {
@@ -210,7 +353,12 @@ int main() {
   if (port_path.empty()) PowerOff("no virtio-serial port named org.nvlab.agent");
   const int port = open(port_path.c_str(), O_RDWR | O_CLOEXEC);
   if (port < 0) PowerOff("cannot open the agent port");
-  if (!Send(port, nvlab::FrameType::kHello, HelloPayload()))
+  const char* stage_env = getenv("NVLAB_AGENT_STAGE");
+  Stage stage = stage_env != nullptr && std::strcmp(stage_env, "template") == 0 ? Stage::kTemplate
+                                                                                : Stage::kReady;
+  unsetenv("NVLAB_AGENT_STAGE");  // not for the guest's commands
+  AppendTiming("agent");
+  if (!Send(port, nvlab::FrameType::kHello, HelloPayload(stage)))
     PowerOff("cannot write the agent port");
   (void)std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());
 
@@ -235,9 +383,31 @@ int main() {
       if (frame->type == nvlab::FrameType::kHelloRequest) {
         const auto nonce = nvlab::DecodeHelloRequest(frame->payload);
         const bool sent = nonce ? Send(port, nvlab::FrameType::kHello,
-                                       HelloPayload() + nvlab::HelloRequestLine(*nonce))
+                                       HelloPayload(stage) + nvlab::HelloRequestLine(*nonce))
                                 : Send(port, nvlab::FrameType::kError, "malformed hello-request");
         if (!sent) PowerOff("cannot write the agent port");
+        continue;
+      }
+      if (frame->type == nvlab::FrameType::kResume) {
+        const auto request = nvlab::DecodeResumeRequest(frame->payload);
+        std::string error;
+        if (!request) {
+          error = "malformed resume request";
+        } else if (stage != Stage::kTemplate) {
+          error = "the guest is already resumed";
+        } else {
+          error = Resume(*request);
+        }
+        if (error.empty()) stage = Stage::kReady;
+        const bool sent = error.empty()
+                              ? Send(port, nvlab::FrameType::kHello,
+                                     HelloPayload(stage) + nvlab::HelloRequestLine(request->nonce))
+                              : Send(port, nvlab::FrameType::kError, "resume: " + error);
+        if (!sent) PowerOff("cannot write the agent port");
+        continue;
+      }
+      if (stage == Stage::kTemplate) {
+        Send(port, nvlab::FrameType::kError, "the guest is at the template stage (not resumed)");
         continue;
       }
       if (frame->type != nvlab::FrameType::kExec) {

@@ -663,6 +663,7 @@ class GuestImageCacheTest : public testing::Test {
     data_dir_ = dir_.path() / "share/nvlab/guest";
     tools_dir_ = dir_.path() / "libexec/nvlab/guest";
     image::WriteAll(data_dir_ / "init", "#!/bin/sh\necho init\n", true);
+    image::WriteAll(data_dir_ / "nvlab-prepare-nvdimms", "#!/bin/sh\necho prepare\n", true);
     image::WriteAll(tools_dir_ / "nvlab-agent", "agent v1", true);
     image::WriteAll(tools_dir_ / "sub/helper", "helper", true);
   }
@@ -694,6 +695,7 @@ TEST_F(GuestImageCacheTest, BuildsTheToolsLayerOverTheBaseLayer) {
   EXPECT_EQ(entries["usr/bin/busybox"].data, "fake busybox");
   EXPECT_EQ(entries["init"].data, "#!/bin/sh\necho init\n");
   EXPECT_EQ(entries["init"].mode & 0777, 0755U);
+  EXPECT_EQ(entries["usr/bin/nvlab-prepare-nvdimms"].data, "#!/bin/sh\necho prepare\n");
   EXPECT_EQ(entries["usr/bin/nvlab-agent"].data, "agent v1");
   EXPECT_EQ(entries["usr/bin/sub/helper"].data, "helper");
   std::string manifest = image::ReadAll(image.manifest);
@@ -716,11 +718,12 @@ TEST_F(GuestImageCacheTest, WritesAManifestOfTheKeysFilesToolsAndBase) {
   EXPECT_EQ(manifest["files"]["vmlinux"]["size"], 11);
   EXPECT_EQ(manifest["files"]["initramfs.cpio"]["sha256"],
             image::Sha256Hex(image::ReadAll(image.initrd)));
-  ASSERT_EQ(manifest["tools"].size(), 3U);
+  ASSERT_EQ(manifest["tools"].size(), 4U);
   EXPECT_EQ(manifest["tools"][0]["path"], "/init");
-  EXPECT_EQ(manifest["tools"][1]["path"], "/usr/bin/nvlab-agent");
-  EXPECT_EQ(manifest["tools"][1]["sha256"], image::Sha256Hex("agent v1"));
-  EXPECT_EQ(manifest["tools"][1]["size"], 8);
+  EXPECT_EQ(manifest["tools"][1]["path"], "/usr/bin/nvlab-prepare-nvdimms");
+  EXPECT_EQ(manifest["tools"][2]["path"], "/usr/bin/nvlab-agent");
+  EXPECT_EQ(manifest["tools"][2]["sha256"], image::Sha256Hex("agent v1"));
+  EXPECT_EQ(manifest["tools"][2]["size"], 8);
   EXPECT_EQ(manifest["base"], nlohmann::json::parse(R"({"packages": []})"));
 }
 

@@ -2,6 +2,7 @@
 // the manifest's kernel task layout (KernelTaskLayoutJson, ReadManifestKernelTaskLayout).
 
 #include "nvlab/guest_image.h"
+#include "nvlab/file_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -114,32 +115,6 @@ constexpr std::size_t kKeptImages = 8;
 void Log(const GuestImageSpec& spec, const std::string& line) {
   if (spec.log != nullptr) *spec.log << "nvlab image: " << line << std::endl;
 }
-
-// ImageLock holds flock(2) on <home>/lock for its lifetime (released by close, also when the
-// process dies, so a killed build never blocks the next one).
-class ImageLock {
- public:
-  ImageLock() = default;
-  ImageLock(const ImageLock&) = delete;
-  ImageLock& operator=(const ImageLock&) = delete;
-  ~ImageLock() {
-    if (fd_ >= 0) close(fd_);
-  }
-
-  Status Acquire(const fs::path& path, const GuestImageSpec& spec) {
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return Status::IoErrorFromErrno("cannot open " + path.string(), errno);
-    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return Status::Ok();
-    Log(spec, "waiting for another nvlab process building in " + path.parent_path().string());
-    while (flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) return Status::IoErrorFromErrno("flock " + path.string(), errno);
-    }
-    return Status::Ok();
-  }
-
- private:
-  int fd_ = -1;
-};
 
 Status MakeDirectories(const fs::path& dir) {
   std::error_code error;
@@ -516,8 +491,10 @@ void PruneOldLayers(const fs::path& home, const std::string& keep_base,
 Status BuildMissingLayers(const fs::path& home, const ImageKeys& keys,
                           const std::vector<image::ToolFile>& tools,
                           const std::vector<DebianPackage>& packages, const GuestImageSpec& spec) {
-  ImageLock lock;
-  NVLAB_RETURN_IF_ERROR(lock.Acquire(home / "lock", spec));
+  FileLock lock;
+  NVLAB_RETURN_IF_ERROR(lock.Acquire(home / "lock", FileLock::Mode::kExclusive, [&] {
+    Log(spec, "waiting for another nvlab process building in " + home.string());
+  }));
   const fs::path image_dir = home / "images" / keys.image;
   if (ImageComplete(image_dir)) return Status::Ok();  // built while this process waited
   NVLAB_RETURN_IF_ERROR(PrepareCacheFolders(home));
@@ -571,8 +548,8 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
   NVLAB_RETURN_IF_ERROR(MakeDirectories(home));
   ImageKeys keys;
   std::vector<image::ToolFile> tools;
-  NVLAB_RETURN_IF_ERROR(image::ScanToolsLayer(spec.guest_data_dir / "init", spec.guest_tools_dir,
-                                              &tools, &keys.tools));
+  NVLAB_RETURN_IF_ERROR(
+      image::ScanToolsLayer(spec.guest_data_dir, spec.guest_tools_dir, &tools, &keys.tools));
   std::vector<DebianPackage> packages;
   NVLAB_RETURN_IF_ERROR(ChooseBaseLayer(home, spec, &packages, &keys.base));
   NVLAB_RETURN_IF_ERROR(ImageKey(&keys));

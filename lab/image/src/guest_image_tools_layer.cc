@@ -12,21 +12,23 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bump when the tools layer's layout changes, so that old images are not reused.
-constexpr char kToolsLayerFormat[] = "nvlab-tools-layer-1";
+constexpr char kToolsLayerFormat[] = "nvlab-tools-layer-2";
 // Inode numbers of the tools cpio start here, apart from the base layer's.
 constexpr std::uint32_t kToolsFirstInode = 0x40000000;
 
 }  // namespace
 
-Status ScanToolsLayer(const fs::path& init_script, const fs::path& tools_dir,
+Status ScanToolsLayer(const fs::path& guest_data_dir, const fs::path& tools_dir,
                       std::vector<ToolFile>* files, std::string* key) {
   files->clear();
-  ToolFile init;
-  init.guest_path = "init";
-  init.host_path = init_script;
-  Status status = Sha256OfFile(init_script, &init.sha256, &init.size);
-  if (!status.ok()) return Status::NotFound("guest init script: " + status.message());
-  files->push_back(init);
+  for (const auto& [name, guest_path] : kGuestBootScripts) {
+    ToolFile script;
+    script.guest_path = guest_path;
+    script.host_path = guest_data_dir / name;
+    Status status = Sha256OfFile(script.host_path, &script.sha256, &script.size);
+    if (!status.ok()) return Status::NotFound("guest boot script: " + status.message());
+    files->push_back(script);
+  }
   std::error_code error;
   if (!tools_dir.empty() && fs::is_directory(tools_dir, error)) {
     std::vector<ToolFile> tools;

@@ -64,10 +64,15 @@ struct ToolFile {
   std::uint64_t size = 0;
 };
 
-// ScanToolsLayer lists the tools layer's files (init_script as /init, each regular file under
-// tools_dir in usr/bin/) with their checksums, and returns its key (16 hex digits).
-// init_script missing: NotFound. tools_dir missing: no tools.
-Status ScanToolsLayer(const std::filesystem::path& init_script,
+// The guest's boot scripts, from the guest data folder (share/nvlab/guest): init as /init, and
+// the NVDIMM setup it or the agent runs (lab/guest/README.md) in usr/bin/.
+inline constexpr const char* kGuestBootScripts[][2] = {
+    {"init", "init"}, {"nvlab-prepare-nvdimms", "usr/bin/nvlab-prepare-nvdimms"}};
+
+// ScanToolsLayer lists the tools layer's files (the boot scripts of guest_data_dir, each regular
+// file under tools_dir in usr/bin/) with their checksums, and returns its key (16 hex digits).
+// A boot script missing: NotFound. tools_dir missing: no tools.
+Status ScanToolsLayer(const std::filesystem::path& guest_data_dir,
                       const std::filesystem::path& tools_dir, std::vector<ToolFile>* files,
                       std::string* key);
 
