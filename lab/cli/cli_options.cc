@@ -492,6 +492,9 @@ void AddLabOptions(CLI::App* app, CliOptions* o) {
                       ->default_str(defaults.trace_stores));
   added.push_back(app->add_flag("--deterministic", o->deterministic,
                                 "-icount and fixed clocks: same program, same image (slower)"));
+  added.push_back(app->add_flag("--cold", o->cold,
+                                "boot the guest's kernel every time instead of restoring the "
+                                "warm-start template saved once per image and machine"));
   added.push_back(app->add_option("--timeout", o->timeout_seconds,
                                   "whole-run limit, 1 to 86400; exit 124 when it expires")
                       ->type_name("SECONDS")
@@ -572,9 +575,9 @@ void AddDomainOptions(CLI::App* command, CliOptions* o) {
 // kNotWithDomain are the options that shape a guest nvlab boots itself; a libvirt domain's
 // definition fixes all of that (`nvlab machine --libvirt-xml` takes them instead).
 constexpr const char* kNotWithDomain[] = {
-    "--machine",       "--nvdimm",           "--namespace",   "--filesystem", "--persistence",
-    "--share",         "--nvdimm-image",     "--accel",       "--model",      "--on-cut",
-    "--deterministic", "--cut-after-fences", "--trace-stores"};
+    "--machine",       "--nvdimm",           "--namespace",    "--filesystem", "--persistence",
+    "--share",         "--nvdimm-image",     "--accel",        "--model",      "--on-cut",
+    "--deterministic", "--cut-after-fences", "--trace-stores", "--cold"};
 
 // DomainOptionProblem checks the rules of --domain and --connect; empty when there is none.
 std::string DomainOptionProblem(const CLI::App& app, const CliOptions& o) {
@@ -740,7 +743,7 @@ std::string MachineProblem(const CliOptions& o, const CLI::App& app, const Comma
   }
   // Lab options that shape a boot nvlab runs itself, not a libvirt domain.
   for (const char* name :
-       {"--share", "--accel", "--cut-after-fences", "--deterministic", "--json"}) {
+       {"--share", "--accel", "--cut-after-fences", "--deterministic", "--json", "--cold"}) {
     if (app.count(name) != 0) return std::string(name) + " does not apply to a libvirt domain";
   }
   return "";

@@ -63,6 +63,9 @@ struct CliOptions {
   uint64_t cut_after_fences = 0;  // 0: never
   std::string trace_stores = "off";
   bool deterministic = false;
+  // cold: boot the kernel every time instead of restoring the warm-start template
+  // (docs/design/warm-starts.md).
+  bool cold = false;
   int timeout_seconds = kDefaultTimeoutSeconds;
   bool json = false;
   bool verbose = false;

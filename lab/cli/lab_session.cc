@@ -2,6 +2,8 @@
 
 #include "lab_session.h"
 
+#include "nvlab/guest_template_cache.h"
+
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -118,9 +120,53 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
                             config.model.plugin.string() + " (use --model off to run without)");
   }
   config.log = options_.verbose ? &std::cerr : nullptr;
+  config.notices = &std::cerr;
   config.boot_timeout = std::chrono::milliseconds(deadline_.RemainingMs());
   config.dry_run = dry_run;
+  NVLAB_RETURN_IF_ERROR(ChooseWarmStart(dry_run, &config));
   return Guest::Create(std::move(config), guest);
+}
+
+// ChooseWarmStart sets config->warm_template unless the guest boots cold: --cold, or --accel kvm
+// (templates are saved and restored under TCG). A template that cannot be built is no reason to
+// fail: the guest boots cold and one line says why. A dry run builds nothing: it shows the
+// restoring command line, and -v says whether the template is there yet.
+Status LabSession::ChooseWarmStart(bool dry_run, GuestConfig* config) {
+  if (options_.cold || options_.accel == Accel::kKvm) return Status::Ok();
+  const std::filesystem::path home = DefaultNvlabHome();
+  if (dry_run) {
+    // Only the restoring command line is shown; QEMU itself need not be there.
+    std::string key, inputs;
+    GuestTemplate t;
+    const Status keyed = GuestTemplateKey(*config, &key, &inputs);
+    if (keyed.ok()) {
+      t.dir = GuestTemplateDir(home, key);
+      t.key = key;
+      t.state = t.dir / "state";
+    }
+    if (options_.verbose) {
+      std::cerr << "nvlab: warm start from "
+                << (!keyed.ok() ? "a template (" + keyed.message() + ")"
+                    : LoadGuestTemplate(t.dir, key, config->machine.numa_nodes, &t).ok()
+                        ? t.dir.string()
+                        : t.dir.string() +
+                              " (not built yet: the run builds it first, with a cold boot)")
+                << "\n";
+    }
+    config->warm_template = t;
+    return Status::Ok();
+  }
+  GuestTemplate t;
+  const Status s = EnsureGuestTemplate(home, *config, &t);
+  if (s.ok()) {
+    config->warm_template = std::move(t);
+    return Status::Ok();
+  }
+  // The user's deadline or Ctrl-C ended the build: that ends the run too.
+  if (s.code() == Status::Code::kCancelled || deadline_.expired()) return s;
+  const std::string why = s.message().substr(0, s.message().find('\n'));
+  std::cerr << "nvlab: no warm start (" << why << "); booting cold\n";
+  return Status::Ok();
 }
 
 Status LabSession::DryRun(int boots, std::vector<std::vector<std::string>>* command_lines) {

@@ -124,6 +124,16 @@ class DryRunTest : public ::testing::Test {
     return "while [ ! -e /host/" + name + " ]; do sleep 0.1; done";
   }
   void Release(const std::string& name) { std::ofstream(share_ / name) << "go\n"; }
+  // BuildWarmStartTemplate runs `nvlab run` once with the options that shape the guest, so that
+  // the template exists and the next run starts one QEMU only: the one that restores it (the
+  // template's own boot is another QEMU, with no plugin and no -incoming).
+  static void BuildWarmStartTemplate(const Words& shaping) {
+    Words argv = {"run"};
+    argv.insert(argv.end(), shaping.begin(), shaping.end());
+    argv.insert(argv.end(), {"--", "true"});
+    const auto r = RunNvlab(argv);
+    ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  }
   void ExpectExitZero(Subprocess* nvlab) {
     const Status waited = nvlab->Wait(Deadline::In(std::chrono::minutes(5)));
     ASSERT_TRUE(waited.ok()) << waited.ToString();
@@ -147,7 +157,9 @@ TEST_F(DryRunTest, RunPrintsTheCommandLineOfTheQemuItStarts) {
   const std::string line = printed.out.substr(0, printed.out.size() - 1);
   ASSERT_EQ(line.find('\n'), std::string::npos) << "one line: " << Describe(printed);
   EXPECT_FALSE(fs::exists(image)) << "a dry run creates no --nvdimm-image";
+  EXPECT_TRUE(line.ends_with(" -incoming defer")) << "warm starts are the default: " << line;
 
+  BuildWarmStartTemplate({"--share", share_.string()});
   Words real = {"run"};
   real.insert(real.end(), options.begin(), options.end());
   real.insert(real.end(), {"--", WaitFor("go")});
@@ -174,6 +186,7 @@ TEST_F(DryRunTest, PowerCyclePrintsBothBootsCommandLines) {
   }
   ASSERT_EQ(lines.size(), 2u) << Describe(printed);
 
+  BuildWarmStartTemplate(options);
   Words real = {"power-cycle"};
   real.insert(real.end(), options.begin(), options.end());
   real.insert(real.end(), {"--before", WaitFor("go1"), "--after", WaitFor("go2")});
@@ -205,6 +218,14 @@ TEST_F(DryRunTest, ADryRunNeedsNoQemuAndOddArgumentsSurviveTheQuoting) {
                               ",mount_tag=nvlab_share,security_model=none";
   }
   EXPECT_TRUE(found) << r.out;
+  EXPECT_NE(r.out.find(" -incoming defer"), std::string::npos) << r.out;
+
+  // --cold: the kernel boots, nothing is restored.
+  const auto cold = RunNvlab({"run", "--dry-run", "--cold", "--model", "off", "--", "true"},
+                             {"PATH=/nonexistent"});
+  ASSERT_EQ(cold.exit_status, 0) << Describe(cold);
+  EXPECT_EQ(cold.out.find("-incoming"), std::string::npos) << cold.out;
+  EXPECT_NE(cold.out.find("nvlab.template=1"), std::string::npos) << cold.out;
 }
 
 }  // namespace

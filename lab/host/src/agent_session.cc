@@ -137,11 +137,24 @@ Status AgentSession::RequestHello(Deadline deadline) {
   return WaitForHello(deadline, nonce, "while waiting for the agent's hello");
 }
 
+Status AgentSession::Resume(ResumeRequest request, Deadline deadline) {
+  if (fd_ < 0) return Status::FailedPrecondition("not connected to the agent");
+  request.nonce = MakeHelloNonce();
+  const auto payload = EncodeResumeRequest(request);
+  if (!payload) return Status::InvalidArgument("resume request: a setting is out of range");
+  NVLAB_RETURN_IF_ERROR(SendAll(EncodeFrame(FrameType::kResume, *payload), deadline));
+  return WaitForHello(deadline, request.nonce, "while the guest set its NVDIMMs up", true);
+}
+
 Status AgentSession::WaitForHello(Deadline deadline, std::string_view nonce,
-                                  std::string_view during) {
+                                  std::string_view during, bool errors_end) {
   hello_.clear();
   for (;;) {
     if (auto frame = decoder_.Next()) {
+      if (errors_end && frame->type == FrameType::kError) {
+        std::string text = frame->payload.substr(0, 300);
+        return Status::IoError("the guest agent says: " + EscapeUntrusted(text));
+      }
       if (frame->type != FrameType::kHello) {
         // A host that asked with a nonce skips what was queued before the answer (a command's
         // output the last host left unread, for example).

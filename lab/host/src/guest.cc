@@ -16,9 +16,16 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/random.h>
+#include <time.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
 #include "nvlab/console_tail.h"
 #include "nvlab/hex.h"
 #include "nvlab/interruption.h"
+#include "nvlab/memory_image_file.h"
 #include "nvlab/model_control.h"
 #include "nvlab/nvdimm_file.h"
 #include "nvlab/untrusted_text.h"
@@ -154,6 +161,8 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.share_dir = config_.share_dir.empty() ? fs::path() : fs::absolute(config_.share_dir);
   launch.plugin = PluginArgument(boot);
   launch.deterministic = config_.deterministic;
+  launch.template_stage = true;
+  launch.incoming = config_.warm_template.has_value();
   return QemuCommandLine(config_.machine, launch);
 }
 
@@ -211,11 +220,8 @@ Status Guest::LabFailure(const Status& status) const {
   }
 }
 
-Status Guest::Boot() {
-  if (running()) return Status::FailedPrecondition("the guest is already running");
-  if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
+void Guest::BeginBoot() {
   ++boots_;
-  const std::string n = std::to_string(boots_);
   console_log_ = ConsoleLogOf(run_dir_, boots_);
   qemu_log_ = QemuLogOf(run_dir_, boots_);
   report_path_ = CutReportOf(run_dir_, boots_);
@@ -224,15 +230,18 @@ Status Guest::Boot() {
     fs::remove(run_dir_ / sock, ec);
   }
   cut_pending_report_ = false;
+  warm_ = false;
+  clock_ = BootClock();
+  clock_.begin = std::chrono::steady_clock::now();
+}
 
-  const std::vector<std::string> argv = BootCommandLine(boots_);
+Status Guest::StartQemu(const std::vector<std::string>& argv, Deadline deadline) {
   if (config_.log != nullptr) {
-    std::string line = "boot " + n + ":";
+    std::string line = "boot " + std::to_string(boots_) + ":";
     for (const std::string& a : argv) line += " " + a;
     Log(line);
   }
   NVLAB_RETURN_IF_ERROR(Spawn(argv));
-  const Deadline deadline = Deadline::In(config_.boot_timeout);
   // Wait for QMP in short rounds so that a QEMU that dies at start is noticed at once.
   const Deadline qmp_deadline = deadline.Earlier(Deadline::In(std::chrono::seconds(20)));
   Status s;
@@ -244,20 +253,245 @@ Status Guest::Boot() {
     KillQemu();
     return LabFailure(died ? Status::GuestDied("QEMU exited at start") : s);
   }
-  s = agent_.Connect(run_dir_ / "agent.sock", deadline);
-  if (s.ok()) s = qmp_.Execute("cont", "", deadline);
-  if (s.ok()) s = agent_.AwaitBootHello(deadline);
+  clock_.qemu_started = std::chrono::steady_clock::now();
+  return Status::Ok();
+}
+
+Status Guest::BootFailure(const Status& status) {
+  Status s = status;
   if (s.code() == Status::Code::kTimeout) {
     s = Status::Timeout("the guest did not become ready within " +
                         std::to_string(config_.boot_timeout.count() / 1000) + " s");
   }
+  KillQemu();
+  return LabFailure(s);
+}
+
+Status Guest::ColdBootToTemplateStage(Deadline deadline) {
+  NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
+  Status s = agent_.Connect(run_dir_ / "agent.sock", deadline);
+  if (s.ok()) s = qmp_.Execute("cont", "", deadline);
+  clock_.continued = std::chrono::steady_clock::now();
+  if (s.ok()) s = agent_.AwaitBootHello(deadline);
+  if (s.ok()) {
+    const auto stage = agent_.hello().find("stage");
+    if (stage == agent_.hello().end() || stage->second != "template") {
+      s = Status::ProtocolError(
+          "the guest's agent did not stop at the template stage (a guest image from an older "
+          "nvlab? run `nvlab image`)");
+    }
+  }
+  if (!s.ok()) return BootFailure(s);
+  clock_.template_hello = std::chrono::steady_clock::now();
+  clock_.template_hello_values = agent_.hello();
+  return Status::Ok();
+}
+
+Status Guest::Restore(Deadline deadline, bool* template_failed) {
+  *template_failed = true;
+  const GuestTemplate& t = *config_.warm_template;
+  if (t.ram_files.size() != ram_files_.size()) {
+    return Status::FailedPrecondition("the template has " + std::to_string(t.ram_files.size()) +
+                                      " RAM files, the machine " +
+                                      std::to_string(ram_files_.size()));
+  }
+  for (size_t i = 0; i < ram_files_.size(); ++i) {
+    uint64_t checksum = 0;
+    NVLAB_RETURN_IF_ERROR(CopyMemoryImage(t.ram_files[i], ram_files_[i], &checksum));
+    if (checksum != t.ram_checksums[i]) {
+      return Status::FailedPrecondition(t.ram_files[i].string() + " does not match its checksum");
+    }
+  }
+  clock_.copy_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_.begin).count();
+  NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
+  Status s =
+      qmp_.Execute("migrate-set-capabilities",
+                   R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})", deadline);
+  if (s.ok()) {
+    s = qmp_.Execute("migrate-incoming", nlohmann::json{{"uri", "file:" + t.state.string()}}.dump(),
+                     deadline);
+  }
+  // Loading a few hundred KB of state takes milliseconds; QEMU reports the end in query-migrate.
+  while (s.ok()) {
+    std::string result;
+    s = qmp_.Execute("query-migrate", "", deadline, &result);
+    if (!s.ok()) break;
+    const nlohmann::json status = nlohmann::json::parse(result, nullptr, false);
+    const std::string state = status.is_object() ? status.value("status", "") : "";
+    if (state == "completed") break;
+    if (state == "failed" || state == "cancelled") {
+      s = Status::IoError("QEMU could not load the saved state: " +
+                          EscapeUntrusted(status.value("error-desc", state)));
+      break;
+    }
+    if (ReapQemu()) {
+      s = Status::GuestDied("QEMU ended while it loaded the saved state");
+      break;
+    }
+    if (deadline.expired()) {
+      s = Status::Timeout("QEMU did not finish loading the saved state");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   if (!s.ok()) {
     KillQemu();
-    return LabFailure(s);
+    return s;
   }
+  clock_.restored = std::chrono::steady_clock::now();
+  *template_failed = false;
+  s = agent_.Connect(run_dir_ / "agent.sock", deadline);
+  if (s.ok()) s = qmp_.Execute("cont", "", deadline);
+  clock_.continued = std::chrono::steady_clock::now();
+  if (!s.ok()) return BootFailure(s);
+  warm_ = true;
+  return Status::Ok();
+}
+
+Status Guest::ResumeGuest(Deadline deadline) {
+  ResumeRequest request;
+  if (config_.deterministic) {
+    // The same every run, so that --deterministic stays deterministic; the guest keeps its own
+    // virtual clock (-rtc clock=vm).
+    for (size_t i = 0; i < request.seed.size(); ++i) {
+      request.seed[i] = static_cast<uint8_t>(0x6e ^ (i * 37));
+    }
+  } else {
+    size_t got = 0;
+    while (got < request.seed.size()) {
+      const ssize_t n = getrandom(request.seed.data() + got, request.seed.size() - got, 0);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+      } else if (n < 0 && errno != EINTR) {
+        return BootFailure(Status::IoErrorFromErrno("getrandom for the guest's seed", errno));
+      }
+    }
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    request.has_realtime = true;
+    request.realtime_seconds = now.tv_sec;
+    request.realtime_nanoseconds = static_cast<int32_t>(now.tv_nsec);
+  }
+  const Machine& m = config_.machine;
+  request.ns = ToString(m.namespace_mode);
+  request.fs = ToString(m.filesystem);
+  request.nvdimms = static_cast<int>(m.nvdimms.size());
+  request.share = !config_.share_dir.empty();
+  Status s = agent_.Resume(request, deadline);
+  if (!s.ok()) return BootFailure(s);
+  clock_.ready = std::chrono::steady_clock::now();
+  return Status::Ok();
+}
+
+void Guest::LogBootPhases() const {
+  if (config_.log == nullptr) return;
+  using Seconds = std::chrono::duration<double>;
+  auto between = [](auto from, auto to) { return Seconds(to - from).count(); };
+  // Guest uptimes come from the (untrusted) hello: used only for this line, when they parse.
+  auto guest_value = [this](const std::string& key) {
+    const auto it = clock_.template_hello_values.find(key);
+    if (it == clock_.template_hello_values.end()) return -1.0;
+    char* end = nullptr;
+    const double v = std::strtod(it->second.c_str(), &end);
+    return end != it->second.c_str() && *end == '\0' && v >= 0 && v < 1e6 ? v : -1.0;
+  };
+  char line[512];
+  if (warm_) {
+    std::snprintf(line, sizeof(line),
+                  "boot %d phases (warm): RAM copy %.2f s, QEMU start %.2f s, state load %.2f s, "
+                  "NVDIMM setup %.2f s; ready %.2f s after the boot began",
+                  boots_, clock_.copy_seconds,
+                  between(clock_.begin, clock_.qemu_started) - clock_.copy_seconds,
+                  between(clock_.qemu_started, clock_.restored),
+                  between(clock_.continued, clock_.ready), between(clock_.begin, clock_.ready));
+  } else {
+    const double uptime = guest_value("uptime");
+    const double init = guest_value("timing.init");
+    const double to_hello = between(clock_.continued, clock_.template_hello);
+    std::snprintf(line, sizeof(line),
+                  "boot %d phases (cold): QEMU start %.2f s, firmware and PVH entry %.2f s, kernel "
+                  "to init %.2f s, init to agent ready %.2f s, NVDIMM setup %.2f s; ready %.2f s "
+                  "after the boot began",
+                  boots_, between(clock_.begin, clock_.qemu_started),
+                  uptime >= 0 ? std::max(0.0, to_hello - uptime) : -1.0, init,
+                  uptime >= 0 && init >= 0 ? uptime - init : -1.0,
+                  between(clock_.template_hello, clock_.ready),
+                  between(clock_.begin, clock_.ready));
+  }
+  Log(line);
+}
+
+Status Guest::Boot() {
+  if (running()) return Status::FailedPrecondition("the guest is already running");
+  if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
+  const Deadline deadline = Deadline::In(config_.boot_timeout);
+  BeginBoot();
+  if (config_.warm_template) {
+    bool template_failed = false;
+    Status s = Restore(deadline, &template_failed);
+    if (!s.ok() && !template_failed) return s;
+    if (!s.ok()) {
+      // The template is unusable (damaged, or a QEMU that cannot load it): this guest boots cold
+      // from now on, and the next nvlab run checks and rebuilds the template.
+      if (config_.notices != nullptr) {
+        *config_.notices << "nvlab: warm start from " << config_.warm_template->dir.string()
+                         << " failed (" << s.message() << "); booting cold\n"
+                         << std::flush;
+      }
+      std::error_code ec;
+      fs::remove(config_.warm_template->dir / "manifest", ec);  // stale: rebuilt next time
+      config_.warm_template.reset();
+      BeginBoot();
+    }
+  }
+  if (!warm_) NVLAB_RETURN_IF_ERROR(ColdBootToTemplateStage(deadline));
+  NVLAB_RETURN_IF_ERROR(ResumeGuest(deadline));
+  LogBootPhases();
   const auto pmem = agent_.hello().find("NVLAB_PMEM");
-  Log("boot " + n +
+  Log("boot " + std::to_string(boots_) +
       ": guest ready, NVLAB_PMEM=" + (pmem == agent_.hello().end() ? std::string() : pmem->second));
+  return Status::Ok();
+}
+
+Status Guest::BootToTemplateStage() {
+  if (running()) return Status::FailedPrecondition("the guest is already running");
+  if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
+  if (config_.warm_template) return Status::FailedPrecondition("a template is booted cold");
+  BeginBoot();
+  return ColdBootToTemplateStage(Deadline::In(config_.boot_timeout));
+}
+
+Status Guest::SaveStateAndStop(const fs::path& file) {
+  if (!running()) return Status::FailedPrecondition("the guest is not running");
+  const Deadline deadline = Deadline::In(std::chrono::seconds(60));
+  Status s =
+      qmp_.Execute("migrate-set-capabilities",
+                   R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})", deadline);
+  if (s.ok()) s = qmp_.Execute("stop", "", deadline);
+  if (s.ok()) {
+    s = qmp_.Execute("migrate", nlohmann::json{{"uri", "file:" + file.string()}}.dump(), deadline);
+  }
+  while (s.ok()) {
+    std::string result;
+    s = qmp_.Execute("query-migrate", "", deadline, &result);
+    if (!s.ok()) break;
+    const nlohmann::json status = nlohmann::json::parse(result, nullptr, false);
+    const std::string state = status.is_object() ? status.value("status", "") : "";
+    if (state == "completed") break;
+    if (state == "failed" || state == "cancelled") {
+      s = Status::IoError("QEMU could not save the guest: " +
+                          EscapeUntrusted(status.value("error-desc", state)));
+    } else if (deadline.expired()) {
+      s = Status::Timeout("QEMU did not finish saving the guest");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!s.ok()) {
+    KillQemu();
+    return LabFailure(s.WithContext("saving the template"));
+  }
+  KillQemu();
   return Status::Ok();
 }
 

@@ -8,6 +8,10 @@
 namespace nvlab {
 
 std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) {
+  if (launch.template_stage) {
+    return std::string("console=ttyS0 quiet panic=-1 nvlab.template=1") +
+           (launch.share_dir.empty() ? "" : " nvlab.share=1");
+  }
   std::string text = "console=ttyS0 quiet panic=-1 nvlab.ns=";
   text += ToString(machine.namespace_mode);
   text += " nvlab.nvdimms=" + std::to_string(machine.nvdimms.size());
@@ -96,6 +100,7 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
     add({"-icount", "shift=5,sleep=off", "-seed", "1", "-rtc",
          "base=2020-01-01T00:00:00,clock=vm"});
   }
+  if (launch.incoming) add({"-incoming", "defer"});
   return argv;
 }
 

@@ -8,8 +8,8 @@
 //
 // Life cycle, once per boot or attachment:
 //
-//   AgentSession(machine_ended) -> Connect -> AwaitBootHello | RequestHello -> Run ... ->
-//   SendPowerOff (optional) -> Close (or destruction)
+//   AgentSession(machine_ended) -> Connect -> AwaitBootHello | RequestHello -> [Resume] ->
+//   Run ... -> SendPowerOff (optional) -> Close (or destruction)
 //
 // AwaitBootHello is for a guest the host started paused: the agent's boot-time hello must be its
 // first frame. RequestHello is for an agent that may have said hello to nobody long ago (a
@@ -38,6 +38,7 @@
 
 #include "nvlab/agent_frame.h"
 #include "nvlab/deadline.h"
+#include "nvlab/resume_request.h"
 #include "nvlab/status.h"
 
 namespace nvlab {
@@ -90,6 +91,12 @@ class AgentSession {
   // carries it; every frame before that one is discarded. Errors as AwaitBootHello.
   Status RequestHello(Deadline deadline);
 
+  // Resume sends a resume request (nvlab/resume_request.h; its nonce is made here) to an agent
+  // at the template stage and waits for the hello that answers it, which replaces hello().
+  // IoError with the agent's (escaped) reason when it answers with an error frame; otherwise
+  // errors as AwaitBootHello. InvalidArgument when a field is out of range.
+  Status Resume(ResumeRequest request, Deadline deadline);
+
   // Run sends an exec request for argv and streams the command's output to sink until the agent
   // reports its end, or the machine ends, the deadline passes or the user interrupts nvlab
   // (*outcome says which; the status is OK in all four cases). Errors: InvalidArgument when argv
@@ -116,9 +123,11 @@ class AgentSession {
   const std::map<std::string, std::string>& hello() const { return hello_; }
 
  private:
-  // WaitForHello waits for a hello; with a nonce it skips frames until the hello carrying it.
+  // WaitForHello waits for a hello; with a nonce it skips frames until the hello carrying it
+  // (with errors_end, an error frame ends the wait with its text instead).
   // `during` ends the message of an interruption ("during boot").
-  Status WaitForHello(Deadline deadline, std::string_view nonce, std::string_view during);
+  Status WaitForHello(Deadline deadline, std::string_view nonce, std::string_view during,
+                      bool errors_end = false);
   // SendAll writes bytes within the deadline (the socket is non-blocking).
   Status SendAll(std::string_view bytes, Deadline deadline);
 

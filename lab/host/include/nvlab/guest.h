@@ -6,6 +6,13 @@
 //
 //   Guest::Create -> Boot -> Run ... -> PowerCut -> Boot -> Run ... -> PowerOff (or destruction)
 //
+// Every boot reaches the template stage first (the guest's init stops before the NVDIMMs) and is
+// then resumed: the host's resume request reseeds the guest's RNG, sets its clock and has the
+// NVDIMMs set up (nvlab/resume_request.h). A cold boot gets there by booting the kernel; a warm
+// start (GuestConfig::warm_template) by restoring a guest saved there (nvlab/guest_template.h),
+// and falls back to a cold boot, saying why on GuestConfig::notices, when the template cannot
+// be restored. Templates themselves are made by BootToTemplateStage + SaveStateAndStop.
+//
 // PowerCut is a hard stop, not a shutdown: QMP "stop" freezes the vCPUs, the persistence model
 // (when loaded) decides what the NVDIMMs keep, and QEMU is killed; no guest shutdown path runs.
 // The next Boot starts a new QEMU on the NVDIMM content that survived.
@@ -38,6 +45,7 @@
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/guest_image.h"
+#include "nvlab/guest_template.h"
 #include "nvlab/machine.h"
 #include "nvlab/model_plugin_argument.h"
 #include "nvlab/qemu_command_line.h"
@@ -62,7 +70,12 @@ struct GuestConfig {
   ModelConfig model;
   bool deterministic = false;
   std::chrono::milliseconds boot_timeout{60000};
-  std::ostream* log = nullptr;  // -v: progress lines
+  std::ostream* log = nullptr;  // -v: progress lines, and each boot's phases with their times
+  // warm_template: restore every boot from this template instead of booting the kernel; unset:
+  // cold boots. Its files are only read.
+  std::optional<GuestTemplate> warm_template;
+  std::ostream* notices =
+      nullptr;  // one-line notices that are not errors (a warm start's fallback)
   // dry_run: Create makes the run folder only (no NVDIMM or RAM file, and none the caller
   // named: an existing --nvdimm-image is checked, a missing one left missing), so that
   // BootCommandLine can show what Boot would start; Boot refuses.
@@ -102,6 +115,15 @@ class Guest {
   // *report is the model's report (nvlab/cut_report.h); a missing or malformed one is an error.
   Status PowerCut(CutReport* report);
 
+  // BootToTemplateStage boots cold up to the template stage (the agent's first hello) and leaves
+  // the guest there, running: what a template is saved from (nvlab/guest_template_cache.h).
+  Status BootToTemplateStage();
+
+  // SaveStateAndStop pauses the guest, saves its device and vCPU state to `file` (a QEMU
+  // migration with x-ignore-shared: the memory stays in the RAM files), and ends QEMU. The RAM
+  // files (ram_files()) then hold the rest of the saved guest.
+  Status SaveStateAndStop(const std::filesystem::path& file);
+
   // PowerOff asks the agent to sync and power off, and waits for QEMU to end (killing it after
   // the deadline).
   Status PowerOff(Deadline deadline);
@@ -118,11 +140,28 @@ class Guest {
   std::string ConsoleTail(int lines = 20) const;
   const std::filesystem::path& run_dir() const { return run_dir_; }
   const std::vector<std::filesystem::path>& nvdimm_files() const { return nvdimm_files_; }
+  const std::vector<std::filesystem::path>& ram_files() const { return ram_files_; }
+  const std::filesystem::path& console_log() const { return console_log_; }
+  // warm: whether the last Boot restored a template (false after a cold boot or a fallback).
+  bool warm() const { return warm_; }
   int boots() const { return boots_; }
 
  private:
   explicit Guest(GuestConfig config);
   Status Spawn(const std::vector<std::string>& argv);
+  // BeginBoot numbers the next boot and names its files.
+  void BeginBoot();
+  // StartQemu spawns argv and connects QMP.
+  Status StartQemu(const std::vector<std::string>& argv, Deadline deadline);
+  // ColdBootToTemplateStage starts QEMU on the kernel and waits for the template-stage hello.
+  Status ColdBootToTemplateStage(Deadline deadline);
+  // Restore starts QEMU on the warm template; *template_failed says whether a failure was the
+  // template's (then a cold boot may follow).
+  Status Restore(Deadline deadline, bool* template_failed);
+  // ResumeGuest sends the resume request and waits for the guest to be ready.
+  Status ResumeGuest(Deadline deadline);
+  // BootFailure kills QEMU and wraps a boot error (timeouts named after the boot budget).
+  Status BootFailure(const Status& status);
   // ReapQemu returns true once QEMU has ended (and records how).
   bool ReapQemu();
   void KillQemu();
@@ -146,6 +185,15 @@ class Guest {
   QmpClient qmp_;
   int boots_ = 0;
   bool cut_pending_report_ = false;
+  bool warm_ = false;
+  // The host times of the current boot's steps and the guest's own hello, for the -v phase line.
+  struct BootClock {
+    std::chrono::steady_clock::time_point begin, qemu_started, restored, continued, template_hello,
+        ready;
+    double copy_seconds = 0;
+    std::map<std::string, std::string> template_hello_values;
+  } clock_;
+  void LogBootPhases() const;
 };
 
 // ShellCommand is argv for running `text` under the guest's `sh -c`.

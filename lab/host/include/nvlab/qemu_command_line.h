@@ -42,6 +42,13 @@ struct QemuLaunch {
   // (thread=single), so a cut taken inside a vCPU callback is atomic for all vCPUs.
   std::string plugin;
   bool deterministic = false;  // -icount shift=5,sleep=off -seed 1 -rtc clock=vm, fixed base
+  // template_stage: the guest's init stops before touching the NVDIMMs (nvlab.template=1) and
+  // waits for the host's resume request, which carries the NVDIMM settings; the kernel command
+  // line then holds none, so one saved guest serves every namespace mode (warm starts).
+  bool template_stage = false;
+  // incoming: QEMU waits for migrate-incoming (-incoming defer) instead of booting: a warm start
+  // restores a guest saved at the template stage.
+  bool incoming = false;
 };
 
 // KernelCommandLine is the -append text: the console and the nvlab.* settings the guest's init
