@@ -7,19 +7,28 @@
 //   workload         a guest workload (nvlab-records, flushed and drained records): the whole
 //                    run and the command alone (from --json command_seconds)
 //
+//   memory           at the first output: the guest's QEMU's resident memory, and the blocks its
+//                    RAM file holds (a warm start's copy of the template, or what a cold boot
+//                    has touched)
+//
 // each with the persistence model off (plain TCG), on (the default), on with --trace-stores
-// user and on with --trace-stores on, and the ratios to "off". The configurations alternate
-// within each round, so that a change in the host's load affects them alike.
+// user and on with --trace-stores on, and the last two again with --cold (warm starts are the
+// default), and the ratios to "off". The configurations alternate within each round, so that a
+// change in the host's load affects them alike.
 // Usage: nvlab-bench [--runs N] [--records N] [--configs LIST] [--nvlab PATH]
-//   LIST: comma-separated names among off,on,user,all (default: all four; "off" is always run,
-//   as the ratios' base)
+//   LIST: comma-separated names among off,on,user,all,cold-off,cold-on (default: all six;
+//   "off" is always run, as the ratios' base)
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,14 +40,52 @@ namespace {
 using nvlab::bench::Median;
 using Sample = nvlab::bench::TimedRun;
 
-Sample RunOnce(const std::vector<std::string>& args) {
-  return nvlab::bench::RunTimed(args);
-}
-
 // CommandSeconds reads "command_seconds": X from nvlab's --json output.
 double CommandSeconds(const std::string& out) {
   const size_t at = out.rfind("\"command_seconds\":");
   return at == std::string::npos ? -1 : std::atof(out.c_str() + at + 18);
+}
+
+// GuestMemory is what the guest of nvlab process `nvlab` costs the host now, in MiB: its QEMU's
+// resident memory, and the blocks allocated to the QEMU's first RAM file (mem-path of ram0).
+struct GuestMemory {
+  double rss = 0;
+  double ram_file = 0;
+};
+
+GuestMemory MemoryOfGuestOf(pid_t nvlab) {
+  GuestMemory m;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return m;
+  while (const dirent* e = readdir(proc)) {
+    const std::string pid = e->d_name;
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat("/proc/" + pid + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos || text.find("(qemu-system") == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != nvlab) continue;
+    std::ifstream status("/proc/" + pid + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with("VmRSS:")) m.rss = std::atof(line.c_str() + 6) / 1024;
+    }
+    std::ifstream cmdline("/proc/" + pid + "/cmdline");
+    for (std::string arg; std::getline(cmdline, arg, '\0');) {
+      const size_t at = arg.find("id=ram0,");
+      const size_t path = arg.find("mem-path=");
+      if (at == std::string::npos || path == std::string::npos) continue;
+      struct stat st {};
+      if (::stat(arg.substr(path + 9, arg.find(',', path) - path - 9).c_str(), &st) == 0) {
+        m.ram_file = static_cast<double>(st.st_blocks) * 512 / (1 << 20);
+      }
+    }
+  }
+  closedir(proc);
+  return m;
 }
 
 // A Config is one way of running the lab: the options every nvlab call of the row gets.
@@ -51,7 +98,7 @@ struct Config {
 
 // Measures are the figures of one configuration (medians).
 struct Measures {
-  double first = 0, run = 0, cycle = 0, whole = 0, command = 0;
+  double first = 0, run = 0, cycle = 0, whole = 0, command = 0, rss = 0, ram_file = 0;
 };
 
 }  // namespace
@@ -60,7 +107,7 @@ int main(int argc, char** argv) {
   int runs = 5;
   int records = 20000;
   std::string nvlab;
-  std::string wanted = "off,on,user,all";
+  std::string wanted = "off,on,user,all,cold-off,cold-on";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) {
@@ -73,8 +120,8 @@ int main(int argc, char** argv) {
       wanted = argv[++i];
     } else {
       (void)std::fprintf(stderr,
-                         "usage: nvlab-bench [--runs N] [--records N] [--configs off,on,user,all] "
-                         "[--nvlab PATH]\n");
+                         "usage: nvlab-bench [--runs N] [--records N] "
+                         "[--configs off,on,user,all,cold-off,cold-on] [--nvlab PATH]\n");
       return 2;
     }
   }
@@ -93,6 +140,8 @@ int main(int argc, char** argv) {
       {"on", "model on", "on/off", {"--model", "on"}},
       {"user", "on+trace user", "user/off", {"--model", "on", "--trace-stores", "user"}},
       {"all", "on+trace on", "all/off", {"--model", "on", "--trace-stores", "on"}},
+      {"cold-off", "cold, off", "cold/off", {"--model", "off", "--cold"}},
+      {"cold-on", "cold, on", "cold on/off", {"--model", "on", "--cold"}},
   };
   std::vector<Config> configs;
   for (const Config& c : known) {
@@ -103,7 +152,7 @@ int main(int argc, char** argv) {
   }
   // Samples per configuration: first output, run, power-cycle, workload whole and command.
   struct Samples {
-    std::vector<double> first, run, cycle, whole, command;
+    std::vector<double> first, run, cycle, whole, command, rss, ram_file;
   };
   std::vector<Samples> samples(configs.size());
   for (int i = 0; i < runs; ++i) {
@@ -115,8 +164,9 @@ int main(int argc, char** argv) {
         return head;
       };
       // Every measured run must succeed: a failure prints nvlab's stderr and ends the bench.
+      GuestMemory memory;
       auto measured = [&](const std::vector<std::string>& args) {
-        Sample s = RunOnce(args);
+        Sample s = nvlab::bench::RunTimed(args, [&](pid_t pid) { memory = MemoryOfGuestOf(pid); });
         if (s.status != 0) {
           (void)std::fprintf(stderr, "nvlab-bench: %s: '%s ...' failed (exit %d):\n%s\n",
                              config.name, args[1].c_str(), s.status, s.err.c_str());
@@ -127,6 +177,8 @@ int main(int argc, char** argv) {
       Sample s = measured(with({nvlab, "run"}, {"--", "echo first"}));
       Samples& out = samples[c];
       out.first.push_back(s.first_output);
+      out.rss.push_back(memory.rss);
+      out.ram_file.push_back(memory.ram_file);
       out.run.push_back(measured(with({nvlab, "run"}, {"--", "true"})).total);
       out.cycle.push_back(
           measured(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
@@ -140,8 +192,8 @@ int main(int argc, char** argv) {
   std::vector<Measures> measures;
   measures.reserve(samples.size());
   for (const Samples& s : samples) {
-    measures.push_back(
-        {Median(s.first), Median(s.run), Median(s.cycle), Median(s.whole), Median(s.command)});
+    measures.push_back({Median(s.first), Median(s.run), Median(s.cycle), Median(s.whole),
+                        Median(s.command), Median(s.rss), Median(s.ram_file)});
   }
   std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n", runs,
               records);
@@ -152,11 +204,10 @@ int main(int argc, char** argv) {
   const struct {
     const char* name;
     double Measures::*field;
-  } kRows[] = {{"first output", &Measures::first},
-               {"run -- true", &Measures::run},
-               {"power-cycle", &Measures::cycle},
-               {"workload: whole run", &Measures::whole},
-               {"workload: command", &Measures::command}};
+  } kRows[] = {{"first output", &Measures::first},        {"run -- true", &Measures::run},
+               {"power-cycle", &Measures::cycle},         {"workload: whole run", &Measures::whole},
+               {"workload: command", &Measures::command}, {"QEMU RSS (MiB)", &Measures::rss},
+               {"RAM file (MiB)", &Measures::ram_file}};
   for (const auto& row : kRows) {
     std::printf("%-24s", row.name);
     for (const Measures& m : measures) std::printf(" %14.2f", m.*row.field);

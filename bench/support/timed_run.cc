@@ -10,7 +10,8 @@
 
 namespace nvlab::bench {
 
-TimedRun RunTimed(const std::vector<std::string>& argv) {
+TimedRun RunTimed(const std::vector<std::string>& argv,
+                  const std::function<void(pid_t)>& at_first_output) {
   using Clock = std::chrono::steady_clock;
   TimedRun run;
   SubprocessOptions options;
@@ -26,6 +27,7 @@ TimedRun RunTimed(const std::vector<std::string>& argv) {
   const Status waited = child.Wait(Deadline::Never(), [&](int stream, std::string_view) {
     if (stream == 1 && run.first_output < 0) {
       run.first_output = std::chrono::duration<double>(Clock::now() - start).count();
+      if (at_first_output) at_first_output(child.pid());
     }
   });
   run.total = std::chrono::duration<double>(Clock::now() - start).count();

@@ -4,6 +4,9 @@
 #ifndef NVLAB_BENCH_SUPPORT_TIMED_RUN_H_
 #define NVLAB_BENCH_SUPPORT_TIMED_RUN_H_
 
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,8 +20,11 @@ struct TimedRun {
   int status = -1;  // exit status; -1 when it did not exit normally
 };
 
-// RunTimed runs argv (stdin /dev/null, stdout and stderr captured) and times it.
-TimedRun RunTimed(const std::vector<std::string>& argv);
+// RunTimed runs argv (stdin /dev/null, stdout and stderr captured) and times it. When given,
+// at_first_output is called with the child's PID as its first stdout bytes arrive (to look at
+// the child's processes while they run).
+TimedRun RunTimed(const std::vector<std::string>& argv,
+                  const std::function<void(pid_t)>& at_first_output = nullptr);
 
 double Median(std::vector<double> values);
 
