@@ -123,9 +123,7 @@ struct Row {
   double seconds = 0;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::string prefix;
   std::vector<int> host_counts = {1, 2, 3};
   int cases = 12;
@@ -204,4 +202,16 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(work, ec);
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The file system and JSON libraries report the unexpected (a vanished work folder, a report
+  // that is not nvlab's) by exceptions: say what and fail.
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    (void)std::fprintf(stderr, "nvlab-campaign-bench: %s\n", e.what());
+    return 1;
+  }
 }

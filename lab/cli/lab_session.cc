@@ -157,7 +157,7 @@ Status LabSession::ChooseWarmStart(bool dry_run, GuestConfig* config) {
     return Status::Ok();
   }
   GuestTemplate t;
-  const Status s = EnsureGuestTemplate(home, *config, &t);
+  Status s = EnsureGuestTemplate(home, *config, &t);
   if (s.ok()) {
     config->warm_template = std::move(t);
     return Status::Ok();

@@ -13,6 +13,8 @@ int main() {
   uint64_t canary = 0;
   asm volatile("mov %%fs:0x28, %0" : "=r"(canary));
   std::printf("canary=%016llx\n", static_cast<unsigned long long>(canary));
+  // getauxval returns the address as an integer: the cast is the API's.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   const auto* random = reinterpret_cast<const unsigned char*>(getauxval(AT_RANDOM));
   std::printf("at_random=");
   for (int i = 0; random != nullptr && i < 16; ++i) std::printf("%02x", random[i]);

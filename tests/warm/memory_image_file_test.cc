@@ -30,7 +30,7 @@ class MemoryImageFileTest : public ::testing::Test {
   // MakeImage creates a sparse file of `size` bytes with `data` written at each offset.
   fs::path MakeImage(const std::string& name, uint64_t size,
                      const std::vector<std::pair<uint64_t, std::string>>& data) {
-    const fs::path path = dir_ / name;
+    fs::path path = dir_ / name;
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
     EXPECT_GE(fd, 0);
     EXPECT_EQ(ftruncate(fd, static_cast<off_t>(size)), 0);
@@ -94,7 +94,6 @@ TEST_F(MemoryImageFileTest, AnyChangedByteOrSizeChangesTheChecksum) {
   const std::string block(4096, 'a');
   const uint64_t base = Checksum(MakeImage("base", size, {{kMiB, block}}));
   for (uint64_t at : {uint64_t{0}, kMiB, kMiB + 1, kMiB + 4095, 7 * kMiB + 123}) {
-    std::string changed = block;
     const fs::path path = MakeImage("changed", size, {{kMiB, block}, {at, "b"}});
     EXPECT_NE(Checksum(path), base) << "byte at " << at;
   }

@@ -185,7 +185,7 @@ TEST_F(WarmStartTest, AStaleOrDamagedTemplateIsRebuiltNeverLoaded) {
   std::string manifest;
   ASSERT_TRUE(ReadFileContents(t / "manifest", &manifest).ok());
   char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(checksum));
+  (void)std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(checksum));
   manifest = std::regex_replace(manifest, std::regex("state\\.checksum=[0-9a-f]+"),
                                 std::string("state.checksum=") + hex);
   manifest = std::regex_replace(manifest, std::regex("state\\.size=[0-9]+"),

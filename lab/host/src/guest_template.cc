@@ -19,7 +19,7 @@ namespace {
 
 std::string Hex(uint64_t value) {
   char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(value));
+  (void)std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(value));
   return buf;
 }
 

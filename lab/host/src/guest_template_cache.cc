@@ -30,7 +30,7 @@ fs::path ResolveProgram(const std::string& program) {
   while (start <= dirs.size()) {
     size_t end = dirs.find(':', start);
     if (end == std::string::npos) end = dirs.size();
-    const fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
+    fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }

@@ -28,7 +28,7 @@ uint64_t Rotl(uint64_t x, int r) {
 uint64_t BlockHash(const unsigned char* block, uint64_t offset) {
   uint64_t lane[4] = {offset ^ kPrime1, offset + kPrime2, Rotl(offset, 17), ~offset};
   for (size_t i = 0; i < kBlock; i += 32) {
-    for (int l = 0; l < 4; ++l) {
+    for (size_t l = 0; l < 4; ++l) {
       uint64_t word = 0;
       std::memcpy(&word, block + i + 8 * l, 8);
       lane[l] = Rotl(lane[l] + word * kPrime2, 31) * kPrime1;
