@@ -65,12 +65,12 @@ class Fd {
   int fd_;
 };
 
-// ScanImage reads every data extent of `in` (size bytes) and calls block(offset, bytes) for each
-// non-zero block; the checksum is the sum of the block hashes (order-free, so extents may be
-// visited in any order) mixed with the size.
-template <typename OnBlock>
+// ScanImage reads every data extent of `in` (size bytes) and calls on_data(offset, bytes, length)
+// for each run of non-zero blocks; the checksum is the sum of the block hashes (order-free, so
+// extents may be visited in any order) mixed with the size.
+template <typename OnData>
 Status ScanImage(int in, uint64_t size, const std::string& name, uint64_t* checksum,
-                 OnBlock on_block) {
+                 OnData on_data) {
   std::vector<unsigned char> buffer(kChunk);
   uint64_t sum = size * kPrime1;
   uint64_t offset = 0;
@@ -95,12 +95,21 @@ Status ScanImage(int in, uint64_t size, const std::string& name, uint64_t* check
       const size_t n = static_cast<size_t>(got);
       const size_t blocks = (n + kBlock - 1) / kBlock;
       if (n % kBlock != 0) std::memset(buffer.data() + n, 0, blocks * kBlock - n);
-      for (size_t b = 0; b < blocks; ++b) {
-        const unsigned char* block = buffer.data() + b * kBlock;
-        if (AllZero(block)) continue;
-        const uint64_t at = offset + b * kBlock;
-        sum += BlockHash(block, at);
-        NVLAB_RETURN_IF_ERROR(on_block(at, block, std::min<uint64_t>(kBlock, size - at)));
+      // Consecutive non-zero blocks go to on_data as one run (one write for the copy).
+      size_t run_start = 0;
+      size_t run_blocks = 0;
+      for (size_t b = 0; b <= blocks; ++b) {
+        const bool nonzero = b < blocks && !AllZero(buffer.data() + b * kBlock);
+        if (nonzero) {
+          sum += BlockHash(buffer.data() + b * kBlock, offset + b * kBlock);
+          if (run_blocks++ == 0) run_start = b;
+          continue;
+        }
+        if (run_blocks == 0) continue;
+        const uint64_t at = offset + run_start * kBlock;
+        NVLAB_RETURN_IF_ERROR(on_data(at, buffer.data() + run_start * kBlock,
+                                      std::min<uint64_t>(run_blocks * kBlock, size - at)));
+        run_blocks = 0;
       }
       offset += n;
     }
