@@ -575,9 +575,9 @@ void AddDomainOptions(CLI::App* command, CliOptions* o) {
 // kNotWithDomain are the options that shape a guest nvlab boots itself; a libvirt domain's
 // definition fixes all of that (`nvlab machine --libvirt-xml` takes them instead).
 constexpr const char* kNotWithDomain[] = {
-    "--machine",       "--nvdimm",           "--namespace",    "--filesystem", "--persistence",
-    "--share",         "--nvdimm-image",     "--accel",        "--model",      "--on-cut",
-    "--deterministic", "--cut-after-fences", "--trace-stores", "--cold"};
+    "--machine",       "--nvdimm",           "--namespace",   "--filesystem", "--persistence",
+    "--share",         "--nvdimm-image",     "--accel",       "--model",      "--on-cut",
+    "--deterministic", "--cut-after-fences", "--trace-stores"};
 
 // DomainOptionProblem checks the rules of --domain and --connect; empty when there is none.
 std::string DomainOptionProblem(const CLI::App& app, const CliOptions& o) {
@@ -588,6 +588,10 @@ std::string DomainOptionProblem(const CLI::App& app, const CliOptions& o) {
   if (o.dry_run) {
     return "--dry-run cannot be used with --domain: libvirt starts the domain's QEMU (`virsh "
            "domxml-to-native qemu-argv --domain NAME` shows its command line)";
+  }
+  if (app.count("--cold") > 0) {
+    return "--cold cannot be used with --domain: libvirt boots the domain itself, always from "
+           "its kernel";
   }
   for (const char* option : kNotWithDomain) {
     if (app.count(option) > 0) {

@@ -260,7 +260,7 @@ TEST(CommandLineTest, MachineUsageErrors) {
             "unexpected argument 'b' for nvlab machine" + help);
   for (const Args& option :
        {Args{"--share", "/tmp"}, Args{"--accel", "tcg"}, Args{"--cut-after-fences", "3"},
-        Args{"--deterministic"}, Args{"--json"}}) {
+        Args{"--deterministic"}, Args{"--json"}, Args{"--cold"}}) {
     Args args = {"machine", "default", "--libvirt-xml"};
     args.insert(args.end(), option.begin(), option.end());
     EXPECT_EQ(UsageError(args), option[0] + " does not apply to a libvirt domain" + help);
@@ -332,6 +332,15 @@ TEST(CommandLineTest, DomainAndConnectNeedValues) {
 TEST(CommandLineTest, ConnectNeedsDomain) {
   EXPECT_EQ(UsageError({"run", "--connect", "qemu:///system", "--", "true"}),
             "--connect only goes with --domain (try nvlab run --help)");
+}
+
+TEST(CommandLineTest, ColdIsRefusedWithDomainAndCampaign) {
+  EXPECT_EQ(UsageError({"run", "--domain", "d", "--cold", "--", "true"}),
+            "--cold cannot be used with --domain: libvirt boots the domain itself, always from its "
+            "kernel (try nvlab run --help)");
+  EXPECT_NE(UsageError({"campaign", "x.campaign", "--cold"})
+                .find("--cold: nvlab campaign takes no lab options"),
+            std::string::npos);
 }
 
 TEST(CommandLineTest, OptionsThatShapeAGuestAreRefusedWithDomain) {
@@ -463,8 +472,10 @@ TEST(CommandLineTest, Timeout) {
 }
 
 TEST(CommandLineTest, Flags) {
-  const CliOptions o = Parsed(RunWith({"--deterministic", "--json", "-v"}));
+  const CliOptions o = Parsed(RunWith({"--deterministic", "--json", "-v", "--cold"}));
   EXPECT_TRUE(o.deterministic);
+  EXPECT_TRUE(o.cold);
+  EXPECT_FALSE(Parsed(RunWith({})).cold) << "warm starts are the default";
   EXPECT_TRUE(o.json);
   EXPECT_TRUE(o.verbose);
   EXPECT_TRUE(Parsed(RunWith({"--verbose"})).verbose);
