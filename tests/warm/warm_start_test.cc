@@ -247,6 +247,11 @@ struct WayAndMode {
   const char* ns;
 };
 
+// PrintTo names a case (ctest shows it beside the test name).
+void PrintTo(const WayAndMode& w, std::ostream* os) {
+  *os << (w.cold ? "cold " : "warm ") << w.ns;
+}
+
 class WarmColdTest : public WarmStartTest, public ::testing::WithParamInterface<WayAndMode> {};
 
 TEST_P(WarmColdTest, FlushedRecordsSurviveACutAndUnflushedOnesDoNot) {
