@@ -18,7 +18,11 @@ uint8_t* ZeroedBuffer(uint64_t size) {
 
 NvdimmRegion::NvdimmRegion(uint64_t base, uint64_t size, uint8_t* external_view,
                            MediaStart media_start)
-    : base_(base), size_(size), view_(external_view), media_(ZeroedBuffer(size)) {
+    : base_(base),
+      size_(size),
+      view_(external_view),
+      media_(ZeroedBuffer(size)),
+      line_seqs_(static_cast<uint64_t*>(std::calloc(size / kLineSize, sizeof(uint64_t)))) {
   if (view_ == nullptr) {
     owned_view_.reset(ZeroedBuffer(size));
     view_ = owned_view_.get();
