@@ -14,7 +14,8 @@
 // is live on; the cache is shared by all vCPUs, so the first of them clears it for all. A flush
 // the kernel defers to the next switch to an address space ends in a MOV to CR3, which clears
 // it too. What a CPU's TLB may hold beyond that (a stale entry until the invalidation runs) the
-// cache may hold too, no longer.
+// cache may hold too, no longer. Not seen: mode switches without an instruction (an SMI's entry
+// into SMM, a nested guest's VM exit); nvlab's guests flush NVDIMM lines from neither.
 //
 // Policy: every invalidation drops every entry, whatever its kind (O(1): the entries carry an
 // epoch). Dropping more than the TLB would is always correct and costs only walks; the kinds
