@@ -282,8 +282,8 @@ int Remap(const char* device) {
   // A 2 MiB-aligned address inside a reserved range.
   void* reserve = mmap(nullptr, 2 * kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (reserve == MAP_FAILED) return 1;
-  const uintptr_t first = reinterpret_cast<uintptr_t>(reserve);
-  char* const v = reinterpret_cast<char*>((first + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1));
+  const uintptr_t misalign = reinterpret_cast<uintptr_t>(reserve) % kHugePage;
+  char* const v = static_cast<char*>(reserve) + (misalign == 0 ? 0 : kHugePage - misalign);
 
   if (!MapAt(fd, v, kRemapPages[0].offset)) return 1;
   StoreFlushFence(v, kRemapPages[0].value);
