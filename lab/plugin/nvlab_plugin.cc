@@ -44,10 +44,14 @@
 // With kernel-task= (the guest kernel's layout, from its BTF) each recorded store also names
 // the guest process running it: pid, tgid and comm of the kernel's current task.
 //
-// Flush addresses: decoded at translation time (x86_decode.h), evaluated from registers in an
-// R_REGS exec callback, translated by a page walk over the guest RAM file (page_walk.h), else
-// by the (CR3, page) map learned from NVDIMM stores the plugin saw. Unresolvable flushes are
-// counted and sampled in the report, never dropped silently.
+// Flush addresses: decoded at translation time (x86_decode.h), evaluated from the registers the
+// operand uses in an R_REGS exec callback, translated by the translation cache
+// (translation_cache.h: CR3 is the only other register a hit reads), else by a page walk over
+// the guest RAM file (page_walk.h) that fills the cache, else by the (CR3, page) map learned
+// from NVDIMM stores the plugin saw. Every instruction that invalidates TLB entries (MOV to
+// CR0/CR3/CR4, INVLPG, INVPCID, INVLPGB, RSM) gets an exec callback that empties the cache
+// before it runs, on whichever vCPU: the cache is never staler than the guest's TLBs.
+// Unresolvable flushes are counted and sampled in the report, never dropped silently.
 //
 // Kernel completions: an interrupt, exception or system call between a program's CLWB (or NT
 // store) and its own fence runs kernel code whose locked and serializing instructions complete
@@ -103,6 +107,7 @@
 #include "page_walk.h"
 #include "plugin_options.h"
 #include "qemu_plugin_api.h"
+#include "translation_cache.h"
 #include "x86_decode.h"
 
 NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NVLAB_QEMU_PLUGIN_API_VERSION;
@@ -113,6 +118,7 @@ using nvlab::model::PersistenceDomain;
 using nvlab::plugin::GuestTask;
 using nvlab::plugin::X86Instruction;
 using nvlab::plugin::X86Kind;
+using nvlab::plugin::X86TlbFlush;
 
 constexpr size_t kMaxListedLostLines = 1000;
 constexpr size_t kMaxUnresolvedSamples = 8;
@@ -120,6 +126,7 @@ constexpr size_t kMaxKernelCompletionSamples = 8;
 constexpr size_t kMaxProcesses = 4096;  // Guest processes the report can name.
 constexpr uint64_t kKernelHalf = 0xffff800000000000ULL;
 constexpr uint64_t kPageShift = 12;
+constexpr uint64_t kNoUserWork = ~uint64_t{0};  // Not a user-space PC.
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -179,6 +186,9 @@ struct PluginState {
   std::atomic<uint64_t> idle_fences{0};
 
   std::mutex mutex;  // Guards everything below.
+  // ReadRegister's buffer: one, reused (a thread_local cost a __tls_get_addr per read in a
+  // dlopened module).
+  GByteArray* register_bytes = g_byte_array_sized_new(16);
   PersistenceDomain domain;
   bool cut_done = false;
   uint64_t ordering_fences = 0;
@@ -188,11 +198,19 @@ struct PluginState {
   // Per model CPU: the PC of the first user-space flush or NT store that left work pending
   // there since the CPU's last completing fence (NoteUserWork). When a kernel fence completes
   // it, that is a KernelCompletion: the reason a line its program never fenced may survive.
-  std::unordered_map<unsigned, uint64_t> user_work_pc;
+  // Indexed by CPU (a flat table: this runs at every flush and completing fence);
+  // kNoUserWork where there is none.
+  std::vector<uint64_t> user_work_pc =
+      std::vector<uint64_t>(PersistenceDomain::kMaxCpus, kNoUserWork);
   uint64_t kernel_completions = 0;
   std::vector<nvlab::plugin::KernelCompletion> kernel_completion_samples;
-  // Per-CPU GS base -> the model's CPU id (ExecutingCpu).
+  // Per-CPU GS base -> the model's CPU id (ExecutingCpu), and the last pair it answered (the
+  // same vCPU runs long stretches).
   std::unordered_map<uint64_t, unsigned> cpu_by_gs_base;
+  uint64_t last_gs_base = 0;
+  unsigned last_gs_cpu = 0;
+  // Flush translations from page walks, emptied by the guest's TLB invalidations.
+  nvlab::plugin::TranslationCache translations;
   // (CR3, virtual page) -> physical page, learned from NVDIMM stores.
   std::unordered_map<uint64_t, std::unordered_map<uint64_t, uint64_t>> learned_pages;
   // Guest processes that stored to NVDIMM lines (kernel-task=): StoreSite::context - 1 indexes
@@ -219,10 +237,10 @@ PluginState* g_state = nullptr;
 // Helpers
 
 // ReadRegister returns a register's value (little-endian, up to 8 bytes); 0 when unreadable.
+// Caller holds the mutex (the buffer).
 uint64_t ReadRegister(qemu_plugin_register* handle) {
   if (handle == nullptr) return 0;
-  // One buffer per thread: only the TCG thread reads registers; reused to avoid allocations.
-  thread_local GByteArray* buf = g_byte_array_new();
+  GByteArray* buf = g_state->register_bytes;
   g_byte_array_set_size(buf, 0);
   int n = qemu_plugin_read_register(handle, buf);
   uint64_t value = 0;
@@ -247,23 +265,27 @@ void SyncWorkPending() {
 // NoteUserWork remembers that the instruction at pc, if user-space code, left work pending on
 // model CPU `cpu`. Caller holds the mutex.
 void NoteUserWork(unsigned cpu, uint64_t pc) {
-  if (pc >= kKernelHalf || !g_state->domain.HasPendingWork(cpu)) return;
-  g_state->user_work_pc.try_emplace(cpu, pc);
+  if (pc >= kKernelHalf || cpu >= g_state->user_work_pc.size() ||
+      !g_state->domain.HasPendingWork(cpu)) {
+    return;
+  }
+  uint64_t& first = g_state->user_work_pc[cpu];
+  if (first == kNoUserWork) first = pc;
 }
 
 // AfterCompletion: a fence (or WBINVD) at fence_pc completed all of `cpu`'s pending work; when
 // kernel code completed work user code left, count it and keep a sample. Caller holds the mutex.
 void AfterCompletion(unsigned cpu, uint64_t fence_pc) {
   PluginState& s = *g_state;
-  auto it = s.user_work_pc.find(cpu);
-  if (it == s.user_work_pc.end()) return;
+  if (cpu >= s.user_work_pc.size() || s.user_work_pc[cpu] == kNoUserWork) return;
+  uint64_t& user_pc = s.user_work_pc[cpu];
   if (fence_pc >= kKernelHalf) {
     ++s.kernel_completions;
     if (s.kernel_completion_samples.size() < kMaxKernelCompletionSamples) {
-      s.kernel_completion_samples.push_back({fence_pc, it->second});
+      s.kernel_completion_samples.push_back({fence_pc, user_pc});
     }
   }
-  s.user_work_pc.erase(it);
+  user_pc = kNoUserWork;
 }
 
 // ExecutingCpu returns the model's id of the vCPU running the current callback (see "Which
@@ -273,46 +295,58 @@ void AfterCompletion(unsigned cpu, uint64_t fence_pc) {
 // kFirstGsCpuId, above every vcpu_index (a machine has at most 64 vCPUs). Caller holds the
 // mutex.
 // KernelPerCpuBase returns the executing vCPU's per-CPU area (a kernel-half address), or 0
-// before the guest kernel has one.
-uint64_t KernelPerCpuBase() {
-  uint64_t base = ReadRegister(g_state->regs.gs_base);
+// before the guest kernel has one. pc is the running instruction's: user code (below the
+// canonical hole) runs with the user's GS base in GS_BASE and the kernel's in KERNEL_GS_BASE,
+// so one register read is enough there; kernel code reads GS_BASE, and KERNEL_GS_BASE when
+// GS_BASE is not the kernel's (entry code before its SWAPGS).
+uint64_t KernelPerCpuBase(uint64_t pc) {
+  uint64_t base = 0;
+  if (pc >= kKernelHalf) base = ReadRegister(g_state->regs.gs_base);
   if (base < kKernelHalf) base = ReadRegister(g_state->regs.k_gs_base);
   return base < kKernelHalf ? 0 : base;
 }
 
-unsigned ExecutingCpu(unsigned vcpu_index) {
+unsigned ExecutingCpu(unsigned vcpu_index, uint64_t pc) {
   constexpr unsigned kFirstGsCpuId = 64;
-  const uint64_t base = KernelPerCpuBase();
+  const uint64_t base = KernelPerCpuBase(pc);
   if (base == 0) return vcpu_index;  // Early boot: no per-CPU area yet.
-  auto& ids = g_state->cpu_by_gs_base;
+  PluginState& s = *g_state;
+  if (base == s.last_gs_base) return s.last_gs_cpu;
+  auto& ids = s.cpu_by_gs_base;
   auto it = ids.find(base);
-  if (it != ids.end()) return it->second;
-  unsigned id = kFirstGsCpuId + static_cast<unsigned>(ids.size());
-  if (id >= PersistenceDomain::kMaxCpus) return vcpu_index;
-  ids.emplace(base, id);
+  unsigned id = 0;
+  if (it != ids.end()) {
+    id = it->second;
+  } else {
+    id = kFirstGsCpuId + static_cast<unsigned>(ids.size());
+    if (id >= PersistenceDomain::kMaxCpus) return vcpu_index;
+    ids.emplace(base, id);
+  }
+  s.last_gs_base = base;
+  s.last_gs_cpu = id;
   return id;
 }
 
-// CurrentPaging reads the registers a page walk needs.
-nvlab::plugin::PagingRegisters CurrentPaging() {
+// CurrentPaging reads the registers a page walk needs, but CR3, which the caller has read.
+nvlab::plugin::PagingRegisters CurrentPaging(uint64_t cr3) {
   nvlab::plugin::PagingRegisters paging;
   paging.cr0 = ReadRegister(g_state->regs.cr0);
-  paging.cr3 = ReadRegister(g_state->regs.cr3);
+  paging.cr3 = cr3;
   paging.cr4 = ReadRegister(g_state->regs.cr4);
   paging.efer = ReadRegister(g_state->regs.efer);
   return paging;
 }
 
 // CurrentProcess returns the StoreSite::context of the task running on model CPU `cpu` (0 when
-// unknown: no kernel-task= option, early boot, unreadable memory, a full table). One page walk
-// finds the task pointer; its fields are read again only when the CPU runs another task or
-// address space. Caller holds the mutex.
-uint32_t CurrentProcess(unsigned cpu, uint64_t cr3) {
+// unknown: no kernel-task= option, early boot, unreadable memory, a full table), for the store
+// at pc in the address space of cr3. One page walk finds the task pointer; its fields are read
+// again only when the CPU runs another task or address space. Caller holds the mutex.
+uint32_t CurrentProcess(unsigned cpu, uint64_t pc, uint64_t cr3) {
   PluginState& s = *g_state;
   if (!s.options.kernel_task) return 0;
-  const uint64_t percpu = KernelPerCpuBase();
+  const uint64_t percpu = KernelPerCpuBase(pc);
   if (percpu == 0) return 0;
-  const nvlab::plugin::PagingRegisters paging = CurrentPaging();
+  const nvlab::plugin::PagingRegisters paging = CurrentPaging(cr3);
   GuestRamReader reader(&s.ram);
   uint64_t task_address = 0;
   if (!nvlab::plugin::ReadCurrentTaskAddress(*s.options.kernel_task, paging, percpu, reader,
@@ -342,12 +376,15 @@ uint32_t CurrentProcess(unsigned cpu, uint64_t cr3) {
   return context;
 }
 
-// TranslateFlushAddress: page walk first (exact, follows page-table changes), else the map
-// learned from stores. Caller holds the mutex (the learned map).
+// TranslateFlushAddress: the translation cache first (CR3 only), then a page walk (exact,
+// follows page-table changes; fills the cache), else the map learned from stores. Caller holds
+// the mutex (the cache, the learned map).
 bool TranslateFlushAddress(uint64_t vaddr, uint64_t* gpa) {
-  const nvlab::plugin::PagingRegisters paging = CurrentPaging();
+  const uint64_t cr3 = ReadRegister(g_state->regs.cr3);
+  if (g_state->translations.Lookup(cr3, vaddr, gpa)) return true;
+  const nvlab::plugin::PagingRegisters paging = CurrentPaging(cr3);
   GuestRamReader reader(&g_state->ram);
-  if (nvlab::plugin::TranslateVirtual(paging, vaddr, reader, gpa) ==
+  if (g_state->translations.WalkAndFill(paging, vaddr, reader, gpa) ==
       nvlab::plugin::WalkResult::kOk) {
     return true;
   }
@@ -643,6 +680,9 @@ void OnVcpuInit(qemu_plugin_id_t, unsigned int) {
 // OnFlush: CLWB / CLFLUSHOPT / CLFLUSH, before it executes (nothing between changes the line).
 void OnFlush(unsigned int vcpu, void* udata) {
   const auto* insn = static_cast<const X86Instruction*>(udata);
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  if (g_state->cut_done) return;
+  // Only the registers the operand uses.
   nvlab::plugin::X86RegisterValues values;
   const RegisterHandles& r = g_state->regs;
   if (insn->memory.base >= 0)
@@ -655,10 +695,7 @@ void OnFlush(unsigned int vcpu, void* udata) {
   if (insn->memory.segment == nvlab::plugin::X86Segment::kGs)
     values.gs_base = ReadRegister(r.gs_base);
   uint64_t vaddr = nvlab::plugin::EvaluateAddress(*insn, values);
-
-  std::lock_guard<std::mutex> lock(g_state->mutex);
-  if (g_state->cut_done) return;
-  const unsigned cpu = ExecutingCpu(vcpu);
+  const unsigned cpu = ExecutingCpu(vcpu, insn->vaddr);
   uint64_t gpa = 0;
   if (!TranslateFlushAddress(vaddr, &gpa)) {
     ++g_state->unresolved_flushes;
@@ -690,7 +727,7 @@ void OnFence(unsigned int vcpu, void* udata) {
   }
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  const unsigned cpu = ExecutingCpu(vcpu);
+  const unsigned cpu = ExecutingCpu(vcpu, reinterpret_cast<uintptr_t>(udata));
   if (g_state->domain.Fence(cpu) > 0) {
     AfterCompletion(cpu, reinterpret_cast<uintptr_t>(udata));
     SyncWorkPending();
@@ -701,7 +738,7 @@ void OnFence(unsigned int vcpu, void* udata) {
 void OnWbinvd(unsigned int vcpu, void* udata) {
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  const unsigned cpu = ExecutingCpu(vcpu);
+  const unsigned cpu = ExecutingCpu(vcpu, reinterpret_cast<uintptr_t>(udata));
   bool pending = g_state->domain.HasPendingWork(cpu);
   g_state->domain.Wbinvd(cpu);
   if (pending) AfterCompletion(cpu, reinterpret_cast<uintptr_t>(udata));
@@ -711,12 +748,14 @@ void OnWbinvd(unsigned int vcpu, void* udata) {
 
 // OnCpuid: the guest's power-cut request, else a serializing instruction (a fence).
 void OnCpuid(unsigned int vcpu, void* udata) {
-  uint64_t eax = ReadRegister(g_state->regs.gpr[0]) & 0xFFFFFFFFu;
-  uint64_t ecx = ReadRegister(g_state->regs.gpr[1]) & 0xFFFFFFFFu;
-  if (eax == NVLAB_POWER_CUT_CPUID_LEAF && ecx == NVLAB_POWER_CUT_CPUID_SUBLEAF) {
+  {
     std::lock_guard<std::mutex> lock(g_state->mutex);
-    if (!g_state->cut_done) CutAndExit("guest");
-    return;
+    uint64_t eax = ReadRegister(g_state->regs.gpr[0]) & 0xFFFFFFFFu;
+    uint64_t ecx = ReadRegister(g_state->regs.gpr[1]) & 0xFFFFFFFFu;
+    if (eax == NVLAB_POWER_CUT_CPUID_LEAF && ecx == NVLAB_POWER_CUT_CPUID_SUBLEAF) {
+      if (!g_state->cut_done) CutAndExit("guest");
+      return;
+    }
   }
   OnFence(vcpu, udata);
 }
@@ -742,11 +781,12 @@ void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, vo
   const FileMapping* m = NvdimmAt(gpa);
   uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
   if (size > m->base + m->size - gpa) size = m->base + m->size - gpa;
-  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  const unsigned cpu = ExecutingCpu(vcpu);
-  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3, CurrentProcess(cpu, cr3)};
+  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
+  const uint64_t pc = reinterpret_cast<uintptr_t>(udata);
+  const unsigned cpu = ExecutingCpu(vcpu, pc);
+  nvlab::model::StoreSite site{pc, cr3, CurrentProcess(cpu, pc, cr3)};
   g_state->domain.NtStore(cpu, gpa, size, m->data + (gpa - m->base), &site);
   NoteUserWork(cpu, site.pc);
   SyncWorkPending();
@@ -758,13 +798,22 @@ void OnStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void
   uint64_t gpa = 0;
   if (!NvdimmStore(info, vaddr, &gpa)) return;
   uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
-  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  const unsigned cpu = ExecutingCpu(vcpu);
-  nvlab::model::StoreSite site{reinterpret_cast<uintptr_t>(udata), cr3, CurrentProcess(cpu, cr3)};
+  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
+  const uint64_t pc = reinterpret_cast<uintptr_t>(udata);
+  const unsigned cpu = ExecutingCpu(vcpu, pc);
+  nvlab::model::StoreSite site{pc, cr3, CurrentProcess(cpu, pc, cr3)};
   g_state->domain.Store(cpu, gpa, size, nullptr, &site);
   Learn(cr3, vaddr, gpa);
+}
+
+// OnTlbFlush: an instruction that invalidates TLB entries (udata: its X86TlbFlush), before it
+// runs; the flushes after it walk the tables again. On any vCPU: the cache is shared.
+void OnTlbFlush(unsigned int, void* udata) {
+  const auto flush = static_cast<X86TlbFlush>(reinterpret_cast<uintptr_t>(udata));
+  std::lock_guard<std::mutex> lock(g_state->mutex);
+  g_state->translations.Invalidate(flush);
 }
 
 void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
@@ -779,6 +828,11 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     void* pc = reinterpret_cast<void*>(static_cast<uintptr_t>(vaddr));
     X86Instruction decoded;
     nvlab::plugin::DecodeX86(bytes, size, vaddr, &decoded);
+    if (decoded.tlb_flush != X86TlbFlush::kNone) {
+      // NOLINTNEXTLINE(performance-no-int-to-ptr)
+      void* flush = reinterpret_cast<void*>(static_cast<uintptr_t>(decoded.tlb_flush));
+      qemu_plugin_register_vcpu_insn_exec_cb(insn, OnTlbFlush, QEMU_PLUGIN_CB_NO_REGS, flush);
+    }
     switch (decoded.kind) {
       case X86Kind::kClflush:
       case X86Kind::kClflushopt:

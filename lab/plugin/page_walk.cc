@@ -14,9 +14,12 @@ constexpr uint64_t kAddressMask = 0x000FFFFFFFFFF000ULL;  // Bits 12..51 of an e
 }  // namespace
 
 WalkResult TranslateVirtual(const PagingRegisters& regs, uint64_t vaddr,
-                            const PhysicalMemoryReader& memory, uint64_t* gpa) {
+                            const PhysicalMemoryReader& memory, uint64_t* gpa, WalkedPage* page) {
+  WalkedPage unused;
+  if (page == nullptr) page = &unused;
   if (!(regs.cr0 & kCr0Pg)) {
     *gpa = (regs.efer & kEferLma) ? vaddr : (vaddr & 0xFFFFFFFFULL);
+    *page = WalkedPage{false, 12};
     return WalkResult::kOk;
   }
   if (!(regs.efer & kEferLma)) return WalkResult::kUnsupportedMode;
@@ -32,11 +35,13 @@ WalkResult TranslateVirtual(const PagingRegisters& regs, uint64_t vaddr,
     if ((level == 3 || level == 2) && (entry & kPageSize)) {
       uint64_t page_mask = (1ULL << shift) - 1;
       *gpa = (entry & kAddressMask & ~page_mask) | (vaddr & page_mask);
+      *page = WalkedPage{true, shift};
       return WalkResult::kOk;
     }
     table = entry & kAddressMask;
   }
   *gpa = table | (vaddr & 0xFFF);
+  *page = WalkedPage{true, 12};
   return WalkResult::kOk;
 }
 

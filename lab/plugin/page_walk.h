@@ -39,9 +39,19 @@ enum class WalkResult {
   kUnsupportedMode,  // 32-bit paging or legacy PAE.
 };
 
-// TranslateVirtual walks the tables for vaddr; on kOk *gpa holds the physical address.
+// WalkedPage: how a successful translation went. paged is false when paging was off (the
+// address is physical: no page tables took part); page_shift is log2 of the page that maps the
+// address: 12 (4 KiB), 21 (2 MiB) or 30 (1 GiB).
+struct WalkedPage {
+  bool paged = false;
+  unsigned page_shift = 12;
+};
+
+// TranslateVirtual walks the tables for vaddr; on kOk *gpa holds the physical address and, if
+// page is not null, *page how it was mapped.
 WalkResult TranslateVirtual(const PagingRegisters& regs, uint64_t vaddr,
-                            const PhysicalMemoryReader& memory, uint64_t* gpa);
+                            const PhysicalMemoryReader& memory, uint64_t* gpa,
+                            WalkedPage* page = nullptr);
 
 }  // namespace nvlab::plugin
 

@@ -99,8 +99,23 @@ bool DecodeModRm(Cursor& cursor, const Prefixes& prefixes, uint8_t* reg, bool* i
   return true;
 }
 
-// DecodeMap0F -- (internal) opcodes after 0F (two-byte map), legacy encoded.
-X86Kind DecodeMap0F(Cursor& cursor, const Prefixes& p, X86MemoryOperand* memory) {
+// ControlRegisterFlush -- (internal) what a MOV to control register `cr` invalidates.
+X86TlbFlush ControlRegisterFlush(unsigned cr) {
+  switch (cr) {
+    case 0:
+      return X86TlbFlush::kMovToCr0;
+    case 3:
+      return X86TlbFlush::kMovToCr3;
+    case 4:
+      return X86TlbFlush::kMovToCr4;
+    default:
+      return X86TlbFlush::kNone;  // CR2, CR8 (TPR): no translation changes.
+  }
+}
+
+// DecodeMap0F -- (internal) opcodes after 0F (two-byte map), legacy encoded; sets *tlb for the
+// instructions that invalidate TLB entries.
+X86Kind DecodeMap0F(Cursor& cursor, const Prefixes& p, X86MemoryOperand* memory, X86TlbFlush* tlb) {
   uint8_t op = 0;
   if (!cursor.Next(&op)) return X86Kind::kOther;
   bool no_simd_prefix = !p.operand16 && !p.rep && !p.repne;
@@ -111,11 +126,17 @@ X86Kind DecodeMap0F(Cursor& cursor, const Prefixes& p, X86MemoryOperand* memory)
     case 0x00:  // Group 6: /2 LLDT, /3 LTR.
       if (!DecodeModRm(cursor, p, &reg, &is_memory, &m)) return X86Kind::kOther;
       return reg == 2 || reg == 3 ? X86Kind::kSerializing : X86Kind::kOther;
-    case 0x01: {  // Group 7: /2 LGDT, /3 LIDT, /7 INVLPG (memory); 0F 01 E8 SERIALIZE.
+    case 0x01: {  // Group 7: /2 LGDT, /3 LIDT, /7 INVLPG (memory); 0F 01 E8 SERIALIZE;
+                  // 0F 01 FE INVLPGB (not serializing).
       uint8_t modrm = 0;
       if (!cursor.Peek(&modrm)) return X86Kind::kOther;
       if (modrm == 0xE8 && no_simd_prefix) return X86Kind::kSerializing;
+      if (modrm == 0xFE && no_simd_prefix) {
+        *tlb = X86TlbFlush::kInvlpgb;
+        return X86Kind::kOther;
+      }
       if (!DecodeModRm(cursor, p, &reg, &is_memory, &m)) return X86Kind::kOther;
+      if (is_memory && reg == 7) *tlb = X86TlbFlush::kInvlpg;
       if (is_memory && (reg == 2 || reg == 3 || reg == 7)) return X86Kind::kSerializing;
       return X86Kind::kOther;
     }
@@ -123,10 +144,18 @@ X86Kind DecodeMap0F(Cursor& cursor, const Prefixes& p, X86MemoryOperand* memory)
       return X86Kind::kSerializing;
     case 0x09:  // WBINVD, F3: WBNOINVD (also writes back every line).
       return X86Kind::kWbinvd;
-    case 0x22:  // MOV to CR
+    case 0x22: {  // MOV to CR: ModRM.reg (with REX.R) is the control register.
+      uint8_t modrm = 0;
+      if (cursor.Peek(&modrm)) {
+        *tlb = ControlRegisterFlush(((modrm >> 3) & 7) | (p.rex_r ? 8 : 0));
+      }
+      return X86Kind::kSerializing;
+    }
+    case 0xAA:  // RSM
+      *tlb = X86TlbFlush::kRsm;
+      return X86Kind::kSerializing;
     case 0x23:  // MOV to DR
     case 0x30:  // WRMSR
-    case 0xAA:  // RSM
       return X86Kind::kSerializing;
     case 0xA2:
       return X86Kind::kCpuid;
@@ -138,9 +167,16 @@ X86Kind DecodeMap0F(Cursor& cursor, const Prefixes& p, X86MemoryOperand* memory)
     case 0xF7:  // MASKMOVQ (NP), MASKMOVDQU (66): register operands, stores to [rdi].
       if (!DecodeModRm(cursor, p, &reg, &is_memory, &m)) return X86Kind::kOther;
       return !is_memory && !p.rep && !p.repne ? X86Kind::kNonTemporalStore : X86Kind::kOther;
-    case 0x38: {  // Three-byte map 0F 38: F8 MOVDIR64B (66), F9 MOVDIRI (NP).
+    case 0x38: {  // Three-byte map 0F 38: F8 MOVDIR64B (66), F9 MOVDIRI (NP), 82 INVPCID (66).
       uint8_t op3 = 0;
       if (!cursor.Next(&op3)) return X86Kind::kOther;
+      if (op3 == 0x82) {
+        if (DecodeModRm(cursor, p, &reg, &is_memory, &m) && is_memory && p.operand16 && !p.rep &&
+            !p.repne) {
+          *tlb = X86TlbFlush::kInvpcid;
+        }
+        return X86Kind::kOther;
+      }
       if (op3 != 0xF8 && op3 != 0xF9) return X86Kind::kOther;
       if (!DecodeModRm(cursor, p, &reg, &is_memory, &m) || !is_memory) return X86Kind::kOther;
       if (op3 == 0xF8 && p.operand16 && !p.rep && !p.repne) return X86Kind::kNonTemporalStore;
@@ -262,7 +298,7 @@ bool DecodeX86(const uint8_t* bytes, size_t size, uint64_t vaddr, X86Instruction
   }
   X86Kind kind = X86Kind::kOther;
   if (b == 0x0F) {
-    kind = DecodeMap0F(cursor, p, &out->memory);
+    kind = DecodeMap0F(cursor, p, &out->memory, &out->tlb_flush);
   } else if (b == 0xC4 || b == 0xC5) {
     kind = DecodeVex(cursor, b, p);
   } else if (b == 0x86 || b == 0x87) {
@@ -278,7 +314,7 @@ bool DecodeX86(const uint8_t* bytes, size_t size, uint64_t vaddr, X86Instruction
   if (p.lock && kind == X86Kind::kOther) kind = X86Kind::kLocked;
   if (!IsCacheLineFlush(kind)) out->memory = X86MemoryOperand();
   out->kind = kind;
-  return kind != X86Kind::kOther;
+  return kind != X86Kind::kOther || out->tlb_flush != X86TlbFlush::kNone;
 }
 
 uint64_t EvaluateAddress(const X86Instruction& insn, const X86RegisterValues& regs) {
@@ -321,6 +357,28 @@ const char* X86KindName(X86Kind kind) {
       return "serializing";
     case X86Kind::kNonTemporalStore:
       return "nt-store";
+  }
+  return "unknown";
+}
+
+const char* X86TlbFlushName(X86TlbFlush flush) {
+  switch (flush) {
+    case X86TlbFlush::kNone:
+      return "none";
+    case X86TlbFlush::kMovToCr0:
+      return "mov-cr0";
+    case X86TlbFlush::kMovToCr3:
+      return "mov-cr3";
+    case X86TlbFlush::kMovToCr4:
+      return "mov-cr4";
+    case X86TlbFlush::kInvlpg:
+      return "invlpg";
+    case X86TlbFlush::kInvpcid:
+      return "invpcid";
+    case X86TlbFlush::kInvlpgb:
+      return "invlpgb";
+    case X86TlbFlush::kRsm:
+      return "rsm";
   }
   return "unknown";
 }

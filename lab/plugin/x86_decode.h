@@ -18,6 +18,10 @@
 //   NT stores    MOVNTI, MOVNTQ, MOVNTDQ, MOVNTPS/PD, MOVNTSS/SD, MASKMOVQ, MASKMOVDQU,
 //                VEX VMOVNTDQ/PS/PD, VMASKMOVDQU, MOVDIRI, MOVDIR64B (kNonTemporalStore; the
 //                plugin takes their addresses from memory callbacks, not from here)
+// Independently of the kind, X86Instruction::tlb_flush names the instructions that invalidate
+// TLB entries (MOV to CR0/CR3/CR4, INVLPG, INVPCID, INVLPGB, RSM): the plugin's translation
+// cache (translation_cache.h) must forget what the guest's TLBs forget. INVPCID and INVLPGB
+// are not serializing, so their kind stays kOther.
 //
 // Contract: DecodeX86 reads at most `size` bytes and never more than 15; for any input,
 // including garbage and truncated instructions, it returns without undefined behaviour.
@@ -49,6 +53,22 @@ enum class X86Kind : uint8_t {
   kSerializing,
   kNonTemporalStore,
 };
+
+// X86TlbFlush: which TLB-invalidating instruction this is (SDM vol. 3, 4.10.4), if any.
+enum class X86TlbFlush : uint8_t {
+  kNone = 0,
+  kMovToCr0,  // MOV to CR0: paging on or off (CR0.PG), write protection (CR0.WP).
+  kMovToCr3,  // MOV to CR3: an address space switch (or reload); with CR4.PCIDE, bit 63 of
+              // the source keeps the new PCID's entries.
+  kMovToCr4,  // MOV to CR4: PGE (the kernel toggles it to drop global entries), PCIDE, LA57.
+  kInvlpg,    // INVLPG m: the entries for the page holding m, any size.
+  kInvpcid,   // INVPCID r, m128: one address, one PCID, or everything.
+  kInvlpgb,   // INVLPGB (AMD): broadcast invalidation, on every CPU at once.
+  kRsm,       // RSM: leaving SMM restores CR0, CR3 and CR4.
+};
+
+// X86TlbFlushName returns a short lower-case name ("mov-cr3", "invlpg", ...; "none").
+const char* X86TlbFlushName(X86TlbFlush flush);
 
 // X86KindName returns a short lower-case name ("clwb", "locked", "serializing", ...).
 const char* X86KindName(X86Kind kind);
@@ -83,10 +103,12 @@ struct X86Instruction {
   uint8_t size = 0;         // As given to DecodeX86 (capped at 15).
   uint64_t vaddr = 0;       // As given to DecodeX86.
   X86MemoryOperand memory;  // Filled for the flushes (their one operand).
+  X86TlbFlush tlb_flush = X86TlbFlush::kNone;
 };
 
 // DecodeX86 classifies the instruction in bytes[0, size) at virtual address vaddr.
-// Returns false (and kind kOther) when the bytes are truncated or not understood.
+// Returns whether it matters to the plugin (a kind other than kOther, or a TLB flush); false
+// (kind kOther, tlb_flush kNone) when the bytes are truncated or not understood.
 bool DecodeX86(const uint8_t* bytes, size_t size, uint64_t vaddr, X86Instruction* out);
 
 // X86RegisterValues are the registers an effective address may need.

@@ -6,19 +6,25 @@
 //   nvlab-litmus run DEVICE     write every row, cut the power (exit 3 if the cut returned)
 //   nvlab-litmus check DEVICE   print "litmus ROW=VALUE" per row, VALUE one of
 //                               none | first | second | torn
+//   nvlab-litmus remap DEVICE   flush through one virtual address while its mapping changes
+//                               (the plugin's translation cache must follow), then cut
+//   nvlab-litmus remap-check DEVICE   print "litmus remap-PAGE=VALUE" per page remap wrote
 //
 // Each row uses its own 4 KiB page of the devdax mapping (so no row shares a line or a page
 // mapping with another). Rows that must complete run first; rows whose flushes or non-temporal
 // stores must stay pending run last, after the final fence, with no system call in between.
 
 #include <asm/prctl.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -227,6 +233,97 @@ int Run(char* base) {
   return 3;
 }
 
+// Remap: one 2 MiB-aligned virtual address V shows different device pages in turn (devdax maps
+// 2 MiB pages), and every store there is flushed through V with CLWB + SFENCE. A flush
+// translated with a stale (CR3, page) entry would write back the previously mapped page and
+// leave the new one dirty: lost at the cut (ADR, policy lose).
+//   old       V -> device offset 2 MiB (the first flush fills the plugin's cache)
+//   new       munmap, mmap at V of offset 4 MiB in the same process (the kernel's INVLPG)
+//   child-N   each of kRemapChildren forked processes in turn maps offset (6 + 2N) MiB at V:
+//             a new address space each, whose top table may reuse the freed one of the last
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr int kRemapChildren = 4;
+
+struct RemapPage {
+  const char* name;
+  uint64_t offset;
+  uint64_t value;
+};
+
+const RemapPage kRemapPages[] = {
+    {"old", 1 * kHugePage, kFirst},     {"new", 2 * kHugePage, kSecond},
+    {"child-0", 3 * kHugePage, kFirst}, {"child-1", 4 * kHugePage, kSecond},
+    {"child-2", 5 * kHugePage, kFirst}, {"child-3", 6 * kHugePage, kSecond},
+};
+
+// MapAt maps the device's [offset, offset + 2 MiB) at `at` exactly; false with a message.
+bool MapAt(int fd, char* at, uint64_t offset) {
+  void* p = mmap(at, kHugePage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+                 static_cast<off_t>(offset));
+  if (p == at) return true;
+  (void)std::fprintf(stderr, "nvlab-litmus: mmap at %p of offset %llu: %s\n",
+                     static_cast<void*>(at), static_cast<unsigned long long>(offset),
+                     std::strerror(errno));
+  return false;
+}
+
+void StoreFlushFence(char* at, uint64_t value) {
+  Store(reinterpret_cast<uint64_t*>(at), value);
+  Clwb(at);
+  Sfence();
+}
+
+int Remap(const char* device) {
+  const int fd = open(device, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    (void)std::fprintf(stderr, "nvlab-litmus: open %s: %s\n", device, std::strerror(errno));
+    return 1;
+  }
+  // A 2 MiB-aligned address inside a reserved range.
+  void* reserve = mmap(nullptr, 2 * kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (reserve == MAP_FAILED) return 1;
+  const uintptr_t misalign = reinterpret_cast<uintptr_t>(reserve) % kHugePage;
+  char* const v = static_cast<char*>(reserve) + (misalign == 0 ? 0 : kHugePage - misalign);
+
+  if (!MapAt(fd, v, kRemapPages[0].offset)) return 1;
+  StoreFlushFence(v, kRemapPages[0].value);
+  StoreFlushFence(v, kRemapPages[0].value);  // Translated from the cache this time.
+  if (munmap(v, kHugePage) != 0 || !MapAt(fd, v, kRemapPages[1].offset)) return 1;
+  StoreFlushFence(v, kRemapPages[1].value);
+  for (int n = 0; n < kRemapChildren; ++n) {
+    const RemapPage& page = kRemapPages[2 + n];
+    const pid_t child = fork();
+    if (child < 0) return 1;
+    if (child == 0) {
+      if (munmap(v, kHugePage) != 0 || !MapAt(fd, v, page.offset)) _exit(1);
+      StoreFlushFence(v, page.value);
+      _exit(0);
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      (void)std::fprintf(stderr, "nvlab-litmus: remap child %d failed\n", n);
+      return 1;
+    }
+  }
+  NvLabPowerCut();
+  (void)std::fprintf(stderr,
+                     "nvlab-litmus: NvLabPowerCut returned: not under the persistence model\n");
+  return 3;
+}
+
+int RemapCheck(const char* base, size_t size) {
+  for (const RemapPage& page : kRemapPages) {
+    if (page.offset + sizeof(uint64_t) > size) {
+      (void)std::fprintf(stderr, "nvlab-litmus: the device is too small for remap\n");
+      return 1;
+    }
+    const uint64_t word = *reinterpret_cast<const volatile uint64_t*>(base + page.offset);
+    const char* value = word == 0 ? "none" : word == page.value ? "written" : "other";
+    std::printf("litmus remap-%s=%s\n", page.name, value);
+  }
+  return 0;
+}
+
 const char* Classify(const uint64_t* p) {
   if (p[0] == 0) return "none";
   if (p[0] == kFirst) return "first";
@@ -244,8 +341,11 @@ int Check(char* base) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || (std::strcmp(argv[1], "run") != 0 && std::strcmp(argv[1], "check") != 0)) {
-    (void)std::fprintf(stderr, "usage: nvlab-litmus run|check DEVICE\n");
+  if (argc == 3 && std::strcmp(argv[1], "remap") == 0) return Remap(argv[2]);
+  const bool remap_check = argc == 3 && std::strcmp(argv[1], "remap-check") == 0;
+  if (!remap_check &&
+      (argc != 3 || (std::strcmp(argv[1], "run") != 0 && std::strcmp(argv[1], "check") != 0))) {
+    (void)std::fprintf(stderr, "usage: nvlab-litmus run|check|remap|remap-check DEVICE\n");
     return 2;
   }
   // Everything resident and every symbol bound before the sequences: a page fault is a kernel
@@ -259,6 +359,7 @@ int main(int argc, char** argv) {
                        NvGetLastErrorMessage());
     return 1;
   }
+  if (remap_check) return RemapCheck(static_cast<const char*>(base), size);
   return std::strcmp(argv[1], "run") == 0 ? Run(static_cast<char*>(base))
                                           : Check(static_cast<char*>(base));
 }

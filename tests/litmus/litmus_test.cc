@@ -274,6 +274,26 @@ TEST(CutPolicyTest, RandomIsReproducibleFromItsSeed) {
   EXPECT_NE(first.find('0'), std::string::npos) << first;
 }
 
+// The plugin translates flushes through a cache of (address space, page) -> physical page; a
+// translation that changes under the guest (munmap and mmap of another device offset at the
+// same virtual address, in one process and in new processes) must be followed: every store
+// there was flushed and fenced, so every page holds its value after the cut. A stale entry
+// would have written back the previous page and left the new one to be lost.
+TEST(TranslationChangeTest, FlushesThroughARemappedAddressReachTheNewPage) {
+  const auto r =
+      PowerCycle({"--share", NVLAB_LITMUS_SHARE}, "/host/nvlab-litmus remap \"$NVLAB_PMEM\"",
+                 "/host/nvlab-litmus remap-check \"$NVLAB_PMEM\"");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  const auto pages = ParseLitmus(r.out);
+  ASSERT_EQ(pages.size(), 6u) << Describe(r);
+  for (const auto& [page, value] : pages)
+    EXPECT_EQ(value, "written") << page << "\n" << Describe(r);
+  const auto report = CutReport(r);
+  ASSERT_TRUE(report.is_object()) << Describe(r);
+  EXPECT_EQ(report["trigger"], "guest");
+  EXPECT_EQ(report["totals"]["unresolved_flushes"], 0) << report.dump(1);
+}
+
 TEST(KernelWriteTest, Write2AndSyncOnFsdaxSurvive) {
   const auto r =
       PowerCycle({"--machine", "fsdax-ext4"}, "echo written-by-write2 > \"$NVLAB_PMEM/f\" && sync",

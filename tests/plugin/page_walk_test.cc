@@ -85,6 +85,29 @@ TEST(PageWalkTest, TwoMiBAndOneGiBPagesEndTheWalk) {
   EXPECT_EQ(gpa, 0x140000000ULL + (v1g & 0x3fffffff));
 }
 
+TEST(PageWalkTest, TheWalkTellsThePageSizeAndWhetherPagingWasOn) {
+  FakeMemory memory;
+  const uint64_t v4k = 0x00007f1234567abcULL;
+  MapWalk(&memory, v4k, 4, {0x1000, 0x2000, 0x3000, 0x4000}, 0x100045000ULL | kPresentWritable);
+  const uint64_t v2m = 0xffff888000123456ULL;
+  MapWalk(&memory, v2m, 4, {0x1000, 0x6000, 0x7000}, 0x100200000ULL | kPresentWritable | kLarge);
+  const uint64_t v1g = 0x0000004040302010ULL;
+  MapWalk(&memory, v1g, 4, {0x1000, 0x5000}, 0x140000000ULL | kPresentWritable | kLarge);
+  uint64_t gpa = 0;
+  WalkedPage page;
+  ASSERT_EQ(TranslateVirtual({kPg, 0x1000, 0, kLma}, v4k, memory, &gpa, &page), WalkResult::kOk);
+  EXPECT_TRUE(page.paged);
+  EXPECT_EQ(page.page_shift, 12u);
+  ASSERT_EQ(TranslateVirtual({kPg, 0x1000, 0, kLma}, v2m, memory, &gpa, &page), WalkResult::kOk);
+  EXPECT_TRUE(page.paged);
+  EXPECT_EQ(page.page_shift, 21u);
+  ASSERT_EQ(TranslateVirtual({kPg, 0x1000, 0, kLma}, v1g, memory, &gpa, &page), WalkResult::kOk);
+  EXPECT_TRUE(page.paged);
+  EXPECT_EQ(page.page_shift, 30u);
+  ASSERT_EQ(TranslateVirtual({0, 0x1000, 0, kLma}, v4k, memory, &gpa, &page), WalkResult::kOk);
+  EXPECT_FALSE(page.paged);
+}
+
 TEST(PageWalkTest, FiveLevelWalkUsesTheTopIndex) {
   FakeMemory memory;
   const uint64_t vaddr = 0x0100000000001008ULL;

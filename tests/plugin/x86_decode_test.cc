@@ -82,6 +82,64 @@ INSTANTIATE_TEST_SUITE_P(
         KindCase{"MovntiFromRegisterFormIsInvalid", {0x0f, 0xc3, 0xc0}, X86Kind::kOther}),
     [](const ::testing::TestParamInfo<KindCase>& info) { return info.param.name; });
 
+struct TlbCase {
+  std::string name;
+  std::vector<uint8_t> bytes;
+  X86Kind kind;
+  X86TlbFlush flush;
+};
+
+class DecodeTlbFlushTest : public ::testing::TestWithParam<TlbCase> {};
+
+TEST_P(DecodeTlbFlushTest, NamesWhatTheInstructionInvalidates) {
+  const TlbCase& c = GetParam();
+  X86Instruction insn;
+  bool recognised = DecodeX86(c.bytes.data(), c.bytes.size(), 0x1000, &insn);
+  EXPECT_EQ(insn.tlb_flush, c.flush) << X86TlbFlushName(insn.tlb_flush);
+  EXPECT_EQ(insn.kind, c.kind) << X86KindName(insn.kind);
+  EXPECT_EQ(recognised, c.kind != X86Kind::kOther || c.flush != X86TlbFlush::kNone);
+}
+
+// The kind does not change with the TLB effect: INVPCID and INVLPGB are not serializing.
+INSTANTIATE_TEST_SUITE_P(
+    Table, DecodeTlbFlushTest,
+    ::testing::Values(
+        TlbCase{"MovRaxToCr3", {0x0f, 0x22, 0xd8}, X86Kind::kSerializing, X86TlbFlush::kMovToCr3},
+        TlbCase{
+            "MovR9ToCr3", {0x41, 0x0f, 0x22, 0xd9}, X86Kind::kSerializing, X86TlbFlush::kMovToCr3},
+        TlbCase{"MovRaxToCr0", {0x0f, 0x22, 0xc0}, X86Kind::kSerializing, X86TlbFlush::kMovToCr0},
+        TlbCase{"MovRdiToCr4", {0x0f, 0x22, 0xe7}, X86Kind::kSerializing, X86TlbFlush::kMovToCr4},
+        TlbCase{"MovRaxToCr2", {0x0f, 0x22, 0xd0}, X86Kind::kSerializing, X86TlbFlush::kNone},
+        TlbCase{"MovRaxToCr8", {0x44, 0x0f, 0x22, 0xc0}, X86Kind::kSerializing, X86TlbFlush::kNone},
+        TlbCase{"MovCr3ToRax", {0x0f, 0x20, 0xd8}, X86Kind::kOther, X86TlbFlush::kNone},
+        TlbCase{"MovToDr7", {0x0f, 0x23, 0xf8}, X86Kind::kSerializing, X86TlbFlush::kNone},
+        TlbCase{"Wrmsr", {0x0f, 0x30}, X86Kind::kSerializing, X86TlbFlush::kNone},
+        TlbCase{"InvlpgRdi", {0x0f, 0x01, 0x3f}, X86Kind::kSerializing, X86TlbFlush::kInvlpg},
+        TlbCase{
+            "LgdtIsNoInvalidation", {0x0f, 0x01, 0x10}, X86Kind::kSerializing, X86TlbFlush::kNone},
+        TlbCase{"InvpcidRaxRcx",
+                {0x66, 0x0f, 0x38, 0x82, 0x08},
+                X86Kind::kOther,
+                X86TlbFlush::kInvpcid},
+        TlbCase{"InvpcidRexR8",
+                {0x66, 0x44, 0x0f, 0x38, 0x82, 0x00},
+                X86Kind::kOther,
+                X86TlbFlush::kInvpcid},
+        TlbCase{"InvpcidWithoutItsPrefixIsNot",
+                {0x0f, 0x38, 0x82, 0x08},
+                X86Kind::kOther,
+                X86TlbFlush::kNone},
+        TlbCase{"InvpcidRegisterFormIsInvalid",
+                {0x66, 0x0f, 0x38, 0x82, 0xc8},
+                X86Kind::kOther,
+                X86TlbFlush::kNone},
+        TlbCase{"TruncatedInvpcid", {0x66, 0x0f, 0x38, 0x82}, X86Kind::kOther, X86TlbFlush::kNone},
+        TlbCase{"Invlpgb", {0x0f, 0x01, 0xfe}, X86Kind::kOther, X86TlbFlush::kInvlpgb},
+        TlbCase{"Tlbsync", {0x0f, 0x01, 0xff}, X86Kind::kOther, X86TlbFlush::kNone},
+        TlbCase{"Rsm", {0x0f, 0xaa}, X86Kind::kSerializing, X86TlbFlush::kRsm},
+        TlbCase{"Clwb", {0x66, 0x0f, 0xae, 0x30}, X86Kind::kClwb, X86TlbFlush::kNone}),
+    [](const ::testing::TestParamInfo<TlbCase>& info) { return info.param.name; });
+
 struct AddressCase {
   std::string name;
   std::vector<uint8_t> bytes;

@@ -79,6 +79,18 @@ PersistenceDomain::CpuState* PersistenceDomain::Cpu(unsigned cpu) {
   return &cpus_[cpu];
 }
 
+void PersistenceDomain::NoteWork(CpuState* state) {
+  if (state->has_work) return;
+  state->has_work = true;
+  ++cpus_with_work_;
+}
+
+void PersistenceDomain::NoteDrained(CpuState* state) {
+  if (!state->has_work) return;
+  state->has_work = false;
+  --cpus_with_work_;
+}
+
 template <typename Fn>
 bool PersistenceDomain::ForEachLineChunk(uint64_t gpa, uint64_t size, Fn fn) {
   bool touched = false;
@@ -130,10 +142,11 @@ ByteMask PersistenceDomain::WcMask(uint64_t line) const {
 
 void PersistenceDomain::CommitToMedia(NvdimmRegion& region, uint64_t line, const uint8_t* data,
                                       ByteMask mask, uint64_t seq) {
-  uint64_t& line_seq = media_seq_[line];
+  uint64_t& stored = region.line_seq(line);
+  const uint64_t line_seq = stored > forgotten_seq_ ? stored : 0;
   if (seq <= line_seq || seq <= media_floor_) return;  // The media already took newer content.
   CopyMasked(region.media() + (line - region.base()), data, mask);
-  line_seq = seq;
+  stored = seq;
 }
 
 void PersistenceDomain::Store(unsigned cpu, uint64_t gpa, uint64_t size, const uint8_t* bytes,
@@ -171,6 +184,7 @@ void PersistenceDomain::NtStore(unsigned cpu, uint64_t gpa, uint64_t size, const
       });
   if (touched) {
     ++counters_.nt_stores;
+    NoteWork(state);
   } else {
     ++counters_.ignored_events;
   }
@@ -205,6 +219,7 @@ void PersistenceDomain::FlushOpt(unsigned cpu, uint64_t gpa) {
   std::memcpy(write_back.snapshot.data(), region->view() + (write_back.line - region->base()),
               kLineSize);
   state->write_backs.Add(write_back);
+  NoteWork(state);
 }
 
 size_t PersistenceDomain::Fence(unsigned cpu) {
@@ -214,8 +229,12 @@ size_t PersistenceDomain::Fence(unsigned cpu) {
     return 0;
   }
   ++counters_.fences;
-  std::vector<PendingWriteBacks::WriteBack> write_backs = state->write_backs.Drain();
-  std::vector<WriteCombiningBuffer::Entry> wc = state->wc.Drain();
+  if (!state->has_work) return 0;
+  std::vector<PendingWriteBacks::WriteBack>& write_backs = fence_write_backs_;
+  std::vector<WriteCombiningBuffer::Entry>& wc = fence_wc_;
+  state->write_backs.DrainInto(&write_backs);
+  state->wc.DrainInto(&wc);
+  NoteDrained(state);
   // Apply both lists in the order the CPU issued them (each list is already in seq order).
   size_t w = 0;
   size_t n = 0;
@@ -273,10 +292,7 @@ bool PersistenceDomain::HasPendingWork(unsigned cpu) const {
 }
 
 bool PersistenceDomain::HasAnyPendingWork() const {
-  for (unsigned cpu = 0; cpu < cpus_.size(); ++cpu) {
-    if (HasPendingWork(cpu)) return true;
-  }
-  return false;
+  return cpus_with_work_ != 0;
 }
 
 // LineWork is one line's share of the undetermined work, each list in issue order.
@@ -327,6 +343,7 @@ PersistenceDomain::UndeterminedWork PersistenceDomain::DrainUndeterminedWork() {
   for (CpuState& cpu : cpus_) {
     for (const auto& wb : cpu.write_backs.Drain()) work.write_backs.push_back(wb);
     for (const auto& entry : cpu.wc.Drain()) work.wc.push_back(entry);
+    NoteDrained(&cpu);
   }
   std::sort(work.write_backs.begin(), work.write_backs.end(), kByLineThenSeq);
   std::sort(work.wc.begin(), work.wc.end(), kByLineThenSeq);
@@ -351,9 +368,9 @@ std::vector<uint64_t> PersistenceDomain::CandidateLines(const UndeterminedWork& 
   return lines;
 }
 
-uint64_t PersistenceDomain::MediaSeq(uint64_t line) const {
-  const auto it = media_seq_.find(line);
-  return std::max(media_floor_, it == media_seq_.end() ? 0 : it->second);
+uint64_t PersistenceDomain::MediaSeq(const NvdimmRegion& region, uint64_t line) const {
+  const uint64_t stored = region.line_seq(line);
+  return std::max(media_floor_, stored > forgotten_seq_ ? stored : 0);
 }
 
 ByteMask PersistenceDomain::CutLine(NvdimmRegion& region, uint64_t line, const LineWork& work,
@@ -365,7 +382,7 @@ ByteMask PersistenceDomain::CutLine(NvdimmRegion& region, uint64_t line, const L
     std::memcpy(survivor.data(), view, kLineSize);
   } else {
     std::memcpy(survivor.data(), media, kLineSize);
-    LandUndeterminedWork(work, MediaSeq(line), survival, survivor.data());
+    LandUndeterminedWork(work, MediaSeq(region, line), survival, survivor.data());
     LandCachedCopy(view, media, WcBytes(work), platform, survival, survivor.data());
   }
   std::memcpy(media, survivor.data(), kLineSize);
@@ -441,7 +458,7 @@ void PersistenceDomain::ReportLostLine(uint32_t index, const NvdimmRegion& regio
 
 void PersistenceDomain::ForgetPendingState() {
   wc_lines_.clear();
-  media_seq_.clear();
+  forgotten_seq_ = seq_;  // Every line_seq so far: no write-back is newer than a power-off.
   last_store_.clear();
   media_floor_ = 0;
 }

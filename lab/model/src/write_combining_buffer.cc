@@ -22,4 +22,9 @@ std::vector<WriteCombiningBuffer::Entry> WriteCombiningBuffer::Drain() {
   return out;
 }
 
+void WriteCombiningBuffer::DrainInto(std::vector<Entry>* out) {
+  out->clear();
+  out->swap(entries_);
+}
+
 }  // namespace nvlab::model

@@ -11,7 +11,11 @@
 //          by the caller, see MediaStart), then updated only by write-backs the persistence
 //          model allows.
 // Both owned images are allocated zeroed without being touched (calloc), so an NVDIMM of
-// 256 MiB that the guest barely uses costs little memory.
+// 256 MiB that the guest barely uses costs little memory; they ask for transparent huge pages
+// (a page fault per 4 KiB filled cost more than the model's work for its 64 lines), so what is
+// touched is counted in 2 MiB pieces where THP is enabled. So is the media's per-line write-back
+// sequence number (line_seq; 8 bytes per 64-byte line), which PersistenceDomain keeps: a flat
+// array costs a fence no hashing and no allocation, where a map of lines did both.
 //
 // CandidateRanges: a caller that knows where view and media can differ (the plugin: the data
 // extents of a sparse backing file; every hole reads as zeroes in both) can say so, and the
@@ -30,6 +34,8 @@
 #include <memory>
 #include <utility>
 #include <vector>
+
+#include "nvlab/model/cache_line.h"
 
 namespace nvlab::model {
 
@@ -54,7 +60,7 @@ class NvdimmRegion {
   NvdimmRegion& operator=(NvdimmRegion&&) = default;
 
   // ok is false when memory for the images could not be had (then nothing else may be used).
-  bool ok() const { return media_ != nullptr && view_ != nullptr; }
+  bool ok() const { return media_ != nullptr && view_ != nullptr && line_seqs_ != nullptr; }
 
   uint64_t base() const { return base_; }
   uint64_t size() const { return size_; }
@@ -65,6 +71,10 @@ class NvdimmRegion {
   const uint8_t* view() const { return view_; }
   uint8_t* media() { return media_.get(); }
   const uint8_t* media() const { return media_.get(); }
+  // line_seq: the slot of the line holding gpa (inside the region) in the per-line array,
+  // zero until PersistenceDomain writes it.
+  uint64_t& line_seq(uint64_t gpa) { return line_seqs_.get()[(gpa - base_) / kLineSize]; }
+  uint64_t line_seq(uint64_t gpa) const { return line_seqs_.get()[(gpa - base_) / kLineSize]; }
 
   void set_candidate_ranges(CandidateRanges ranges) { candidate_ranges_ = std::move(ranges); }
   // CandidateLineRanges returns where view and media may differ, widened to whole lines and
@@ -73,7 +83,7 @@ class NvdimmRegion {
 
  private:
   struct FreeDeleter {
-    void operator()(uint8_t* p) const { std::free(p); }
+    void operator()(void* p) const { std::free(p); }
   };
   using Buffer = std::unique_ptr<uint8_t, FreeDeleter>;
 
@@ -82,6 +92,7 @@ class NvdimmRegion {
   Buffer owned_view_;
   uint8_t* view_;
   Buffer media_;
+  std::unique_ptr<uint64_t, FreeDeleter> line_seqs_;
   CandidateRanges candidate_ranges_;
 };
 

@@ -35,6 +35,12 @@ class PendingWriteBacks {
     out.swap(write_backs_);
     return out;
   }
+  // DrainInto is Drain into *out (its old content dropped); the set keeps out's storage, so
+  // that a caller draining at every fence allocates nothing once both have grown.
+  void DrainInto(std::vector<WriteBack>* out) {
+    out->clear();
+    out->swap(write_backs_);
+  }
 
   const std::vector<WriteBack>& entries() const { return write_backs_; }
   bool empty() const { return write_backs_.empty(); }

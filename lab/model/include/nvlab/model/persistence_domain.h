@@ -124,11 +124,17 @@ class PersistenceDomain {
   struct CpuState {
     PendingWriteBacks write_backs;
     WriteCombiningBuffer wc;
+    bool has_work = false;  // !write_backs.empty() || !wc.empty(), kept by NoteWork/NoteDrained.
   };
 
   // Locate finds the NVDIMM holding gpa, or null.
   NvdimmRegion* Locate(uint64_t gpa, uint32_t* index);
   CpuState* Cpu(unsigned cpu);
+  // NoteWork / NoteDrained keep CpuState::has_work and cpus_with_work_ after adding to a CPU's
+  // lists or draining both: HasAnyPendingWork runs after every event, and a loop over every CPU
+  // there cost the plugin more than the events themselves.
+  void NoteWork(CpuState* state);
+  void NoteDrained(CpuState* state);
   // ForEachLineChunk calls fn(region, index, addr, count) for each line-sized piece of
   // [gpa, gpa + size) inside an NVDIMM; returns false if no byte was inside one.
   template <typename Fn>
@@ -156,7 +162,7 @@ class PersistenceDomain {
   // or with undetermined work.
   std::vector<uint64_t> CandidateLines(const UndeterminedWork& work) const;
   // MediaSeq: the seq of the newest write-back the media line took (WBINVD included).
-  uint64_t MediaSeq(uint64_t line) const;
+  uint64_t MediaSeq(const NvdimmRegion& region, uint64_t line) const;
   // CutLine decides what the media line keeps and writes it there; returns the bytes where
   // that differs from what the CPUs saw (the view): the lost bytes.
   ByteMask CutLine(NvdimmRegion& region, uint64_t line, const LineWork& work, Platform platform,
@@ -175,9 +181,15 @@ class PersistenceDomain {
 
   std::vector<NvdimmRegion> nvdimms_;
   std::vector<CpuState> cpus_;
+  size_t cpus_with_work_ = 0;  // CPUs whose has_work is set.
+  // Fence's copies of a CPU's lists, kept to reuse their storage (no allocation per fence).
+  std::vector<PendingWriteBacks::WriteBack> fence_write_backs_;
+  std::vector<WriteCombiningBuffer::Entry> fence_wc_;
   uint64_t seq_ = 0;          // Event sequence number, increases with every flush/NT store.
   uint64_t media_floor_ = 0;  // Every media line took its cached content at this seq (WBINVD).
-  std::unordered_map<uint64_t, uint64_t> media_seq_;    // line -> seq of its last write-back.
+  // Each region's line_seq holds the seq of the line's last write-back; those up to
+  // forgotten_seq_ were forgotten at a power cut (and read as 0).
+  uint64_t forgotten_seq_ = 0;
   std::unordered_map<uint64_t, uint32_t> wc_lines_;     // line -> WC entries waiting on it.
   std::unordered_map<uint64_t, StoreSite> last_store_;  // line -> last reported store site.
   DomainCounters counters_;

@@ -35,6 +35,8 @@ class WriteCombiningBuffer {
 
   // Drain returns every entry, oldest first, and empties the buffer.
   std::vector<Entry> Drain();
+  // DrainInto is Drain into *out (its old content dropped); the buffer keeps out's storage.
+  void DrainInto(std::vector<Entry>* out);
 
   const std::vector<Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
