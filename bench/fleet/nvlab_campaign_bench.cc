@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "count_list.h"
 #include "loopback_ssh_hosts.h"
 #include "nvlab/file_contents.h"
 #include "nvlab/guest_image.h"
@@ -41,16 +42,6 @@ using nvlab::bench::TimedRun;
   (void)std::fprintf(stderr, "nvlab-campaign-bench: %s failed (exit %d):\n%s%s\n", what.c_str(),
                      run.status, run.out.c_str(), run.err.c_str());
   std::exit(1);
-}
-
-std::vector<int> ParseList(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    const int k = std::atoi(item.c_str());
-    if (k > 0) out.push_back(k);
-  }
-  return out;
 }
 
 // WriteCampaign writes a campaign of `cases` power-cycles that all pass: a flushed record kept
@@ -135,7 +126,7 @@ int Main(int argc, char** argv) {
     if (a == "--prefix" && i + 1 < argc) {
       prefix = argv[++i];
     } else if (a == "--hosts" && i + 1 < argc) {
-      host_counts = ParseList(argv[++i]);
+      host_counts = nvlab::bench::ParseCountList(argv[++i]);
     } else if (a == "--cases" && i + 1 < argc) {
       cases = std::atoi(argv[++i]);
     } else if (a == "--work" && i + 1 < argc) {

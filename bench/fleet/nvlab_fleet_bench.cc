@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "count_list.h"
 #include "timed_run.h"
 
 namespace {
@@ -129,16 +130,6 @@ double QemuResidentMiB(const std::vector<int>& domains) {
   return kib / 1024;
 }
 
-std::vector<int> ParseList(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    const int k = std::atoi(item.c_str());
-    if (k > 0) out.push_back(k);
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,7 +144,7 @@ int main(int argc, char** argv) {
     } else if (a == "--prefix" && i + 1 < argc) {
       prefix = argv[++i];
     } else if (a == "--guests" && i + 1 < argc) {
-      guest_counts = ParseList(argv[++i]);
+      guest_counts = nvlab::bench::ParseCountList(argv[++i]);
     } else if (a == "--work" && i + 1 < argc) {
       work = argv[++i];
     } else {

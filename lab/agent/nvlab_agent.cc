@@ -123,6 +123,20 @@ std::string ReadSmallFile(const char* path) {
   return text;
 }
 
+// ForEachKeyValueLine calls f(key, value) for each "KEY=VALUE" line of text (others skipped).
+template <typename F>
+void ForEachKeyValueLine(const std::string& text, F f) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    const size_t eq = line.find('=');
+    if (eq != std::string::npos) f(line.substr(0, eq), line.substr(eq + 1));
+    start = end + 1;
+  }
+}
+
 // Uptime is the guest's /proc/uptime, as text ("" when unreadable).
 std::string Uptime() {
   const std::string text = ReadSmallFile("/proc/uptime");
@@ -151,15 +165,10 @@ std::string HelloPayload(Stage stage) {
     if (const char* value = getenv(key)) hello += std::string(key) + "=" + value + "\n";
   }
   hello += "uptime=" + Uptime() + "\n";
-  const std::string timing = ReadSmallFile(kTimingFile);
-  size_t start = 0;
-  while (start < timing.size()) {
-    size_t end = timing.find('\n', start);
-    if (end == std::string::npos) end = timing.size();
-    const std::string line = timing.substr(start, end - start);
-    if (line.find('=') != std::string::npos) hello += "timing." + line + "\n";
-    start = end + 1;
-  }
+  ForEachKeyValueLine(ReadSmallFile(kTimingFile),
+                      [&](const std::string& key, const std::string& value) {
+                        hello += "timing." + key + "=" + value + "\n";
+                      });
   return hello;
 }
 
@@ -283,18 +292,10 @@ std::string Reseed(const std::array<uint8_t, 32>& seed) {
 
 // LoadNvdimmEnvironment exports the NVLAB_PMEM* lines nvlab-prepare-nvdimms wrote.
 void LoadNvdimmEnvironment() {
-  const std::string text = ReadSmallFile(kEnvFile);
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string line = text.substr(start, end - start);
-    const size_t eq = line.find('=');
-    if (eq != std::string::npos && line.starts_with("NVLAB_PMEM")) {
-      setenv(line.substr(0, eq).c_str(), line.substr(eq + 1).c_str(), 1);
-    }
-    start = end + 1;
-  }
+  ForEachKeyValueLine(ReadSmallFile(kEnvFile),
+                      [](const std::string& key, const std::string& value) {
+                        if (key.starts_with("NVLAB_PMEM")) setenv(key.c_str(), value.c_str(), 1);
+                      });
 }
 
 // PrepareNvdimms runs nvlab-prepare-nvdimms with the request's settings, its output on the

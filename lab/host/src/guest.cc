@@ -59,6 +59,11 @@ fs::path ConsoleLogOf(const fs::path& run_dir, int boot) {
 fs::path QemuLogOf(const fs::path& run_dir, int boot) {
   return run_dir / ("qemu-" + std::to_string(boot) + ".log");
 }
+// The migration capability of warm starts: leave shared memory (the RAM and NVDIMM files) out
+// of the saved state (docs/design/warm-starts.md).
+constexpr char kIgnoreShared[] =
+    R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})";
+
 fs::path CutReportOf(const fs::path& run_dir, int boot) {
   return run_dir / ("cut-report-" + std::to_string(boot) + ".json");
 }
@@ -287,6 +292,31 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
   return Status::Ok();
 }
 
+Status Guest::AwaitMigration(Deadline deadline, const char* what) {
+  for (;;) {
+    std::string result;
+    NVLAB_RETURN_IF_ERROR(qmp_.Execute("query-migrate", "", deadline, &result));
+    const nlohmann::json reply = nlohmann::json::parse(result, nullptr, false);
+    const nlohmann::json* status =
+        reply.is_object() && reply.contains("status") ? &reply["status"] : nullptr;
+    const std::string state =
+        status != nullptr && status->is_string() ? status->get<std::string>() : "";
+    if (state == "completed") return Status::Ok();
+    if (state == "failed" || state == "cancelled") {
+      const auto desc = reply.find("error-desc");
+      return Status::IoError(std::string("QEMU could not ") + what + ": " +
+                             EscapeUntrusted(desc != reply.end() && desc->is_string()
+                                                 ? desc->get<std::string>()
+                                                 : state));
+    }
+    if (ReapQemu()) return Status::GuestDied(std::string("QEMU ended while it tried to ") + what);
+    if (deadline.expired()) {
+      return Status::Timeout(std::string("QEMU did not finish: ") + what);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 Status Guest::Restore(Deadline deadline, bool* template_failed) {
   *template_failed = true;
   const GuestTemplate& t = *config_.warm_template;
@@ -305,36 +335,13 @@ Status Guest::Restore(Deadline deadline, bool* template_failed) {
   clock_.copy_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_.begin).count();
   NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
-  Status s =
-      qmp_.Execute("migrate-set-capabilities",
-                   R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})", deadline);
+  Status s = qmp_.Execute("migrate-set-capabilities", kIgnoreShared, deadline);
   if (s.ok()) {
     s = qmp_.Execute("migrate-incoming", nlohmann::json{{"uri", "file:" + t.state.string()}}.dump(),
                      deadline);
   }
-  // Loading a few hundred KB of state takes milliseconds; QEMU reports the end in query-migrate.
-  while (s.ok()) {
-    std::string result;
-    s = qmp_.Execute("query-migrate", "", deadline, &result);
-    if (!s.ok()) break;
-    const nlohmann::json status = nlohmann::json::parse(result, nullptr, false);
-    const std::string state = status.is_object() ? status.value("status", "") : "";
-    if (state == "completed") break;
-    if (state == "failed" || state == "cancelled") {
-      s = Status::IoError("QEMU could not load the saved state: " +
-                          EscapeUntrusted(status.value("error-desc", state)));
-      break;
-    }
-    if (ReapQemu()) {
-      s = Status::GuestDied("QEMU ended while it loaded the saved state");
-      break;
-    }
-    if (deadline.expired()) {
-      s = Status::Timeout("QEMU did not finish loading the saved state");
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  // Loading a few hundred KB of state takes milliseconds.
+  if (s.ok()) s = AwaitMigration(deadline, "load the saved state");
   if (!s.ok()) {
     KillQemu();
     return s;
@@ -468,28 +475,12 @@ Status Guest::BootToTemplateStage() {
 Status Guest::SaveStateAndStop(const fs::path& file) {
   if (!running()) return Status::FailedPrecondition("the guest is not running");
   const Deadline deadline = Deadline::In(std::chrono::seconds(60));
-  Status s =
-      qmp_.Execute("migrate-set-capabilities",
-                   R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})", deadline);
+  Status s = qmp_.Execute("migrate-set-capabilities", kIgnoreShared, deadline);
   if (s.ok()) s = qmp_.Execute("stop", "", deadline);
   if (s.ok()) {
     s = qmp_.Execute("migrate", nlohmann::json{{"uri", "file:" + file.string()}}.dump(), deadline);
   }
-  while (s.ok()) {
-    std::string result;
-    s = qmp_.Execute("query-migrate", "", deadline, &result);
-    if (!s.ok()) break;
-    const nlohmann::json status = nlohmann::json::parse(result, nullptr, false);
-    const std::string state = status.is_object() ? status.value("status", "") : "";
-    if (state == "completed") break;
-    if (state == "failed" || state == "cancelled") {
-      s = Status::IoError("QEMU could not save the guest: " +
-                          EscapeUntrusted(status.value("error-desc", state)));
-    } else if (deadline.expired()) {
-      s = Status::Timeout("QEMU did not finish saving the guest");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  if (s.ok()) s = AwaitMigration(deadline, "save the guest");
   if (!s.ok()) {
     KillQemu();
     return LabFailure(s.WithContext("saving the template"));

@@ -158,6 +158,8 @@ class Guest {
   // Restore starts QEMU on the warm template; *template_failed says whether a failure was the
   // template's (then a cold boot may follow).
   Status Restore(Deadline deadline, bool* template_failed);
+  // AwaitMigration polls query-migrate until QEMU's migration (`what`: for messages) completes.
+  Status AwaitMigration(Deadline deadline, const char* what);
   // ResumeGuest sends the resume request and waits for the guest to be ready.
   Status ResumeGuest(Deadline deadline);
   // BootFailure kills QEMU and wraps a boot error (timeouts named after the boot budget).
