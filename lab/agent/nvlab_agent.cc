@@ -4,7 +4,8 @@
 // one at a time (docs/formats/agent-protocol.md):
 //   kResume        only at the template stage (init started the agent before touching the
 //                  NVDIMMs, NVLAB_AGENT_STAGE=template): reseed the kernel's RNG, set the clock,
-//                  run nvlab-prepare-nvdimms, and say hello again with NVLAB_PMEM
+//                  set the NVDIMMs up (nvlab/agent/nvdimm_setup.h), and say hello again with
+//                  NVLAB_PMEM
 //                  (nvlab/resume_request.h; a warm start restores a guest saved at this stage);
 //   kExec          run argv with stdin from /dev/null, forward stdout/stderr as they arrive,
 //                  then report how the command ended (refused at the template stage);
@@ -17,6 +18,9 @@
 // the first host that connects; its nonce tells it apart from the answer to a hello-request.
 // The agent is PID 1, so it must never exit: on a fatal error it prints to the console and powers
 // the guest off, which the host sees as QEMU ending.
+//
+// `nvlab-agent prepare-nvdimms NS FS NVDIMMS SHARE` only sets the NVDIMMs up and exits 0 or 1:
+// init runs it when it boots a guest by itself (a libvirt domain), before starting the agent.
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -38,16 +42,16 @@
 #include <string>
 #include <vector>
 
+#include "nvlab/agent/boot_timing.h"
+#include "nvlab/agent/nvdimm_setup.h"
 #include "nvlab/agent_frame.h"
 #include "nvlab/resume_request.h"
 
 namespace {
 
-// Where init and nvlab-prepare-nvdimms leave what the agent reports: the NVDIMM environment
-// (KEY=VALUE lines) and the guest uptimes at which boot phases began (KEY=SECONDS lines).
-constexpr const char* kEnvFile = "/run/nvlab/env";
-constexpr const char* kTimingFile = "/run/nvlab/timing";
-constexpr const char* kPrepareNvdimms = "/usr/bin/nvlab-prepare-nvdimms";
+using nvlab::agent::kBootTimingFile;
+using nvlab::agent::kNvdimmEnvironmentFile;
+using nvlab::agent::RecordBootPhase;
 
 [[noreturn]] void PowerOff(const char* why) {
   if (why != nullptr) (void)std::fprintf(stderr, "nvlab-agent: error: %s; powering off\n", why);
@@ -137,21 +141,6 @@ void ForEachKeyValueLine(const std::string& text, F f) {
   }
 }
 
-// Uptime is the guest's /proc/uptime, as text ("" when unreadable).
-std::string Uptime() {
-  const std::string text = ReadSmallFile("/proc/uptime");
-  return text.substr(0, text.find(' '));
-}
-
-// AppendTiming records that phase `key` began now.
-void AppendTiming(const char* key) {
-  const std::string line = std::string(key) + "=" + Uptime() + "\n";
-  const int fd = open(kTimingFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return;
-  (void)write(fd, line.data(), line.size());
-  close(fd);
-}
-
 // Stage: kTemplate until a resume request has set the NVDIMMs up, then kReady. Init starts the
 // agent at kReady when it set the NVDIMMs up itself (a libvirt domain's boot).
 enum class Stage { kTemplate, kReady };
@@ -164,8 +153,8 @@ std::string HelloPayload(Stage stage) {
   for (const char* key : {"NVLAB_PMEM", "NVLAB_PMEM_ALL"}) {
     if (const char* value = getenv(key)) hello += std::string(key) + "=" + value + "\n";
   }
-  hello += "uptime=" + Uptime() + "\n";
-  ForEachKeyValueLine(ReadSmallFile(kTimingFile),
+  hello += "uptime=" + nvlab::agent::GuestUptime() + "\n";
+  ForEachKeyValueLine(ReadSmallFile(kBootTimingFile),
                       [&](const std::string& key, const std::string& value) {
                         hello += "timing." + key + "=" + value + "\n";
                       });
@@ -290,42 +279,27 @@ std::string Reseed(const std::array<uint8_t, 32>& seed) {
   return error;
 }
 
-// LoadNvdimmEnvironment exports the NVLAB_PMEM* lines nvlab-prepare-nvdimms wrote.
+// LoadNvdimmEnvironment exports the NVLAB_PMEM* lines of the NVDIMM setup.
 void LoadNvdimmEnvironment() {
-  ForEachKeyValueLine(ReadSmallFile(kEnvFile),
+  ForEachKeyValueLine(ReadSmallFile(kNvdimmEnvironmentFile),
                       [](const std::string& key, const std::string& value) {
                         if (key.starts_with("NVLAB_PMEM")) setenv(key.c_str(), value.c_str(), 1);
                       });
 }
 
-// PrepareNvdimms runs nvlab-prepare-nvdimms with the request's settings, its output on the
-// console (the agent's own stdout and stderr), and returns "" or what failed.
+// PrepareNvdimms sets the NVDIMMs up as the request says; "" or what failed.
 std::string PrepareNvdimms(const nvlab::ResumeRequest& request) {
-  const std::string nvdimms = std::to_string(request.nvdimms);
-  const char* share = request.share ? "1" : "0";
-  const pid_t child = fork();
-  if (child < 0) return std::string("fork: ") + std::strerror(errno);
-  if (child == 0) {
-    const int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    execl(kPrepareNvdimms, kPrepareNvdimms, request.ns.c_str(), request.fs.c_str(), nvdimms.c_str(),
-          share, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) return std::string("waitpid: ") + std::strerror(errno);
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return "";
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-    return std::string("cannot run ") + kPrepareNvdimms;
-  }
-  return "nvlab-prepare-nvdimms failed (the guest console says why)";
+  nvlab::agent::NvdimmSettings settings;
+  nvlab::Status s =
+      nvlab::agent::ParseNvdimmSettings(request.ns, request.fs, std::to_string(request.nvdimms),
+                                        request.share ? "1" : "0", &settings);
+  if (s.ok()) s = nvlab::agent::PrepareNvdimms(settings);
+  return s.ok() ? "" : "NVDIMM setup: " + s.message();
 }
 
 // Resume carries out a resume request (nvlab/resume_request.h) and returns "" or what failed.
 std::string Resume(const nvlab::ResumeRequest& request) {
-  AppendTiming("resume");
+  RecordBootPhase("resume");
   if (std::string error = Reseed(request.seed); !error.empty()) return error;
   if (request.has_realtime) {
     timespec now{};
@@ -337,13 +311,30 @@ std::string Resume(const nvlab::ResumeRequest& request) {
   }
   if (std::string error = PrepareNvdimms(request); !error.empty()) return error;
   LoadNvdimmEnvironment();
-  AppendTiming("ready");
+  RecordBootPhase("ready");
   return "";
+}
+
+// PrepareNvdimmsCommand is `nvlab-agent prepare-nvdimms NS FS NVDIMMS SHARE`.
+int PrepareNvdimmsCommand(int argc, char** argv) {
+  nvlab::agent::NvdimmSettings settings;
+  nvlab::Status s =
+      argc == 6 ? nvlab::agent::ParseNvdimmSettings(argv[2], argv[3], argv[4], argv[5], &settings)
+                : nvlab::Status::InvalidArgument(
+                      "usage: nvlab-agent prepare-nvdimms devdax|fsdax|raw ext4|xfs NVDIMMS 0|1");
+  if (!s.ok()) {
+    (void)std::printf("nvlab-init: error: %s\n", s.message().c_str());
+    return 1;
+  }
+  return nvlab::agent::PrepareNvdimms(settings).ok() ? 0 : 1;
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "prepare-nvdimms") == 0) {
+    return PrepareNvdimmsCommand(argc, argv);
+  }
   (void)signal(SIGPIPE, SIG_IGN);
   std::string port_path;
   // The port appears once virtio_console has probed; init loaded it, but give it a moment.
@@ -358,7 +349,18 @@ int main() {
   Stage stage = stage_env != nullptr && std::strcmp(stage_env, "template") == 0 ? Stage::kTemplate
                                                                                 : Stage::kReady;
   unsetenv("NVLAB_AGENT_STAGE");  // not for the guest's commands
-  AppendTiming("agent");
+  RecordBootPhase("agent");
+  if (stage == Stage::kTemplate) {
+    // In the template, so that warm starts have them loaded; a failure here shows again, with
+    // its reason, when the resume request's setup loads them.
+    // nvlab.labels=1 (an NVDIMM has a label area): nfit would read the template's labels.
+    const bool labels = ReadSmallFile("/proc/cmdline").find("nvlab.labels=1") != std::string::npos;
+    if (const nvlab::Status s = nvlab::agent::PreloadNvdimmDrivers(!labels); !s.ok()) {
+      (void)std::fprintf(stderr, "nvlab-agent: preloading the NVDIMM drivers: %s\n",
+                         s.message().c_str());
+    }
+    RecordBootPhase("drivers_done");
+  }
   if (!Send(port, nvlab::FrameType::kHello, HelloPayload(stage)))
     PowerOff("cannot write the agent port");
   (void)std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());

@@ -663,7 +663,6 @@ class GuestImageCacheTest : public testing::Test {
     data_dir_ = dir_.path() / "share/nvlab/guest";
     tools_dir_ = dir_.path() / "libexec/nvlab/guest";
     image::WriteAll(data_dir_ / "init", "#!/bin/sh\necho init\n", true);
-    image::WriteAll(data_dir_ / "nvlab-prepare-nvdimms", "#!/bin/sh\necho prepare\n", true);
     image::WriteAll(tools_dir_ / "nvlab-agent", "agent v1", true);
     image::WriteAll(tools_dir_ / "sub/helper", "helper", true);
   }
@@ -695,7 +694,6 @@ TEST_F(GuestImageCacheTest, BuildsTheToolsLayerOverTheBaseLayer) {
   EXPECT_EQ(entries["usr/bin/busybox"].data, "fake busybox");
   EXPECT_EQ(entries["init"].data, "#!/bin/sh\necho init\n");
   EXPECT_EQ(entries["init"].mode & 0777, 0755U);
-  EXPECT_EQ(entries["usr/bin/nvlab-prepare-nvdimms"].data, "#!/bin/sh\necho prepare\n");
   EXPECT_EQ(entries["usr/bin/nvlab-agent"].data, "agent v1");
   EXPECT_EQ(entries["usr/bin/sub/helper"].data, "helper");
   std::string manifest = image::ReadAll(image.manifest);
@@ -718,12 +716,11 @@ TEST_F(GuestImageCacheTest, WritesAManifestOfTheKeysFilesToolsAndBase) {
   EXPECT_EQ(manifest["files"]["vmlinux"]["size"], 11);
   EXPECT_EQ(manifest["files"]["initramfs.cpio"]["sha256"],
             image::Sha256Hex(image::ReadAll(image.initrd)));
-  ASSERT_EQ(manifest["tools"].size(), 4U);
+  ASSERT_EQ(manifest["tools"].size(), 3U);
   EXPECT_EQ(manifest["tools"][0]["path"], "/init");
-  EXPECT_EQ(manifest["tools"][1]["path"], "/usr/bin/nvlab-prepare-nvdimms");
-  EXPECT_EQ(manifest["tools"][2]["path"], "/usr/bin/nvlab-agent");
-  EXPECT_EQ(manifest["tools"][2]["sha256"], image::Sha256Hex("agent v1"));
-  EXPECT_EQ(manifest["tools"][2]["size"], 8);
+  EXPECT_EQ(manifest["tools"][1]["path"], "/usr/bin/nvlab-agent");
+  EXPECT_EQ(manifest["tools"][1]["sha256"], image::Sha256Hex("agent v1"));
+  EXPECT_EQ(manifest["tools"][1]["size"], 8);
   EXPECT_EQ(manifest["base"], nlohmann::json::parse(R"({"packages": []})"));
 }
 
@@ -1041,8 +1038,11 @@ TEST(GuestImageBuild, BuildsTheRealImageFromDebianPackages) {
 }
 
 // A fake agent: prints the environment init gave it, writes or reads a marker file on fsdax
-// when the kernel command line asks (nvlabtest.write=TOKEN, nvlabtest.read=1), powers off.
+// when the kernel command line asks (nvlabtest.write=TOKEN, nvlabtest.read=1), powers off. The
+// NVDIMM setup init asks of it (`nvlab-agent prepare-nvdimms ...`) is the real agent's, copied
+// beside it.
 constexpr char kFakeAgent[] = R"AGENT(#!/bin/sh
+[ "$1" = prepare-nvdimms ] && exec /usr/bin/nvlab-agent-real "$@"
 echo "fake-agent: NVLAB_PMEM=$NVLAB_PMEM"
 echo "fake-agent: NVLAB_PMEM0=$NVLAB_PMEM0"
 echo "fake-agent: NVLAB_PMEM_ALL=$NVLAB_PMEM_ALL"
@@ -1068,6 +1068,7 @@ class GuestBootTest : public testing::Test {
   void SetUp() override {
     tools_dir_ = dir_.path() / "tools";
     image::WriteAll(tools_dir_ / "nvlab-agent", kFakeAgent, true);
+    fs::copy_file(fs::path(NVLAB_STAGE_GUESTDIR) / "nvlab-agent", tools_dir_ / "nvlab-agent-real");
     Status status = EnsureGuestImage(RealSpec(tools_dir_), &image_);
     ASSERT_TRUE(status.ok()) << status.ToString();
     nvdimm_ = dir_.path() / "nvdimm0.img";
@@ -1230,7 +1231,9 @@ TEST_F(GuestBootTest, ShareIsMountedAtHost) {
   image::WriteAll(share / "hello.txt", "hello from the host\n");
   // The fake agent is generic; this boot's agent reads the shared file instead.
   image::WriteAll(tools_dir_ / "nvlab-agent",
-                  "#!/bin/sh\necho \"fake-agent: share says $(cat /host/hello.txt)\"\n"
+                  "#!/bin/sh\n"
+                  "[ \"$1\" = prepare-nvdimms ] && exec /usr/bin/nvlab-agent-real \"$@\"\n"
+                  "echo \"fake-agent: share says $(cat /host/hello.txt)\"\n"
                   "poweroff -f\n",
                   true);
   GuestImage image;
@@ -1256,7 +1259,8 @@ TEST_F(GuestBootTest, MissingAgentIsReportedAndPowersOff) {
   ASSERT_TRUE(EnsureGuestImage(RealSpec(empty_tools), &image).ok());
   BootResult boot = Boot("nvlab.ns=devdax nvlab.nvdimms=1", image);
   EXPECT_TRUE(boot.exited) << boot.console;
-  EXPECT_TRUE(Contains(boot.console, "nvlab-init: ready NVLAB_PMEM=/dev/dax0.0")) << boot.console;
+  // The NVDIMM setup is the agent's: without it, init stops before any NVDIMM is touched.
+  EXPECT_FALSE(Contains(boot.console, "nvlab-init: ready")) << boot.console;
   EXPECT_TRUE(Contains(boot.console, "nvlab-init: error: /usr/bin/nvlab-agent is missing"))
       << boot.console;
 }

@@ -95,5 +95,18 @@ TEST(QemuCommandLineTest, KvmUsesTheHostCpuAndDeterminismAddsIcount) {
   EXPECT_TRUE(Has(argv, "-icount", "shift=5,sleep=off"));
 }
 
+TEST(QemuCommandLineTest, TheTemplateStageSaysWhenAnNvdimmHasLabels) {
+  Machine m;
+  QemuLaunch l = Launch(m);
+  l.template_stage = true;
+  EXPECT_EQ(KernelCommandLine(m, l).find("nvlab.labels"), std::string::npos);
+  EXPECT_NE(KernelCommandLine(m, l).find("nvlab.template=1"), std::string::npos);
+  m.nvdimms = {Nvdimm{256ull << 20, 0, 0}, Nvdimm{256ull << 20, 0, 128 << 10}};
+  EXPECT_TRUE(KernelCommandLine(m, l).ends_with(" nvlab.labels=1")) << KernelCommandLine(m, l);
+  l.template_stage = false;
+  EXPECT_EQ(KernelCommandLine(m, l).find("nvlab.labels"), std::string::npos)
+      << "only the template stage leaves nfit for the resume";
+}
+
 }  // namespace
 }  // namespace nvlab

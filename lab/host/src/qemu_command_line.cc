@@ -3,14 +3,19 @@
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/hex.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace nvlab {
 
 std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) {
   if (launch.template_stage) {
+    // nvlab.labels=1: the guest must not read the NVDIMMs' label areas before the resume
+    // (docs/design/nvdimm-setup.md), so it leaves the NVDIMM bus driver unloaded until then.
+    const bool labels = std::any_of(machine.nvdimms.begin(), machine.nvdimms.end(),
+                                    [](const Nvdimm& d) { return d.label_size != 0; });
     return std::string("console=ttyS0 quiet panic=-1 nvlab.template=1") +
-           (launch.share_dir.empty() ? "" : " nvlab.share=1");
+           (launch.share_dir.empty() ? "" : " nvlab.share=1") + (labels ? " nvlab.labels=1" : "");
   }
   std::string text = "console=ttyS0 quiet panic=-1 nvlab.ns=";
   text += ToString(machine.namespace_mode);

@@ -53,8 +53,8 @@ struct GuestImageSpec {
   // below it goes to the guest's /usr/bin under the same relative path, executable. It may be
   // missing or empty (the image then has no nvlab-agent, and init says so at boot).
   std::filesystem::path guest_tools_dir;
-  // guest_data_dir is share/nvlab/guest: its `init` becomes the guest's /init, and the NVDIMM setup
-  // script beside it /usr/bin/nvlab-prepare-nvdimms (image::kGuestBootScripts). Required.
+  // guest_data_dir is share/nvlab/guest: its `init` becomes the guest's /init
+  // (image::kGuestBootScripts). Required.
   std::filesystem::path guest_data_dir;
   // log receives one line per step taken (nvlab -v); nullptr: silent.
   std::ostream* log = nullptr;

@@ -9,7 +9,7 @@
 //      shared template draws its own random numbers (namespace UUIDs, ASLR, stack canaries);
 //   2. sets CLOCK_REALTIME to `realtime` when given (a restored guest's clock still reads the
 //      time the template was saved at; --deterministic leaves the guest's own virtual clock);
-//   3. runs nvlab-prepare-nvdimms with the NVDIMM settings (namespace mode, file system, how
+//   3. sets the NVDIMMs up with the NVDIMM settings (namespace mode, file system, how
 //      many NVDIMMs, whether to mount the host share), and
 //   4. answers with a hello carrying `request=<nonce>` and NVLAB_PMEM, or with an error frame.
 //

@@ -64,10 +64,9 @@ struct ToolFile {
   std::uint64_t size = 0;
 };
 
-// The guest's boot scripts, from the guest data folder (share/nvlab/guest): init as /init, and
-// the NVDIMM setup it or the agent runs (lab/guest/README.md) in usr/bin/.
-inline constexpr const char* kGuestBootScripts[][2] = {
-    {"init", "init"}, {"nvlab-prepare-nvdimms", "usr/bin/nvlab-prepare-nvdimms"}};
+// The guest's boot scripts, from the guest data folder (share/nvlab/guest): init as /init
+// (lab/guest/README.md). The NVDIMM setup is the agent's, a guest program like the others.
+inline constexpr const char* kGuestBootScripts[][2] = {{"init", "init"}};
 
 // ScanToolsLayer lists the tools layer's files (the boot scripts of guest_data_dir, each regular
 // file under tools_dir in usr/bin/) with their checksums, and returns its key (16 hex digits).
