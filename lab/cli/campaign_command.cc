@@ -25,6 +25,7 @@
 #include "nvlab/campaign/campaign_report.h"
 #include "nvlab/campaign/campaign_runner.h"
 #include "nvlab/campaign/junit_report.h"
+#include "nvlab/guest_image.h"
 #include "nvlab/image/sha256_digest.h"
 #include "nvlab/install_layout.h"
 #include "nvlab/interruption.h"
@@ -139,7 +140,7 @@ class LabExecutor : public campaign::CaseExecutor {
 // every case.
 Status PrepareLab(const InstallLayout& layout, GuestImage* image) {
   std::string version;
-  NVLAB_RETURN_IF_ERROR(CheckQemu("qemu-system-x86_64", 10, 0, &version));
+  NVLAB_RETURN_IF_ERROR(CheckQemuCached("qemu-system-x86_64", 10, 0, DefaultNvlabHome(), &version));
   std::error_code ec;
   if (!fs::exists(layout.plugin, ec)) {
     return Status::NotFound("the persistence model plugin is missing: " + layout.plugin.string());

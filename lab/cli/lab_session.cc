@@ -96,7 +96,8 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
   if (!dry_run) {
     // Asking QEMU its version starts it: a dry run does not.
     std::string version;
-    NVLAB_RETURN_IF_ERROR(CheckQemu("qemu-system-x86_64", 10, 0, &version));
+    NVLAB_RETURN_IF_ERROR(
+        CheckQemuCached("qemu-system-x86_64", 10, 0, DefaultNvlabHome(), &version));
     if (options_.accel == Accel::kKvm) NVLAB_RETURN_IF_ERROR(CheckKvm());
   }
   GuestImage image;

@@ -14,38 +14,13 @@
 #include "nvlab/file_lock.h"
 #include "nvlab/image/sha256_digest.h"
 #include "nvlab/memory_image_file.h"
+#include "nvlab/program_identity.h"
 #include "nvlab/qemu_command_line.h"
 
 namespace nvlab {
 namespace fs = std::filesystem;
 
 namespace {
-
-// ResolveProgram finds a program named without a folder in PATH.
-fs::path ResolveProgram(const std::string& program) {
-  if (program.find('/') != std::string::npos) return program;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
-  size_t start = 0;
-  while (start <= dirs.size()) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    start = end + 1;
-  }
-  return program;
-}
-
-// FileIdentity describes a file well enough to notice that it was replaced or changed.
-Status FileIdentity(const fs::path& path, bool with_inode, std::string* out) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return Status::NotFound(path.string() + " is missing");
-  *out = path.string() + " size=" + std::to_string(st.st_size) +
-         " mtime=" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-  if (with_inode) *out += " inode=" + std::to_string(st.st_ino);
-  return Status::Ok();
-}
 
 Status SyncPath(const fs::path& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -11,12 +11,38 @@
 #include <fstream>
 #include <regex>
 
+#include "nvlab/file_contents.h"
+#include "nvlab/program_identity.h"
 #include "nvlab/subprocess.h"
 
 namespace nvlab {
 namespace {
 
 constexpr std::chrono::seconds kProbeTimeout{30};
+
+// ParseVersion reads "MAJOR.MINOR[.PATCH]" (digits only) into its parts.
+bool ParseVersion(const std::string& text, int* major, int* minor) {
+  std::smatch m;
+  if (!std::regex_match(text, m, std::regex(R"((\d{1,4})\.(\d{1,4})(\.\d{1,4})?)"))) return false;
+  *major = std::stoi(m.str(1));
+  *minor = std::stoi(m.str(2));
+  return true;
+}
+
+Status RequireVersion(const std::string& qemu, const std::string& version, int major, int minor) {
+  int got_major = 0;
+  int got_minor = 0;
+  if (!ParseVersion(version, &got_major, &got_minor)) {
+    return Status::NotSupported("cannot read the version of " + qemu);
+  }
+  if (got_major < major || (got_major == major && got_minor < minor)) {
+    return Status::NotSupported(qemu + " is version " + version + "; nvlab needs " +
+                                std::to_string(major) + "." + std::to_string(minor) +
+                                " or later (bookworm-backports: apt-get install -t "
+                                "bookworm-backports qemu-system-x86)");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -43,14 +69,35 @@ Status CheckQemu(const std::string& qemu, int major, int minor, std::string* ver
     return Status::NotSupported("cannot read the version of " + qemu);
   }
   *version = m.str(1) + "." + m.str(2) + m.str(3);
-  const int got_major = std::stoi(m.str(1));
-  const int got_minor = std::stoi(m.str(2));
-  if (got_major < major || (got_major == major && got_minor < minor)) {
-    return Status::NotSupported(qemu + " is version " + *version + "; nvlab needs " +
-                                std::to_string(major) + "." + std::to_string(minor) +
-                                " or later (bookworm-backports: apt-get install -t "
-                                "bookworm-backports qemu-system-x86)");
+  return RequireVersion(qemu, *version, major, minor);
+}
+
+Status CheckQemuCached(const std::string& qemu, int major, int minor,
+                       const std::filesystem::path& cache_dir, std::string* version) {
+  std::string identity;
+  if (!FileIdentity(ResolveProgram(qemu), true, &identity).ok()) {
+    return CheckQemu(qemu, major, minor, version);  // its own message for a missing QEMU
   }
+  const std::filesystem::path cache = cache_dir / "qemu-version";
+  std::string text;
+  if (ReadFileContents(cache, &text).ok() && text.size() < 4096) {
+    const size_t newline = text.find('\n');
+    if (newline != std::string::npos && text.substr(0, newline) == identity) {
+      std::string cached = text.substr(newline + 1);
+      while (!cached.empty() && cached.back() == '\n') cached.pop_back();
+      int ignored_major = 0;
+      int ignored_minor = 0;
+      if (ParseVersion(cached, &ignored_major, &ignored_minor)) {
+        *version = cached;
+        return RequireVersion(qemu, *version, major, minor);
+      }
+    }
+  }
+  NVLAB_RETURN_IF_ERROR(CheckQemu(qemu, major, minor, version));
+  // Only a QEMU that passed is cached.
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  (void)WriteFileAtomically(cache, identity + "\n" + *version + "\n");
   return Status::Ok();
 }
 
