@@ -152,6 +152,7 @@ void CrashReplay::Store(uint64_t index, const RecordedEvent& event) {
     const uint64_t offset = addr - line;
     LineTrack& track = Track(line);
     std::memcpy(track.view.data() + offset, event.bytes.data() + done, count);
+    track.last_store = index;
     if (event.non_temporal) {
       PendingWrite write;
       write.seq = ++seq_;
@@ -238,11 +239,20 @@ Status CrashReplay::BuildSpace(const SpaceLimits& limits, CrashStateSpace* out) 
     Write cached;  // ADR: the cache's copy at the cut, the newest version of all.
     if (platform_ == model::Platform::kAdr && (DiffMask(track.view, track.media) & ~wc_now)) {
       cached.seq = ~uint64_t{0};
-      cached.event = track.evictions.empty() ? kNoEvent : track.evictions.back().event;
+      cached.event = track.last_store;
       cached.data = track.view;
       cached.mask = ~wc_now;
       writes.push_back(&cached);
     }
+    // Everything landed, in program order: the line as the CPUs saw it last. The cached copy
+    // above leaves out bytes NT stores still hold in WC buffers (the model's rule), which misses
+    // this image when a plain store overwrote such bytes afterwards.
+    Write everything;
+    everything.seq = ~uint64_t{0};
+    everything.event = track.last_store;
+    everything.data = track.view;
+    everything.mask = kAllBytes;
+    writes.push_back(&everything);
 
     std::vector<LineBytes> candidates{track.media};
     std::vector<uint64_t> sources{kNoEvent};

@@ -71,8 +71,9 @@ class CrashReplay {
     LineBytes initial{};
     LineBytes view{};
     LineBytes media{};
-    uint64_t line_seq = 0;         // seq of the last write-back the media took (not WBINVD).
-    std::vector<Write> evictions;  // ADR: cached versions since the last guaranteed persist.
+    uint64_t line_seq = 0;           // seq of the last write-back the media took (not WBINVD).
+    uint64_t last_store = kNoEvent;  // Index of the last store to the line.
+    std::vector<Write> evictions;    // ADR: cached versions since the last guaranteed persist.
     std::array<uint16_t, kLineBytes> wc_bytes{};  // Per byte: pending NT stores covering it.
   };
 
