@@ -134,7 +134,9 @@ TEST(CrashPointsTest, SamplesAreSeededDistinctAndInRange) {
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_GE(a[i], 1u);
     EXPECT_LE(a[i], 1000u);
-    if (i > 0) EXPECT_LT(a[i - 1], a[i]);
+    if (i > 0) {
+      EXPECT_LT(a[i - 1], a[i]);
+    }
   }
   // As many points as events or more: all of them.
   Points all;

@@ -40,7 +40,7 @@ Recording RandomRecording(uint64_t seed, size_t events) {
       uint8_t size = nt ? static_cast<uint8_t>(4 << random.Below(3))
                         : static_cast<uint8_t>(1 + random.Below(24));
       uint64_t addr = kBase + random.Below(kSize);
-      if (nt) addr &= ~uint64_t{size - 1};  // NT stores are naturally aligned.
+      if (nt) addr &= ~(uint64_t{size} - 1);  // NT stores are naturally aligned.
       if (addr + size > kBase + kSize) addr = kBase + kSize - size;
       uint8_t bytes[64];
       for (uint8_t b = 0; b < size; ++b) bytes[b] = static_cast<uint8_t>(random.Next());

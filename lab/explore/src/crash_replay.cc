@@ -2,11 +2,12 @@
 #include "nvlab/explore/crash_replay.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <set>
 #include <string>
 #include <utility>
+
+#include "nvlab/hex.h"
 
 namespace nvlab::explore {
 namespace {
@@ -33,12 +34,6 @@ uint64_t DiffMask(const LineBytes& a, const LineBytes& b) {
     if (a[i] != b[i]) mask |= uint64_t{1} << i;
   }
   return mask;
-}
-
-std::string Hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
 }
 
 }  // namespace
@@ -265,7 +260,7 @@ Status CrashReplay::BuildSpace(const SpaceLimits& limits, CrashStateSpace* out) 
         Overlay(next, write->data, write->mask);
         if (seen.insert(next).second) {
           if (candidates.size() == limits.max_line_candidates) {
-            return Status::NotSupported("line " + Hex(line) + " has more than " +
+            return Status::NotSupported("line " + FormatHex(line) + " has more than " +
                                         std::to_string(limits.max_line_candidates) +
                                         " possible contents at crash point " +
                                         std::to_string(position_));

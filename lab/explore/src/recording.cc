@@ -2,19 +2,14 @@
 #include "nvlab/explore/recording.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <unordered_set>
 
+#include "nvlab/hex.h"
+
 namespace nvlab::explore {
 namespace {
-
-std::string Hex(uint64_t value) {
-  char text[24];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 Status EventError(size_t index, const std::string& what) {
   return Status::InvalidArgument("event " + std::to_string(index) + ": " + what);
@@ -117,7 +112,7 @@ Status ValidateEventShape(const std::vector<RecordedNvdimm>& nvdimms, const Reco
       const int nvdimm = NvdimmHolding(nvdimms, e.gpa);
       if (nvdimm < 0 ||
           uint64_t{e.size} - 1 > nvdimms[nvdimm].base + nvdimms[nvdimm].size - 1 - e.gpa) {
-        return Status::InvalidArgument("store at " + Hex(e.gpa) + " not inside one NVDIMM");
+        return Status::InvalidArgument("store at " + FormatHex(e.gpa) + " not inside one NVDIMM");
       }
       break;
     }
@@ -127,7 +122,7 @@ Status ValidateEventShape(const std::vector<RecordedNvdimm>& nvdimms, const Reco
         return Status::InvalidArgument("unknown flush kind");
       }
       if (NvdimmHolding(nvdimms, e.gpa) < 0) {
-        return Status::InvalidArgument("flush at " + Hex(e.gpa) + " outside every NVDIMM");
+        return Status::InvalidArgument("flush at " + FormatHex(e.gpa) + " outside every NVDIMM");
       }
       break;
     case EventKind::kFence:
@@ -157,7 +152,8 @@ Status ValidateRecording(const Recording& recording) {
     const std::string name = "NVDIMM " + std::to_string(i);
     if (n.size == 0 || n.base % kLineBytes != 0 || n.size % kLineBytes != 0 ||
         n.base + n.size < n.base) {
-      return Status::InvalidArgument(name + ": base " + Hex(n.base) + " and size " + Hex(n.size) +
+      return Status::InvalidArgument(name + ": base " + FormatHex(n.base) + " and size " +
+                                     FormatHex(n.size) +
                                      " must be non-zero multiples of 64 within 64 bits");
     }
     if (n.initial_image.size() > kMaxImagePathBytes ||
