@@ -335,6 +335,9 @@ TEST(RecordingTest, InvalidLayoutsAreRejectedByBoth) {
     EXPECT_FALSE(status.ok()) << c.needle;
     EXPECT_NE(status.message().find(c.needle), std::string::npos) << status.message();
     ExpectRejected(Encoded(r), c.needle);
+    // With an event, the layout is checked when the first event comes.
+    r.events.push_back(RecordedEvent::Fence(0));
+    ExpectRejected(Encoded(r), c.needle);
   }
 }
 

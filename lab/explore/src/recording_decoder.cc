@@ -121,8 +121,20 @@ class Decoder {
     return Status::Ok();
   }
 
-  Status Process(size_t start) {
+  // EndOfLayout: the first record that is not an NVDIMM ends the layout; it is checked then,
+  // so that events are checked against a valid one.
+  Status EndOfLayout(size_t start) {
+    if (seen_other_record_) return Status::Ok();
     seen_other_record_ = true;
+    Recording layout;
+    layout.nvdimms = out_->nvdimms;
+    Status valid = ValidateRecording(layout);
+    if (!valid.ok()) return Corrupt(start, valid.message());
+    return Status::Ok();
+  }
+
+  Status Process(size_t start) {
+    NVLAB_RETURN_IF_ERROR(EndOfLayout(start));
     RecordedProcess process;
     process.id = in_.U32();
     process.pid = in_.U32();
@@ -137,8 +149,8 @@ class Decoder {
   }
 
   Status Event(RecordType type, size_t start) {
-    seen_other_record_ = true;
     if (out_->nvdimms.empty()) return Corrupt(start, "event before any NVDIMM record");
+    NVLAB_RETURN_IF_ERROR(EndOfLayout(start));
     RecordedEvent e;
     e.cpu = in_.U32();
     e.pc = in_.U64();
