@@ -271,6 +271,7 @@ Status LabSession::PowerCycle(const std::vector<std::string>& before,
   result->persistence = ToString(machine_.persistence);
   result->model = model_enabled();
   result->on_cut = result->model ? options_.on_cut : "keep (no model)";
+  guest->StageNextRestore();  // the second boot's RAM copy is made while the first one runs
   NVLAB_RETURN_IF_ERROR(Step(guest.get(), before, sink, &result->before));
   NVLAB_RETURN_IF_ERROR(guest->PowerCut(&result->cut));
   NameUserCode(&result->cut);

@@ -198,6 +198,20 @@ TEST_F(WarmStartTest, AStaleOrDamagedTemplateIsRebuiltNeverLoaded) {
   EXPECT_EQ(r.out, "ran\n");
 }
 
+// A power-cycle's second boot finds its RAM copy made while the first boot ran (the copy's
+// time is off the second boot's path), and the data the first boot flushed.
+TEST_F(WarmStartTest, APowerCyclesSecondBootUsesTheRamStagedDuringTheFirst) {
+  const NvlabResult r =
+      RunNvlab({"power-cycle", "-v", "--before",
+                "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 2", "--after",
+                "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 2"});
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("pattern=flush-drain index=1 survived=yes"), std::string::npos) << r.out;
+  EXPECT_EQ(Count(r.err, "(staged while the last boot ran)"), 1) << r.err;
+  EXPECT_NE(r.err.find("boot 2 phases (warm): RAM copy"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("boot 1 phases (warm): RAM copy 0.00 s (staged"), std::string::npos);
+}
+
 // Another QEMU binary (here: a wrapper whose modification time changes, as an upgrade does)
 // gets its own template.
 TEST_F(WarmStartTest, AnotherQemuGetsItsOwnTemplate) {

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -115,6 +116,12 @@ class Guest {
   // *report is the model's report (nvlab/cut_report.h); a missing or malformed one is an error.
   Status PowerCut(CutReport* report);
 
+  // StageNextRestore asks for the boot after the coming one (a power-cycle's second) to find its
+  // copy of the template's RAM made: once the coming Boot has made its own copy, a background
+  // thread makes the next one beside the RAM files while this boot runs, and the next Boot only
+  // renames it into place. Without a warm template it does nothing.
+  void StageNextRestore() { stage_next_restore_ = true; }
+
   // BootToTemplateStage boots cold up to the template stage (the agent's first hello) and leaves
   // the guest there, running: what a template is saved from (nvlab/guest_template_cache.h).
   Status BootToTemplateStage();
@@ -186,6 +193,15 @@ class Guest {
   AgentSession agent_{[this] { return ReapQemu(); }};
   QmpClient qmp_;
   int boots_ = 0;
+  bool stage_next_restore_ = false;
+  // The next boot's RAM copy being made (StageNextRestore): its files and, once the future is
+  // ready, their checksums, written by the copying thread before it completes the future.
+  std::vector<std::filesystem::path> staged_ram_files_;
+  std::vector<uint64_t> staged_ram_checksums_;
+  std::future<Status> staged_ram_;
+  // The deletion of the RAM files a staged copy replaced (their pages are freed off the boot's
+  // path).
+  std::future<void> old_ram_removal_;
   bool cut_pending_report_ = false;
   bool warm_ = false;
   // The host times of the current boot's steps and the guest's own hello, for the -v phase line.
@@ -193,6 +209,7 @@ class Guest {
     std::chrono::steady_clock::time_point begin, qemu_started, restored, continued, template_hello,
         ready;
     double copy_seconds = 0;
+    bool ram_staged = false;  // the RAM copy was made while the last boot ran
     std::map<std::string, std::string> template_hello_values;
   } clock_;
   void LogBootPhases() const;
