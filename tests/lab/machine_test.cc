@@ -192,14 +192,12 @@ TEST_F(MachineFileTest, AHugeFileIsRefusedBeforeItIsRead) {
   const std::filesystem::path file = dir_ / "huge.machine";
   std::ofstream(file) << "[nvdimm]\n";
   std::filesystem::resize_file(file, 16ull << 30);  // sparse: no disk used
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(LoadExits(file, "too large"), ::testing::ExitedWithCode(0), "");
 }
 
 TEST_F(MachineFileTest, AFifoIsRefusedWithoutWaitingForAWriter) {
   const std::filesystem::path fifo = dir_ / "fifo.machine";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(LoadExits(fifo, "not a regular file"), ::testing::ExitedWithCode(0), "");
 }
 
