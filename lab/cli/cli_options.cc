@@ -36,9 +36,10 @@ bool ParseNonEmpty(std::string_view text, std::string* out) {
   return true;
 }
 
+// ParseNvdimmSize takes the sizes a machine file's [nvdimm] takes (NvdimmSizeProblem).
 bool ParseNvdimmSize(std::string_view text, uint64_t* out) {
   uint64_t size = 0;
-  if (!ParseSize(text, &size) || size == 0 || size % (2u << 20) != 0) return false;
+  if (!ParseSize(text, &size) || !NvdimmSizeProblem(size).empty()) return false;
   *out = size;
   return true;
 }
@@ -425,13 +426,14 @@ void AddLabOptions(CLI::App* app, CliOptions* o) {
                       ->check(Accepts<std::string>(ParseNonEmpty, "a machine name or file")));
   added.push_back(
       app->add_option("--nvdimm", o->nvdimm_sizes,
-                      "one NVDIMM of SIZE (e.g. 256M, a multiple of 2M); repeat for "
-                      "more; replaces the machine's NVDIMMs")
+                      "one NVDIMM of SIZE (e.g. 256M, a multiple of 2M, at most 64G); repeat "
+                      "for more (at most 8); replaces the machine's NVDIMMs")
           ->type_name("SIZE")
           ->default_str("the machine's")
           ->allow_extra_args(false)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-          ->transform(Normalized<uint64_t>(ParseNvdimmSize, "a size like 256M, a multiple of 2M")));
+          ->transform(Normalized<uint64_t>(ParseNvdimmSize,
+                                           "a size like 256M, a multiple of 2M, at most 64G")));
   added.push_back(AddParsed<NamespaceMode>(app, "--namespace", &o->namespace_mode,
                                            ParseNamespaceMode, "devdax, fsdax or raw",
                                            "how the guest sets up each NVDIMM")
@@ -758,6 +760,10 @@ std::string CrossOptionProblem(const CliOptions& o, const GuestCommand& split, c
                                const Commands& commands) {
   if (o.subcommand == Subcommand::kMachine) {
     if (std::string problem = MachineProblem(o, app, commands); !problem.empty()) return problem;
+  }
+  if (o.nvdimm_sizes.size() > kMaxNvdimms) {
+    return "--nvdimm given " + std::to_string(o.nvdimm_sizes.size()) +
+           " times: a machine has at most " + std::to_string(kMaxNvdimms) + " NVDIMMs";
   }
   if (o.dry_run && o.json) return "--json does not apply to --dry-run";
   if (split.has_separator && o.subcommand != Subcommand::kRun) {

@@ -396,6 +396,20 @@ TEST(CommandLineTest, NvdimmRepeatsAndReadsSizes) {
             std::vector<uint64_t>({256u << 20}));
   EXPECT_EQ(Parsed(RunWith({"--nvdimm", "2G", "--nvdimm=2M", "--nvdimm", "4M"})).nvdimm_sizes,
             std::vector<uint64_t>({2ull << 30, 2u << 20, 4u << 20}));
+  EXPECT_EQ(Parsed(RunWith({"--nvdimm", "64G"})).nvdimm_sizes,
+            std::vector<uint64_t>({64ull << 30}));
+}
+
+// --nvdimm gets a machine file's limits: at most 8 NVDIMMs (the size limit is with the bad
+// values below).
+TEST(CommandLineTest, NvdimmAtMostEightTimes) {
+  Args eight;
+  for (int i = 0; i < 8; ++i) eight.insert(eight.end(), {"--nvdimm", "2M"});
+  EXPECT_EQ(Parsed(RunWith(eight)).nvdimm_sizes.size(), 8u);
+  Args nine = eight;
+  nine.insert(nine.end(), {"--nvdimm", "2M"});
+  EXPECT_EQ(UsageError(RunWith(nine)),
+            "--nvdimm given 9 times: a machine has at most 8 NVDIMMs (try nvlab run --help)");
 }
 
 TEST(CommandLineTest, Namespace) {
@@ -523,10 +537,12 @@ struct BadValueCase {
 TEST(CommandLineTest, EachBadValueIsNamedWithWhatTheOptionExpects) {
   const std::vector<BadValueCase> cases = {
       {"--machine", "", "expected a machine name or file"},
-      {"--nvdimm", "lots", "expected a size like 256M, a multiple of 2M"},
-      {"--nvdimm", "3M", "expected a size like 256M, a multiple of 2M"},
-      {"--nvdimm", "0", "expected a size like 256M, a multiple of 2M"},
-      {"--nvdimm", "", "expected a size like 256M, a multiple of 2M"},
+      {"--nvdimm", "lots", "expected a size like 256M, a multiple of 2M, at most 64G"},
+      {"--nvdimm", "3M", "expected a size like 256M, a multiple of 2M, at most 64G"},
+      {"--nvdimm", "0", "expected a size like 256M, a multiple of 2M, at most 64G"},
+      {"--nvdimm", "", "expected a size like 256M, a multiple of 2M, at most 64G"},
+      // The limit of a machine file's [nvdimm] size.
+      {"--nvdimm", "66G", "expected a size like 256M, a multiple of 2M, at most 64G"},
       {"--namespace", "dax", "expected devdax, fsdax or raw"},
       {"--namespace", "DEVDAX", "expected devdax, fsdax or raw"},
       {"--filesystem", "btrfs", "expected ext4 or xfs"},

@@ -536,6 +536,25 @@ TEST(ModuleIndexTest, MissingRequiredModuleIsNotFoundAndOptionalOneIsSkipped) {
   EXPECT_TRUE(paths.empty());
 }
 
+// A loop has no load order: it is an error, not an order that loads a module before its
+// dependency (found by fuzz/lab/kernel_modules_fuzzer).
+TEST(ModuleIndexTest, ADependencyLoopIsAnError) {
+  ModuleIndex index;
+  ASSERT_TRUE(index.Parse("kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/a.ko\n", "").ok());
+  std::vector<std::string> paths;
+  const Status status = index.Resolve({{"a"}}, &paths, nullptr);
+  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(status.message().find("dependency loop"), std::string::npos) << status.message();
+  ModuleIndex self;
+  ASSERT_TRUE(self.Parse("kernel/a.ko: kernel/a.ko\n", "").ok());
+  EXPECT_EQ(self.Resolve({{"a"}}, &paths, nullptr).code(), Status::Code::kInvalidArgument);
+  // A diamond is no loop.
+  ModuleIndex diamond;
+  ASSERT_TRUE(diamond.Parse("a.ko: b.ko c.ko\nb.ko: d.ko\nc.ko: d.ko\nd.ko:\n", "").ok());
+  ASSERT_TRUE(diamond.Resolve({{"a"}}, &paths, nullptr).ok());
+  EXPECT_EQ(paths, (std::vector<std::string>{"d.ko", "b.ko", "c.ko", "a.ko"}));
+}
+
 TEST(ModuleIndexTest, RejectsMalformedModulesDep) {
   ModuleIndex index;
   EXPECT_EQ(index.Parse("kernel/a.ko kernel/b.ko\n", "").code(), Status::Code::kInvalidArgument);

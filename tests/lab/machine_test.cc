@@ -3,6 +3,15 @@
 #include "nvlab/machine.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 namespace nvlab {
 namespace {
@@ -90,7 +99,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadMachine{"SmallLabel", "[nvdimm]\nlabel-size = 4K\n", "bad.machine:2: label-size:"},
         BadMachine{"NodeOutOfRange", "[nvdimm]\nnode = 1\n", "bad.machine:3: node:"},
         BadMachine{"NoNvdimm", "vcpus = 2\n", "bad.machine:2: [nvdimm]:"},
-        BadMachine{"MemoryTooLarge", "memory = 4G\n[nvdimm]\n", "bad.machine:1: memory:"}),
+        BadMachine{"MemoryTooLarge", "memory = 4G\n[nvdimm]\n", "bad.machine:1: memory:"},
+        BadMachine{"NvdimmTooLarge", "[nvdimm]\nsize = 66G\n", "bad.machine:2: size:"},
+        BadMachine{"NineNvdimms",
+                   "[nvdimm]\n[nvdimm]\n[nvdimm]\n[nvdimm]\n[nvdimm]\n[nvdimm]\n[nvdimm]\n"
+                   "[nvdimm]\n[nvdimm]\n",
+                   "bad.machine:9: [nvdimm]: at most 8"},
+        // cpu: QEMU reads "-cpu max,+x" as model max with feature x, and "help" lists models.
+        BadMachine{"CpuWithFeatures", "cpu = max,+clwb\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuWithOption", "cpu = max,hv-passthrough=on\n[nvdimm]\n",
+                   "bad.machine:1: cpu:"},
+        BadMachine{"CpuWithEquals", "cpu = model=max\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuHelp", "cpu = help\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuQuestionMark", "cpu = ?\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuLeadingDash", "cpu = -max\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuWithSpace", "cpu = Skylake Client\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuWithQuote", "cpu = max'\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuNotAscii", "cpu = m\xc3\xa4x\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        BadMachine{"CpuTooLong",
+                   "cpu = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+                   "[nvdimm]\n",
+                   "bad.machine:1: cpu:"}),
     [](const ::testing::TestParamInfo<BadMachine>& info) { return std::string(info.param.name); });
 
 TEST(MachineTest, LoadNamesAMissingFile) {
@@ -98,6 +127,98 @@ TEST(MachineTest, LoadNamesAMissingFile) {
   const Status s = LoadMachine("/nonexistent/x.machine", &m);
   EXPECT_EQ(s.code(), Status::Code::kNotFound);
   EXPECT_NE(s.message().find("/nonexistent/x.machine"), std::string::npos);
+}
+
+TEST(MachineTest, CpuTakesAPlainModelName) {
+  for (const char* cpu : {"max", "qemu64", "Skylake-Client-v4", "486", "EPYC-Rome", "base"}) {
+    Machine m;
+    const Status s = ParseMachine(std::string("cpu = ") + cpu + "\n[nvdimm]\n", "", &m);
+    ASSERT_TRUE(s.ok()) << cpu << ": " << s.message();
+    EXPECT_EQ(m.cpu, cpu);
+  }
+}
+
+// Every model name the installed QEMU lists fits the grammar: the grammar refuses only what
+// QEMU would read as something else.
+TEST(MachineTest, EveryModelQemuListsIsAValidCpu) {
+  FILE* list = popen("qemu-system-x86_64 -cpu help 2>/dev/null", "r");
+  ASSERT_NE(list, nullptr);
+  std::string text;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, list)) > 0;) text.append(buffer, n);
+  const int status = pclose(list);
+  if (status != 0 && text.empty()) GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+  std::istringstream lines(text);
+  std::string line;
+  int models = 0;
+  std::getline(lines, line);  // "Available CPUs:"
+  while (std::getline(lines, line) && line.starts_with("  ")) {
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    EXPECT_TRUE(IsValidCpuModel(name)) << name;
+    ++models;
+  }
+  EXPECT_GT(models, 10);
+}
+
+// LoadExits runs LoadMachine(file) in a child process limited to 256 MiB of address space and
+// 20 seconds, and exits 0 when it is refused with `expected` in the message: a loader that read
+// the file would run out of memory or wait forever instead.
+void LoadExits(const std::filesystem::path& file, const std::string& expected) {
+  const rlimit memory{256u << 20, 256u << 20};
+  (void)setrlimit(RLIMIT_AS, &memory);
+  alarm(20);
+  Machine m;
+  const Status s = LoadMachine(file, &m);
+  const bool refused =
+      s.code() == Status::Code::kInvalidArgument && s.message().find(expected) != std::string::npos;
+  if (!refused) (void)std::fprintf(stderr, "%s\n", s.message().c_str());
+  std::_Exit(refused ? 0 : 1);
+}
+
+class MachineFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/nvlab-machine-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(MachineFileTest, AHugeFileIsRefusedBeforeItIsRead) {
+  const std::filesystem::path file = dir_ / "huge.machine";
+  std::ofstream(file) << "[nvdimm]\n";
+  std::filesystem::resize_file(file, 16ull << 30);  // sparse: no disk used
+  EXPECT_EXIT(LoadExits(file, "too large"), ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(MachineFileTest, AFifoIsRefusedWithoutWaitingForAWriter) {
+  const std::filesystem::path fifo = dir_ / "fifo.machine";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EXIT(LoadExits(fifo, "not a regular file"), ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(MachineFileTest, AFileAtTheLimitLoads) {
+  const std::filesystem::path file = dir_ / "big.machine";
+  std::string text = "[nvdimm]\n";
+  text.resize(kMaxMachineFileBytes, '#');
+  std::ofstream(file) << text;
+  Machine m;
+  const Status s = LoadMachine(file, &m);
+  EXPECT_TRUE(s.ok()) << s.message();
+  std::ofstream(file, std::ios::app) << "#";
+  EXPECT_EQ(LoadMachine(file, &m).code(), Status::Code::kInvalidArgument);
+}
+
+TEST(MachineTest, NvdimmSizeProblemsAreTheFileParsersOwn) {
+  EXPECT_EQ(NvdimmSizeProblem(256ull << 20), "");
+  EXPECT_EQ(NvdimmSizeProblem(64ull << 30), "");
+  EXPECT_EQ(NvdimmSizeProblem(3ull << 20), "must be a multiple of 2M");
+  EXPECT_EQ(NvdimmSizeProblem(0), "must be a multiple of 2M");
+  EXPECT_EQ(NvdimmSizeProblem(66ull << 30), "larger than 64G");
 }
 
 TEST(MachineTest, ResolveFindsNamesAndListsTheAvailableOnes) {

@@ -116,7 +116,9 @@ TEST(AgentFrameTest, ExitPayloadIsParsedStrictly) {
   EXPECT_EQ(sig->ShellStatus(), 137);
   for (const char* bad :
        {"exit 256\n", "exit -1\n", "exit 1", "exit  1\n", "exit 1x\n", "signal 0\n", "signal 65\n",
-        "quit 0\n", "", "exit \n", "exit 99999999999\n"}) {
+        "quit 0\n", "", "exit \n", "exit 99999999999\n",
+        // One text per status (found by fuzz/lab/agent_frame_fuzzer): no sign, no leading zero.
+        "exit -0\n", "exit 01\n", "exit 007\n", "signal 09\n", "signal -9\n", "exit +1\n"}) {
     EXPECT_FALSE(DecodeExit(bad).has_value()) << bad;
   }
   for (CommandStatus s :

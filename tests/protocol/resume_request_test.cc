@@ -68,6 +68,20 @@ TEST(ResumeRequestTest, EncodeRefusesFieldsOutOfRange) {
   EXPECT_TRUE(refused([](ResumeRequest* r) { r->nvdimms = kMaxResumeNvdimms + 1; }));
   EXPECT_TRUE(refused([](ResumeRequest* r) { r->realtime_nanoseconds = 1000000000; }));
   EXPECT_TRUE(refused([](ResumeRequest* r) { r->realtime_seconds = -1; }));
+  // 19 digits: the decoder reads at most 18, so the encoder must not write them (found by
+  // fuzz/lab/resume_request_fuzzer).
+  EXPECT_TRUE(
+      refused([](ResumeRequest* r) { r->realtime_seconds = kMaxResumeRealtimeSeconds + 1; }));
+}
+
+TEST(ResumeRequestTest, EveryEncodableClockDecodes) {
+  ResumeRequest r = Sample();
+  r.realtime_seconds = kMaxResumeRealtimeSeconds;
+  r.realtime_nanoseconds = 999999999;
+  auto back = DecodeResumeRequest(Encoded(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->realtime_seconds, kMaxResumeRealtimeSeconds);
+  EXPECT_EQ(back->realtime_nanoseconds, 999999999);
 }
 
 TEST(ResumeRequestTest, DecodeRefusesMalformedPayloads) {

@@ -2,9 +2,13 @@
 
 #include "nvlab/machine.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
 #include <sstream>
 
 namespace nvlab {
@@ -117,6 +121,22 @@ std::string FormatSize(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
+std::string NvdimmSizeProblem(uint64_t size) {
+  if (size == 0 || size % kNvdimmSizeAlignment != 0) return "must be a multiple of 2M";
+  if (size > kMaxNvdimmSize) return "larger than 64G";
+  return "";
+}
+
+bool IsValidCpuModel(std::string_view text) {
+  if (text.empty() || text.size() > kMaxCpuModelLength || text == "help") return false;
+  const auto alphanumeric = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alphanumeric(text.front())) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [&](char c) { return alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
+}
+
 uint64_t Machine::NvdimmBase(size_t i) const {
   uint64_t base = kNvdimmRegionStart;
   for (size_t k = 0; k < i && k < nvdimms.size(); ++k) base = RoundUp(base + nvdimms[k].size, kGiB);
@@ -153,6 +173,7 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
     if (line.empty()) continue;
     if (line.front() == '[') {
       if (line != "[nvdimm]") return error(line, "unknown section (only [nvdimm] exists)");
+      if (m.nvdimms.size() == kMaxNvdimms) return error("[nvdimm]", "at most 8 NVDIMMs");
       in_nvdimm = true;
       m.nvdimms.emplace_back();
       continue;
@@ -167,8 +188,9 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
       Nvdimm& d = m.nvdimms.back();
       if (key == "size") {
         if (!ParseSize(value, &d.size)) return error(key, "not a size (e.g. 256M)");
-        if (d.size % (2 * kMiB) != 0) return error(key, "must be a multiple of 2M");
-        if (d.size > 64 * kGiB) return error(key, "larger than 64G");
+        if (const std::string problem = NvdimmSizeProblem(d.size); !problem.empty()) {
+          return error(key, problem);
+        }
       } else if (key == "node") {
         if (!ParseInt(value, 0, 63, &d.node)) return error(key, "not a NUMA node number");
       } else if (key == "label-size") {
@@ -194,6 +216,11 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
     } else if (key == "numa-nodes") {
       if (!ParseInt(value, 1, 8, &m.numa_nodes)) return error(key, "not a number from 1 to 8");
     } else if (key == "cpu") {
+      if (!IsValidCpuModel(value)) {
+        return error(key,
+                     "not a QEMU CPU model name (letters, digits, '_', '.', '-'; no comma: "
+                     "features are not set here)");
+      }
       m.cpu = value;
     } else if (key == "persistence") {
       if (!ParsePersistence(value, &m.persistence)) return error(key, "expected adr or eadr");
@@ -211,7 +238,6 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
   }
   ++line_no;
   if (m.nvdimms.empty()) return error("[nvdimm]", "a machine needs at least one NVDIMM");
-  if (m.nvdimms.size() > 8) return error("[nvdimm]", "at most 8 NVDIMMs");
   for (const Nvdimm& d : m.nvdimms) {
     if (d.node >= m.numa_nodes) {
       return error("node", "NVDIMM on node " + std::to_string(d.node) + " but numa-nodes is " +
@@ -226,12 +252,48 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
 }
 
 Status LoadMachine(const std::filesystem::path& file, Machine* out) {
-  std::ifstream in(file);
-  if (!in) return Status::NotFound("cannot read machine definition " + file.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > 1 << 20) return Status::InvalidArgument(file.string() + ": too large");
-  return ParseMachine(text.str(), file, out);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked before reading.
+  const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::NotFound("cannot read machine definition " + file.string());
+    return Status::IoErrorFromErrno("cannot read machine definition " + file.string(), err);
+  }
+  std::string text;
+  struct stat st {};
+  Status status = Status::Ok();
+  if (fstat(fd, &st) != 0) {
+    status = Status::IoErrorFromErrno("cannot read machine definition " + file.string(), errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    status = Status::InvalidArgument(file.string() + ": not a regular file");
+  } else if (static_cast<uint64_t>(st.st_size) > kMaxMachineFileBytes) {
+    status = Status::InvalidArgument(file.string() + ": too large (" + std::to_string(st.st_size) +
+                                     " bytes; a machine file has "
+                                     "at most " +
+                                     std::to_string(kMaxMachineFileBytes) + ")");
+  } else {
+    // One byte more than the limit: a file that grew since fstat is still refused.
+    text.resize(kMaxMachineFileBytes + 1);
+    size_t got = 0;
+    while (got < text.size()) {
+      const ssize_t n = read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        status = Status::IoErrorFromErrno("cannot read machine definition " + file.string(), errno);
+        break;
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    text.resize(got);
+    if (status.ok() && got > kMaxMachineFileBytes) {
+      status = Status::InvalidArgument(file.string() + ": too large (a machine file has at most " +
+                                       std::to_string(kMaxMachineFileBytes) + " bytes)");
+    }
+  }
+  close(fd);
+  if (!status.ok()) return status;
+  return ParseMachine(text, file, out);
 }
 
 Status ResolveMachine(std::string_view name_or_file, const std::filesystem::path& machines_dir,

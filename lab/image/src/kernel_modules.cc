@@ -49,20 +49,28 @@ Status ModuleIndex::Parse(std::string_view modules_dep, std::string_view modules
 }
 
 Status ModuleIndex::Visit(const std::string& path, std::set<std::string>* seen,
-                          std::vector<std::string>* order, int depth) const {
+                          std::set<std::string>* visiting, std::vector<std::string>* order,
+                          int depth) const {
   if (depth > kMaxDependencyDepth) {
-    return Status::InvalidArgument("modules.dep: dependency loop through " + path);
+    return Status::InvalidArgument("modules.dep: dependencies deeper than " +
+                                   std::to_string(kMaxDependencyDepth) + " through " + path);
   }
   if (seen->count(path) != 0) return Status::Ok();
+  // A path still being visited is its own dependency: no load order exists (depmod refuses
+  // such loops, so the file is corrupt).
+  if (visiting->count(path) != 0) {
+    return Status::InvalidArgument("modules.dep: dependency loop through " + path);
+  }
   auto found = dependencies_.find(path);
   if (found == dependencies_.end()) {
     return Status::NotFound("modules.dep names " + path + " as a dependency but not as a module");
   }
-  // Mark before the recursion: a loop then ends here instead of recursing forever.
-  seen->insert(path);
+  visiting->insert(path);
   for (const std::string& dependency : found->second) {
-    NVLAB_RETURN_IF_ERROR(Visit(dependency, seen, order, depth + 1));
+    NVLAB_RETURN_IF_ERROR(Visit(dependency, seen, visiting, order, depth + 1));
   }
+  visiting->erase(path);
+  seen->insert(path);
   order->push_back(path);
   return Status::Ok();
 }
@@ -71,12 +79,13 @@ Status ModuleIndex::Resolve(const std::vector<ModuleRequest>& requests,
                             std::vector<std::string>* paths,
                             std::vector<std::string>* builtin) const {
   std::set<std::string> seen;
+  std::set<std::string> visiting;
   paths->clear();
   for (const ModuleRequest& request : requests) {
     std::string name = ModuleName(request.name);
     auto found = path_by_name_.find(name);
     if (found != path_by_name_.end()) {
-      NVLAB_RETURN_IF_ERROR(Visit(found->second, &seen, paths, 0));
+      NVLAB_RETURN_IF_ERROR(Visit(found->second, &seen, &visiting, paths, 0));
     } else if (builtin_.count(name) != 0) {
       if (builtin != nullptr) builtin->push_back(name);
     } else if (!request.optional) {

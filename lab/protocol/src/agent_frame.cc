@@ -102,6 +102,11 @@ std::optional<CommandStatus> DecodeExit(std::string_view payload) {
   }
   if (rest.size() < 2 || rest.size() > 4 || rest.back() != '\n') return std::nullopt;
   rest.remove_suffix(1);
+  // Decimal as EncodeExit writes it: digits only (from_chars would take a '-'), no leading zero.
+  for (const char c : rest) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  if (rest.size() > 1 && rest.front() == '0') return std::nullopt;
   int value = -1;
   auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
   if (ec != std::errc() || ptr != rest.data() + rest.size()) return std::nullopt;

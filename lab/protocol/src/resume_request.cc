@@ -12,8 +12,8 @@ namespace {
 
 bool Valid(const ResumeRequest& r) {
   if (!IsValidHelloNonce(r.nonce)) return false;
-  if (r.has_realtime && (r.realtime_seconds < 0 || r.realtime_nanoseconds < 0 ||
-                         r.realtime_nanoseconds > 999999999)) {
+  if (r.has_realtime && (r.realtime_seconds < 0 || r.realtime_seconds > kMaxResumeRealtimeSeconds ||
+                         r.realtime_nanoseconds < 0 || r.realtime_nanoseconds > 999999999)) {
     return false;
   }
   if (r.ns != "devdax" && r.ns != "fsdax" && r.ns != "raw") return false;

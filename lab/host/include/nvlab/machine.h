@@ -8,7 +8,9 @@
 //
 // File format: lines of `key = value`, `#` comments, and `[nvdimm]` sections (one per NVDIMM, in
 // order). Sizes take K, M, G suffixes (binary). Every error names the place:
-// `FILE:LINE: field: problem`.
+// `FILE:LINE: field: problem`. A machine file is the user's text and reaches QEMU's command line
+// and libvirt's XML: values are checked against a strict grammar (docs/formats/machine.md), and
+// the limits below apply to the command line's overrides (`--nvdimm`) as to the file.
 //
 // Thread-safety: plain values.
 
@@ -42,6 +44,24 @@ bool ParseFileSystem(std::string_view text, FileSystem* out);
 bool ParseSize(std::string_view text, uint64_t* out);
 // FormatSize gives the shortest exact form ("256M", "1G", "1536K", "100").
 std::string FormatSize(uint64_t bytes);
+
+// Limits of a machine, shared by the file parser and the command line's overrides.
+inline constexpr size_t kMaxNvdimms = 8;
+inline constexpr uint64_t kMaxNvdimmSize = 64ull << 30;
+inline constexpr uint64_t kNvdimmSizeAlignment = 2ull << 20;
+inline constexpr size_t kMaxMachineFileBytes = 1 << 20;
+inline constexpr size_t kMaxCpuModelLength = 64;
+
+// NvdimmSizeProblem says what is wrong with an NVDIMM size ("must be a multiple of 2M",
+// "larger than 64G"); empty when it is a valid size.
+std::string NvdimmSizeProblem(uint64_t size);
+
+// IsValidCpuModel says whether text may be a machine's `cpu`: a plain QEMU CPU model name, 1 to
+// kMaxCpuModelLength of [A-Za-z0-9_.-] starting with a letter or a digit, and not "help" (which
+// makes QEMU list its models and exit). A comma or '=' would add options to QEMU's -cpu value,
+// so a feature list (`max,+foo`) is refused; libvirt's <model> takes the same names.
+bool IsValidCpuModel(std::string_view text);
+
 struct Nvdimm {
   uint64_t size = 256ull << 20;  // bytes; a multiple of 2 MiB
   int node = 0;                  // NUMA node it belongs to
@@ -70,7 +90,8 @@ struct Machine {
 // ParseMachine reads a definition from text; `source` names it in errors.
 Status ParseMachine(std::string_view text, const std::filesystem::path& source, Machine* out);
 
-// LoadMachine reads a definition file.
+// LoadMachine reads a definition file: a regular file of at most kMaxMachineFileBytes, checked
+// before its content is read (a FIFO, a device or a huge file is refused, never read).
 Status LoadMachine(const std::filesystem::path& file, Machine* out);
 
 // ResolveMachine turns `--machine NAME|FILE` into a file: an existing path (anything with a '/'

@@ -16,7 +16,8 @@
 // Payload: "KEY=VALUE\n" lines, every key once, in any order:
 //   request=<nonce>        as a hello-request's nonce (IsValidHelloNonce)
 //   seed=<64 hex digits>   32 bytes
-//   realtime=<S>.<NNNNNNNNN>  optional: seconds since the epoch, nine digits of nanoseconds
+//   realtime=<S>.<NNNNNNNNN>  optional: seconds since the epoch (at most 18 digits), nine
+//                          digits of nanoseconds
 //   ns=devdax|fsdax|raw    fs=ext4|xfs    nvdimms=<1..64>    share=0|1
 // Decoding is strict (unknown or repeated keys, a missing key, a value out of range: nullopt):
 // the agent runs as PID 1 and must not act on a half-understood request.
@@ -38,7 +39,7 @@ struct ResumeRequest {
   std::string nonce;
   std::array<uint8_t, 32> seed{};
   bool has_realtime = false;
-  int64_t realtime_seconds = 0;      // >= 0
+  int64_t realtime_seconds = 0;      // 0..kMaxResumeRealtimeSeconds
   int32_t realtime_nanoseconds = 0;  // 0..999999999
   std::string ns = "devdax";
   std::string fs = "ext4";
@@ -47,6 +48,8 @@ struct ResumeRequest {
 };
 
 inline constexpr int kMaxResumeNvdimms = 64;
+// The decoder reads at most 18 digits of seconds (no overflow to check): the encoder refuses more.
+inline constexpr int64_t kMaxResumeRealtimeSeconds = 999'999'999'999'999'999;
 
 // EncodeResumeRequest returns the kResume payload, or nullopt when a field is out of range (the
 // same checks DecodeResumeRequest makes).

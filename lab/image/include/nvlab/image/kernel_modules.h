@@ -37,13 +37,15 @@ class ModuleIndex {
 
   // Resolve returns in *paths the module files (relative to lib/modules/<release>) the requests
   // need, each after its dependencies and each once; built-in modules are skipped (named in
-  // *builtin when non-null). A required module that is neither: NotFound.
+  // *builtin when non-null). A required module that is neither: NotFound. A dependency loop
+  // (no load order exists) or a chain deeper than 64: InvalidArgument.
   Status Resolve(const std::vector<ModuleRequest>& requests, std::vector<std::string>* paths,
                  std::vector<std::string>* builtin) const;
 
  private:
+  // Visit appends path after its dependencies; seen: listed, visiting: on the current chain.
   Status Visit(const std::string& path, std::set<std::string>* seen,
-               std::vector<std::string>* order, int depth) const;
+               std::set<std::string>* visiting, std::vector<std::string>* order, int depth) const;
 
   std::map<std::string, std::string> path_by_name_;
   std::map<std::string, std::vector<std::string>> dependencies_;  // by path
