@@ -44,6 +44,7 @@
 
 #include "nvlab/agent/boot_timing.h"
 #include "nvlab/agent/nvdimm_setup.h"
+#include "nvlab/agent/sysfs_file.h"
 #include "nvlab/agent_frame.h"
 #include "nvlab/resume_request.h"
 
@@ -69,15 +70,9 @@ std::string FindAgentPort() {
   std::string found;
   while (const dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
+    std::string name;
     const std::string name_file = std::string(dir_path) + "/" + entry->d_name + "/name";
-    const int fd = open(name_file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    char buf[128];
-    const ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) continue;
-    std::string name(buf, static_cast<size_t>(n));
-    while (!name.empty() && name.back() == '\n') name.pop_back();
+    if (!nvlab::agent::ReadSysfsFile(name_file, &name).ok()) continue;
     if (name == nvlab::kAgentPortName) {
       found = std::string("/dev/") + entry->d_name;
       break;
@@ -109,21 +104,10 @@ bool Send(int port, nvlab::FrameType type, std::string_view payload) {
   return WriteAll(port, nvlab::EncodeFrame(type, payload));
 }
 
-// ReadSmallFile returns a small file's text ("" when missing).
+// ReadSmallFile returns a small file's text ("" when missing or unreadable).
 std::string ReadSmallFile(const char* path) {
   std::string text;
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return text;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n > 0 && text.size() < 60000) {
-      text.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || (n < 0 && errno != EINTR)) {
-      break;
-    }
-  }
-  close(fd);
+  if (!nvlab::agent::ReadSysfsFile(path, &text).ok()) text.clear();
   return text;
 }
 
