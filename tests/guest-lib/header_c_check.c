@@ -1,6 +1,8 @@
-/* header_c_check.c -- <nvrtl/nvrtl.h> and <nvrtl/nvlab_power_cut.h> compiled as strict C11
+/* header_c_check.c -- <nvrtl/nvrtl.h>, <nvrtl/nvlab_power_cut.h> and
+ * <nvrtl/nvlab_recording_marker.h> compiled as strict C11
  * (-std=c11 -pedantic -Werror). */
 #include "nvrtl/nvlab_power_cut.h"
+#include "nvrtl/nvlab_recording_marker.h"
 #include "nvrtl/nvrtl.h"
 
 _Static_assert(sizeof(NV_MEMORY_RANGE) == 16, "NV_MEMORY_RANGE is 16 bytes");
@@ -10,6 +12,8 @@ _Static_assert(WRITE_NV_MEMORY_FLAG_PERSIST == 3, "PERSIST = FLUSH | NON_TEMPORA
 _Static_assert(FILL_NV_MEMORY_FLAG_NO_DRAIN == 0x100, "NO_DRAIN value");
 _Static_assert(NVLAB_POWER_CUT_CPUID_LEAF == 0x4E564C43u, "leaf \"NVLC\"");
 _Static_assert(NVLAB_POWER_CUT_CPUID_SUBLEAF == 0x50435554u, "subleaf \"PCUT\"");
+_Static_assert(NVLAB_RECORDING_BEGIN_CPUID_SUBLEAF == 0x52424547u, "subleaf \"RBEG\"");
+_Static_assert(NVLAB_RECORDING_END_CPUID_SUBLEAF == 0x52454E44u, "subleaf \"REND\"");
 
 /* NvrtlHeaderCheckFromC -- takes each function's address with its exact C type. */
 int NvrtlHeaderCheckFromC(void);
