@@ -9,6 +9,10 @@
 //                  (nvlab/resume_request.h; a warm start restores a guest saved at this stage);
 //   kExec          run argv with stdin from /dev/null, forward stdout/stderr as they arrive,
 //                  then report how the command ended (refused at the template stage);
+//   kExecRecorded  as kExec, between the recording marks (crash-state exploration);
+//   kDetachNvdimms, kAttachNvdimms
+//                  unmount the NVDIMMs' file systems and drop their block caches / mount them
+//                  again, around the host's rewriting of the NVDIMMs (nvlab/agent/nvdimm_mounts.h);
 //   kHelloRequest  say hello again, with the host's nonce (a host that connects to a guest that
 //                  booted long ago, such as a libvirt domain);
 //   kPowerOff      sync and power off.
@@ -43,7 +47,9 @@
 #include <vector>
 
 #include "nvlab/agent/boot_timing.h"
+#include "nvlab/agent/nvdimm_mounts.h"
 #include "nvlab/agent/nvdimm_setup.h"
+#include "nvlab/agent/recording_mark.h"
 #include "nvlab/agent/sysfs_file.h"
 #include "nvlab/agent_frame.h"
 #include "nvlab/resume_request.h"
@@ -161,8 +167,9 @@ bool Reap(pid_t child, int* status) {
   return child_done;
 }
 
-// RunCommand runs argv and streams its output to the host. Returns false when the port broke.
-bool RunCommand(int port, const std::vector<std::string>& argv) {
+// RunCommand runs argv and streams its output to the host; `recorded`: between the recording
+// marks (nvlab/agent/recording_mark.h). Returns false when the port broke.
+bool RunCommand(int port, const std::vector<std::string>& argv, bool recorded) {
   int out_pipe[2];
   int err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
@@ -187,6 +194,7 @@ bool RunCommand(int port, const std::vector<std::string>& argv) {
     args.reserve(argv.size() + 1);
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    if (recorded) nvlab::agent::MarkRecordingBegin();
     execvp(args[0], args.data());
     (void)std::fprintf(stderr, "nvlab-agent: cannot run %s: %s\n", args[0], std::strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
@@ -232,6 +240,7 @@ bool RunCommand(int port, const std::vector<std::string>& argv) {
     exited = Reap(child, &status);
     if (!exited) usleep(10000);
   }
+  if (recorded) nvlab::agent::MarkRecordingEnd();
   nvlab::CommandStatus result;
   if (WIFSIGNALED(status)) {
     result.signaled = true;
@@ -350,6 +359,8 @@ int main(int argc, char** argv) {
   (void)std::fprintf(stderr, "nvlab-agent: listening on %s\n", port_path.c_str());
 
   nvlab::FrameDecoder decoder;
+  // The NVDIMM file systems a detach-nvdimms request unmounted, for the next attach-nvdimms.
+  std::vector<nvlab::agent::NvdimmMount> detached_mounts;
   char buf[4096];
   for (;;) {
     const ssize_t n = read(port, buf, sizeof(buf));
@@ -397,7 +408,18 @@ int main(int argc, char** argv) {
         Send(port, nvlab::FrameType::kError, "the guest is at the template stage (not resumed)");
         continue;
       }
-      if (frame->type != nvlab::FrameType::kExec) {
+      if (frame->type == nvlab::FrameType::kDetachNvdimms ||
+          frame->type == nvlab::FrameType::kAttachNvdimms) {
+        const nvlab::Status s = frame->type == nvlab::FrameType::kDetachNvdimms
+                                    ? nvlab::agent::DetachNvdimms(&detached_mounts)
+                                    : nvlab::agent::AttachNvdimms(&detached_mounts);
+        const bool sent = s.ok() ? Send(port, nvlab::FrameType::kExit, nvlab::EncodeExit({}))
+                                 : Send(port, nvlab::FrameType::kError, s.message());
+        if (!sent) PowerOff("cannot write the agent port");
+        continue;
+      }
+      const bool recorded = frame->type == nvlab::FrameType::kExecRecorded;
+      if (frame->type != nvlab::FrameType::kExec && !recorded) {
         Send(port, nvlab::FrameType::kError, "unexpected request");
         continue;
       }
@@ -406,7 +428,9 @@ int main(int argc, char** argv) {
         Send(port, nvlab::FrameType::kError, "malformed exec request");
         continue;
       }
-      if (!RunCommand(port, *argv)) PowerOff("the agent port broke while running a command");
+      if (!RunCommand(port, *argv, recorded)) {
+        PowerOff("the agent port broke while running a command");
+      }
     }
     if (decoder.failed()) PowerOff(("malformed request: " + decoder.error()).c_str());
   }

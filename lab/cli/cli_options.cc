@@ -23,6 +23,7 @@
 #include "nvlab/campaign/campaign_report.h"
 #include "nvlab/campaign/campaign_runner.h"
 #include "nvlab/decimal.h"
+#include "nvlab/explore/crash_points.h"
 #include "nvlab/libvirt_domain_xml.h"
 
 namespace nvlab {
@@ -351,6 +352,7 @@ struct Commands {
   CLI::App* machine = nullptr;
   CLI::App* campaign = nullptr;
   CLI::App* campaign_merge = nullptr;
+  CLI::App* explore = nullptr;
 };
 
 // BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
@@ -364,6 +366,7 @@ Commands BuildApp(CLI::App* app) {
   formatter->SetUsage("campaign",
                       " FILE [--jobs J] [--shard I/N] [--host NAME] [--json OUT] [--junit OUT]");
   formatter->SetUsage("merge", " SHARD.json... [--allow-missing] [--json OUT] [--junit OUT]");
+  formatter->SetUsage("explore", " [OPTIONS] --workload CMD --check CMD");
   formatter->SetNoLabOptions("campaign");
   formatter->SetNoLabOptions("merge");
   app->formatter(formatter);
@@ -395,8 +398,13 @@ Commands BuildApp(CLI::App* app) {
       "machine",
       "prepare a libvirt domain folder for the machine NAME|FILE and print the domain's XML "
       "(virsh define takes it as is)");
-  for (CLI::App* command :
-       {commands.image, commands.run, commands.power_cycle, commands.demo, commands.machine}) {
+  commands.explore = app->add_subcommand(
+      "explore",
+      "run the --workload CMD once under the persistence model, recording its NVDIMM stores, "
+      "flushes and fences; then check every crash state a power cut could leave at each crash "
+      "point with the --check CMD (exit 0: the state is fine); exits 1 when a state fails");
+  for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.demo,
+                            commands.machine, commands.explore}) {
     command->group("Commands");
     command->footer(kFooter);
   }
@@ -615,6 +623,88 @@ bool ParseJobs(std::string_view text, int* out) {
   return ParseDecimal<int>(text, 1, campaign::kMaxJobs, out);
 }
 
+bool ParseExploreJobs(std::string_view text, int* out) {
+  return ParseDecimal<int>(text, 1, kMaxExploreJobs, out);
+}
+
+bool ParseUnsigned(std::string_view text, uint64_t* out) {
+  return ParseDecimal<uint64_t>(text, 0, UINT64_MAX, out);
+}
+
+// AddExploreOptions adds nvlab explore's own options.
+void AddExploreOptions(CLI::App* explore, ExploreOptions* o) {
+  explore->add_option("--workload", o->workload, "the workload, run once under sh -c")
+      ->type_name("CMD")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a command"));
+  explore
+      ->add_option("--check", o->check,
+                   "run under sh -c on every crash state: exit 0 when the state is fine")
+      ->type_name("CMD")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a command"));
+  explore
+      ->add_option("--crash-points", o->crash_points,
+                   "where to cut: before each fence that orders NVDIMM writes and at the end "
+                   "(fences), the end only, every N-th event, N sampled events, or a list of "
+                   "event indexes and `end`")
+      ->type_name("fences|end|every:N|sample:N|LIST")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            explore::CrashPointSpec spec;
+            const Status s = explore::ParseCrashPointSpec(value, &spec);
+            return s.ok() ? std::string() : BadValue(value, s.message());
+          },
+          ""));
+  explore->add_option("--seed", o->seed, "the seed of every sample (same seed, same states)")
+      ->type_name("S")
+      ->capture_default_str()
+      ->transform(Normalized<uint64_t>(ParseUnsigned, "a number"));
+  explore
+      ->add_option("--max-states", o->max_states,
+                   "check at most N states per crash point (a seeded sample, the rest reported "
+                   "as not tried); 0: no limit")
+      ->type_name("N")
+      ->capture_default_str()
+      ->transform(Normalized<uint64_t>(ParseUnsigned, "a number"));
+  explore->add_flag("--no-prune", o->no_prune,
+                    "check every state instead of only those that differ in a line the check "
+                    "read");
+  explore->add_option("--jobs,-j", o->jobs, "check in J guests at once, 1 to 16")
+      ->type_name("J")
+      ->capture_default_str()
+      ->transform(Normalized<int>(ParseExploreJobs, "a number of guests, 1 to 16"));
+  explore
+      ->add_option("--keep-failures", o->keep_failures,
+                   "keep each failing state's NVDIMM images in DIR (for nvlab run "
+                   "--nvdimm-image)")
+      ->type_name("DIR")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a folder"));
+  explore->add_option("--json", o->json_out, "write the JSON report to OUT (atomically)")
+      ->type_name("OUT")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+  explore->add_option("--junit", o->junit_out, "write a JUnit XML report to OUT")
+      ->type_name("OUT")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+}
+
+// ExploreProblem checks nvlab explore's rules; empty when there is none.
+std::string ExploreProblem(const CLI::App& app, const CliOptions& o) {
+  if (o.subcommand != Subcommand::kExplore) return "";
+  if (o.explore.workload.empty() || o.explore.check.empty()) {
+    return "nvlab explore needs --workload CMD and --check CMD";
+  }
+  if (o.accel == Accel::kKvm || (o.model.has_value() && !*o.model)) {
+    return "nvlab explore needs the persistence model (TCG, --model on)";
+  }
+  for (const char* name : {"--json", "--nvdimm-image", "--cut-after-fences", "--on-cut"}) {
+    if (app.count(name) != 0) {
+      return std::string(name) + " does not apply to nvlab explore" +
+             (std::string(name) == "--json" ? " (its --json takes a file: --json OUT)" : "");
+    }
+  }
+  return "";
+}
+
 // AddCampaignOptions adds the options of nvlab campaign and nvlab campaign merge.
 void AddCampaignOptions(const Commands& commands, CampaignOptions* o) {
   CLI::App* run = commands.campaign;
@@ -700,6 +790,7 @@ Subcommand SubcommandOf(const Commands& commands) {
   if (commands.machine->parsed()) return Subcommand::kMachine;
   if (commands.campaign_merge->parsed()) return Subcommand::kCampaignMerge;
   if (commands.campaign->parsed()) return Subcommand::kCampaign;
+  if (commands.explore->parsed()) return Subcommand::kExplore;
   return Subcommand::kNone;
 }
 
@@ -821,6 +912,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     AddDomainOptions(commands.run, &options);
     AddDomainOptions(commands.power_cycle, &options);
     AddCampaignOptions(commands, &options.campaign);
+    AddExploreOptions(commands.explore, &options.explore);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
     try {
       app.parse(std::vector<std::string>(words.rbegin(), words.rend()));
@@ -847,6 +939,9 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
       return UsageError(app, problem);
     }
     if (const std::string problem = CampaignProblem(app, options, commands); !problem.empty()) {
+      return UsageError(app, problem);
+    }
+    if (const std::string problem = ExploreProblem(app, options); !problem.empty()) {
       return UsageError(app, problem);
     }
   } catch (const CLI::Error& error) {

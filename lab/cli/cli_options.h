@@ -26,7 +26,8 @@ enum class Subcommand {
   kDemo,
   kMachine,
   kCampaign,
-  kCampaignMerge
+  kCampaignMerge,
+  kExplore
 };
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
@@ -43,6 +44,21 @@ struct CampaignOptions {
   std::string junit_out;
   std::vector<std::string> merge_inputs;
   bool allow_missing = false;
+};
+
+// ExploreOptions: `nvlab explore --workload CMD --check CMD ...` (docs/design/exploration.md).
+inline constexpr int kMaxExploreJobs = 16;
+struct ExploreOptions {
+  std::string workload;
+  std::string check;
+  std::string crash_points = "fences";
+  uint64_t seed = 0;
+  uint64_t max_states = 0;  // per crash point; 0: no limit
+  bool no_prune = false;
+  int jobs = 1;
+  std::string keep_failures;
+  std::string json_out;
+  std::string junit_out;
 };
 
 struct CliOptions {
@@ -83,6 +99,7 @@ struct CliOptions {
   std::string domain;
   std::string connect_uri;
   CampaignOptions campaign;
+  ExploreOptions explore;
 };
 
 enum class CommandLineStatus {

@@ -92,6 +92,12 @@ Status LabSession::PrepareImage(GuestImage* image) {
 }
 
 Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
+  GuestConfig config;
+  NVLAB_RETURN_IF_ERROR(MakeGuestConfig(&config, dry_run));
+  return Guest::Create(std::move(config), guest);
+}
+
+Status LabSession::MakeGuestConfig(GuestConfig* out, bool dry_run) {
   NVLAB_RETURN_IF_ERROR(ResolveMachine());
   if (!dry_run) {
     // Asking QEMU its version starts it: a dry run does not.
@@ -125,7 +131,8 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
   config.boot_timeout = std::chrono::milliseconds(deadline_.RemainingMs());
   config.dry_run = dry_run;
   NVLAB_RETURN_IF_ERROR(ChooseWarmStart(dry_run, &config));
-  return Guest::Create(std::move(config), guest);
+  *out = std::move(config);
+  return Status::Ok();
 }
 
 // ChooseWarmStart sets config->warm_template unless the guest boots cold: --cold, or --accel kvm

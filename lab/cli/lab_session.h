@@ -76,6 +76,9 @@ class LabSession {
   // MakeGuest resolves everything and creates (does not boot) a guest; a dry-run guest
   // (GuestConfig::dry_run) only shows its command lines, and needs no QEMU installed.
   Status MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run = false);
+  // MakeGuestConfig is MakeGuest's configuration, for callers that create guests themselves
+  // (nvlab explore's recording and check guests).
+  Status MakeGuestConfig(GuestConfig* config, bool dry_run = false);
   // ChooseWarmStart decides between a warm start and a cold boot (lab_session.cc says how).
   Status ChooseWarmStart(bool dry_run, GuestConfig* config);
   // DryRun gives the QEMU argv of each of the first `boots` boots (run: 1, power-cycle: 2), as

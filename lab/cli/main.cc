@@ -1,5 +1,5 @@
-// main.cc -- the nvlab command: image, run, power-cycle, demo, machine, campaign (nvlab --help
-// says how).
+// main.cc -- the nvlab command: image, run, power-cycle, demo, machine, campaign, explore (nvlab
+// --help says how).
 //
 // Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
 // after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
@@ -17,9 +17,10 @@
 #include "campaign_command.h"
 #include "cli_options.h"
 #include "domain_session.h"
+#include "explore_command.h"
 #include "lab_session.h"
 #include "nvlab/interruption.h"
-#include "shell_words.h"
+#include "nvlab/shell_words.h"
 
 namespace {
 
@@ -159,6 +160,8 @@ static int Main(int argc, char** argv) {
       return nvlab::RunCampaign(opts.campaign);
     case nvlab::Subcommand::kCampaignMerge:
       return nvlab::RunCampaignMerge(opts.campaign);
+    case nvlab::Subcommand::kExplore:
+      return nvlab::RunExplore(opts);
     case nvlab::Subcommand::kNone:
       break;
   }

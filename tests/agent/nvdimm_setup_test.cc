@@ -2,6 +2,7 @@
 // every guest of the tcg suites).
 
 #include "nvlab/agent/nvdimm_setup.h"
+#include "nvlab/agent/nvdimm_mounts.h"
 
 #include <gtest/gtest.h>
 
@@ -54,6 +55,29 @@ TEST(NvdimmEnvironmentTest, EachPathThenTheFirstThenAll) {
             "NVLAB_PMEM_ALL=/dev/dax0.0 /dev/dax1.0\n");
   EXPECT_EQ(NvdimmEnvironment({"/mnt/pmem0"}),
             "NVLAB_PMEM0=/mnt/pmem0\nNVLAB_PMEM=/mnt/pmem0\nNVLAB_PMEM_ALL=/mnt/pmem0\n");
+}
+
+}  // namespace
+}  // namespace nvlab::agent
+
+// ParseNvdimmMounts finds the file systems on NVDIMM block devices that detach-nvdimms unmounts.
+
+namespace nvlab::agent {
+namespace {
+
+TEST(NvdimmMountsTest, FindsTheMountsOfPmemDevicesInOrder) {
+  const std::string mounts =
+      "rootfs / rootfs rw 0 0\n"
+      "/dev/pmem0 /mnt/pmem0 ext4 rw,relatime,dax=always 0 0\n"
+      "nvlab_share /host 9p rw 0 0\n"
+      "/dev/pmem1s /mnt/pmem1 xfs rw 0 0\n"
+      "/dev/pmem2 /mnt/odd\\040name ext4 rw 0 0\n"
+      "/dev/pmem3\n";
+  const std::vector<NvdimmMount> found = ParseNvdimmMounts(mounts);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0], (NvdimmMount{"/dev/pmem0", "/mnt/pmem0", "ext4"}));
+  EXPECT_EQ(found[1], (NvdimmMount{"/dev/pmem1s", "/mnt/pmem1", "xfs"}));
+  EXPECT_TRUE(ParseNvdimmMounts("").empty());
 }
 
 }  // namespace

@@ -842,3 +842,74 @@ TEST(CommandLineTest, OnCutTableOfTheIssue) {
 
 }  // namespace
 }  // namespace nvlab
+
+// -------------------------------------------------------------------------------- explore
+
+namespace nvlab {
+namespace {
+
+TEST(ExploreCommandLineTest, TakesItsOptionsAndTheLabOptions) {
+  const CliOptions o = Parsed({"explore",
+                               "--workload",
+                               "w",
+                               "--check",
+                               "c",
+                               "--crash-points",
+                               "every:4",
+                               "--seed",
+                               "9",
+                               "--max-states",
+                               "100",
+                               "--no-prune",
+                               "-j",
+                               "2",
+                               "--keep-failures",
+                               "keep",
+                               "--json",
+                               "r.json",
+                               "--junit",
+                               "r.xml",
+                               "--share",
+                               "/srv",
+                               "--persistence",
+                               "eadr"});
+  EXPECT_EQ(o.subcommand, Subcommand::kExplore);
+  EXPECT_EQ(o.explore.workload, "w");
+  EXPECT_EQ(o.explore.check, "c");
+  EXPECT_EQ(o.explore.crash_points, "every:4");
+  EXPECT_EQ(o.explore.seed, 9u);
+  EXPECT_EQ(o.explore.max_states, 100u);
+  EXPECT_TRUE(o.explore.no_prune);
+  EXPECT_EQ(o.explore.jobs, 2);
+  EXPECT_EQ(o.explore.keep_failures, "keep");
+  EXPECT_EQ(o.explore.json_out, "r.json");
+  EXPECT_EQ(o.explore.junit_out, "r.xml");
+  EXPECT_EQ(o.share_dir, "/srv");
+  EXPECT_FALSE(o.json);
+  const CliOptions d = Parsed({"explore", "--workload", "w", "--check", "c"});
+  EXPECT_EQ(d.explore.crash_points, "fences");
+  EXPECT_EQ(d.explore.jobs, 1);
+  EXPECT_FALSE(d.explore.no_prune);
+}
+
+TEST(ExploreCommandLineTest, RefusesWhatCannotExplore) {
+  EXPECT_EQ(UsageError({"explore", "--workload", "w"}),
+            "nvlab explore needs --workload CMD and --check CMD (try nvlab explore --help)");
+  EXPECT_EQ(UsageError({"explore", "--workload", "w", "--check", "c", "--model", "off"}),
+            "nvlab explore needs the persistence model (TCG, --model on) (try nvlab explore "
+            "--help)");
+  EXPECT_NE(UsageError({"explore", "--workload", "w", "--check", "c", "--crash-points", "every:0"})
+                .find("--crash-points: bad value 'every:0'"),
+            std::string::npos);
+  EXPECT_NE(UsageError({"explore", "--workload", "w", "--check", "c", "-j", "17"})
+                .find("expected a number of guests, 1 to 16"),
+            std::string::npos);
+  EXPECT_EQ(UsageError({"explore", "--workload", "w", "--check", "c", "--nvdimm-image", "x"}),
+            "--nvdimm-image does not apply to nvlab explore (try nvlab explore --help)");
+  EXPECT_EQ(UsageError({"--json", "explore", "--workload", "w", "--check", "c"}),
+            "--json does not apply to nvlab explore (its --json takes a file: --json OUT) (try "
+            "nvlab explore --help)");
+}
+
+}  // namespace
+}  // namespace nvlab

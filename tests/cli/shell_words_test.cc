@@ -1,7 +1,7 @@
 // shell_words_test.cc -- ShellQuoted and ShellCommandLine: what --dry-run prints is read back by
 // a real sh as the very words nvlab would pass to QEMU.
 
-#include "shell_words.h"
+#include "nvlab/shell_words.h"
 
 #include <gtest/gtest.h>
 

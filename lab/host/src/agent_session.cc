@@ -191,11 +191,66 @@ Status AgentSession::WaitForHello(Deadline deadline, std::string_view nonce,
 
 Status AgentSession::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                          AgentRunOutcome* outcome) {
+  return RunFrame(FrameType::kExec, argv, sink, deadline, outcome);
+}
+
+Status AgentSession::RunRecorded(const std::vector<std::string>& argv, OutputSink* sink,
+                                 Deadline deadline, AgentRunOutcome* outcome) {
+  return RunFrame(FrameType::kExecRecorded, argv, sink, deadline, outcome);
+}
+
+Status AgentSession::DetachNvdimms(Deadline deadline, std::string* refusal) {
+  return NvdimmRequest(FrameType::kDetachNvdimms, deadline, refusal);
+}
+
+Status AgentSession::AttachNvdimms(Deadline deadline, std::string* refusal) {
+  return NvdimmRequest(FrameType::kAttachNvdimms, deadline, refusal);
+}
+
+Status AgentSession::NvdimmRequest(FrameType type, Deadline deadline, std::string* refusal) {
+  refusal->clear();
+  if (fd_ < 0) return Status::FailedPrecondition("not connected to the agent");
+  const char* what =
+      type == FrameType::kDetachNvdimms ? "detach the NVDIMMs" : "attach the NVDIMMs";
+  NVLAB_RETURN_IF_ERROR(SendAll(EncodeFrame(type, ""), deadline));
+  char buf[4096];
+  for (;;) {
+    if (auto frame = decoder_.Next()) {
+      if (frame->type == FrameType::kError) {
+        *refusal = EscapeUntrusted(frame->payload.substr(0, 300));
+        return Status::Ok();
+      }
+      if (frame->type != FrameType::kExit || frame->payload != EncodeExit({})) {
+        return Status::ProtocolError(std::string("unexpected answer from the agent to ") + what);
+      }
+      return Status::Ok();
+    }
+    if (decoder_.failed()) return Status::ProtocolError("agent: " + decoder_.error());
+    if (machine_ended_()) return Status::GuestDied(std::string("QEMU ended during ") + what);
+    if (const int sig = InterruptionSignal()) {
+      return Status::Cancelled("interrupted by signal " + std::to_string(sig));
+    }
+    if (deadline.expired()) {
+      return Status::Timeout(std::string("the agent did not answer the request to ") + what);
+    }
+    pollfd p{fd_, POLLIN, 0};
+    poll(&p, 1, deadline.RemainingMs(kRoundMs));
+    const ssize_t r = read(fd_, buf, sizeof(buf));
+    if (r > 0) decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
+    if (r == 0) {
+      peer_closed_ = true;
+      return Status::GuestDied(std::string("QEMU closed the agent socket during ") + what);
+    }
+  }
+}
+
+Status AgentSession::RunFrame(FrameType type, const std::vector<std::string>& argv,
+                              OutputSink* sink, Deadline deadline, AgentRunOutcome* outcome) {
   *outcome = AgentRunOutcome();
   if (fd_ < 0) return Status::FailedPrecondition("not connected to the agent");
   const auto payload = EncodeExec(argv);
   if (!payload) return Status::InvalidArgument("command is empty, too long or holds a NUL byte");
-  const std::string request = EncodeFrame(FrameType::kExec, *payload);
+  const std::string request = EncodeFrame(type, *payload);
   size_t sent = 0;
   char buf[65536];
   for (;;) {

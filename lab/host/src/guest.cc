@@ -536,12 +536,47 @@ Status Guest::SaveStateAndStop(const fs::path& file) {
 
 Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                   RunResult* result) {
+  return RunCommand(argv, sink, deadline, result, /*recorded=*/false);
+}
+
+Status Guest::RunRecorded(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+                          RunResult* result) {
+  return RunCommand(argv, sink, deadline, result, /*recorded=*/true);
+}
+
+Status Guest::Pause(Deadline deadline) {
+  if (!running()) return Status::FailedPrecondition("the guest is not running");
+  return qmp_.Execute("stop", "", deadline).WithContext("QMP stop");
+}
+
+Status Guest::Continue(Deadline deadline) {
+  if (!running()) return Status::FailedPrecondition("the guest is not running");
+  return qmp_.Execute("cont", "", deadline).WithContext("QMP cont");
+}
+
+Status Guest::DetachNvdimms(Deadline deadline, std::string* refusal) {
+  if (!running() || !agent_.connected()) {
+    return Status::FailedPrecondition("the guest is not running");
+  }
+  return agent_.DetachNvdimms(deadline, refusal);
+}
+
+Status Guest::AttachNvdimms(Deadline deadline, std::string* refusal) {
+  if (!running() || !agent_.connected()) {
+    return Status::FailedPrecondition("the guest is not running");
+  }
+  return agent_.AttachNvdimms(deadline, refusal);
+}
+
+Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+                         RunResult* result, bool recorded) {
   *result = RunResult();
   if (!running() || !agent_.connected()) {
     return Status::FailedPrecondition("the guest is not running");
   }
   AgentRunOutcome outcome;
-  Status s = agent_.Run(argv, sink, deadline, &outcome);
+  Status s = recorded ? agent_.RunRecorded(argv, sink, deadline, &outcome)
+                      : agent_.Run(argv, sink, deadline, &outcome);
   if (s.code() == Status::Code::kInvalidArgument) return s;
   if (!s.ok()) {
     if (agent_.stream_failed()) KillQemu();

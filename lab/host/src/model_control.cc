@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -40,6 +42,46 @@ Status RequestModelCut(const std::filesystem::path& control_socket, Deadline dea
   return Status::IoError(
       "the persistence model did not settle the NVDIMMs (" +
       (answer.empty() ? std::string("no answer") : EscapeUntrusted(answer.substr(0, 200))) + ")");
+}
+
+Status ModelControlExchange(const std::filesystem::path& control_socket, std::string_view command,
+                            Deadline deadline, std::string* answer) {
+  answer->clear();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = control_socket.string();
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return Status::InvalidArgument("the model's control socket path is too long: " + path);
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IoErrorFromErrno("socket", errno);
+  const std::string line = std::string(command) + "\n";
+  std::string raw;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    char buf[512];
+    while (raw.find('\n') == std::string::npos && raw.size() < 4096) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, deadline.RemainingMs()) <= 0) break;
+      const ssize_t r = read(fd, buf, sizeof(buf));
+      if (r <= 0) break;
+      raw.append(buf, static_cast<size_t>(r));
+    }
+  }
+  close(fd);
+  const size_t nl = raw.find('\n');
+  const std::string first = EscapeUntrusted(raw.substr(0, std::min<size_t>(nl, 200)));
+  if (nl == std::string::npos) {
+    return Status::IoError("the persistence model did not answer '" + std::string(command) + "'" +
+                           (raw.empty() ? "" : " (" + first + ")"));
+  }
+  if (!raw.starts_with("ok")) {
+    return Status::IoError("the persistence model refused '" + std::string(command) + "' (" +
+                           first + ")");
+  }
+  *answer = raw.substr(0, nl);
+  return Status::Ok();
 }
 
 Status ReadCutReportFile(const std::filesystem::path& path, CutReport* report) {

@@ -32,6 +32,8 @@ std::string ModelPluginArgument(const Machine& machine, const ModelConfig& model
   arg += ",report=" + QemuOptionValue(files.report);
   arg += ",control=" + QemuOptionValue(files.control_socket);
   if (model.trace_stores != "off") arg += ",trace-stores=" + model.trace_stores;
+  if (!model.record.empty()) arg += ",record=" + QemuOptionValue(model.record);
+  if (model.watch_loads) arg += ",watch-loads=on";
   if (model.cut_after_fences != 0) {
     arg += ",cut-after-fences=" + std::to_string(model.cut_after_fences);
   }

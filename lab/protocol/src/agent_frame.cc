@@ -18,6 +18,9 @@ bool KnownType(uint8_t type) {
     case FrameType::kPowerOff:
     case FrameType::kResume:
     case FrameType::kHelloRequest:
+    case FrameType::kExecRecorded:
+    case FrameType::kDetachNvdimms:
+    case FrameType::kAttachNvdimms:
       return true;
   }
   return false;

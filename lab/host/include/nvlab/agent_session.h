@@ -106,6 +106,17 @@ class AgentSession {
   Status Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
              AgentRunOutcome* outcome);
 
+  // RunRecorded is Run for a command that crash-state exploration records: the agent runs it
+  // between the recording marks (agent protocol frame exec-recorded).
+  Status RunRecorded(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+                     AgentRunOutcome* outcome);
+  // DetachNvdimms and AttachNvdimms ask the agent to unmount the NVDIMMs' file systems and drop
+  // their block caches, or to mount them again (frames detach-nvdimms, attach-nvdimms), around
+  // the host's rewriting of the NVDIMM files. When the agent answers with an error (a crash
+  // state whose file system does not mount), the status is OK and *refusal holds its escaped,
+  // shortened reason; otherwise *refusal is empty. Other errors as AwaitBootHello.
+  Status DetachNvdimms(Deadline deadline, std::string* refusal);
+  Status AttachNvdimms(Deadline deadline, std::string* refusal);
   // SendPowerOff asks the agent to sync and power off; best effort (the caller waits for the
   // machine to end).
   void SendPowerOff();
@@ -128,6 +139,11 @@ class AgentSession {
   // `during` ends the message of an interruption ("during boot").
   Status WaitForHello(Deadline deadline, std::string_view nonce, std::string_view during,
                       bool errors_end = false);
+  // RunFrame sends an exec or exec-recorded request and streams its answer (Run's contract).
+  Status RunFrame(FrameType type, const std::vector<std::string>& argv, OutputSink* sink,
+                  Deadline deadline, AgentRunOutcome* outcome);
+  // NvdimmRequest sends a detach-nvdimms or attach-nvdimms request and waits for its answer.
+  Status NvdimmRequest(FrameType type, Deadline deadline, std::string* refusal);
   // SendAll writes bytes within the deadline (the socket is non-blocking).
   Status SendAll(std::string_view bytes, Deadline deadline);
 

@@ -111,6 +111,21 @@ class Guest {
   Status Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
              RunResult* result);
 
+  // RunRecorded is Run for crash-state exploration's workload: the agent runs argv between the
+  // recording marks, so that the model's record= file holds its NVDIMM writes only.
+  Status RunRecorded(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+                     RunResult* result);
+  // Pause and Continue stop and restart the vCPUs (QMP stop, cont): the NVDIMM files may be
+  // rewritten in between (a crash state's image).
+  Status Pause(Deadline deadline);
+  Status Continue(Deadline deadline);
+  // DetachNvdimms and AttachNvdimms have the agent unmount the NVDIMMs' file systems and drop
+  // their block caches, or mount them again (nvlab/agent_session.h); *refusal holds the agent's
+  // reason when it could not (a crash state whose file system does not mount).
+  Status DetachNvdimms(Deadline deadline, std::string* refusal);
+  Status AttachNvdimms(Deadline deadline, std::string* refusal);
+  // model_control_socket is where the model (when loaded) listens: nvlab/model_control.h.
+  std::filesystem::path model_control_socket() const { return run_dir_ / "model.sock"; }
   // PowerCut stops the vCPUs, lets the model settle the NVDIMMs, and kills QEMU. After a cut the
   // guest triggered (RunResult::cut_by_guest) it only collects the report. With the model loaded,
   // *report is the model's report (nvlab/cut_report.h); a missing or malformed one is an error.
@@ -156,6 +171,9 @@ class Guest {
  private:
   explicit Guest(GuestConfig config);
   Status Spawn(const std::vector<std::string>& argv);
+  // RunCommand is Run and RunRecorded.
+  Status RunCommand(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
+                    RunResult* result, bool recorded);
   // BeginBoot numbers the next boot and names its files.
   void BeginBoot();
   // StartQemu spawns argv and connects QMP.

@@ -12,6 +12,8 @@
 #define NVLAB_MODEL_CONTROL_H_
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
@@ -24,6 +26,14 @@ namespace nvlab {
 // persistence model did not settle the NVDIMMs (ANSWER)", the answer escaped and shortened, or
 // "no answer" when there was none (socket missing, refused, closed, deadline).
 Status RequestModelCut(const std::filesystem::path& control_socket, Deadline deadline);
+
+// ModelControlExchange sends one command line (without its newline) to the model's control
+// socket and waits, within the deadline, for the one-line answer. OK when it starts with "ok":
+// *answer holds it without the newline (it is the plugin's, so only escaped text is shown). An
+// IoError names the command otherwise: "refused" with the escaped answer, or "did not answer".
+// Crash-state exploration's load watching uses it ("watch-begin", "watch-end PATH").
+Status ModelControlExchange(const std::filesystem::path& control_socket, std::string_view command,
+                            Deadline deadline, std::string* answer);
 
 // ReadCutReportFile reads and parses the model's report: IoError "the persistence model wrote no
 // cut report" when the file cannot be opened, otherwise what ParseCutReport says (a file over

@@ -34,6 +34,12 @@ struct ModelConfig {
   // trace_stores: off | user | on. Store callbacks that record each NVDIMM line's last store
   // (PC, CR3) for the cut report: "user" only in user-space code, "on" everywhere (costly).
   std::string trace_stores = "off";
+  // Crash-state exploration (docs/design/exploration.md). record: the plugin writes a recording
+  // of the window between the guest's recording marks to this file (empty: none).
+  // watch_loads: the plugin notes the NVDIMM lines the guest loads between the control
+  // socket's watch-begin and watch-end (the guest that checks crash states).
+  std::filesystem::path record;
+  bool watch_loads = false;
 };
 
 // ModelPluginFiles are the files of one boot the plugin opens or makes.

@@ -54,6 +54,17 @@ enum class FrameType : uint8_t {
   // clock, sets the NVDIMMs up, and answers with a kHello carrying the request's nonce (or a
   // kError).
   kResume = 19,
+  // Crash-state exploration (docs/design/exploration.md):
+  // payload as kExec. Runs argv between the recording marks (nvrtl/nvlab_recording_marker.h):
+  // the agent executes the begin mark just before the command starts and the end mark once it
+  // has ended, so a recording holds the command's NVDIMM writes and nothing around them.
+  kExecRecorded = 20,
+  // payload empty. The host is about to change, or has changed, the NVDIMMs' contents under the
+  // guest: kDetachNvdimms unmounts the file systems on them and drops the kernel's cached
+  // blocks of their block devices; kAttachNvdimms mounts them again (-o dax). The agent answers
+  // each with kExit "exit 0", or kError with the reason (a mount that fails on a crash state).
+  kDetachNvdimms = 21,
+  kAttachNvdimms = 22,
 };
 
 // A hello-request nonce is 1 to kMaxHelloNonce printable ASCII bytes (0x20-0x7e).

@@ -1,5 +1,6 @@
-// shell_words.h -- words written so that sh reads them back unchanged: how --dry-run prints a
-// QEMU command line that can be pasted into a shell.
+// File: nvlab/shell_words.h -- words written so that sh reads them back unchanged: how --dry-run
+// prints a QEMU command line that can be pasted into a shell, and how exploration writes its
+// replay commands.
 //
 // Thread-safety: pure functions.
 

@@ -1,6 +1,6 @@
 // shell_words.cc -- ShellQuoted, ShellCommandLine.
 
-#include "shell_words.h"
+#include "nvlab/shell_words.h"
 
 namespace nvlab {
 namespace {

@@ -1,0 +1,330 @@
+// exploration.cc -- ExploreCrashStates: record, build the crash states, check them in resident
+// guests, describe the failures.
+
+#include "nvlab/exploration/exploration.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "nvlab/exploration/crash_state_checker.h"
+#include "nvlab/exploration/read_only_mapping.h"
+#include "nvlab/explore/crash_points.h"
+#include "nvlab/explore/crash_replay.h"
+#include "nvlab/explore/recording_file.h"
+#include "nvlab/interruption.h"
+#include "nvlab/untrusted_text.h"
+
+namespace nvlab {
+namespace {
+
+namespace fs = std::filesystem;
+using explore::CrashPointResult;
+using explore::CrashStateSpace;
+using explore::RecordedEvent;
+using explore::Recording;
+
+constexpr int kMaxJobs = 16;
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// WorkloadSink forwards the workload's output to nvlab's own stdout and stderr (the user wants to
+// see why a workload failed), after escaping: it is the guest's.
+class WorkloadSink : public OutputSink {
+ public:
+  explicit WorkloadSink(std::ostream* log) : log_(log) {}
+  void Stdout(std::string_view bytes) override { Write(bytes); }
+  void Stderr(std::string_view bytes) override { Write(bytes); }
+
+ private:
+  void Write(std::string_view bytes) {
+    if (log_ != nullptr) *log_ << EscapeUntrustedLines(bytes);
+  }
+  std::ostream* log_;
+};
+
+// ExplorationFolder is the exploration's own folder: the given work_dir, or a temporary one
+// removed at the end.
+class ExplorationFolder {
+ public:
+  Status Make(const fs::path& given) {
+    if (!given.empty()) {
+      std::error_code ec;
+      fs::create_directories(given, ec);
+      if (ec) return Status::IoError("cannot create " + given.string() + ": " + ec.message());
+      path_ = given;
+      return Status::Ok();
+    }
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/nvlab-explore-XXXXXX";
+    if (mkdtemp(templ.data()) == nullptr) {
+      return Status::IoErrorFromErrno("cannot make a folder for the exploration", errno);
+    }
+    path_ = templ;
+    remove_ = true;
+    return Status::Ok();
+  }
+  ~ExplorationFolder() {
+    std::error_code ec;
+    if (remove_) fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+  bool remove_ = false;
+};
+
+// RecordWorkload boots a guest with the model recording, runs the workload between the marks and
+// powers the guest off.
+Status RecordWorkload(const ExplorationConfig& config, const fs::path& recording_file,
+                      int* workload_exit) {
+  GuestConfig guest = config.guest;
+  guest.model.enabled = true;
+  guest.model.record = recording_file;
+  guest.model.watch_loads = false;
+  std::unique_ptr<Guest> g;
+  NVLAB_RETURN_IF_ERROR(Guest::Create(std::move(guest), &g));
+  NVLAB_RETURN_IF_ERROR(g->Boot().WithContext("the recording guest"));
+  WorkloadSink sink(config.log);
+  RunResult run;
+  NVLAB_RETURN_IF_ERROR(g->RunRecorded(ShellCommand(config.workload), &sink, config.deadline, &run)
+                            .WithContext("the workload"));
+  if (run.cut_by_guest) {
+    return Status::FailedPrecondition(
+        "the workload cut the power: exploration cuts it at every crash point itself");
+  }
+  *workload_exit = run.status.signaled ? 128 + run.status.value : run.status.value;
+  if (run.status.signaled || run.status.value != 0) {
+    return Status::FailedPrecondition(
+        "the workload failed (" + std::string(run.status.signaled ? "signal " : "exit ") +
+        std::to_string(run.status.value) + "): exploration needs a workload that succeeds");
+  }
+  return g->PowerOff(config.deadline).WithContext("powering the recording guest off");
+}
+
+// MissedWrites names the writes of line `u` that the chosen candidate did not land.
+std::vector<MissedWrite> MissedWrites(const Recording& recording,
+                                      const explore::UndeterminedLine& line, uint32_t choice) {
+  std::vector<MissedWrite> out;
+  std::map<uint32_t, const explore::RecordedProcess*> processes;
+  for (const auto& p : recording.processes) processes[p.id] = &p;
+  for (size_t c = choice + 1; c < line.sources.size(); ++c) {
+    const uint64_t e = line.sources[c];
+    if (e == explore::kNoEvent || e >= recording.events.size()) continue;
+    const RecordedEvent& ev = recording.events[e];
+    MissedWrite w;
+    w.event = e;
+    w.kind = ev.kind;
+    w.gpa = ev.kind == explore::EventKind::kStore ? ev.gpa : line.gpa;
+    w.pc = ev.pc;
+    if (auto it = processes.find(ev.process); it != processes.end()) {
+      w.pid = it->second->pid;
+      w.process = it->second->name;
+    }
+    out.push_back(std::move(w));
+    break;  // The first write that did not land is the one that broke the state.
+  }
+  return out;
+}
+
+// Job is one resident check guest and the crash points it explores.
+struct Job {
+  std::unique_ptr<CrashStateChecker> checker;
+  std::vector<size_t> points;          // indexes into the spaces
+  std::vector<CheckOutcome> outcomes;  // by the explorer's image index
+  std::unique_ptr<explore::LazyExplorer> explorer;
+  Status status = Status::Ok();
+};
+
+}  // namespace
+
+Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* result) {
+  *result = ExplorationResult();
+  result->check = config.check;
+  const auto start = std::chrono::steady_clock::now();
+  if (config.jobs < 1 || config.jobs > kMaxJobs) {
+    return Status::InvalidArgument("--jobs must be 1-" + std::to_string(kMaxJobs));
+  }
+  if (config.workload.empty() || config.check.empty()) {
+    return Status::InvalidArgument("exploration needs a workload and a check");
+  }
+  explore::CrashPointSpec spec;
+  NVLAB_RETURN_IF_ERROR(explore::ParseCrashPointSpec(config.crash_points, &spec));
+  ExplorationFolder folder;
+  NVLAB_RETURN_IF_ERROR(folder.Make(config.work_dir));
+
+  // 1. Record once.
+  const fs::path recording_file = folder.path() / "workload.rec";
+  if (config.log != nullptr) *config.log << "nvlab: recording the workload\n";
+  NVLAB_RETURN_IF_ERROR(RecordWorkload(config, recording_file, &result->workload_exit));
+  Recording recording;
+  NVLAB_RETURN_IF_ERROR(
+      explore::ReadRecordingFile(recording_file, &recording).WithContext("the recording"));
+  result->recorded_events = recording.events.size();
+  result->nvdimms = recording.nvdimms;
+  result->record_seconds = SecondsSince(start);
+  std::vector<ReadOnlyMapping> mappings(recording.nvdimms.size());
+  std::vector<std::span<const uint8_t>> initial;
+  for (size_t i = 0; i < recording.nvdimms.size(); ++i) {
+    const explore::RecordedNvdimm& n = recording.nvdimms[i];
+    if (!n.initial_image.empty()) {
+      fs::path image = n.initial_image;
+      if (image.is_relative()) image = recording_file.parent_path() / image;
+      NVLAB_RETURN_IF_ERROR(ReadOnlyMapping::Open(image, n.size, &mappings[i]));
+    }
+    initial.push_back(mappings[i].bytes());
+  }
+
+  // 2. Crash points and 3. their spaces, in one pass of the replay.
+  std::vector<uint64_t> points;
+  NVLAB_RETURN_IF_ERROR(explore::ResolveCrashPoints(spec, recording, config.seed, &points));
+  std::unique_ptr<explore::CrashReplay> replay;
+  NVLAB_RETURN_IF_ERROR(explore::CrashReplay::Create(
+      &recording,
+      config.guest.machine.persistence == Persistence::kEadr ? model::Platform::kEadr
+                                                             : model::Platform::kAdr,
+      initial, &replay));
+  std::vector<CrashStateSpace> spaces(points.size());
+  for (size_t i = 0; i < points.size(); ++i) {
+    NVLAB_RETURN_IF_ERROR(replay->AdvanceTo(points[i]));
+    NVLAB_RETURN_IF_ERROR(replay->BuildSpace(explore::SpaceLimits(), &spaces[i])
+                              .WithContext("crash point " + std::to_string(points[i])));
+  }
+  replay.reset();
+  if (config.log != nullptr) {
+    *config.log << "nvlab: recorded " << recording.events.size() << " NVDIMM events; "
+                << points.size() << " crash points\n";
+  }
+
+  // 4. The check loop: the crash points dealt round-robin to the jobs.
+  const auto explore_start = std::chrono::steady_clock::now();
+  const int jobs = std::max(1, std::min<int>(config.jobs, static_cast<int>(points.size())));
+  std::vector<Job> job(static_cast<size_t>(jobs));
+  for (size_t i = 0; i < points.size(); ++i) job[i % job.size()].points.push_back(i);
+  explore::ExploreOptions options;
+  options.prune = config.prune;
+  options.seed = config.seed;
+  if (config.max_states != 0) options.max_checks = config.max_states;
+  std::vector<CrashPointResult> point_results(points.size());
+  std::atomic<uint64_t> done_points{0};
+  std::atomic<uint64_t> checks{0};
+  auto run_job = [&](size_t j) {
+    Job& me = job[j];
+    me.status = CrashStateChecker::Start(
+        config.guest, folder.path() / ("checker" + std::to_string(j)), recording.nvdimms, initial,
+        config.check, config.check_timeout, &me.checker);
+    if (!me.status.ok()) return;
+    me.explorer = std::make_unique<explore::LazyExplorer>(
+        options,
+        [&me, &config, &checks](const explore::CrashImage& image,
+                                explore::CheckResult* out) -> Status {
+          CheckOutcome outcome;
+          NVLAB_RETURN_IF_ERROR(me.checker->Check(image, config.deadline, &outcome));
+          out->passed = outcome.passed;
+          out->lines_read = outcome.lines_read;
+          outcome.lines_read.clear();
+          outcome.lines_read.shrink_to_fit();
+          // Only failures' outputs are reported.
+          if (outcome.passed) outcome.output.clear();
+          me.outcomes.push_back(std::move(outcome));
+          ++checks;
+          return Status::Ok();
+        });
+    for (const size_t i : me.points) {
+      if (InterruptionSignal() != 0) {
+        me.status =
+            Status::Cancelled("interrupted by signal " + std::to_string(InterruptionSignal()));
+        return;
+      }
+      me.status = me.explorer->Explore(spaces[i], &point_results[i]);
+      if (!me.status.ok()) {
+        me.status = me.status.WithContext("crash point " + std::to_string(points[i]));
+        return;
+      }
+      ++done_points;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t j = 1; j < job.size(); ++j) threads.emplace_back(run_job, j);
+  std::thread progress;
+  std::atomic<bool> finished{false};
+  if (config.progress != nullptr) {
+    progress = std::thread([&] {
+      while (!finished.load()) {
+        *config.progress << "\r\033[Knvlab: explore: crash point " << done_points.load() << "/"
+                         << points.size() << ", " << checks.load() << " states checked"
+                         << std::flush;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      *config.progress << "\r\033[K" << std::flush;
+    });
+  }
+  run_job(0);
+  for (std::thread& t : threads) t.join();
+  finished = true;
+  if (progress.joinable()) progress.join();
+  for (const Job& j : job) NVLAB_RETURN_IF_ERROR(j.status);
+  result->explore_seconds = SecondsSince(explore_start);
+
+  // Totals, and the failures described.
+  for (size_t i = 0; i < points.size(); ++i) {
+    const CrashPointResult& r = point_results[i];
+    explore::ExploreTotals& t = result->totals;
+    ++t.crash_points;
+    t.states += r.states;
+    t.visited += r.visited;
+    t.distinct += r.distinct;
+    t.pruned += r.pruned;
+    t.not_tried += r.not_tried;
+    t.failed_visits += r.failed_visits;
+    t.failed_states += r.failed_states;
+    const Job& owner = job[i % job.size()];
+    const CrashStateSpace& space = spaces[i];
+    for (const explore::ExploreFailure& f : r.failures) {
+      ExplorationFailure failure;
+      failure.crash_point = r.crash_point;
+      failure.at_end = r.crash_point >= recording.events.size();
+      if (!failure.at_end) failure.fence_pc = recording.events[r.crash_point].pc;
+      failure.represented = f.represented;
+      for (const size_t u : f.pinned) {
+        const explore::UndeterminedLine& line = space.undetermined[u];
+        FailedLine fl;
+        fl.gpa = line.gpa;
+        fl.candidate = f.choices[u];
+        fl.candidates = static_cast<uint32_t>(line.candidates.size());
+        fl.persisted = fl.candidate + 1 == fl.candidates;
+        if (!fl.persisted) fl.missed = MissedWrites(recording, line, fl.candidate);
+        failure.lines.push_back(std::move(fl));
+      }
+      if (f.image < owner.outcomes.size()) {
+        failure.check_output = owner.outcomes[f.image].output;
+        failure.verdict = owner.outcomes[f.image].verdict;
+      }
+      if (!config.keep_failures.empty()) {
+        const fs::path dir =
+            config.keep_failures / ("point" + std::to_string(r.crash_point) + "-state" +
+                                    std::to_string(result->failures.size()));
+        NVLAB_RETURN_IF_ERROR(owner.checker->WriteImageFiles(
+            owner.explorer->images().image(f.image), dir, &failure.kept_images));
+      }
+      result->failures.push_back(std::move(failure));
+    }
+  }
+  result->crash_points = std::move(point_results);
+  result->seconds = SecondsSince(start);
+  return Status::Ok();
+}
+
+}  // namespace nvlab
