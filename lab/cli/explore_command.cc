@@ -36,6 +36,8 @@ int RunExplore(const CliOptions& options) {
   if (s.ok()) s = ExploreCrashStates(config, &result);
   if (!s.ok()) {
     std::cerr << "nvlab: explore: " << s.message() << "\n";
+    // 124 is the user's --timeout only: a check that outlived its own limit is the lab's failure.
+    if (s.code() == Status::Code::kTimeout && !config.deadline.expired()) return 125;
     return s.code() == Status::Code::kInvalidArgument ? 125 : ExitStatusFor(s);
   }
   std::cerr << ExplorationText(result);
