@@ -685,6 +685,12 @@ void AddExploreOptions(CLI::App* explore, ExploreOptions* o) {
   explore->add_option("--junit", o->junit_out, "write a JUnit XML report to OUT")
       ->type_name("OUT")
       ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
+  explore
+      ->add_option("--html", o->html_out,
+                   "write a static HTML page to OUT: each failure with the timeline of its "
+                   "lines' stores, flushes and fences")
+      ->type_name("OUT")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));
 }
 
 // ExploreProblem checks nvlab explore's rules; empty when there is none.

@@ -59,6 +59,7 @@ struct ExploreOptions {
   std::string keep_failures;
   std::string json_out;
   std::string junit_out;
+  std::string html_out;
 };
 
 struct CliOptions {

@@ -8,6 +8,7 @@
 
 #include "lab_session.h"
 #include "nvlab/exploration/exploration.h"
+#include "nvlab/exploration/exploration_html.h"
 #include "nvlab/exploration/exploration_report.h"
 #include "nvlab/file_contents.h"
 
@@ -52,6 +53,13 @@ int RunExplore(const CliOptions& options) {
   }
   if (!options.explore.junit_out.empty()) {
     if (Status w = WriteFileAtomically(options.explore.junit_out, ExplorationJunit(result));
+        !w.ok()) {
+      std::cerr << "nvlab: explore: " << w.message() << "\n";
+      status = 2;
+    }
+  }
+  if (!options.explore.html_out.empty()) {
+    if (Status w = WriteFileAtomically(options.explore.html_out, ExplorationHtml(result));
         !w.ok()) {
       std::cerr << "nvlab: explore: " << w.message() << "\n";
       status = 2;

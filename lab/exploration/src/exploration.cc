@@ -9,9 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -137,6 +139,56 @@ std::vector<MissedWrite> MissedWrites(const Recording& recording,
     break;  // The first write that did not land is the one that broke the state.
   }
   return out;
+}
+
+// Timeline lists the events before the crash point that touched the failure's lines (stores,
+// flushes) and the fences and WBINVDs that ordered them, the last kMaxTimelineEvents of them.
+void BuildTimeline(const Recording& recording, ExplorationFailure* failure) {
+  std::set<uint64_t> lines;
+  std::set<uint64_t> missed;
+  for (const FailedLine& l : failure->lines) {
+    lines.insert(l.gpa);
+    for (const MissedWrite& w : l.missed) missed.insert(w.event);
+  }
+  std::map<uint32_t, std::string> names;
+  for (const auto& p : recording.processes) names[p.id] = p.name;
+  std::set<uint32_t> cpus_with_work;  // a shown store or flush since the CPU's last shown fence
+  std::deque<TimelineEvent> shown;
+  const uint64_t end = std::min<uint64_t>(failure->crash_point, recording.events.size());
+  for (uint64_t e = 0; e < end; ++e) {
+    const RecordedEvent& ev = recording.events[e];
+    bool show = false;
+    if (ev.kind == explore::EventKind::kStore) {
+      const uint64_t first = ev.gpa & ~(explore::kLineBytes - 1);
+      const uint64_t last = (ev.gpa + ev.size - 1) & ~(explore::kLineBytes - 1);
+      show = lines.contains(first) || lines.contains(last);
+    } else if (ev.kind == explore::EventKind::kFlush) {
+      show = lines.contains(ev.gpa & ~(explore::kLineBytes - 1));
+    } else {
+      show = cpus_with_work.contains(ev.cpu) || ev.kind == explore::EventKind::kWbinvd;
+      if (show) cpus_with_work.erase(ev.cpu);
+    }
+    if (!show) continue;
+    if (ev.kind == explore::EventKind::kStore || ev.kind == explore::EventKind::kFlush) {
+      cpus_with_work.insert(ev.cpu);
+    }
+    TimelineEvent t;
+    t.event = e;
+    t.kind = ev.kind;
+    t.cpu = ev.cpu;
+    t.gpa = ev.gpa;
+    t.size = ev.size;
+    t.non_temporal = ev.non_temporal;
+    t.pc = ev.pc;
+    if (auto it = names.find(ev.process); it != names.end()) t.process = it->second;
+    t.missed = missed.contains(e);
+    shown.push_back(std::move(t));
+    if (shown.size() > kMaxTimelineEvents) {
+      shown.pop_front();
+      ++failure->timeline_skipped;
+    }
+  }
+  failure->timeline.assign(shown.begin(), shown.end());
 }
 
 // Job is one resident check guest and the crash points it explores.
@@ -308,6 +360,7 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
         if (!fl.persisted) fl.missed = MissedWrites(recording, line, fl.candidate);
         failure.lines.push_back(std::move(fl));
       }
+      BuildTimeline(recording, &failure);
       if (f.image < owner.outcomes.size()) {
         failure.check_output = owner.outcomes[f.image].output;
         failure.verdict = owner.outcomes[f.image].verdict;

@@ -77,6 +77,23 @@ struct FailedLine {
   std::vector<MissedWrite> missed;  // the writes after the chosen prefix ("out")
 };
 
+// TimelineEvent is one recorded event shown in a failure's timeline: the stores and flushes of
+// the lines the failing state pinned, and the fences and WBINVDs that ordered them.
+struct TimelineEvent {
+  uint64_t event = 0;
+  explore::EventKind kind = explore::EventKind::kStore;
+  uint32_t cpu = 0;
+  uint64_t gpa = 0;  // stores and flushes
+  uint8_t size = 0;  // stores
+  bool non_temporal = false;
+  uint64_t pc = 0;
+  std::string process;
+  bool missed = false;  // a write the failing state did not persist
+};
+
+// kMaxTimelineEvents: a failure's timeline keeps the last events before its crash point.
+inline constexpr size_t kMaxTimelineEvents = 200;
+
 struct ExplorationFailure {
   uint64_t crash_point = 0;  // the cut came before this event; == events: the end
   bool at_end = false;
@@ -86,6 +103,8 @@ struct ExplorationFailure {
   std::string check_output;  // stdout and stderr, shortened, untrusted text escaped
   std::string verdict;       // "exit N", "signal N", or the reason the check could not start
   std::vector<std::filesystem::path> kept_images;  // with keep_failures: one file per NVDIMM
+  std::vector<TimelineEvent> timeline;             // at most kMaxTimelineEvents, in order
+  uint64_t timeline_skipped = 0;                   // earlier events of the timeline not kept
 };
 
 struct ExplorationResult {
