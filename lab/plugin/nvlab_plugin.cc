@@ -19,6 +19,7 @@
 //     persistence=adr|eadr (adr)   on-cut=lose|keep|random:SEED[:P] (lose)
 //     report=<path>   control=<unix socket path>   cut-after-fences=<N>
 //     trace-stores=off|user|on (off)   kernel-task=<current>:<comm>:<pid>:<tgid> (none)
+//     record=<path> (none)   watch-loads=off|on (off): crash-state exploration, below
 //   An unknown option or bad value: one stderr line naming it, and QEMU refuses to start.
 //   Power cuts, each done once (later requests answer an error):
 //     host    QMP `stop`, then connect to control= and send "cut\n"; the plugin answers
@@ -30,6 +31,35 @@
 //             shutdown path runs. The host tells it from a guest poweroff by the report.
 //     fences  with cut-after-fences=N, right after the N-th fence that completed at least one
 //             pending flush or NT store; then as for guest ("trigger": "fences").
+//   Recording (record=<path>; docs/design/exploration.md "Record once", the file:
+//   docs/formats/recording.md), one window per run:
+//     waiting --begin mark--> recording --end mark | power cut | QEMU's exit--> done
+//     begin   CPUID EAX=NVLAB_POWER_CUT_CPUID_LEAF, ECX=NVLAB_RECORDING_BEGIN_CPUID_SUBLEAF
+//             (nvrtl/nvlab_recording_marker.h), any vCPU, user or kernel, before it executes:
+//             every CPU's pending work completes and a WBINVD follows in the model (every line
+//             persisted: the model and the recording agree), <path>.nvdimm<N> gets a sparse
+//             copy of NVDIMM N's backing file (the recording's initial image, named relative
+//             to its folder), <path>.part the header and NVDIMM records.
+//     window  every NVDIMM store (bytes: QEMU's value of the access, split at lines and NVDIMM
+//             ends), flush (CLFLUSH, CLFLUSHOPT, CLWB), WBINVD/WBNOINVD, and a fence (SFENCE,
+//             MFENCE, locked, serializing including CPUID) only when its vCPU recorded a flush
+//             or NT store since its last recorded fence; vCPU = ExecutingCpu, PC = the guest
+//             virtual address, process from kernel-task= (tgid and comm).
+//     end     ECX=NVLAB_RECORDING_END_CPUID_SUBLEAF, before it executes; or a power cut
+//             (before the cut rewrites the files) or QEMU's exit: the end record, fsync,
+//             rename to <path>. A second begin, or an end outside the window: one stderr line,
+//             ignored. A write error: one stderr line and no recording (the files removed);
+//             SIGKILL mid-window leaves only <path>.part. Without record= the marks are CPUIDs.
+//     With record= every storing instruction has a callback from the start (as trace-stores=on).
+//   Watching loads (watch-loads=on: the check guest of exploration, whose NVDIMM files the
+//   host rewrites, in place, between checks while QEMU is stopped): no model, no flush, fence or
+//   store callbacks, power cuts answer an error; a callback on every load. On control=:
+//     "watch-begin\n"         empties the watched set, starts watching; "ok\n"
+//     "watch-end <path>\n"    stops; writes <path>: each 64-byte NVDIMM line a load read while
+//                             watching, once, in first-read order, "<nvdimm> <line>\n" (line =
+//                             byte offset / 64, decimal); "ok <count>\n"
+//     errors                  "error <sentence>\n" (not watching, no path, watch-loads off)
+//   A load across lines counts each line. Outside a watch window a load costs the callback.
 //
 // State machine (docs/design/persistence-model.md), per 64-byte NVDIMM line, kept by the model:
 //   clean --store--> dirty --CLFLUSH--> clean
@@ -43,6 +73,8 @@
 // trace-stores=user only on user-space code, which the kernel's page clearing does not pay for.
 // With kernel-task= (the guest kernel's layout, from its BTF) each recorded store also names
 // the guest process running it: pid, tgid and comm of the kernel's current task.
+// The recording (recording_writer.h) sees events in execution order: flushes, fences and WBINVD
+// in exec callbacks before the instruction, stores in memory callbacks after it.
 //
 // Flush addresses: decoded at translation time (x86_decode.h), evaluated from the registers the
 // operand uses in an R_REGS exec callback, translated by the translation cache
@@ -60,7 +92,7 @@
 // explained; the fence's PC tells kernel from user code (the canonical halves).
 //
 // Threads: QEMU calls the vCPU callbacks from its one TCG thread; the control socket has its
-// own thread. One mutex serialises every use of the model.
+// own thread. One mutex serialises every use of the model, the recording and the watched set.
 //
 // Which vCPU: under thread=single QEMU 10.0 does NOT pass the executing vCPU as a callback's
 // vcpu_index. Without CF_PARALLEL, accel/tcg/plugin-gen.c (gen_cpu_index) folds the index of
@@ -194,6 +226,12 @@ struct PluginState {
   // those from this flag alone, without the mutex, and only counts them (idle_fences).
   // Atomics because the control thread reads them at a host cut (the vCPUs are stopped then).
   std::atomic<bool> work_pending{false};
+  // record=: whether some vCPU has a recorded flush or NT store no recorded fence followed:
+  // OnFence's fast path must then look (kept by SyncRecordingFences).
+  std::atomic<bool> recording_wants_fence{false};
+  // watch-loads=on: whether loads are watched now (read by every load, set by the control
+  // thread).
+  std::atomic<bool> watching{false};
   std::atomic<uint64_t> idle_fences{0};
 
   std::mutex mutex;  // Guards everything below.
@@ -202,6 +240,8 @@ struct PluginState {
   GByteArray* register_bytes = g_byte_array_sized_new(16);
   PersistenceDomain domain;
   bool cut_done = false;
+  enum class Window : uint8_t { kOff, kWaiting, kRecording, kDone };
+  Window window = Window::kOff;  // record=: the recording window (see "Recording" above).
   uint64_t ordering_fences = 0;
   uint64_t translated_flushes = 0;
   uint64_t unresolved_flushes = 0;
@@ -238,19 +278,13 @@ struct PluginState {
   std::unordered_map<std::string, std::unique_ptr<X86Instruction>> flush_sites;
   int control_fd = -1;
 
-  // record=: the recording window (see "Recording" above).
-  enum class Window { kOff, kWaiting, kRecording, kDone };
-  Window window = Window::kOff;
+  // record=: the recording window (see "Recording" above), its writer and what it needs.
   std::unique_ptr<RecordingWriter> recording;
-  // Whether some vCPU has a recorded flush or NT store no recorded fence followed: OnFence's
-  // fast path must then look (kept by SyncRecordingFences; read without the mutex).
-  std::atomic<bool> recording_wants_fence{false};
   uint64_t recording_unresolved_flushes = 0;
   std::vector<uint32_t> recording_process_ids;  // StoreSite::context -> the recording's id.
 
   // watch-loads=on: the lines loads read while watching (see "Watching loads" above).
   std::unique_ptr<nvlab::plugin::LineWatchSet> watched;
-  std::atomic<bool> watching{false};  // Read without the mutex by every load.
 };
 
 // The one plugin instance. Global because QEMU's callbacks carry no context but their

@@ -3,19 +3,21 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <vector>
 
 namespace nvlab::plugin {
 namespace {
 
 using Line = LineWatchSet::Line;
+constexpr uint64_t kLine = 64;
 
 TEST(LineWatchSetTest, KeepsTheOrderOfFirstReadsOnceEach) {
   LineWatchSet set({4096, 1 << 20});
-  set.Add(0, 5 * 64, 8);
-  set.Add(1, 2 * 64 + 3, 1);
-  set.Add(0, 5 * 64 + 56, 8);  // Line 5 again.
-  set.Add(0, 9 * 64 + 60, 8);  // Split: lines 9 and 10.
+  set.Add(0, 5 * kLine, 8);
+  set.Add(1, 2 * kLine + 3, 1);
+  set.Add(0, 5 * kLine + 56, 8);  // Line 5 again.
+  set.Add(0, 9 * kLine + 60, 8);  // Split: lines 9 and 10.
   set.Add(0, 0, 16);
   EXPECT_EQ(set.lines(), (std::vector<Line>{{0, 5}, {1, 2}, {0, 9}, {0, 10}, {0, 0}}));
   EXPECT_EQ(set.Format(), "0 5\n1 2\n0 9\n0 10\n0 0\n");

@@ -32,7 +32,8 @@ using explore::Recording;
 
 constexpr uint64_t kB = kNvdimmBase;
 constexpr uint64_t kV = 0x1111111111111111ULL;
-constexpr uint64_t kPatternOffset = 100 * 64;  // A line the host filled before the run.
+constexpr uint64_t kLine = 64;
+constexpr uint64_t kPatternOffset = 100 * kLine;  // A line the host filled before the run.
 
 // RecordingGuest: what the guest does, and the events a recording of it must hold.
 struct RecordingGuest {
@@ -206,7 +207,7 @@ std::vector<uint8_t> MakeWatchGuest() {
 }
 
 TEST_F(QemuPluginRecordTest, WatchLoadsListsTheLinesReadAndTheGuestReadsWhatTheHostWrote) {
-  ASSERT_TRUE(WriteWordAt(nvdimm_, 3 * 64, kOld));
+  ASSERT_TRUE(WriteWordAt(nvdimm_, 3 * kLine, kOld));
   const std::vector<uint8_t> kernel = MakeWatchGuest();
   Start(MachineArgsFor("watch-loads=on,control=" + control_.string(), false, &kernel,
                        /*with_qmp=*/true));
@@ -225,7 +226,7 @@ TEST_F(QemuPluginRecordTest, WatchLoadsListsTheLinesReadAndTheGuestReadsWhatTheH
 
   // Between checks the host rewrites the NVDIMM file while the guest is stopped.
   ASSERT_TRUE(qmp.Execute("stop"));
-  ASSERT_TRUE(WriteWordAt(nvdimm_, 3 * 64, kNew));
+  ASSERT_TRUE(WriteWordAt(nvdimm_, 3 * kLine, kNew));
   EXPECT_EQ(Talk(control_, "watch-begin\n"), "ok\n");
   ASSERT_TRUE(WriteWordAt(ram_, kFlags, 2));
   ASSERT_TRUE(qmp.Execute("cont"));
@@ -236,7 +237,7 @@ TEST_F(QemuPluginRecordTest, WatchLoadsListsTheLinesReadAndTheGuestReadsWhatTheH
 
   EXPECT_EQ(Talk(control_, "watch-end\n"), "error watch-end needs a path\n");
   EXPECT_EQ(Talk(control_, "cut\n").rfind("error power cuts are not available", 0), 0u);
-  EXPECT_EQ(ReadWordAt(nvdimm_, 3 * 64), kNew);  // Nothing rewrote the file.
+  EXPECT_EQ(ReadWordAt(nvdimm_, 3 * kLine), kNew);  // Nothing rewrote the file.
 }
 
 TEST_F(QemuPluginRecordTest, WatchCommandsNeedWatchLoads) {

@@ -47,7 +47,7 @@ class RecordingWriterTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     path_ = (dir_ / "run.rec").string();
-    files_[0] = Nvdimm(dir_ / "nv0", kSize0, 3 * 64, 'A');
+    files_[0] = Nvdimm(dir_ / "nv0", kSize0, uint64_t{3} * 64, 'A');
     files_[1] = Nvdimm(dir_ / "nv1", kSize1, 0, 'B');
   }
   void TearDown() override {
@@ -220,7 +220,7 @@ TEST_F(RecordingWriterTest, AWriteErrorIsReportedOnceAndRemovesTheRecording) {
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
   const bool finished = w->Finish();
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
-  signal(SIGXFSZ, old_handler);
+  (void)signal(SIGXFSZ, old_handler);
   EXPECT_FALSE(finished);
   ASSERT_EQ(errors_.size(), 1u);
   EXPECT_NE(errors_[0].find("run.rec.part"), std::string::npos) << errors_[0];
