@@ -52,8 +52,9 @@
 //             SIGKILL mid-window leaves only <path>.part. Without record= the marks are CPUIDs.
 //     With record= every storing instruction has a callback from the start (as trace-stores=on).
 //   Watching loads (watch-loads=on: the check guest of exploration, whose NVDIMM files the
-//   host rewrites, in place, between checks while QEMU is stopped): no model, no flush, fence or
-//   store callbacks, power cuts answer an error; a callback on every load. On control=:
+//   host rewrites, in place, between checks while QEMU is stopped): no model, no flush, fence,
+//   store or CPUID callbacks (the marks and the guest's power-cut request are plain CPUIDs),
+//   host power cuts answer an error; a callback on every load. On control=:
 //     "watch-begin\n"         empties the watched set, starts watching; "ok\n"
 //     "watch-end <path>\n"    stops; writes <path>: each 64-byte NVDIMM line a load read while
 //                             watching, once, in first-read order, "<nvdimm> <line>\n" (line =
