@@ -12,9 +12,13 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "nvlab/explore/crash_replay.h"
+#include "nvlab/explore/crash_state_space.h"
 #include "nvlab/explore/recording.h"
 #include "nvlab/explore/recording_file.h"
 #include "nvrtl/nvlab_power_cut.h"
@@ -40,6 +44,8 @@ struct RecordingGuest {
   std::vector<uint8_t> image;
   std::vector<RecordedEvent> events;  // The window's, in order.
   uint64_t second_begin_pc = 0;
+  // The lines a power cut at the window's end may leave either way (ADR).
+  std::vector<uint64_t> undetermined_at_end;
 };
 
 // MakeRecordingGuest: stores before the begin mark (in the initial image, not events), then in
@@ -95,6 +101,10 @@ RecordingGuest MakeRecordingGuest(bool with_end_mark) {
   after.push_back(RecordedEvent::Flush(0, kB + 0x2c0, FlushKind::kClwb, g.Clwb(kRdi, 0x2c0)));
   after.push_back(RecordedEvent::Fence(0, FenceKind::kSfence, g.Sfence()));
   if (!with_end_mark) out.events.insert(out.events.end(), after.begin(), after.end());
+  // The MOVNTI to 0x280 is unfenced when the end mark closes the window; the SFENCE after it
+  // orders it when the window runs to the cut. Every other line is flushed and fenced,
+  // CLFLUSHed, fenced NT stores or written back by the WBINVD.
+  if (with_end_mark) out.undetermined_at_end = {kB + 0x280};
   g.Cpuid(NVLAB_POWER_CUT_CPUID_LEAF, NVLAB_POWER_CUT_CPUID_SUBLEAF);
   g.HaltForever();
   EXPECT_TRUE(g.Fits());
@@ -143,7 +153,23 @@ class QemuPluginRecordTest : public QemuPluginHarness {
     std::memcpy(&expected[0x040], &kV, 8);
     std::memset(&expected[kPatternOffset], 0xab, 8);
     const std::string image = ReadFile(dir_ / r.nvdimms[0].initial_image);
-    EXPECT_TRUE(image == expected) << "the initial image differs";
+    ASSERT_TRUE(image == expected) << "the initial image differs";
+
+    // The exploration core takes it: the crash states at the window's end.
+    std::unique_ptr<explore::CrashReplay> replay;
+    const Status created = explore::CrashReplay::Create(
+        &r, model::Platform::kAdr,
+        {std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(image.data()), image.size())},
+        &replay);
+    ASSERT_TRUE(created.ok()) << created.ToString();
+    ASSERT_TRUE(replay->AdvanceTo(r.events.size()).ok());
+    explore::CrashStateSpace space;
+    ASSERT_TRUE(replay->BuildSpace({}, &space).ok());
+    std::vector<uint64_t> undetermined;
+    for (const explore::UndeterminedLine& line : space.undetermined) {
+      undetermined.push_back(line.gpa);
+    }
+    EXPECT_EQ(undetermined, guest.undetermined_at_end);
   }
 };
 
