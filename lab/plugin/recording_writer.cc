@@ -82,6 +82,8 @@ void RecordingWriter::RemoveFiles() {
 void RecordingWriter::Fail(const std::string& sentence) {
   if (failed_) return;
   failed_ = true;
+  std::fill(fence_wanted_.begin(), fence_wanted_.end(), 0);  // No fence needs a look now.
+  cpus_wanting_fence_ = 0;
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   RemoveFiles();

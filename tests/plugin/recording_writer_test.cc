@@ -212,6 +212,7 @@ TEST_F(RecordingWriterTest, AWriteErrorIsReportedOnceAndRemovesTheRecording) {
   ASSERT_NE(w, nullptr) << error;
   const uint8_t v[8] = {1};
   for (int i = 0; i < 100; ++i) w->Store(0, 2, kBase0, v, 8, false, 0);
+  w->Flush(0, 3, kBase0, FlushKind::kClwb);
   rlimit old{};
   ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
   const auto old_handler = signal(SIGXFSZ, SIG_IGN);
@@ -222,6 +223,7 @@ TEST_F(RecordingWriterTest, AWriteErrorIsReportedOnceAndRemovesTheRecording) {
   ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old), 0);
   (void)signal(SIGXFSZ, old_handler);
   EXPECT_FALSE(finished);
+  EXPECT_FALSE(w->AnyFenceWanted());
   ASSERT_EQ(errors_.size(), 1u);
   EXPECT_NE(errors_[0].find("run.rec.part"), std::string::npos) << errors_[0];
   w->Store(0, 2, kBase0, v, 8, false, 0);  // A no-op now.
