@@ -19,6 +19,7 @@
 //     persistence=adr|eadr (adr)   on-cut=lose|keep|random:SEED[:P] (lose)
 //     report=<path>   control=<unix socket path>   cut-after-fences=<N>
 //     trace-stores=off|user|on (off)   kernel-task=<current>:<comm>:<pid>:<tgid> (none)
+//     record=<path> (none)   watch-loads=off|on (off): crash-state exploration, below
 //   An unknown option or bad value: one stderr line naming it, and QEMU refuses to start.
 //   Power cuts, each done once (later requests answer an error):
 //     host    QMP `stop`, then connect to control= and send "cut\n"; the plugin answers
@@ -30,6 +31,36 @@
 //             shutdown path runs. The host tells it from a guest poweroff by the report.
 //     fences  with cut-after-fences=N, right after the N-th fence that completed at least one
 //             pending flush or NT store; then as for guest ("trigger": "fences").
+//   Recording (record=<path>; docs/design/exploration.md "Record once", the file:
+//   docs/formats/recording.md), one window per run:
+//     waiting --begin mark--> recording --end mark | power cut | QEMU's exit--> done
+//     begin   CPUID EAX=NVLAB_POWER_CUT_CPUID_LEAF, ECX=NVLAB_RECORDING_BEGIN_CPUID_SUBLEAF
+//             (nvrtl/nvlab_recording_marker.h), any vCPU, user or kernel, before it executes:
+//             every CPU's pending work completes and a WBINVD follows in the model (every line
+//             persisted: the model and the recording agree), <path>.nvdimm<N> gets a sparse
+//             copy of NVDIMM N's backing file (the recording's initial image, named relative
+//             to its folder), <path>.part the header and NVDIMM records.
+//     window  every NVDIMM store (bytes: QEMU's value of the access, split at lines and NVDIMM
+//             ends), flush (CLFLUSH, CLFLUSHOPT, CLWB), WBINVD/WBNOINVD, and a fence (SFENCE,
+//             MFENCE, locked, serializing including CPUID) only when its vCPU recorded a flush
+//             or NT store since its last recorded fence; vCPU = ExecutingCpu, PC = the guest
+//             virtual address, process from kernel-task= (tgid and comm).
+//     end     ECX=NVLAB_RECORDING_END_CPUID_SUBLEAF, before it executes; or a power cut
+//             (before the cut rewrites the files) or QEMU's exit: the end record, fsync,
+//             rename to <path>. A second begin, or an end outside the window: one stderr line,
+//             ignored. A write error: one stderr line and no recording (the files removed);
+//             SIGKILL mid-window leaves only <path>.part. Without record= the marks are CPUIDs.
+//     With record= every storing instruction has a callback from the start (as trace-stores=on).
+//   Watching loads (watch-loads=on: the check guest of exploration, whose NVDIMM files the
+//   host rewrites, in place, between checks while QEMU is stopped): no model, no flush, fence,
+//   store or CPUID callbacks (the marks and the guest's power-cut request are plain CPUIDs),
+//   host power cuts answer an error; a callback on every load. On control=:
+//     "watch-begin\n"         empties the watched set, starts watching; "ok\n"
+//     "watch-end <path>\n"    stops; writes <path>: each 64-byte NVDIMM line a load read while
+//                             watching, once, in first-read order, "<nvdimm> <line>\n" (line =
+//                             byte offset / 64, decimal); "ok <count>\n"
+//     errors                  "error <sentence>\n" (not watching, no path, watch-loads off)
+//   A load across lines counts each line. Outside a watch window a load costs the callback.
 //
 // State machine (docs/design/persistence-model.md), per 64-byte NVDIMM line, kept by the model:
 //   clean --store--> dirty --CLFLUSH--> clean
@@ -43,6 +74,8 @@
 // trace-stores=user only on user-space code, which the kernel's page clearing does not pay for.
 // With kernel-task= (the guest kernel's layout, from its BTF) each recorded store also names
 // the guest process running it: pid, tgid and comm of the kernel's current task.
+// The recording (recording_writer.h) sees events in execution order: flushes, fences and WBINVD
+// in exec callbacks before the instruction, stores in memory callbacks after it.
 //
 // Flush addresses: decoded at translation time (x86_decode.h), evaluated from the registers the
 // operand uses in an R_REGS exec callback, translated by the translation cache
@@ -60,7 +93,7 @@
 // explained; the fence's PC tells kernel from user code (the canonical halves).
 //
 // Threads: QEMU calls the vCPU callbacks from its one TCG thread; the control socket has its
-// own thread. One mutex serialises every use of the model.
+// own thread. One mutex serialises every use of the model, the recording and the watched set.
 //
 // Which vCPU: under thread=single QEMU 10.0 does NOT pass the executing vCPU as a callback's
 // vcpu_index. Without CF_PARALLEL, accel/tcg/plugin-gen.c (gen_cpu_index) folds the index of
@@ -87,6 +120,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -101,12 +135,16 @@
 #include <vector>
 
 #include "cut_report_json.h"
+#include "file_extents.h"
 #include "guest_task_reader.h"
+#include "line_watch_set.h"
 #include "nvlab/model/persistence_domain.h"
 #include "nvrtl/nvlab_power_cut.h"
+#include "nvrtl/nvlab_recording_marker.h"
 #include "page_walk.h"
 #include "plugin_options.h"
 #include "qemu_plugin_api.h"
+#include "recording_writer.h"
 #include "translation_cache.h"
 #include "x86_decode.h"
 
@@ -114,8 +152,11 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NVLAB_QEMU_PLUGIN_API_VERSION
 
 namespace {
 
+using nvlab::explore::FenceKind;
+using nvlab::explore::FlushKind;
 using nvlab::model::PersistenceDomain;
 using nvlab::plugin::GuestTask;
+using nvlab::plugin::RecordingWriter;
 using nvlab::plugin::X86Instruction;
 using nvlab::plugin::X86Kind;
 using nvlab::plugin::X86TlbFlush;
@@ -127,6 +168,9 @@ constexpr size_t kMaxProcesses = 4096;  // Guest processes the report can name.
 constexpr uint64_t kKernelHalf = 0xffff800000000000ULL;
 constexpr uint64_t kPageShift = 12;
 constexpr uint64_t kNoUserWork = ~uint64_t{0};  // Not a user-space PC.
+constexpr uint64_t kGuestPageBytes = 4096;
+static_assert(std::endian::native == std::endian::little,
+              "the bytes of a stored value are taken from QEMU's host-order numbers");
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -183,6 +227,12 @@ struct PluginState {
   // those from this flag alone, without the mutex, and only counts them (idle_fences).
   // Atomics because the control thread reads them at a host cut (the vCPUs are stopped then).
   std::atomic<bool> work_pending{false};
+  // record=: whether some vCPU has a recorded flush or NT store no recorded fence followed:
+  // OnFence's fast path must then look (kept by SyncRecordingFences).
+  std::atomic<bool> recording_wants_fence{false};
+  // watch-loads=on: whether loads are watched now (read by every load, set by the control
+  // thread).
+  std::atomic<bool> watching{false};
   std::atomic<uint64_t> idle_fences{0};
 
   std::mutex mutex;  // Guards everything below.
@@ -191,6 +241,8 @@ struct PluginState {
   GByteArray* register_bytes = g_byte_array_sized_new(16);
   PersistenceDomain domain;
   bool cut_done = false;
+  enum class Window : uint8_t { kOff, kWaiting, kRecording, kDone };
+  Window window = Window::kOff;  // record=: the recording window (see "Recording" above).
   uint64_t ordering_fences = 0;
   uint64_t translated_flushes = 0;
   uint64_t unresolved_flushes = 0;
@@ -226,6 +278,14 @@ struct PluginState {
   // Decoded flush instructions, by (vaddr, bytes), alive as long as translated code may run.
   std::unordered_map<std::string, std::unique_ptr<X86Instruction>> flush_sites;
   int control_fd = -1;
+
+  // record=: the recording window (see "Recording" above), its writer and what it needs.
+  std::unique_ptr<RecordingWriter> recording;
+  uint64_t recording_unresolved_flushes = 0;
+  std::vector<uint32_t> recording_process_ids;  // StoreSite::context -> the recording's id.
+
+  // watch-loads=on: the lines loads read while watching (see "Watching loads" above).
+  std::unique_ptr<nvlab::plugin::LineWatchSet> watched;
 };
 
 // The one plugin instance. Global because QEMU's callbacks carry no context but their
@@ -423,14 +483,118 @@ bool WriteWholeFile(const std::string& path, const std::string& text, std::strin
   return true;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Recording (record=)
+
+// SyncRecordingFences refreshes recording_wants_fence after a recorded event. Caller holds the
+// mutex.
+void SyncRecordingFences() {
+  const PluginState& s = *g_state;
+  g_state->recording_wants_fence.store(s.recording != nullptr && s.recording->AnyFenceWanted(),
+                                       std::memory_order_relaxed);
+}
+
+// Recording returns the writer while the window is open, else null. Caller holds the mutex.
+RecordingWriter* Recording() {
+  return g_state->window == PluginState::Window::kRecording ? g_state->recording.get() : nullptr;
+}
+
+// RecordedProcess returns the recording's id for the process of StoreSite::context `context`
+// (0: unknown). Caller holds the mutex.
+uint32_t RecordedProcess(RecordingWriter* w, uint32_t context) {
+  PluginState& s = *g_state;
+  if (context == 0 || context > s.processes.size()) return 0;
+  if (s.recording_process_ids.size() <= context) s.recording_process_ids.resize(context + 1, 0);
+  uint32_t& id = s.recording_process_ids[context];
+  if (id == 0) {
+    const GuestTask& task = s.processes[context - 1];
+    // The process id is the thread group's (what ps shows); comm names the thread.
+    id = w->Process(static_cast<uint32_t>(task.tgid), task.comm);
+  }
+  return id;
+}
+
+// BeginRecording opens the window at the guest's begin mark (the CPUID at pc on model CPU
+// cpu, before it executes): every line counts as persisted -- each CPU's pending work
+// completes, then a WBINVD -- so that the model and the recording's initial images agree; the
+// images are the backing files now. Caller holds the mutex.
+void BeginRecording(unsigned cpu, uint64_t pc) {
+  PluginState& s = *g_state;
+  if (s.window != PluginState::Window::kWaiting) {
+    (void)std::fprintf(
+        stderr, "nvlab-plugin: record: a second begin mark (pc 0x%" PRIx64 ") is ignored\n", pc);
+    return;
+  }
+  for (unsigned c = 0; c < PersistenceDomain::kMaxCpus; ++c) {
+    if (s.domain.HasPendingWork(c)) s.domain.Fence(c);
+  }
+  s.domain.Wbinvd(cpu);
+  std::fill(s.user_work_pc.begin(), s.user_work_pc.end(), kNoUserWork);
+  SyncWorkPending();
+  std::vector<nvlab::plugin::RecordingSource> sources;
+  for (const FileMapping& m : s.nvdimms) sources.push_back({m.base, m.size, m.fd});
+  std::string error;
+  s.recording = RecordingWriter::Start(
+      s.options.record_path, sources,
+      [](const std::string& sentence) {
+        (void)std::fprintf(stderr, "nvlab-plugin: record: %s\n", sentence.c_str());
+      },
+      &error);
+  if (s.recording == nullptr) {
+    (void)std::fprintf(stderr, "nvlab-plugin: record: %s\n", error.c_str());
+    s.window = PluginState::Window::kDone;
+    return;
+  }
+  s.window = PluginState::Window::kRecording;
+}
+
+// EndRecording closes the window (end mark, power cut, QEMU's exit): the end record, fsync,
+// the rename. A failure was reported by the writer. Caller holds the mutex.
+void EndRecording() {
+  PluginState& s = *g_state;
+  if (s.window != PluginState::Window::kRecording) return;
+  s.window = PluginState::Window::kDone;
+  if (s.recording->Finish() && s.recording_unresolved_flushes > 0) {
+    (void)std::fprintf(stderr,
+                       "nvlab-plugin: record: %" PRIu64
+                       " flushes in the window had an address the plugin could not translate; "
+                       "%s lacks them\n",
+                       s.recording_unresolved_flushes, s.options.record_path.c_str());
+  }
+  s.recording.reset();
+  SyncRecordingFences();
+}
+
+// OnRecordingMark handles the begin and end marks (nvrtl/nvlab_recording_marker.h). Caller
+// holds the mutex.
+void OnRecordingMark(uint64_t subleaf, unsigned int vcpu, uint64_t pc) {
+  PluginState& s = *g_state;
+  if (s.window == PluginState::Window::kOff || s.cut_done) return;  // No record=: no-ops.
+  if (subleaf == NVLAB_RECORDING_BEGIN_CPUID_SUBLEAF) {
+    BeginRecording(ExecutingCpu(vcpu, pc), pc);
+  } else if (s.window == PluginState::Window::kRecording) {
+    EndRecording();
+  } else {
+    (void)std::fprintf(stderr,
+                       "nvlab-plugin: record: an end mark (pc 0x%" PRIx64
+                       ") outside the recording window is ignored\n",
+                       pc);
+  }
+}
+
 // CutAndWrite applies the policy, rewrites the backing files, writes the report. Caller holds
 // the mutex. Returns false with a message when something could not be done (or was done before).
 bool CutAndWrite(const char* trigger, std::string* error) {
   PluginState& s = *g_state;
+  if (s.options.watch_loads) {
+    *error = "power cuts are not available with watch-loads=on (no persistence model)";
+    return false;
+  }
   if (s.cut_done) {
     *error = "power already cut";
     return false;
   }
+  EndRecording();     // The window ends with the power, before the cut changes the files.
   s.cut_done = true;  // Even on failure below: the model's pending state is gone.
   s.work_pending.store(false, std::memory_order_relaxed);
   nvlab::model::PowerCutReport cut =
@@ -497,9 +661,65 @@ void AfterOrderingFence() {
   if (n != 0 && g_state->ordering_fences == n) CutAndExit("fences");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Watching loads (watch-loads=on)
+
+// WriteWatchFile writes the watched lines to path: a plain write (the host reads it once, right
+// after the answer; nothing needs it durable).
+bool WriteWatchFile(const std::string& path, const std::string& text, std::string* error) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot create " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *error = "cannot write " + path + ": " + std::strerror(n < 0 ? errno : EIO);
+      close(fd);
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) {
+    *error = "cannot close " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+// WatchCommand answers watch-begin and watch-end <path> (the control socket's thread).
+std::string WatchCommand(std::string_view command) {
+  PluginState& s = *g_state;
+  if (!s.options.watch_loads) return "error watch-loads is off\n";
+  if (command == "watch-begin") {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.watched->Clear();
+    s.watching.store(true, std::memory_order_relaxed);
+    return "ok\n";
+  }
+  constexpr std::string_view kEnd = "watch-end ";
+  const std::string path(command.size() > kEnd.size() ? command.substr(kEnd.size()) : "");
+  if (path.empty()) return "error watch-end needs a path\n";
+  std::string text;
+  size_t count = 0;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (!s.watching.load(std::memory_order_relaxed)) return "error not watching\n";
+    s.watching.store(false, std::memory_order_relaxed);
+    text = s.watched->Format();
+    count = s.watched->lines().size();
+  }
+  std::string error;
+  if (!WriteWatchFile(path, text, &error)) return "error " + error + "\n";
+  return "ok " + std::to_string(count) + "\n";
+}
+
 // ServeControlConnection handles one host connection: one command line, one answer line.
 void ServeControlConnection(int fd) {
-  char line[128];
+  char line[4096 + 64];  // watch-end takes a path.
   size_t len = 0;
   while (len < sizeof line - 1) {
     ssize_t n = read(fd, line + len, sizeof line - 1 - len);
@@ -517,6 +737,12 @@ void ServeControlConnection(int fd) {
     std::lock_guard<std::mutex> lock(g_state->mutex);
     std::string error;
     answer = PowerCut("host", &error) ? "ok\n" : "error " + error + "\n";
+  } else if (command == "watch-begin" || command.starts_with("watch-end")) {
+    try {
+      answer = WatchCommand(command);
+    } catch (const std::exception& e) {
+      answer = std::string("error ") + e.what() + "\n";
+    }
   } else {
     answer = "error unknown command\n";
   }
@@ -598,31 +824,9 @@ bool MapFile(const std::string& path, uint64_t base, uint64_t size, bool writabl
   return true;
 }
 
-// DataExtents lists the parts of a file that hold data (not holes), within [0, size). Holes
-// read as zeroes; QEMU's stores allocate the blocks they touch, so every byte the guest wrote
-// lies in an extent. Without SEEK_DATA support the whole file is one extent.
-nvlab::model::ByteRanges DataExtents(int fd, uint64_t size) {
-  nvlab::model::ByteRanges extents;
-  off_t at = 0;
-  while (static_cast<uint64_t>(at) < size) {
-    off_t data = lseek(fd, at, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // Only holes from here on.
-      return {{0, size}};
-    }
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) return {{0, size}};
-    uint64_t end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
-    if (static_cast<uint64_t>(data) >= end) break;
-    extents.emplace_back(static_cast<uint64_t>(data), end);
-    at = hole;
-  }
-  return extents;
-}
-
 // ReadDataExtents copies the file's data extents into the media image (zeroed elsewhere).
 bool ReadDataExtents(const FileMapping& m, uint8_t* media, std::string* error) {
-  for (auto [first, end] : DataExtents(m.fd, m.size)) {
+  for (auto [first, end] : nvlab::plugin::DataExtents(m.fd, m.size)) {
     uint64_t done = first;
     while (done < end) {
       ssize_t n = pread(m.fd, media + done, end - done, static_cast<off_t>(done));
@@ -699,6 +903,7 @@ void OnFlush(unsigned int vcpu, void* udata) {
   uint64_t gpa = 0;
   if (!TranslateFlushAddress(vaddr, &gpa)) {
     ++g_state->unresolved_flushes;
+    if (Recording() != nullptr) ++g_state->recording_unresolved_flushes;
     if (g_state->unresolved_pcs.size() < kMaxUnresolvedSamples) {
       g_state->unresolved_pcs.push_back(insn->vaddr);
     }
@@ -706,6 +911,13 @@ void OnFlush(unsigned int vcpu, void* udata) {
   }
   ++g_state->translated_flushes;
   if (NvdimmAt(gpa) == nullptr) return;  // A DRAM line: nothing to model.
+  if (RecordingWriter* w = Recording()) {
+    w->Flush(cpu, insn->vaddr, gpa,
+             insn->kind == X86Kind::kClflush      ? FlushKind::kClflush
+             : insn->kind == X86Kind::kClflushopt ? FlushKind::kClflushopt
+                                                  : FlushKind::kClwb);
+    SyncRecordingFences();
+  }
   if (insn->kind == X86Kind::kClflush) {
     g_state->domain.Clflush(cpu, gpa);
   } else {
@@ -717,17 +929,23 @@ void OnFlush(unsigned int vcpu, void* udata) {
 
 // OnFence: SFENCE, MFENCE, locked, XCHG with memory, serializing; before it executes, which
 // is the same for the model (the instruction itself stores nothing the fence must order).
-// udata is the instruction's PC.
-void OnFence(unsigned int vcpu, void* udata) {
+// udata is the instruction's PC; Kind is what a recording calls it (OnFenceOf).
+void OnFence(unsigned int vcpu, void* udata, FenceKind kind) {
   // Most fences find nothing pending on any CPU: then which CPU runs them does not matter and
-  // the model has nothing to do. Only the TCG thread changes work_pending, so no race here.
-  if (!g_state->work_pending.load(std::memory_order_relaxed)) {
+  // the model has nothing to do, nor the recording. Only the TCG thread changes these flags,
+  // so no race here.
+  if (!g_state->work_pending.load(std::memory_order_relaxed) &&
+      !g_state->recording_wants_fence.load(std::memory_order_relaxed)) {
     g_state->idle_fences.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
   const unsigned cpu = ExecutingCpu(vcpu, reinterpret_cast<uintptr_t>(udata));
+  if (RecordingWriter* w = Recording(); w != nullptr && w->WantsFence(cpu)) {
+    w->Fence(cpu, reinterpret_cast<uintptr_t>(udata), kind);
+    SyncRecordingFences();
+  }
   if (g_state->domain.Fence(cpu) > 0) {
     AfterCompletion(cpu, reinterpret_cast<uintptr_t>(udata));
     SyncWorkPending();
@@ -735,10 +953,19 @@ void OnFence(unsigned int vcpu, void* udata) {
   }
 }
 
+template <FenceKind kKind>
+void OnFenceOf(unsigned int vcpu, void* udata) {
+  OnFence(vcpu, udata, kKind);
+}
+
 void OnWbinvd(unsigned int vcpu, void* udata) {
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
   const unsigned cpu = ExecutingCpu(vcpu, reinterpret_cast<uintptr_t>(udata));
+  if (RecordingWriter* w = Recording()) {
+    w->Wbinvd(cpu, reinterpret_cast<uintptr_t>(udata));
+    SyncRecordingFences();
+  }
   bool pending = g_state->domain.HasPendingWork(cpu);
   g_state->domain.Wbinvd(cpu);
   if (pending) AfterCompletion(cpu, reinterpret_cast<uintptr_t>(udata));
@@ -746,7 +973,9 @@ void OnWbinvd(unsigned int vcpu, void* udata) {
   if (pending) AfterOrderingFence();
 }
 
-// OnCpuid: the guest's power-cut request, else a serializing instruction (a fence).
+// OnCpuid: the guest's power-cut request or a recording mark, else a serializing instruction
+// (a fence). A mark is a serializing instruction too, after the plugin handled it: at the begin
+// mark it finds nothing pending, at the end mark the window is closed.
 void OnCpuid(unsigned int vcpu, void* udata) {
   {
     std::lock_guard<std::mutex> lock(g_state->mutex);
@@ -756,17 +985,75 @@ void OnCpuid(unsigned int vcpu, void* udata) {
       if (!g_state->cut_done) CutAndExit("guest");
       return;
     }
+    if (eax == NVLAB_POWER_CUT_CPUID_LEAF &&
+        (ecx == NVLAB_RECORDING_BEGIN_CPUID_SUBLEAF || ecx == NVLAB_RECORDING_END_CPUID_SUBLEAF)) {
+      OnRecordingMark(ecx, vcpu, reinterpret_cast<uintptr_t>(udata));
+    }
   }
-  OnFence(vcpu, udata);
+  OnFence(vcpu, udata, FenceKind::kSerializing);
 }
 
-// NvdimmStore reports whether a memory access hit an NVDIMM; sets its physical address.
-bool NvdimmStore(qemu_plugin_meminfo_t info, uint64_t vaddr, uint64_t* gpa) {
-  if (!qemu_plugin_mem_is_store(info)) return false;
-  qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, vaddr);
-  if (hw == nullptr || qemu_plugin_hwaddr_is_io(hw)) return false;
-  *gpa = qemu_plugin_hwaddr_phys_addr(hw);
-  return NvdimmAt(*gpa) != nullptr;
+// AccessPiece is the part of a memory access within one guest page, physically.
+struct AccessPiece {
+  uint64_t vaddr = 0;
+  uint64_t gpa = 0;
+  uint64_t offset = 0;  // In the access.
+  uint64_t size = 0;
+  const FileMapping* nvdimm = nullptr;  // The NVDIMM holding gpa, or null.
+};
+
+// PhysicalPieces splits the access at vaddr into its (at most two) pages and finds each one's
+// physical address; returns how many pieces it found that lie in an NVDIMM.
+size_t NvdimmPieces(qemu_plugin_meminfo_t info, uint64_t vaddr, uint64_t size,
+                    AccessPiece (&pieces)[2]) {
+  size_t found = 0;
+  uint64_t done = 0;
+  for (int page = 0; page < 2 && done < size; ++page) {
+    const uint64_t va = vaddr + done;
+    const uint64_t len = std::min(size - done, kGuestPageBytes - va % kGuestPageBytes);
+    qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, va);
+    if (hw != nullptr && !qemu_plugin_hwaddr_is_io(hw)) {
+      const uint64_t gpa = qemu_plugin_hwaddr_phys_addr(hw);
+      if (const FileMapping* m = NvdimmAt(gpa)) {
+        uint64_t in = std::min(len, m->base + m->size - gpa);
+        pieces[found++] = {va, gpa, done, in, m};
+      }
+    }
+    done += len;
+  }
+  return found;
+}
+
+// StoredBytes copies what a store wrote: the value QEMU hands the callback (accesses of up to
+// 16 bytes: every x86 access, QEMU splits wider vector stores), else the NVDIMM mapping, which
+// holds the store right after it executed.
+void StoredBytes(qemu_plugin_meminfo_t info, uint64_t size, const AccessPiece* pieces, size_t count,
+                 uint8_t* out) {
+  if (size <= 16) {
+    const qemu_plugin_mem_value v = qemu_plugin_mem_get_value(info);
+    switch (v.type) {
+      case QEMU_PLUGIN_MEM_VALUE_U8:
+        std::memcpy(out, &v.data.u8, 1);
+        return;
+      case QEMU_PLUGIN_MEM_VALUE_U16:
+        std::memcpy(out, &v.data.u16, 2);
+        return;
+      case QEMU_PLUGIN_MEM_VALUE_U32:
+        std::memcpy(out, &v.data.u32, 4);
+        return;
+      case QEMU_PLUGIN_MEM_VALUE_U64:
+        std::memcpy(out, &v.data.u64, 8);
+        return;
+      case QEMU_PLUGIN_MEM_VALUE_U128:
+        std::memcpy(out, &v.data.u128.low, 8);
+        std::memcpy(out + 8, &v.data.u128.high, 8);
+        return;
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const AccessPiece& p = pieces[i];
+    std::memcpy(out + p.offset, p.nvdimm->data + (p.gpa - p.nvdimm->base), p.size);
+  }
 }
 
 // Learn remembers the page of an NVDIMM store for flush translation. Caller holds the mutex.
@@ -774,38 +1061,70 @@ void Learn(uint64_t cr3, uint64_t vaddr, uint64_t gpa) {
   g_state->learned_pages[cr3][vaddr >> kPageShift] = gpa >> kPageShift;
 }
 
-// OnNtStore: after a non-temporal store executed; its bytes are in the NVDIMM mapping now.
-void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata) {
-  uint64_t gpa = 0;
-  if (!NvdimmStore(info, vaddr, &gpa)) return;
-  const FileMapping* m = NvdimmAt(gpa);
-  uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
-  if (size > m->base + m->size - gpa) size = m->base + m->size - gpa;
+// OnAnyStore: a store executed (a callback after it); its bytes are in the NVDIMM mapping now.
+// Plain stores tell the model their site (trace-stores=, record=), non-temporal ones fill the
+// CPU's write-combining buffer; in the recording window both are recorded with their bytes.
+void OnAnyStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata,
+                bool non_temporal) {
+  if (!qemu_plugin_mem_is_store(info)) return;
+  const uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
+  AccessPiece pieces[2];
+  const size_t count = NvdimmPieces(info, vaddr, size, pieces);
+  if (count == 0) return;
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (g_state->cut_done) return;
-  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
+  const uint64_t cr3 = ReadRegister(g_state->regs.cr3);
   const uint64_t pc = reinterpret_cast<uintptr_t>(udata);
   const unsigned cpu = ExecutingCpu(vcpu, pc);
   nvlab::model::StoreSite site{pc, cr3, CurrentProcess(cpu, pc, cr3)};
-  g_state->domain.NtStore(cpu, gpa, size, m->data + (gpa - m->base), &site);
-  NoteUserWork(cpu, site.pc);
-  SyncWorkPending();
-  Learn(cr3, vaddr, gpa);
+  RecordingWriter* w = Recording();
+  uint8_t value[64] = {};
+  if (w != nullptr || non_temporal)
+    StoredBytes(info, std::min<uint64_t>(size, 64), pieces, count, value);
+  const uint32_t process = w != nullptr ? RecordedProcess(w, site.context) : 0;
+  for (size_t i = 0; i < count; ++i) {
+    const AccessPiece& p = pieces[i];
+    if (non_temporal) {
+      g_state->domain.NtStore(cpu, p.gpa, p.size, value + p.offset, &site);
+    } else {
+      g_state->domain.Store(cpu, p.gpa, p.size, nullptr, &site);
+    }
+    if (w != nullptr) w->Store(cpu, pc, p.gpa, value + p.offset, p.size, non_temporal, process);
+    Learn(cr3, p.vaddr, p.gpa);
+  }
+  if (non_temporal) {
+    NoteUserWork(cpu, site.pc);
+    SyncWorkPending();
+  }
+  if (w != nullptr) SyncRecordingFences();
 }
 
-// OnStore (trace-stores=on): records the PC and CR3 of every store to an NVDIMM line.
+// OnNtStore: a non-temporal store (MOVNTI, MOVNTDQ, ...), after it executed.
+void OnNtStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata) {
+  OnAnyStore(vcpu, info, vaddr, udata, true);
+}
+
+// OnStore (trace-stores=, record=): any other storing instruction, after it executed.
 void OnStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void* udata) {
-  uint64_t gpa = 0;
-  if (!NvdimmStore(info, vaddr, &gpa)) return;
-  uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
+  OnAnyStore(vcpu, info, vaddr, udata, false);
+}
+
+// OnLoad (watch-loads=on): any loading instruction, after it executed. Outside a watch window
+// it costs the callback and one flag test.
+void OnLoad(unsigned int, qemu_plugin_meminfo_t info, uint64_t vaddr, void*) {
+  if (!g_state->watching.load(std::memory_order_relaxed)) return;
+  if (qemu_plugin_mem_is_store(info)) return;
+  const uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
+  AccessPiece pieces[2];
+  const size_t count = NvdimmPieces(info, vaddr, size, pieces);
+  if (count == 0) return;
   std::lock_guard<std::mutex> lock(g_state->mutex);
-  if (g_state->cut_done) return;
-  uint64_t cr3 = ReadRegister(g_state->regs.cr3);
-  const uint64_t pc = reinterpret_cast<uintptr_t>(udata);
-  const unsigned cpu = ExecutingCpu(vcpu, pc);
-  nvlab::model::StoreSite site{pc, cr3, CurrentProcess(cpu, pc, cr3)};
-  g_state->domain.Store(cpu, gpa, size, nullptr, &site);
-  Learn(cr3, vaddr, gpa);
+  if (!g_state->watching.load(std::memory_order_relaxed)) return;
+  for (size_t i = 0; i < count; ++i) {
+    const AccessPiece& p = pieces[i];
+    const auto index = static_cast<uint32_t>(p.nvdimm - g_state->nvdimms.data());
+    g_state->watched->Add(index, p.gpa - p.nvdimm->base, p.size);
+  }
 }
 
 // OnTlbFlush: an instruction that invalidates TLB entries (udata: its X86TlbFlush), before it
@@ -826,6 +1145,13 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     // The PC travels as the callback's userdata: no allocation per instruction.
     // NOLINTNEXTLINE(performance-no-int-to-ptr)
     void* pc = reinterpret_cast<void*>(static_cast<uintptr_t>(vaddr));
+    if (g_state->options.watch_loads) {
+      // The check guest: loads only. QEMU calls a memory callback only for the instruction's
+      // accesses, so registering it on every instruction costs nothing where none loads.
+      qemu_plugin_register_vcpu_mem_cb(insn, OnLoad, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R,
+                                       nullptr);
+      continue;
+    }
     X86Instruction decoded;
     nvlab::plugin::DecodeX86(bytes, size, vaddr, &decoded);
     if (decoded.tlb_flush != X86TlbFlush::kNone) {
@@ -847,13 +1173,23 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
       case X86Kind::kWbinvd:
         qemu_plugin_register_vcpu_insn_exec_cb(insn, OnWbinvd, QEMU_PLUGIN_CB_R_REGS, pc);
         break;
+      // R_REGS: ExecutingCpu reads the GS bases.
       case X86Kind::kSfence:
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFenceOf<FenceKind::kSfence>,
+                                               QEMU_PLUGIN_CB_R_REGS, pc);
+        break;
       case X86Kind::kMfence:
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFenceOf<FenceKind::kMfence>,
+                                               QEMU_PLUGIN_CB_R_REGS, pc);
+        break;
       case X86Kind::kLocked:
       case X86Kind::kXchgMemory:
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFenceOf<FenceKind::kLocked>,
+                                               QEMU_PLUGIN_CB_R_REGS, pc);
+        break;
       case X86Kind::kSerializing:
-        // R_REGS: ExecutingCpu reads the GS bases.
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFence, QEMU_PLUGIN_CB_R_REGS, pc);
+        qemu_plugin_register_vcpu_insn_exec_cb(insn, OnFenceOf<FenceKind::kSerializing>,
+                                               QEMU_PLUGIN_CB_R_REGS, pc);
         break;
       case X86Kind::kNonTemporalStore:
         qemu_plugin_register_vcpu_mem_cb(insn, OnNtStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W,
@@ -867,15 +1203,22 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     constexpr uint64_t kUserCodeEnd = 0x800000000000ULL;
     using TraceStores = nvlab::plugin::PluginOptions::TraceStores;
     TraceStores trace = g_state->options.trace_stores;
+    const bool record = !g_state->options.record_path.empty();
     if (decoded.kind != X86Kind::kNonTemporalStore &&
-        (trace == TraceStores::kAll || (trace == TraceStores::kUser && vaddr < kUserCodeEnd))) {
+        (record || trace == TraceStores::kAll ||
+         (trace == TraceStores::kUser && vaddr < kUserCodeEnd))) {
       qemu_plugin_register_vcpu_mem_cb(insn, OnStore, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_MEM_W, pc);
     }
   }
 }
 
 void OnExit(qemu_plugin_id_t, void*) {
-  // QEMU is exiting without a cut (guest poweroff, quit): the files keep what QEMU wrote.
+  // QEMU is exiting without a cut (guest poweroff, quit): the files keep what QEMU wrote, and
+  // an open recording window ends here.
+  {
+    std::lock_guard<std::mutex> lock(g_state->mutex);
+    EndRecording();
+  }
   if (g_state->control_fd >= 0) {
     shutdown(g_state->control_fd, SHUT_RDWR);
     unlink(g_state->options.control_path.c_str());
@@ -905,6 +1248,9 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
       return -1;
     }
     state->nvdimms.push_back(m);
+    // The check guest (watch-loads=on) keeps no model: the host rewrites the files between
+    // checks, and nothing here may hold or consult a copy of them.
+    if (state->options.watch_loads) continue;
     // The media starts as the file's content, read from its data extents only: a fresh
     // NVDIMM file is sparse, and touching all of it through the mapping costs seconds.
     nvlab::model::ModelStatus status =
@@ -923,7 +1269,7 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
     }
     int fd = m.fd;
     uint64_t size = m.size;
-    region.set_candidate_ranges([fd, size] { return DataExtents(fd, size); });
+    region.set_candidate_ranges([fd, size] { return nvlab::plugin::DataExtents(fd, size); });
   }
   for (const nvlab::plugin::RamOption& r : state->options.ram) {
     FileMapping m;
@@ -933,6 +1279,12 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
     }
     state->ram.push_back(m);
   }
+  if (state->options.watch_loads) {
+    std::vector<uint64_t> sizes;
+    for (const FileMapping& m : state->nvdimms) sizes.push_back(m.size);
+    state->watched = std::make_unique<nvlab::plugin::LineWatchSet>(sizes);
+  }
+  if (!state->options.record_path.empty()) state->window = PluginState::Window::kWaiting;
   g_state = state.release();
   if (!g_state->options.control_path.empty() &&
       !StartControlSocket(g_state->options.control_path, &error)) {

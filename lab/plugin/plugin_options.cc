@@ -137,8 +137,30 @@ bool ParsePluginArguments(const std::vector<std::string_view>& args, PluginOptio
       layout.pid_offset = static_cast<uint32_t>(pid);
       layout.tgid_offset = static_cast<uint32_t>(tgid);
       parsed.kernel_task = layout;
+    } else if (key == "record") {
+      if (value.empty()) return fail(arg, "empty path in");
+      parsed.record_path = std::string(value);
+    } else if (key == "watch-loads") {
+      if (!ParseBool(value, &parsed.watch_loads)) {
+        return fail(arg, "bad value, expected off|on, in");
+      }
     } else {
       return fail(arg, "unknown option");
+    }
+  }
+  if (parsed.watch_loads) {
+    // The check guest's NVDIMM files change under the plugin between checks: nothing may
+    // build on a persistence model there.
+    const char* conflict = nullptr;
+    if (!parsed.record_path.empty()) conflict = "record=";
+    if (parsed.cut_after_fences != 0) conflict = "cut-after-fences=";
+    if (parsed.trace_stores != PluginOptions::TraceStores::kOff) conflict = "trace-stores=";
+    if (conflict != nullptr) {
+      *error = std::string(
+                   "nvlab-plugin: watch-loads=on keeps no persistence model and cannot "
+                   "take option '") +
+               conflict + "...'";
+      return false;
     }
   }
   if (parsed.nvdimms.empty()) {

@@ -18,9 +18,22 @@
 //   kernel-task=<current-task>:<comm>:<pid>:<tgid>      the guest kernel's layout
 //                                                       (guest_task_reader.h): names the
 //                                                       process of traced stores; optional
+//   record=<path>                                       write a recording of the window
+//                                                       between the guest's recording marks
+//                                                       (nvrtl/nvlab_recording_marker.h) to
+//                                                       <path>; implies a callback on every
+//                                                       store (as trace-stores=on); default
+//                                                       none
+//   watch-loads=off|on                                  default off; on = the check guest of
+//                                                       crash-state exploration: no model, a
+//                                                       callback on every load, watch-begin /
+//                                                       watch-end on the control socket
 // Numbers: the base is hexadecimal with or without 0x; sizes and N are decimal or 0x-hex.
 // A path may contain ':' (only the first separators split). Every NVDIMM's base and size must
 // be multiples of 64 and the NVDIMMs must not overlap (checked when the model is built).
+// watch-loads=on keeps no persistence model, so it refuses the options that need one:
+// record=, cut-after-fences= and trace-stores=user|on (persistence=, on-cut= and report= are
+// accepted and unused: the host's power cuts answer an error in that mode).
 //
 // Thread-safety: plain values and pure functions.
 
@@ -65,6 +78,10 @@ struct PluginOptions {
   TraceStores trace_stores = TraceStores::kOff;
   // Where the guest kernel keeps the current task; without it stores name no process.
   std::optional<KernelTaskLayout> kernel_task;
+  // The recording to write (crash-state exploration); empty: none.
+  std::string record_path;
+  // The check guest's mode: watch the NVDIMM lines loads read, keep no model.
+  bool watch_loads = false;
 };
 
 // ParsePluginArguments parses every argument and checks them together (at least one NVDIMM,

@@ -53,6 +53,29 @@ struct qemu_plugin_register;
 // Opaque description of one memory access, passed to memory callbacks.
 typedef uint32_t qemu_plugin_meminfo_t;
 
+// The value a memory access loaded or stored (qemu_plugin_mem_get_value), as a number in the
+// host's byte order; its type follows the access's size.
+enum qemu_plugin_mem_value_type {
+  QEMU_PLUGIN_MEM_VALUE_U8,
+  QEMU_PLUGIN_MEM_VALUE_U16,
+  QEMU_PLUGIN_MEM_VALUE_U32,
+  QEMU_PLUGIN_MEM_VALUE_U64,
+  QEMU_PLUGIN_MEM_VALUE_U128,
+};
+typedef struct {
+  enum qemu_plugin_mem_value_type type;
+  union {
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    struct {
+      uint64_t low;
+      uint64_t high;
+    } u128;
+  } data;
+} qemu_plugin_mem_value;
+
 // Whether a callback may read (or write) guest registers.
 enum qemu_plugin_cb_flags {
   QEMU_PLUGIN_CB_NO_REGS = 0,
@@ -109,6 +132,8 @@ uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn* insn);
 // Memory-callback queries (valid inside the memory callback only).
 unsigned int qemu_plugin_mem_size_shift(qemu_plugin_meminfo_t info);  // log2 of the size
 bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
+// The value the access loaded or stored (accesses of up to 16 bytes).
+qemu_plugin_mem_value qemu_plugin_mem_get_value(qemu_plugin_meminfo_t info);
 // System emulation: the physical side of the access (null when unknown).
 struct qemu_plugin_hwaddr* qemu_plugin_get_hwaddr(qemu_plugin_meminfo_t info, uint64_t vaddr);
 bool qemu_plugin_hwaddr_is_io(const struct qemu_plugin_hwaddr* haddr);

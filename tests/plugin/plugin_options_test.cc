@@ -57,6 +57,22 @@ TEST(PluginOptionsTest, TraceStoresTakesUserAndTheBooleans) {
   EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kOff);
 }
 
+TEST(PluginOptionsTest, RecordTakesAPathAndWatchLoadsAnOnOff) {
+  PluginOptions o;
+  std::string error;
+  ASSERT_TRUE(Parse({"nvdimm=0:100000000:4096:/f", "record=/tmp/run/rec:1"}, &o, &error)) << error;
+  EXPECT_EQ(o.record_path, "/tmp/run/rec:1");
+  EXPECT_FALSE(o.watch_loads);
+  ASSERT_TRUE(Parse({"nvdimm=0:100000000:4096:/f", "watch-loads=on", "control=/tmp/c",
+                     "persistence=eadr", "report=/tmp/r"},
+                    &o, &error))
+      << error;
+  EXPECT_TRUE(o.watch_loads);
+  EXPECT_TRUE(o.record_path.empty());
+  ASSERT_TRUE(Parse({"nvdimm=0:100000000:4096:/f", "watch-loads=off"}, &o, &error)) << error;
+  EXPECT_FALSE(o.watch_loads);
+}
+
 TEST(PluginOptionsTest, DefaultsAreAdrLoseNoReportNoControl) {
   PluginOptions o;
   std::string error;
@@ -68,6 +84,8 @@ TEST(PluginOptionsTest, DefaultsAreAdrLoseNoReportNoControl) {
   EXPECT_EQ(o.cut_after_fences, 0u);
   EXPECT_EQ(o.trace_stores, PluginOptions::TraceStores::kOff);
   EXPECT_FALSE(o.kernel_task.has_value());
+  EXPECT_TRUE(o.record_path.empty());
+  EXPECT_FALSE(o.watch_loads);
 }
 
 struct BadOptions {
@@ -115,6 +133,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadOptions{"TraceStoresBad", {kGood, "trace-stores=maybe"}, "trace-stores=maybe"},
         BadOptions{"KernelTaskTooFewFields", {kGood, "kernel-task=1:2:3"}, "kernel-task=1:2:3"},
         BadOptions{"KernelTaskText", {kGood, "kernel-task=a:b:c:d"}, "kernel-task=a:b:c:d"},
+        BadOptions{"RecordEmpty", {kGood, "record="}, "record="},
+        BadOptions{"WatchLoadsBad", {kGood, "watch-loads=maybe"}, "watch-loads=maybe"},
+        BadOptions{"WatchLoadsWithRecord", {kGood, "watch-loads=on", "record=/r"}, "'record=...'"},
+        BadOptions{"WatchLoadsWithCutAfterFences",
+                   {kGood, "cut-after-fences=2", "watch-loads=on"},
+                   "'cut-after-fences=...'"},
+        BadOptions{"WatchLoadsWithTraceStores",
+                   {kGood, "watch-loads=on", "trace-stores=user"},
+                   "'trace-stores=...'"},
         BadOptions{"KernelTaskHugeOffset",
                    {kGood, "kernel-task=0x100:0x10000:0x590:0x594"},
                    "kernel-task=0x100:0x10000"}),

@@ -24,21 +24,12 @@
 #include <thread>
 #include <vector>
 
-#include "nvlab/subprocess.h"
+#include "qemu_plugin_harness.h"
 
+namespace nvlab::plugin_test {
 namespace {
 
-namespace fs = std::filesystem;
-using nvlab::Deadline;
-using nvlab::Status;
-using nvlab::Subprocess;
-using nvlab::SubprocessOptions;
-
-constexpr uint64_t kNvdimmBase = 0x100000000;  // With 512M of RAM (platform.md).
-constexpr uint64_t kNvdimmSize = 2 << 20;
-constexpr uint64_t kRamSize = 512 << 20;
 constexpr uint64_t kV = 0x1111111111111111ULL;  // What the guest stores.
-constexpr int kQemuTimeoutSeconds = 120;
 
 // The guest's code, loaded at 0x100100 and entered in 32-bit protected mode (GNU as syntax):
 //   entry32: enable PAE, CR3 = 0x101000, EFER.LME, CR0.PG|PE, lgdt 0x100040, ljmp 0x08:entry64
@@ -144,154 +135,20 @@ std::vector<uint8_t> StrangeGuestKernel() {
   return image;
 }
 
-std::string FindQemu() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    std::string candidate = dir + "/qemu-system-x86_64";
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void WriteFile(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-}
-
-uint64_t Word(const std::string& file, uint64_t offset) {
-  uint64_t value = 0;
-  if (offset + 8 <= file.size()) std::memcpy(&value, file.data() + offset, sizeof value);
-  return value;
-}
-
-// Talk sends one command line to the control socket and returns the answer ("" on failure).
-std::string Talk(const fs::path& socket_path, const std::string& command) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, socket_path.c_str(), sizeof addr.sun_path - 1);
-  std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      write(fd, command.data(), command.size()) == static_cast<ssize_t>(command.size())) {
-    char buf[256];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return answer;
-}
-
-class QemuPluginTest : public ::testing::Test {
+// QemuPluginTest runs the litmus guest (GuestKernel) or none.
+class QemuPluginTest : public QemuPluginHarness {
  protected:
-  void SetUp() override {
-    qemu_ = FindQemu();
-    if (qemu_.empty()) GTEST_SKIP() << "qemu-system-x86_64 not found on PATH";
-    char tmpl[] = "/tmp/nvlab-plugin-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    nvdimm_ = dir_ / "nv0";
-    report_ = dir_ / "report.json";
-    control_ = dir_ / "control";
-    fs::resize_file(fs::path(WriteEmpty(nvdimm_)), kNvdimmSize);
-  }
-  void TearDown() override {
-    if (qemu_process_.running()) {
-      (void)qemu_process_.Kill(SIGKILL);
-      (void)qemu_process_.Wait();
-    }
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  static fs::path WriteEmpty(const fs::path& path) {
-    std::ofstream(path, std::ios::binary).flush();
-    return path;
-  }
-
-  std::string NvdimmArg() const {
-    return "nvdimm=0:100000000:" + std::to_string(kNvdimmSize) + ":" + nvdimm_.string();
-  }
-
-  // Arguments for a machine with file-backed RAM, one NVDIMM and (optionally) the guest.
   std::vector<std::string> MachineArgs(const std::string& plugin_options, bool eadr,
                                        bool with_guest, bool cut_with_cpuid = true,
                                        bool first_clwb_through_rbx = false,
                                        const std::vector<uint8_t>* kernel_image = nullptr) {
-    fs::path ram = dir_ / "ram";
-    std::vector<std::string> args = {
-        qemu_,
-        "-M",
-        std::string("pc,nvdimm=on,memory-backend=ram0") + (eadr ? ",nvdimm-persistence=cpu" : ""),
-        "-accel",
-        "tcg,thread=single",
-        "-cpu",
-        "max",
-        "-m",
-        "512M,slots=2,maxmem=4G",
-        "-display",
-        "none",
-        "-nodefaults",
-        "-no-reboot",
-        "-object",
-        "memory-backend-file,id=ram0,share=on,size=512M,mem-path=" + ram.string(),
-        "-object",
-        "memory-backend-file,id=nv0,share=on,size=2M,mem-path=" + nvdimm_.string(),
-        "-device",
-        "nvdimm,memdev=nv0,id=nvdimm0"};
+    std::vector<uint8_t> kernel;
     if (with_guest) {
-      fs::path kernel = dir_ / "kernel.bin";
-      WriteFile(kernel, kernel_image != nullptr
-                            ? *kernel_image
-                            : GuestKernel(cut_with_cpuid, first_clwb_through_rbx));
-      args.insert(args.end(), {"-kernel", kernel.string()});
-    } else {
-      args.push_back("-S");
+      kernel = kernel_image != nullptr ? *kernel_image
+                                       : GuestKernel(cut_with_cpuid, first_clwb_through_rbx);
     }
-    std::string plugin = std::string(NVLAB_PLUGIN_PATH) + "," + NvdimmArg() +
-                         ",ram=0:" + std::to_string(kRamSize) + ":" + ram.string();
-    if (!plugin_options.empty()) plugin += "," + plugin_options;
-    args.insert(args.end(), {"-plugin", plugin});
-    return args;
+    return MachineArgsFor(plugin_options, eadr, with_guest ? &kernel : nullptr);
   }
-
-  // Start runs QEMU with stdout and stderr into files of the test folder.
-  void Start(const std::vector<std::string>& args) {
-    SubprocessOptions options;
-    options.stdout_to = SubprocessOptions::Stream::kFile;
-    options.stdout_path = dir_ / "stdout";
-    options.stderr_to = SubprocessOptions::Stream::kFile;
-    options.stderr_path = dir_ / "stderr";
-    const Status started = Subprocess::Start(args, options, &qemu_process_);
-    ASSERT_TRUE(started.ok()) << started.ToString();
-  }
-
-  // Wait returns QEMU's wait status, or -1 (and kills it) after the timeout.
-  int Wait() {
-    const Status waited =
-        qemu_process_.Wait(Deadline::In(std::chrono::seconds(kQemuTimeoutSeconds)));
-    return waited.ok() ? qemu_process_.wait_status() : -1;
-  }
-
-  // WaitForControlSocket polls until the plugin answers ping.
-  bool WaitForControlSocket() {
-    for (int i = 0; i < 500; ++i) {
-      if (Talk(control_, "ping\n") == "pong\n") return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  }
-
-  std::string Stderr() const { return ReadFile(dir_ / "stderr"); }
-
-  std::string qemu_;
-  fs::path dir_, nvdimm_, report_, control_;
-  Subprocess qemu_process_;
 };
 
 TEST_F(QemuPluginTest, InstalledPluginAnswersPingAndCutsAGuestThatNeverRanWithoutRewriting) {
@@ -507,3 +364,4 @@ TEST_F(QemuPluginTest, HostCutOfAHaltedGuestLosesWhatWasNotFlushed) {
 }
 
 }  // namespace
+}  // namespace nvlab::plugin_test
