@@ -679,6 +679,12 @@ void AddExploreOptions(CLI::App* explore, ExploreOptions* o) {
                    "--nvdimm-image)")
       ->type_name("DIR")
       ->check(Accepts<std::string>(ParseNonEmpty, "a folder"));
+  explore
+      ->add_option("--recording", o->recording,
+                   "keep the recording in DIR; when DIR already holds one of the same workload, "
+                   "explore it instead of running the workload again")
+      ->type_name("DIR")
+      ->check(Accepts<std::string>(ParseNonEmpty, "a folder"));
   explore->add_option("--json", o->json_out, "write the JSON report to OUT (atomically)")
       ->type_name("OUT")
       ->check(Accepts<std::string>(ParseNonEmpty, "a file name"));

@@ -57,6 +57,7 @@ struct ExploreOptions {
   bool no_prune = false;
   int jobs = 1;
   std::string keep_failures;
+  std::string recording;  // --recording DIR
   std::string json_out;
   std::string junit_out;
   std::string html_out;

@@ -28,6 +28,7 @@ int RunExplore(const CliOptions& options) {
     config.prune = !e.no_prune;
     config.jobs = e.jobs;
     config.keep_failures = e.keep_failures;
+    config.recording_dir = e.recording;
     config.deadline = Deadline::In(std::chrono::seconds(options.timeout_seconds));
     config.log = options.verbose ? &std::cerr : nullptr;
     // A progress bar only where someone watches it, and not mixed with -v's lines.

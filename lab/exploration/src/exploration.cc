@@ -22,6 +22,7 @@
 #include "nvlab/explore/crash_points.h"
 #include "nvlab/explore/crash_replay.h"
 #include "nvlab/explore/recording_file.h"
+#include "nvlab/file_contents.h"
 #include "nvlab/interruption.h"
 #include "nvlab/untrusted_text.h"
 
@@ -35,6 +36,8 @@ using explore::RecordedEvent;
 using explore::Recording;
 
 constexpr int kMaxJobs = 16;
+// workload.command beside a kept recording holds the workload's command line: a few KiB at most.
+constexpr uintmax_t kMaxWorkloadFileBytes = 64 * 1024;
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -55,18 +58,10 @@ class WorkloadSink : public OutputSink {
   std::ostream* log_;
 };
 
-// ExplorationFolder is the exploration's own folder: the given work_dir, or a temporary one
-// removed at the end.
+// ExplorationFolder is the exploration's temporary folder, removed at the end.
 class ExplorationFolder {
  public:
-  Status Make(const fs::path& given) {
-    if (!given.empty()) {
-      std::error_code ec;
-      fs::create_directories(given, ec);
-      if (ec) return Status::IoError("cannot create " + given.string() + ": " + ec.message());
-      path_ = given;
-      return Status::Ok();
-    }
+  Status Make() {
     const char* tmp = std::getenv("TMPDIR");
     std::string templ =
         std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/nvlab-explore-XXXXXX";
@@ -214,13 +209,39 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
   }
   explore::CrashPointSpec spec;
   NVLAB_RETURN_IF_ERROR(explore::ParseCrashPointSpec(config.crash_points, &spec));
-  ExplorationFolder folder;
-  NVLAB_RETURN_IF_ERROR(folder.Make(config.work_dir));
+  ExplorationFolder folder;  // the check guests' NVDIMM files, and the recording by default
+  NVLAB_RETURN_IF_ERROR(folder.Make());
+  const fs::path recording_dir =
+      config.recording_dir.empty() ? folder.path() : config.recording_dir;
 
-  // 1. Record once.
-  const fs::path recording_file = folder.path() / "workload.rec";
-  if (config.log != nullptr) *config.log << "nvlab: recording the workload\n";
-  NVLAB_RETURN_IF_ERROR(RecordWorkload(config, recording_file, &result->workload_exit));
+  // 1. Record once, or take the recording recording_dir holds.
+  const fs::path recording_file = recording_dir / "workload.rec";
+  const fs::path workload_file = recording_dir / "workload.command";
+  std::error_code ec;
+  if (!config.recording_dir.empty() && fs::exists(recording_file, ec)) {
+    std::string recorded_workload;
+    if (fs::file_size(workload_file, ec) > kMaxWorkloadFileBytes || ec) {
+      return Status::InvalidArgument("the recording in " + config.recording_dir.string() +
+                                     " has no readable workload.command");
+    }
+    NVLAB_RETURN_IF_ERROR(ReadFileContents(workload_file, &recorded_workload)
+                              .WithContext("the recording's workload"));
+    if (recorded_workload != config.workload) {
+      return Status::FailedPrecondition(
+          "the recording in " + config.recording_dir.string() +
+          " is of another workload: " + EscapeUntrusted(recorded_workload));
+    }
+    result->reused_recording = true;
+    if (config.log != nullptr) {
+      *config.log << "nvlab: exploring the recording in " << config.recording_dir.string() << "\n";
+    }
+  } else {
+    fs::create_directories(recording_dir, ec);
+    if (ec) return Status::IoError("cannot create " + recording_dir.string() + ": " + ec.message());
+    if (config.log != nullptr) *config.log << "nvlab: recording the workload\n";
+    NVLAB_RETURN_IF_ERROR(RecordWorkload(config, recording_file, &result->workload_exit));
+    NVLAB_RETURN_IF_ERROR(WriteFileAtomically(workload_file, config.workload));
+  }
   Recording recording;
   NVLAB_RETURN_IF_ERROR(
       explore::ReadRecordingFile(recording_file, &recording).WithContext("the recording"));

@@ -134,6 +134,7 @@ nlohmann::json ExplorationJson(const ExplorationResult& r) {
   j["schema"] = "nvlab-explore/1";
   j["check"] = EscapeUntrusted(r.check);
   j["recorded_events"] = r.recorded_events;
+  j["reused_recording"] = r.reused_recording;
   j["seconds"] = {
       {"total", r.seconds}, {"record", r.record_seconds}, {"explore", r.explore_seconds}};
   const auto& t = r.totals;

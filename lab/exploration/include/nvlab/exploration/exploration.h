@@ -48,10 +48,14 @@ struct ExplorationConfig {
   uint64_t seed = 0;
   uint64_t max_states = 0;  // per crash point; 0: no limit
   bool prune = true;
-  int jobs = 1;                           // resident check guests, 1-16
-  std::filesystem::path keep_failures;    // empty: failing images are not kept
-  std::filesystem::path work_dir;         // where the recording lives; empty: a temporary folder
-  Deadline deadline = Deadline::Never();  // the whole exploration
+  int jobs = 1;                         // resident check guests, 1-16
+  std::filesystem::path keep_failures;  // empty: failing images are not kept
+  // recording_dir: where the recording is kept. When it already holds a recording of the same
+  // workload, that recording is explored and the workload does not run again (a new check,
+  // other crash points, or pruned and exhaustive exploration of one recording). Empty: the
+  // recording lives in a temporary folder, removed at the end.
+  std::filesystem::path recording_dir;
+  Deadline deadline = Deadline::Never();           // the whole exploration
   std::chrono::milliseconds check_timeout{60000};  // one check
   std::ostream* log = nullptr;                     // -v: progress lines
   std::ostream* progress = nullptr;                // a terminal: a progress bar, redrawn in place
@@ -113,6 +117,7 @@ struct ExplorationResult {
   std::vector<ExplorationFailure> failures;             // in crash point order
   std::vector<explore::RecordedNvdimm> nvdimms;  // the recording's layout (offsets in reports)
   uint64_t recorded_events = 0;
+  bool reused_recording = false;  // recording_dir held the recording: the workload did not run
   double record_seconds = 0;
   double explore_seconds = 0;
   double seconds = 0;
