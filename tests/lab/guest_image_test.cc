@@ -772,9 +772,9 @@ TEST_F(GuestImageCacheTest, ACorruptManifestIsRebuiltNamingTheFile) {
   image::WriteAll(manifest, edited.dump());
   Status status = EnsureGuestImage(Spec(), &image);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(status.message().find(manifest.string() +
-                                  ": image manifest: kernel_task_layout must be"),
-            std::string::npos)
+  EXPECT_NE(
+      status.message().find(manifest.string() + ": image manifest: kernel_task_layout must be"),
+      std::string::npos)
       << status.ToString();
 }
 
@@ -948,10 +948,10 @@ TEST_F(GuestImageCacheTest, ATruncatedCachedImageIsRebuiltNotUsed) {
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(image::ReadAll(again.initrd), initrd);
   const std::string line = notices.str();
-  EXPECT_NE(line.find("is damaged (initramfs.cpio holds " + std::to_string(initrd.size() / 2) +
-                      " bytes, its manifest says " + std::to_string(initrd.size()) +
-                      "): rebuilding it"),
-            std::string::npos)
+  EXPECT_NE(
+      line.find("is damaged (initramfs.cpio holds " + std::to_string(initrd.size() / 2) +
+                " bytes, its manifest says " + std::to_string(initrd.size()) + "): rebuilding it"),
+      std::string::npos)
       << line;
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << "one line: " << line;
 }

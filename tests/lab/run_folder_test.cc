@@ -75,9 +75,9 @@ TEST_F(RunFolderTest, AStaleFolderIsSweptAndALiveOneKept) {
 
 TEST_F(RunFolderTest, OnlyRunFoldersWithAValidOwnerFileAreEverRemoved) {
   const pid_t dead = DeadPid();
-  const fs::path other_name = Forge("nvlab-1000", dead, 1);     // not mkdtemp's six characters
-  const fs::path other_tool = Forge("other-Ab12Cd", dead, 1);   // not nvlab's
-  fs::create_directories(root_ / "nvlab-nownr1");               // no owner file (being made)
+  const fs::path other_name = Forge("nvlab-1000", dead, 1);    // not mkdtemp's six characters
+  const fs::path other_tool = Forge("other-Ab12Cd", dead, 1);  // not nvlab's
+  fs::create_directories(root_ / "nvlab-nownr1");              // no owner file (being made)
   const fs::path garbled = Forge("nvlab-garble", dead, 1);
   std::ofstream(garbled / "owner") << "pid=" << dead << "\n";  // no start time
   std::ofstream(root_ / "nvlab-file00") << "a file, not a folder";

@@ -11,11 +11,15 @@
 namespace nvlab {
 namespace {
 
-int Operation(FileLock::Mode mode) { return mode == FileLock::Mode::kShared ? LOCK_SH : LOCK_EX; }
+int Operation(FileLock::Mode mode) {
+  return mode == FileLock::Mode::kShared ? LOCK_SH : LOCK_EX;
+}
 
 }  // namespace
 
-FileLock::~FileLock() { Release(); }
+FileLock::~FileLock() {
+  Release();
+}
 
 void FileLock::Release() {
   if (fd_ >= 0) close(fd_);

@@ -336,8 +336,7 @@ Status CheckCutSynced(const CutReport& report) {
   std::string why = report.nvdimm_sync_error.substr(0, 200);
   return Status::IoError(
       "power cut failed: the persistence model could not sync the NVDIMM files (" +
-      EscapeUntrusted(why.empty() ? report.nvdimm_sync : why) +
-      "); what they hold is unknown");
+      EscapeUntrusted(why.empty() ? report.nvdimm_sync : why) + "); what they hold is unknown");
 }
 
 std::string DescribeLostLine(const LostLine& line) {

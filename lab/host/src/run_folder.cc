@@ -122,8 +122,8 @@ void SweepStaleRunFolders(const fs::path& root, std::ostream* log) {
     std::error_code removed;
     fs::remove_all(entry.path(), removed);
     if (!removed && log != nullptr) {
-      *log << "nvlab: removed the run folder " << entry.path().string()
-           << " of nvlab process " << pid << ", which is gone\n"
+      *log << "nvlab: removed the run folder " << entry.path().string() << " of nvlab process "
+           << pid << ", which is gone\n"
            << std::flush;
     }
   }
@@ -138,8 +138,8 @@ Status MakeRunFolder(fs::path* out, std::ostream* log) {
   if (mkdtemp(templ.data()) == nullptr) {
     return Status::IoErrorFromErrno("cannot create a run folder in " + root.string(), errno);
   }
-  const Status owned = WriteFileAtomically(fs::path(templ) / kOwnerFile,
-                                           OwnerFileText(getpid(), start_time));
+  const Status owned =
+      WriteFileAtomically(fs::path(templ) / kOwnerFile, OwnerFileText(getpid(), start_time));
   if (!owned.ok()) {
     std::error_code ec;
     fs::remove_all(templ, ec);

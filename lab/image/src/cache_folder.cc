@@ -46,8 +46,8 @@ Status PublishCacheFolder(const fs::path& temp, const fs::path& final_dir, bool*
       fs::remove_all(temp, ignored);
       return Status::Ok();
     }
-    return Status::IoErrorFromErrno(
-        "cannot rename " + temp.string() + " to " + final_dir.string(), err);
+    return Status::IoErrorFromErrno("cannot rename " + temp.string() + " to " + final_dir.string(),
+                                    err);
   }
   if (published != nullptr) *published = true;
   return SyncPath(final_dir.parent_path());

@@ -507,7 +507,8 @@ std::set<std::string> PruneOldImages(const fs::path& home, const GuestImageSpec&
         continue;
       }
       Log(spec, "keeping old image " + images[i].second.filename().string() +
-                    (status.ok() ? std::string(": in use by a running nvlab") : ": " + status.ToString()));
+                    (status.ok() ? std::string(": in use by a running nvlab")
+                                 : ": " + status.ToString()));
     }
     const fs::path manifest_path = images[i].second / image::kManifestFile;
     image::Json manifest;
@@ -579,8 +580,8 @@ Status BuildMissingLayers(const fs::path& home, const ImageKeys& keys,
     bool removed = false;
     NVLAB_RETURN_IF_ERROR(image::TryRemoveCacheFolder(image_dir, &removed));
     if (!removed) {
-      return Status::FailedPrecondition("the cached image " + image_dir.string() +
-                                        " is damaged (" + verified.message() +
+      return Status::FailedPrecondition("the cached image " + image_dir.string() + " is damaged (" +
+                                        verified.message() +
                                         ") and a running nvlab uses it: run again once it ends");
     }
   }
@@ -642,7 +643,8 @@ Status PrepareNvlabHome(const fs::path& home) {
   }
   struct stat st {};
   if (lstat(home.c_str(), &st) != 0) return Status::IoErrorFromErrno(home.string(), errno);
-  const std::string refused = "refusing NVLAB_HOME " + home.string() + " (the fallback when HOME is unset): ";
+  const std::string refused =
+      "refusing NVLAB_HOME " + home.string() + " (the fallback when HOME is unset): ";
   if (!S_ISDIR(st.st_mode)) {
     return Status::FailedPrecondition(refused + "it is not a folder (set NVLAB_HOME)");
   }
@@ -651,7 +653,8 @@ Status PrepareNvlabHome(const fs::path& home) {
                                       ", not to this user (set NVLAB_HOME)");
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return Status::FailedPrecondition(refused + "others may write to it (chmod 700 it, or set "
+    return Status::FailedPrecondition(refused +
+                                      "others may write to it (chmod 700 it, or set "
                                       "NVLAB_HOME)");
   }
   return Status::Ok();
@@ -686,10 +689,10 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
       hold.reset();
       if (attempt > 0) {
         // Rebuilt and still wrong: the kernel is the base layer's, hard-linked.
-        return Status::FailedPrecondition(
-            "the image rebuilt in " + image_dir.string() + " is damaged too (" +
-            verified.message() + "): delete " + (home / "base" / keys.base).string() +
-            " to rebuild its base layer");
+        return Status::FailedPrecondition("the image rebuilt in " + image_dir.string() +
+                                          " is damaged too (" + verified.message() + "): delete " +
+                                          (home / "base" / keys.base).string() +
+                                          " to rebuild its base layer");
       }
       const std::string line = "nvlab: the cached image " + image_dir.string() + " is damaged (" +
                                verified.message() + "): rebuilding it";
@@ -703,7 +706,8 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
     }
     // Two rounds are enough unless another process keeps removing what this one builds.
     if (attempt == 2) {
-      return Status::IoError("the image " + image_dir.string() + " vanished as soon as it was built");
+      return Status::IoError("the image " + image_dir.string() +
+                             " vanished as soon as it was built");
     }
     NVLAB_RETURN_IF_ERROR(BuildMissingLayers(home, keys, tools, packages, spec));
   }

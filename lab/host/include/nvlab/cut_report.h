@@ -96,8 +96,8 @@ struct KernelCompletion {
 // model was not loaded. Field names follow docs/formats/cut-report.md.
 struct CutReport {
   bool present = false;
-  std::string json;         // the report as the plugin wrote it, re-serialized compactly
-  std::string trigger;      // host | guest | fences
+  std::string json;     // the report as the plugin wrote it, re-serialized compactly
+  std::string trigger;  // host | guest | fences
   // nvdimm_sync: "ok" when the plugin synced the NVDIMM files after the cut, else "failed" with
   // the plugin's nvdimm_sync_error (CheckCutSynced makes that a lab failure).
   std::string nvdimm_sync;
