@@ -140,6 +140,7 @@ class LabExecutor : public campaign::CaseExecutor {
 // every case.
 Status PrepareLab(const InstallLayout& layout, GuestImage* image) {
   std::string version;
+  NVLAB_RETURN_IF_ERROR(PrepareNvlabHome(DefaultNvlabHome()));
   NVLAB_RETURN_IF_ERROR(CheckQemuCached("qemu-system-x86_64", 10, 0, DefaultNvlabHome(), &version));
   std::error_code ec;
   if (!fs::exists(layout.plugin, ec)) {

@@ -462,8 +462,8 @@ void AddLabOptions(CLI::App* app, CliOptions* o) {
           ->check(Accepts<std::string>(ParseNonEmpty, "a host directory")));
   added.push_back(app->add_option("--nvdimm-image", o->nvdimm_images,
                                   "keep NVDIMM content in FILE (created zeroed when missing, "
-                                  "reused when present, never deleted); repeat for the next "
-                                  "NVDIMM")
+                                  "reused when present, never deleted; locked: one nvlab at a "
+                                  "time); repeat for the next NVDIMM, with another file")
                       ->type_name("FILE")
                       ->allow_extra_args(false)
                       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)

@@ -87,6 +87,7 @@ Status LabSession::PrepareImage(GuestImage* image) {
   spec.guest_tools_dir = layout_.guest_tools_dir;
   spec.guest_data_dir = layout_.guest_data_dir;
   spec.log = options_.verbose ? &std::cerr : nullptr;
+  spec.notices = &std::cerr;
   const Status s = EnsureGuestImage(spec, image);
   return s.ok() ? s : s.WithContext("building the guest image");
 }
@@ -100,7 +101,9 @@ Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
 Status LabSession::MakeGuestConfig(GuestConfig* out, bool dry_run) {
   NVLAB_RETURN_IF_ERROR(ResolveMachine());
   if (!dry_run) {
-    // Asking QEMU its version starts it: a dry run does not.
+    // Asking QEMU its version starts it: a dry run does not. The answer is cached in
+    // NVLAB_HOME, which must be safe to write first.
+    NVLAB_RETURN_IF_ERROR(PrepareNvlabHome(DefaultNvlabHome()));
     std::string version;
     NVLAB_RETURN_IF_ERROR(
         CheckQemuCached("qemu-system-x86_64", 10, 0, DefaultNvlabHome(), &version));
@@ -113,6 +116,7 @@ Status LabSession::MakeGuestConfig(GuestConfig* out, bool dry_run) {
   config.kernel = image.kernel;
   config.initrd = image.initrd;
   config.kernel_task_layout = image.kernel_task_layout;
+  config.image_hold = image.hold;
   for (const std::string& f : options_.nvdimm_images) config.nvdimm_images.emplace_back(f);
   config.share_dir = options_.share_dir;
   config.accel = options_.accel;

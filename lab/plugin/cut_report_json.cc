@@ -183,6 +183,8 @@ std::string FormatCutReportJson(const CutReportInput& in) {
   report["format"] = "nvlab-cut-report";
   report["version"] = 1;
   report["trigger"] = Text(in.trigger);
+  report["nvdimm_sync"] = in.nvdimm_sync_error.empty() ? "ok" : "failed";
+  if (!in.nvdimm_sync_error.empty()) report["nvdimm_sync_error"] = Text(in.nvdimm_sync_error);
   report["persistence"] = Text(model::PlatformName(cut.platform));
   report["policy"] = Text(model::CutPolicyKindName(cut.policy.kind));
   report["policy_text"] = Text(in.policy_text);

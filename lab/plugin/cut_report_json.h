@@ -47,6 +47,9 @@ struct CutReportInput {
   const std::vector<GuestTask>* processes = nullptr;
   uint64_t kernel_completions = 0;                          // All of them (KernelCompletion).
   std::vector<KernelCompletion> kernel_completion_samples;  // The first few.
+  // Why the NVDIMM backing files could not be synced (msync/fsync) after the cut; empty when
+  // they were: the report's "nvdimm_sync" ("ok" or "failed") and "nvdimm_sync_error".
+  std::string nvdimm_sync_error;
 };
 
 // FormatCutReportJson returns the report as one JSON document ending in a newline.

@@ -124,6 +124,7 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -601,11 +602,19 @@ bool CutAndWrite(const char* trigger, std::string* error) {
       s.domain.PowerCut(s.options.persistence, s.options.on_cut, kMaxListedLostLines);
   uint64_t rewritten = s.domain.WriteSurvivorsToView();
   bool ok = true;
+  std::string sync_error;
   for (const FileMapping& m : s.nvdimms) {
-    if (msync(m.data, m.size, MS_SYNC) != 0 || fsync(m.fd) != 0) {
-      *error = std::string("cannot sync an NVDIMM backing file: ") + std::strerror(errno);
-      ok = false;
-    }
+    if (msync(m.data, m.size, MS_SYNC) != 0 || fsync(m.fd) != 0) sync_error = std::strerror(errno);
+  }
+  // Test hook: a real msync or fsync seldom fails on demand, so the host's handling of a cut
+  // whose NVDIMMs were not synced is tested with this variable (its text is the error).
+  if (const char* forced = std::getenv("NVLAB_PLUGIN_TEST_SYNC_ERROR");
+      forced != nullptr && *forced != '\0') {
+    sync_error = forced;
+  }
+  if (!sync_error.empty()) {
+    *error = "cannot sync an NVDIMM backing file: " + sync_error;
+    ok = false;
   }
   if (!s.options.report_path.empty()) {
     nvlab::plugin::CutReportInput input;
@@ -622,6 +631,7 @@ bool CutAndWrite(const char* trigger, std::string* error) {
     input.processes = &s.processes;
     input.kernel_completions = s.kernel_completions;
     input.kernel_completion_samples = s.kernel_completion_samples;
+    input.nvdimm_sync_error = sync_error;
     std::string report_error;
     if (!WriteWholeFile(s.options.report_path, nvlab::plugin::FormatCutReportJson(input),
                         &report_error)) {

@@ -23,6 +23,7 @@ constexpr const char* kDocExampleReport = R"({
   "format": "nvlab-cut-report",
   "version": 1,
   "trigger": "guest",
+  "nvdimm_sync": "ok",
   "persistence": "adr",
   "policy": "lose",
   "policy_text": "lose",
@@ -232,6 +233,41 @@ TEST(ParseCutReportTest, TheWritersReportParses) {
   EXPECT_EQ(r.kernel_completions[0].user_pc, 0x4019f0u);
 }
 
+TEST(CheckCutSyncedTest, AReportWhoseNvdimmSyncFailedIsALabFailureNamingIt) {
+  CutReport r;
+  ASSERT_TRUE(Parse(ValidReport(), &r).ok());
+  EXPECT_EQ(r.nvdimm_sync, "ok");
+  EXPECT_TRUE(CheckCutSynced(r).ok());
+  Json j = ValidReport();
+  j["nvdimm_sync"] = "failed";
+  j["nvdimm_sync_error"] = "No space left on device\x1b[2J";
+  ASSERT_TRUE(Parse(j, &r).ok());
+  const Status s = CheckCutSynced(r);
+  EXPECT_EQ(s.code(), Status::Code::kIoError) << s.ToString();
+  EXPECT_NE(s.message().find("could not sync the NVDIMM files (No space left on device"),
+            std::string::npos)
+      << s.ToString();
+  EXPECT_EQ(s.message().find('\x1b'), std::string::npos) << "the plugin's text is escaped";
+  EXPECT_EQ(ExitStatusFor(s), 125);
+  EXPECT_TRUE(CheckCutSynced(CutReport()).ok()) << "no model, no report: nothing to check";
+}
+
+TEST(CheckCutSyncedTest, TheWritersFailedSyncReadsBackAsFailed) {
+  model::PowerCutReport cut;
+  std::vector<plugin::NvdimmOption> nvdimms = {{0, 0x100000000, 4096, "/a"}};
+  plugin::CutReportInput in;
+  in.trigger = "guest";
+  in.policy_text = "lose";
+  in.cut = &cut;
+  in.nvdimms = &nvdimms;
+  in.nvdimm_sync_error = "Input/output error";
+  CutReport r;
+  ASSERT_TRUE(ParseCutReport(plugin::FormatCutReportJson(in), &r).ok());
+  EXPECT_EQ(r.nvdimm_sync, "failed");
+  EXPECT_EQ(r.nvdimm_sync_error, "Input/output error");
+  EXPECT_FALSE(CheckCutSynced(r).ok());
+}
+
 // --- Malformed reports: one case per field, each a ProtocolError naming it ---------------------
 
 struct Malformed {
@@ -265,6 +301,11 @@ const Malformed kMalformed[] = {
     {"TriggerMissing", [](Json* j) { j->erase("trigger"); }, "trigger: missing"},
     {"TriggerNumber", [](Json* j) { (*j)["trigger"] = 3; }, "trigger: not a string"},
     {"TriggerUnknown", [](Json* j) { (*j)["trigger"] = "reboot"; }, "trigger: not one of"},
+    {"NvdimmSyncMissing", [](Json* j) { j->erase("nvdimm_sync"); }, "nvdimm_sync: missing"},
+    {"NvdimmSyncUnknown", [](Json* j) { (*j)["nvdimm_sync"] = "maybe"; },
+     "nvdimm_sync: not one of"},
+    {"NvdimmSyncErrorMissing", [](Json* j) { (*j)["nvdimm_sync"] = "failed"; },
+     "nvdimm_sync_error: missing"},
     {"PersistenceUnknown", [](Json* j) { (*j)["persistence"] = "nvram"; }, "persistence"},
     {"PolicyMissing", [](Json* j) { j->erase("policy"); }, "policy: missing"},
     {"PolicyTextNull", [](Json* j) { (*j)["policy_text"] = nullptr; }, "policy_text"},

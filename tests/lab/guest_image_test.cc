@@ -30,6 +30,7 @@
 #include "nvlab/formats/elf_file.h"
 #include "nvlab/guest_image.h"
 #include "nvlab/host_command.h"
+#include "nvlab/image/cache_folder.h"
 #include "nvlab/image/cpio_archive.h"
 #include "nvlab/image/debian_packages.h"
 #include "nvlab/image/guest_image_layers.h"
@@ -743,28 +744,37 @@ TEST_F(GuestImageCacheTest, WritesAManifestOfTheKeysFilesToolsAndBase) {
   EXPECT_EQ(manifest["base"], nlohmann::json::parse(R"({"packages": []})"));
 }
 
-TEST_F(GuestImageCacheTest, ACorruptManifestIsAnErrorNamingTheFile) {
+TEST_F(GuestImageCacheTest, ACorruptManifestIsRebuiltNamingTheFile) {
   GuestImage image;
   ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
-  image::WriteAll(image.manifest, "{\"format\": \"nvlab-image-2\", \"files\": ");
-  GuestImage again;
-  Status status = EnsureGuestImage(Spec(), &again);
+  const fs::path manifest = image.manifest;
+  const std::string good = image::ReadAll(manifest);
+  image = GuestImage();  // no longer in use
+  const std::pair<std::string, std::string> cases[] = {
+      {"{\"format\": \"nvlab-image-2\", \"files\": ", " is not valid JSON"},
+      {"[1, 2]", " is JSON array, not an object"}};
+  for (const auto& [text, why] : cases) {
+    image::WriteAll(manifest, text);
+    std::ostringstream notices;
+    GuestImageSpec spec = Spec();
+    spec.notices = &notices;
+    Status status = EnsureGuestImage(spec, &image);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    EXPECT_NE(notices.str().find("is damaged (its manifest: " + manifest.string() + why),
+              std::string::npos)
+        << notices.str();
+    EXPECT_EQ(image::ReadAll(manifest), good);
+    image = GuestImage();
+  }
+  // A manifest whose files check out but whose task layout does not parse is an error naming it.
+  nlohmann::ordered_json edited = nlohmann::ordered_json::parse(good);
+  edited["kernel_task_layout"] = {{"current_task", 5}};
+  image::WriteAll(manifest, edited.dump());
+  Status status = EnsureGuestImage(Spec(), &image);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(status.message().find(image.manifest.string() + " is not valid JSON"),
-            std::string::npos)
-      << status.ToString();
-  image::WriteAll(image.manifest, "[1, 2]");
-  status = EnsureGuestImage(Spec(), &again);
-  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(status.message().find(image.manifest.string() + " is JSON array, not an object"),
-            std::string::npos)
-      << status.ToString();
-  image::WriteAll(image.manifest, R"({"kernel_task_layout": {"current_task": 5}})");
-  status = EnsureGuestImage(Spec(), &again);
-  EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(status.message().find(image.manifest.string() +
-                                  ": image manifest: kernel_task_layout must be"),
-            std::string::npos)
+  EXPECT_NE(
+      status.message().find(manifest.string() + ": image manifest: kernel_task_layout must be"),
+      std::string::npos)
       << status.ToString();
 }
 
@@ -790,11 +800,20 @@ TEST_F(GuestImageCacheTest, ACorruptBaseManifestOrKernelChecksumNamesTheFile) {
             std::string::npos)
       << status.ToString();
 
-  // A well-formed record is used as it is, not recomputed.
+  // A well-formed record is used as it is, not recomputed: the image's manifest takes it, and
+  // the check before use then finds that the kernel does not match it.
   std::string recorded = image::Sha256Hex("the base layer's record");
   image::WriteAll(base_ / "vmlinux.json", "{\"sha256\": \"" + recorded + "\", \"size\": 11}\n");
-  ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
-  nlohmann::json manifest = nlohmann::json::parse(image::ReadAll(image.manifest));
+  status = EnsureGuestImage(Spec(), &image);
+  EXPECT_EQ(status.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(status.message().find("vmlinux does not match its SHA-256"), std::string::npos)
+      << status.ToString();
+  EXPECT_NE(status.message().find("delete " + base_.string() + " to rebuild its base layer"),
+            std::string::npos)
+      << status.ToString();
+  const fs::directory_iterator built(home_ / "images");
+  ASSERT_NE(built, fs::directory_iterator());
+  nlohmann::json manifest = nlohmann::json::parse(image::ReadAll(built->path() / "manifest.json"));
   EXPECT_EQ(manifest["files"]["vmlinux"]["sha256"], recorded);
 }
 
@@ -915,6 +934,112 @@ TEST_F(GuestImageCacheTest, KeepsOnlyTheNewestImagesAndTheBaseTheyUse) {
   EXPECT_FALSE(fs::exists(home_ / "base/ffffffffffffffff"));
 }
 
+TEST_F(GuestImageCacheTest, ATruncatedCachedImageIsRebuiltNotUsed) {
+  GuestImage first;
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &first).ok());
+  const std::string initrd = image::ReadAll(first.initrd);
+  fs::resize_file(first.initrd, initrd.size() / 2);
+  first = GuestImage();
+  std::ostringstream notices;
+  GuestImageSpec spec = Spec();
+  spec.notices = &notices;
+  GuestImage again;
+  const Status status = EnsureGuestImage(spec, &again);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(image::ReadAll(again.initrd), initrd);
+  const std::string line = notices.str();
+  EXPECT_NE(
+      line.find("is damaged (initramfs.cpio holds " + std::to_string(initrd.size() / 2) +
+                " bytes, its manifest says " + std::to_string(initrd.size()) + "): rebuilding it"),
+      std::string::npos)
+      << line;
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << "one line: " << line;
+}
+
+TEST_F(GuestImageCacheTest, AnEditedCachedImageIsRebuiltNotUsed) {
+  GuestImage first;
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &first).ok());
+  const std::string initrd = image::ReadAll(first.initrd);
+  {
+    // One byte changed in place: same size, same inode.
+    std::fstream file(first.initrd, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(initrd.size() - 1));
+    file.put(static_cast<char>(initrd.back() ^ 0x55));
+  }
+  const fs::path dir = first.dir;
+  first = GuestImage();
+  std::ostringstream notices;
+  GuestImageSpec spec = Spec();
+  spec.notices = &notices;
+  GuestImage again;
+  const Status status = EnsureGuestImage(spec, &again);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(again.dir, dir);
+  EXPECT_EQ(image::ReadAll(again.initrd), initrd);
+  EXPECT_NE(notices.str().find("initramfs.cpio does not match its SHA-256 in the manifest"),
+            std::string::npos)
+      << notices.str();
+}
+
+TEST_F(GuestImageCacheTest, VerifyCachedImageNamesWhatIsWrong) {
+  GuestImage image;
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
+  EXPECT_TRUE(image::VerifyCachedImage(image.dir).ok());
+  fs::remove(image.dir / "tools.cpio");
+  const Status missing = image::VerifyCachedImage(image.dir);
+  EXPECT_EQ(missing.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(missing.message().find("tools.cpio is missing"), std::string::npos)
+      << missing.ToString();
+  image::WriteAll(image.manifest, R"({"files": {"../../escape": {"sha256": ")" +
+                                      image::Sha256Hex("") + R"(", "size": 0}}})");
+  EXPECT_EQ(image::VerifyCachedImage(image.dir).code(), Status::Code::kFailedPrecondition);
+}
+
+TEST_F(GuestImageCacheTest, AnImageInUseIsNotPruned) {
+  // The first image stays held, as by a running nvlab: nine builds later it is still there,
+  // while the other old one is pruned.
+  std::vector<fs::path> dirs;
+  GuestImage held;
+  for (int version = 0; version < 10; ++version) {
+    image::WriteAll(tools_dir_ / "nvlab-agent", "agent v" + std::to_string(version), true);
+    GuestImage image;
+    ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
+    dirs.push_back(image.dir);
+    if (version == 0) held = image;
+  }
+  ASSERT_NE(held.hold, nullptr);
+  EXPECT_TRUE(fs::exists(dirs[0] / "initramfs.cpio")) << "pruned under a running nvlab";
+  EXPECT_FALSE(fs::exists(dirs[1]));
+  EXPECT_TRUE(fs::exists(dirs[9] / "initramfs.cpio"));
+  // Once released, the next prune removes it.
+  held = GuestImage();
+  image::WriteAll(tools_dir_ / "nvlab-agent", "agent v10", true);
+  GuestImage image;
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &image).ok());
+  EXPECT_FALSE(fs::exists(dirs[0]));
+}
+
+TEST_F(GuestImageCacheTest, AHeldImageIsNotRemovedByAnotherProcess) {
+  image::WriteAll(tools_dir_ / "nvlab-agent", "agent old", true);
+  GuestImage held;
+  ASSERT_TRUE(EnsureGuestImage(Spec(), &held).ok());
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    bool removed = true;
+    const Status s = image::TryRemoveCacheFolder(held.dir, &removed);
+    _exit(s.ok() && !removed ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child removed it";
+  EXPECT_TRUE(fs::exists(held.initrd));
+  held = GuestImage();
+  bool removed = false;
+  ASSERT_TRUE(image::TryRemoveCacheFolder(fs::path(home_ / "images" / "nothing"), &removed).ok());
+  EXPECT_TRUE(removed) << "a folder that is not there counts as removed";
+}
+
 TEST_F(GuestImageCacheTest, MissingInitScriptIsNotFound) {
   GuestImageSpec spec = Spec();
   spec.guest_data_dir = dir_.path() / "nowhere";
@@ -982,6 +1107,56 @@ TEST(DefaultNvlabHomeTest, PrefersNvlabHomeThenXdgCacheThenHome) {
     ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
     EXPECT_EQ(DefaultNvlabHome(), fs::path("/home/someone/.cache/nvlab"));
   }
+}
+
+TEST(NvlabHomeFallbackTest, TheTmpFallbackIsPrivateAndRefusedWhenItIsNot) {
+  TempDir tmp;
+  ScopedEnv nvlab("NVLAB_HOME", nullptr);
+  ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
+  ScopedEnv home_env("HOME", nullptr);
+  ScopedEnv tmpdir("TMPDIR", tmp.path().c_str());
+  const fs::path home = tmp.path() / ("nvlab-" + std::to_string(getuid()));
+  ASSERT_EQ(DefaultNvlabHome(), home);
+  ASSERT_EQ(TmpNvlabHome(), home);
+  ASSERT_TRUE(PrepareNvlabHome(home).ok());
+  EXPECT_EQ(fs::status(home).permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_TRUE(PrepareNvlabHome(home).ok()) << "its own private folder is reused";
+
+  ASSERT_EQ(chmod(home.c_str(), 0777), 0);
+  Status s = PrepareNvlabHome(home);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("others may write to it"), std::string::npos) << s.ToString();
+  ASSERT_EQ(chmod(home.c_str(), 0770), 0);
+  EXPECT_EQ(PrepareNvlabHome(home).code(), Status::Code::kFailedPrecondition);
+  ASSERT_EQ(chmod(home.c_str(), 0700), 0);
+
+  // EnsureGuestImage itself refuses it (nothing is written there).
+  GuestImageSpec spec;
+  spec.guest_data_dir = tmp.path() / "share";
+  ASSERT_EQ(chmod(home.c_str(), 0777), 0);
+  GuestImage image;
+  EXPECT_EQ(EnsureGuestImage(spec, &image).code(), Status::Code::kFailedPrecondition);
+  EXPECT_TRUE(fs::is_empty(home));
+  ASSERT_EQ(chmod(home.c_str(), 0700), 0);
+
+  fs::remove(home);
+  fs::create_directory(tmp.path() / "elsewhere");
+  fs::create_directory_symlink(tmp.path() / "elsewhere", home);
+  s = PrepareNvlabHome(home);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("not a folder"), std::string::npos) << s.ToString();
+  fs::remove(home);
+
+  if (geteuid() == 0) {
+    // Made by another user (as root the test can make one): refused.
+    ASSERT_EQ(mkdir(home.c_str(), 0700), 0);
+    ASSERT_EQ(chown(home.c_str(), 65534, 65534), 0);
+    s = PrepareNvlabHome(home);
+    EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition) << s.ToString();
+    EXPECT_NE(s.message().find("belongs to uid 65534"), std::string::npos) << s.ToString();
+  }
+  // A home someone named is theirs: created as asked, not checked.
+  EXPECT_TRUE(PrepareNvlabHome(tmp.path() / "named/home").ok());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -198,6 +198,7 @@ TEST(CutReportJsonTest, TheLayoutIsOneLostLinePerLine) {
   "format": "nvlab-cut-report",
   "version": 1,
   "trigger": "host",
+  "nvdimm_sync": "ok",
   "persistence": "adr",
   "policy": "random",
   "policy_text": "random:18446744073709551615:0.25",
@@ -234,6 +235,22 @@ TEST(CutReportJsonTest, TheLayoutIsOneLostLinePerLine) {
   "unresolved_flush_pcs": ["0x401000", "0x401010"]
 }
 )");
+}
+
+TEST(CutReportJsonTest, AFailedNvdimmSyncIsSaidWithItsReason) {
+  model::PowerCutReport cut;
+  std::vector<NvdimmOption> nvdimms = {{0, 0x100000000, 4096, "/a"}};
+  CutReportInput in;
+  in.trigger = "guest";
+  in.cut = &cut;
+  in.nvdimms = &nvdimms;
+  const nlohmann::json ok = nlohmann::json::parse(FormatCutReportJson(in));
+  EXPECT_EQ(ok["nvdimm_sync"], "ok");
+  EXPECT_FALSE(ok.contains("nvdimm_sync_error"));
+  in.nvdimm_sync_error = "Input/output error";
+  const nlohmann::json failed = nlohmann::json::parse(FormatCutReportJson(in));
+  EXPECT_EQ(failed["nvdimm_sync"], "failed");
+  EXPECT_EQ(failed["nvdimm_sync_error"], "Input/output error");
 }
 
 TEST(CutReportJsonTest, EmptyListsAreOnOneLine) {

@@ -239,6 +239,10 @@ Status ParseDocument(const Json& doc, CutReport* r) {
     return Bad("version", std::to_string(version) + " is not supported (this nvlab reads 1)");
   }
   NVLAB_RETURN_IF_ERROR(o.OneOf("trigger", {"host", "guest", "fences"}, &r->trigger));
+  NVLAB_RETURN_IF_ERROR(o.OneOf("nvdimm_sync", {"ok", "failed"}, &r->nvdimm_sync));
+  if (r->nvdimm_sync == "failed") {
+    NVLAB_RETURN_IF_ERROR(o.String("nvdimm_sync_error", &r->nvdimm_sync_error));
+  }
   NVLAB_RETURN_IF_ERROR(o.OneOf("persistence", {"adr", "eadr"}, &r->persistence));
   NVLAB_RETURN_IF_ERROR(o.OneOf("policy", {"lose", "keep", "random"}, &r->policy));
   NVLAB_RETURN_IF_ERROR(o.String("policy_text", &r->policy_text));
@@ -325,6 +329,14 @@ Status ParseCutReport(std::string_view text, CutReport* report) {
   parsed.json = doc.dump();
   *report = std::move(parsed);
   return Status::Ok();
+}
+
+Status CheckCutSynced(const CutReport& report) {
+  if (!report.present || report.nvdimm_sync == "ok") return Status::Ok();
+  std::string why = report.nvdimm_sync_error.substr(0, 200);
+  return Status::IoError(
+      "power cut failed: the persistence model could not sync the NVDIMM files (" +
+      EscapeUntrusted(why.empty() ? report.nvdimm_sync : why) + "); what they hold is unknown");
 }
 
 std::string DescribeLostLine(const LostLine& line) {

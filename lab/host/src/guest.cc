@@ -28,28 +28,13 @@
 #include "nvlab/memory_image_file.h"
 #include "nvlab/model_control.h"
 #include "nvlab/nvdimm_file.h"
+#include "nvlab/run_folder.h"
 #include "nvlab/untrusted_text.h"
 
 namespace nvlab {
 namespace fs = std::filesystem;
 
 namespace {
-
-// MakeRunDir creates a private folder for one guest's sockets and files. Unix socket paths are
-// short (108 bytes), so a long TMPDIR falls back to /tmp.
-Status MakeRunDir(fs::path* out) {
-  std::string base = "/tmp";
-  if (const char* tmp = std::getenv("TMPDIR");
-      tmp != nullptr && *tmp != '\0' && std::strlen(tmp) < 60) {
-    base = tmp;
-  }
-  std::string templ = base + "/nvlab-XXXXXX";
-  if (mkdtemp(templ.data()) == nullptr) {
-    return Status::IoErrorFromErrno("cannot create a run folder in " + base, errno);
-  }
-  *out = templ;
-  return Status::Ok();
-}
 
 // The files of boot number n in the run folder: each boot keeps its own console, QEMU log and
 // cut report, so a failure after a power cut still shows the first boot's.
@@ -94,21 +79,30 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
     return Status::NotFound("--share " + config.share_dir.string() + " is not a directory");
   }
   std::unique_ptr<Guest> guest(new Guest(std::move(config)));
-  NVLAB_RETURN_IF_ERROR(MakeRunDir(&guest->run_dir_));
+  NVLAB_RETURN_IF_ERROR(MakeRunFolder(&guest->run_dir_, guest->config_.log));
   const GuestConfig& c = guest->config_;
   const Machine& machine = c.machine;  // `config` was moved from: use the guest's copy
+  std::vector<fs::path> named;
+  for (const fs::path& f : c.nvdimm_images) named.push_back(f.empty() ? f : fs::absolute(f));
+  NVLAB_RETURN_IF_ERROR(NvdimmFileLocks::CheckDistinct(named));
   for (size_t i = 0; i < machine.nvdimms.size(); ++i) {
-    fs::path file = i < c.nvdimm_images.size() && !c.nvdimm_images[i].empty()
-                        ? fs::absolute(c.nvdimm_images[i])
-                        : guest->run_dir_ / ("nvdimm" + std::to_string(i) + ".img");
+    const bool user_file = i < named.size() && !named[i].empty();
+    fs::path file =
+        user_file ? named[i] : guest->run_dir_ / ("nvdimm" + std::to_string(i) + ".img");
     if (c.dry_run) {
       bool exists = false;
       NVLAB_RETURN_IF_ERROR(CheckNvdimmFile(file, machine.nvdimms[i].size, &exists));
       guest->Log("NVDIMM " + std::to_string(i) + ": " + file.string() +
                  (exists ? " (existing content)" : " (would be created, zeroed)"));
     } else {
+      // A file the user named is locked before it is checked (another nvlab's is left as it
+      // is), or right after it is created; the lock lasts as long as the guest.
+      std::error_code ec;
+      const bool locked_first = user_file && fs::exists(file, ec);
+      if (locked_first) NVLAB_RETURN_IF_ERROR(guest->nvdimm_locks_.Lock(file));
       bool created = false;
       NVLAB_RETURN_IF_ERROR(PrepareNvdimmFile(file, machine.nvdimms[i].size, &created));
+      if (user_file && !locked_first) NVLAB_RETURN_IF_ERROR(guest->nvdimm_locks_.Lock(file));
       guest->Log("NVDIMM " + std::to_string(i) + ": " + file.string() +
                  (created ? " (new, zeroed)" : " (existing content)"));
     }
@@ -589,6 +583,13 @@ Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink,
     case AgentRunEnd::kMachineEnded:
       qmp_.Close();
       if (config_.model.enabled && fs::exists(report_path_)) {
+        // The plugin ends QEMU with status 0 only after a cut whose files and report are on
+        // disk; any other end is a failed cut, whatever the report says.
+        if (!qemu_.Succeeded()) {
+          return LabFailure(Status::IoError(
+              "power cut failed: QEMU " + qemu_.DescribeExit() +
+              " after the persistence model began the cut (QEMU's output below says why)"));
+        }
         result->cut_by_guest = true;
         cut_pending_report_ = true;
         agent_.Close();
@@ -609,7 +610,13 @@ Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink,
 Status Guest::ReadCutReport(CutReport* report) {
   *report = CutReport();
   if (!config_.model.enabled) return Status::Ok();
-  return ReadCutReportFile(report_path_, report);
+  NVLAB_RETURN_IF_ERROR(ReadCutReportFile(report_path_, report));
+  const Status synced = CheckCutSynced(*report);
+  if (!synced.ok()) {
+    *report = CutReport();
+    return LabFailure(synced);
+  }
+  return Status::Ok();
 }
 
 Status Guest::PowerCut(CutReport* report) {

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "nvlab/file_lock.h"
+#include "nvlab/image/cache_folder.h"
 #include "nvlab/image/sha256_digest.h"
 #include "nvlab/memory_image_file.h"
 #include "nvlab/program_identity.h"
@@ -21,16 +22,6 @@ namespace nvlab {
 namespace fs = std::filesystem;
 
 namespace {
-
-Status SyncPath(const fs::path& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoErrorFromErrno("cannot open " + path.string(), errno);
-  const int rc = fsync(fd);
-  const int err = errno;
-  close(fd);
-  if (rc != 0) return Status::IoErrorFromErrno("fsync " + path.string(), err);
-  return Status::Ok();
-}
 
 void Log(const GuestConfig& config, const std::string& line) {
   if (config.log != nullptr) *config.log << "nvlab: " << line << "\n" << std::flush;
@@ -72,10 +63,18 @@ Status BuildTemplate(const GuestConfig& config, const std::string& key, const st
   std::error_code ec;
   fs::copy_file(guest->console_log(), t.console_log, fs::copy_options::overwrite_existing, ec);
   NVLAB_RETURN_IF_ERROR(WriteGuestTemplateManifest(t, inputs));
-  for (const fs::path& file : t.ram_files) NVLAB_RETURN_IF_ERROR(SyncPath(file));
-  NVLAB_RETURN_IF_ERROR(SyncPath(t.state));
-  NVLAB_RETURN_IF_ERROR(SyncPath(dir / "manifest"));
-  return SyncPath(dir);
+  return Status::Ok();  // synced when published
+}
+
+// LoadAndHold loads the template at dir and holds it (a shared lock on the folder) for as long
+// as *out lives, so that no other nvlab removes it while this one restores from it.
+Status LoadAndHold(const fs::path& dir, const std::string& key, int nodes, GuestTemplate* out) {
+  std::shared_ptr<FileLock> hold;
+  const Status held = image::HoldCacheFolder(dir, &hold);
+  if (!held.ok()) return Status::NotFound(held.message());
+  NVLAB_RETURN_IF_ERROR(LoadGuestTemplate(dir, key, nodes, out));
+  out->hold = std::move(hold);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -124,7 +123,7 @@ Status EnsureGuestTemplate(const fs::path& home, const GuestConfig& config, Gues
   NVLAB_RETURN_IF_ERROR(GuestTemplateKey(config, &key, &inputs));
   const fs::path dir = GuestTemplateDir(home, key);
   const int nodes = config.machine.numa_nodes;
-  if (LoadGuestTemplate(dir, key, nodes, out).ok()) return Status::Ok();
+  if (LoadAndHold(dir, key, nodes, out).ok()) return Status::Ok();
   std::error_code ec;
   fs::create_directories(home / "templates", ec);
   if (ec)
@@ -133,13 +132,18 @@ Status EnsureGuestTemplate(const fs::path& home, const GuestConfig& config, Gues
   NVLAB_RETURN_IF_ERROR(
       lock.Acquire(home / "templates" / (key + ".lock"), FileLock::Mode::kExclusive,
                    [&] { Log(config, "waiting for another nvlab building " + dir.string()); }));
-  const Status loaded = LoadGuestTemplate(dir, key, nodes, out);
+  const Status loaded = LoadAndHold(dir, key, nodes, out);
   if (loaded.ok()) return Status::Ok();  // built while this process waited
   if (fs::exists(dir, ec)) {
     Log(config, "warm-start template " + dir.string() + " is stale (" + loaded.message() +
                     "): building it again");
-    fs::remove_all(dir, ec);
-    if (ec) return Status::IoError("cannot remove " + dir.string() + ": " + ec.message());
+    // Another nvlab restoring from it keeps it: this run then boots cold.
+    bool removed = false;
+    NVLAB_RETURN_IF_ERROR(image::TryRemoveCacheFolder(dir, &removed));
+    if (!removed) {
+      return Status::FailedPrecondition("the warm-start template " + dir.string() +
+                                        " is stale and a running nvlab uses it");
+    }
   } else {
     Log(config, "building the warm-start template " + dir.string() +
                     " (a cold boot, once per image and machine)");
@@ -154,16 +158,13 @@ Status EnsureGuestTemplate(const fs::path& home, const GuestConfig& config, Gues
   }
   fs::permissions(temp, fs::perms::owner_all, ec);
   Status built = BuildTemplate(config, key, inputs, temp);
-  if (built.ok() && std::rename(temp.c_str(), dir.c_str()) != 0) {
-    built =
-        Status::IoErrorFromErrno("cannot rename " + temp.string() + " to " + dir.string(), errno);
-  }
+  // Every file and the folder are fsynced before the rename, and the parent after it.
+  if (built.ok()) built = image::PublishCacheFolder(temp, dir);
   if (!built.ok()) {
     fs::remove_all(temp, ec);
     return built.WithContext("building the warm-start template");
   }
-  NVLAB_RETURN_IF_ERROR(SyncPath(home / "templates"));
-  return LoadGuestTemplate(dir, key, nodes, out);
+  return LoadAndHold(dir, key, nodes, out);
 }
 
 }  // namespace nvlab

@@ -1,4 +1,4 @@
-// nvdimm_file.cc -- PrepareNvdimmFile, CheckNvdimmFile.
+// nvdimm_file.cc -- PrepareNvdimmFile, CheckNvdimmFile, NvdimmFileLocks.
 
 #include "nvlab/nvdimm_file.h"
 
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <string>
 
 #include "nvlab/machine.h"
@@ -62,6 +63,61 @@ Status PrepareNvdimmFile(const std::filesystem::path& path, uint64_t size, bool*
     return Status::IoErrorFromErrno(
         "cannot reserve " + FormatSize(size) + " for NVDIMM file " + path.string(), err);
   }
+  return Status::Ok();
+}
+
+Status NvdimmFileLocks::CheckDistinct(const std::vector<std::filesystem::path>& files) {
+  std::map<std::pair<dev_t, ino_t>, std::filesystem::path> existing;
+  std::map<std::filesystem::path, std::filesystem::path> missing;
+  for (const std::filesystem::path& file : files) {
+    if (file.empty()) continue;
+    const std::filesystem::path* earlier = nullptr;
+    struct stat st {};
+    if (stat(file.c_str(), &st) == 0) {
+      auto [it, added] = existing.emplace(std::make_pair(st.st_dev, st.st_ino), file);
+      if (!added) earlier = &it->second;
+    } else {
+      std::error_code ec;
+      const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
+      auto [it, added] = missing.emplace(ec ? file.lexically_normal() : canonical, file);
+      if (!added) earlier = &it->second;
+    }
+    if (earlier != nullptr) {
+      return Status::InvalidArgument("--nvdimm-image names one file twice (" + earlier->string() +
+                                     " and " + file.string() +
+                                     "): each NVDIMM needs a file of its own");
+    }
+  }
+  return Status::Ok();
+}
+
+Status NvdimmFileLocks::Lock(const std::filesystem::path& path) {
+  auto lock = std::make_unique<FileLock>();
+  bool acquired = false;
+  NVLAB_RETURN_IF_ERROR(
+      lock->TryAcquire(path, FileLock::Mode::kExclusive, /*create=*/false, &acquired));
+  struct stat st {};
+  if (acquired && fstat(lock->fd(), &st) != 0) {
+    return Status::IoErrorFromErrno("fstat " + path.string(), errno);
+  }
+  for (const Held& h : held_) {
+    // Checked before the lock's own answer: this process's first lock is what refused it.
+    struct stat other {};
+    const bool same = acquired ? (h.dev == st.st_dev && h.ino == st.st_ino)
+                               : (stat(path.c_str(), &other) == 0 && h.dev == other.st_dev &&
+                                  h.ino == other.st_ino);
+    if (same) {
+      return Status::InvalidArgument("--nvdimm-image names one file twice (" + h.path.string() +
+                                     " and " + path.string() +
+                                     "): each NVDIMM needs a file of its own");
+    }
+  }
+  if (!acquired) {
+    return Status::FailedPrecondition(
+        "the NVDIMM file " + path.string() +
+        " is in use by another nvlab (it holds the file's lock); nothing was changed");
+  }
+  held_.push_back(Held{st.st_dev, st.st_ino, path, std::move(lock)});
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -23,6 +25,7 @@
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/kernel_btf.h"
 #include "nvlab/hex.h"
+#include "nvlab/image/cache_folder.h"
 #include "nvlab/image/debian_packages.h"
 #include "nvlab/image/guest_image_layers.h"
 #include "nvlab/image/sha256_digest.h"
@@ -140,18 +143,9 @@ Status MakeTempDir(const fs::path& home, const std::string& what, fs::path* dir)
   return Status::IoError("cannot create a temporary folder under " + (home / "tmp").string());
 }
 
-// PublishDir renames a completed folder into place. Losing a race to an identical folder is
-// fine: folders are named by their content's key.
+// PublishDir syncs a completed folder and renames it into place (image::PublishCacheFolder).
 Status PublishDir(const fs::path& temp, const fs::path& final_dir) {
-  if (std::rename(temp.c_str(), final_dir.c_str()) == 0) return Status::Ok();
-  int err = errno;
-  std::error_code ignored;
-  if ((err == ENOTEMPTY || err == EEXIST) && fs::exists(final_dir, ignored)) {
-    fs::remove_all(temp, ignored);
-    return Status::Ok();
-  }
-  return Status::IoErrorFromErrno("cannot rename " + temp.string() + " to " + final_dir.string(),
-                                  err);
+  return image::PublishCacheFolder(temp, final_dir);
 }
 
 // Resolution file: which packages and versions apt named, one "name version sha256" a line.
@@ -254,6 +248,83 @@ bool ImageComplete(const fs::path& image_dir) {
   std::error_code error;
   return fs::exists(image_dir / image::kManifestFile, error);
 }
+
+// kVerifiedFile records, after a full check of an image's checksums, each file's identity
+// (device, inode, size, modification and change times): while they stay the same the files are
+// the ones checked, and a run checks sizes only. Truncating, editing or replacing a file changes
+// its change time, which no user can set, so the next run checks every byte again.
+constexpr char kVerifiedFile[] = "verified";
+
+std::string FileIdentityLine(const std::string& name, const struct stat& st) {
+  return name + " " + std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " +
+         std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + " " + std::to_string(st.st_ctim.tv_sec) + "." +
+         std::to_string(st.st_ctim.tv_nsec) + "\n";
+}
+
+}  // namespace
+
+namespace image {
+
+Status VerifyCachedImage(const fs::path& image_dir) {
+  Json manifest;
+  Status status = ReadJsonObjectFile(image_dir / kManifestFile, &manifest);
+  if (!status.ok()) return Status::FailedPrecondition("its manifest: " + status.message());
+  const auto files = manifest.find("files");
+  if (files == manifest.end() || !files->is_object() || files->empty()) {
+    return Status::FailedPrecondition("its manifest lists no files");
+  }
+  for (const char* required : {kVmlinuxFile, kInitramfsFile}) {
+    if (!files->contains(required)) {
+      return Status::FailedPrecondition(std::string("its manifest has no checksum of ") + required);
+    }
+  }
+  std::string identities;
+  std::int64_t newest_change = 0;
+  for (auto it = files->begin(); it != files->end(); ++it) {
+    const std::string& name = it.key();
+    status = CheckFileChecksumJson(it.value(), "manifest files." + name);
+    if (!status.ok()) return Status::FailedPrecondition(status.message());
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+      return Status::FailedPrecondition("its manifest names a file outside the image: " + name);
+    }
+    struct stat st {};
+    if (stat((image_dir / name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return Status::FailedPrecondition(name + " is missing");
+    }
+    const auto size = it.value()["size"].get<std::uint64_t>();
+    if (static_cast<std::uint64_t>(st.st_size) != size) {
+      return Status::FailedPrecondition(name + " holds " + std::to_string(st.st_size) +
+                                        " bytes, its manifest says " + std::to_string(size));
+    }
+    identities += FileIdentityLine(name, st);
+    // A file changed within the last seconds may change again within the same tick of the
+    // file system's clock, unseen by its times (git's "racily clean" index entries): such an
+    // image is checked in full and not recorded.
+    newest_change = std::max<std::int64_t>(newest_change, st.st_ctim.tv_sec);
+  }
+  std::string verified;
+  if (ReadFileContents(image_dir / kVerifiedFile, &verified).ok() && verified == identities) {
+    return Status::Ok();
+  }
+  for (auto it = files->begin(); it != files->end(); ++it) {
+    std::string hex;
+    std::uint64_t size = 0;
+    NVLAB_RETURN_IF_ERROR(Sha256OfFile(image_dir / it.key(), &hex, &size));
+    if (hex != it.value()["sha256"].get<std::string>()) {
+      return Status::FailedPrecondition(it.key() + " does not match its SHA-256 in the manifest");
+    }
+  }
+  // Best effort: a read-only cache is checked in full every time.
+  if (newest_change + 2 < static_cast<std::int64_t>(std::time(nullptr))) {
+    (void)WriteFileAtomically(image_dir / kVerifiedFile, identities);
+  }
+  return Status::Ok();
+}
+
+}  // namespace image
+
+namespace {
 
 Status AppendFile(const fs::path& from, std::ofstream* out) {
   std::ifstream in(from, std::ios::binary);
@@ -428,9 +499,16 @@ std::set<std::string> PruneOldImages(const fs::path& home, const GuestImageSpec&
   *all_known = true;
   for (std::size_t i = 0; i < images.size(); ++i) {
     if (i >= kKeptImages) {
-      Log(spec, "removing old image " + images[i].second.filename().string());
-      fs::remove_all(images[i].second, error);
-      continue;
+      // An image a running nvlab holds is kept (and so is its base layer) until a later prune.
+      bool removed = false;
+      const Status status = image::TryRemoveCacheFolder(images[i].second, &removed);
+      if (removed) {
+        Log(spec, "removed old image " + images[i].second.filename().string());
+        continue;
+      }
+      Log(spec, "keeping old image " + images[i].second.filename().string() +
+                    (status.ok() ? std::string(": in use by a running nvlab")
+                                 : ": " + status.ToString()));
     }
     const fs::path manifest_path = images[i].second / image::kManifestFile;
     image::Json manifest;
@@ -496,7 +574,17 @@ Status BuildMissingLayers(const fs::path& home, const ImageKeys& keys,
     Log(spec, "waiting for another nvlab process building in " + home.string());
   }));
   const fs::path image_dir = home / "images" / keys.image;
-  if (ImageComplete(image_dir)) return Status::Ok();  // built while this process waited
+  if (ImageComplete(image_dir)) {
+    const Status verified = image::VerifyCachedImage(image_dir);
+    if (verified.ok()) return Status::Ok();  // built (or rebuilt) while this process waited
+    bool removed = false;
+    NVLAB_RETURN_IF_ERROR(image::TryRemoveCacheFolder(image_dir, &removed));
+    if (!removed) {
+      return Status::FailedPrecondition("the cached image " + image_dir.string() + " is damaged (" +
+                                        verified.message() +
+                                        ") and a running nvlab uses it: run again once it ends");
+    }
+  }
   NVLAB_RETURN_IF_ERROR(PrepareCacheFolders(home));
   const fs::path base_dir = home / "base" / keys.base;
   std::error_code error;
@@ -530,6 +618,12 @@ Status FillImage(const fs::path& image_dir, const fs::path& base_dir, GuestImage
 
 }  // namespace
 
+fs::path TmpNvlabHome() {
+  const char* tmp = std::getenv("TMPDIR");
+  const fs::path root = tmp != nullptr && *tmp == '/' ? fs::path(tmp) : fs::path("/tmp");
+  return root / ("nvlab-" + std::to_string(getuid()));
+}
+
 fs::path DefaultNvlabHome() {
   const char* home = std::getenv("NVLAB_HOME");
   if (home != nullptr && *home != '\0') return home;
@@ -537,7 +631,33 @@ fs::path DefaultNvlabHome() {
   if (cache != nullptr && *cache != '\0') return fs::path(cache) / "nvlab";
   const char* user_home = std::getenv("HOME");
   if (user_home != nullptr && *user_home != '\0') return fs::path(user_home) / ".cache/nvlab";
-  return fs::path("/tmp") / ("nvlab-" + std::to_string(getuid()));
+  return TmpNvlabHome();
+}
+
+Status PrepareNvlabHome(const fs::path& home) {
+  if (home != TmpNvlabHome()) return MakeDirectories(home);
+  // A folder every user can create: made private, and one made by someone else is refused
+  // (its owner could swap the images nvlab boots).
+  if (mkdir(home.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Status::IoErrorFromErrno("cannot create " + home.string(), errno);
+  }
+  struct stat st {};
+  if (lstat(home.c_str(), &st) != 0) return Status::IoErrorFromErrno(home.string(), errno);
+  const std::string refused =
+      "refusing NVLAB_HOME " + home.string() + " (the fallback when HOME is unset): ";
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::FailedPrecondition(refused + "it is not a folder (set NVLAB_HOME)");
+  }
+  if (st.st_uid != geteuid()) {
+    return Status::FailedPrecondition(refused + "it belongs to uid " + std::to_string(st.st_uid) +
+                                      ", not to this user (set NVLAB_HOME)");
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Status::FailedPrecondition(refused +
+                                      "others may write to it (chmod 700 it, or set "
+                                      "NVLAB_HOME)");
+  }
+  return Status::Ok();
 }
 
 Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
@@ -545,7 +665,7 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
   if (spec.guest_data_dir.empty()) {
     return Status::InvalidArgument("guest image: no guest data folder (share/nvlab/guest)");
   }
-  NVLAB_RETURN_IF_ERROR(MakeDirectories(home));
+  NVLAB_RETURN_IF_ERROR(PrepareNvlabHome(home));
   ImageKeys keys;
   std::vector<image::ToolFile> tools;
   NVLAB_RETURN_IF_ERROR(
@@ -554,12 +674,46 @@ Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
   NVLAB_RETURN_IF_ERROR(ChooseBaseLayer(home, spec, &packages, &keys.base));
   NVLAB_RETURN_IF_ERROR(ImageKey(&keys));
   const fs::path image_dir = home / "images" / keys.image;
-  if (ImageComplete(image_dir)) {
-    Log(spec, "image " + keys.image + " is up to date");
-  } else {
+  // The image is held (a shared lock) before it is checked, and from then on for as long as the
+  // caller keeps the GuestImage: no prune removes it under a running guest.
+  std::shared_ptr<FileLock> hold;
+  for (int attempt = 0;; ++attempt) {
+    Status held = ImageComplete(image_dir) ? image::HoldCacheFolder(image_dir, &hold)
+                                           : Status::NotFound("not built");
+    if (held.ok()) {
+      const Status verified = image::VerifyCachedImage(image_dir);
+      if (verified.ok()) {
+        Log(spec, "image " + keys.image + " is up to date");
+        break;
+      }
+      hold.reset();
+      if (attempt > 0) {
+        // Rebuilt and still wrong: the kernel is the base layer's, hard-linked.
+        return Status::FailedPrecondition("the image rebuilt in " + image_dir.string() +
+                                          " is damaged too (" + verified.message() + "): delete " +
+                                          (home / "base" / keys.base).string() +
+                                          " to rebuild its base layer");
+      }
+      const std::string line = "nvlab: the cached image " + image_dir.string() + " is damaged (" +
+                               verified.message() + "): rebuilding it";
+      if (spec.notices != nullptr) {
+        *spec.notices << line << std::endl;
+      } else {
+        Log(spec, line);
+      }
+    } else if (held.code() != Status::Code::kNotFound) {
+      return held;
+    }
+    // Two rounds are enough unless another process keeps removing what this one builds.
+    if (attempt == 2) {
+      return Status::IoError("the image " + image_dir.string() +
+                             " vanished as soon as it was built");
+    }
     NVLAB_RETURN_IF_ERROR(BuildMissingLayers(home, keys, tools, packages, spec));
   }
-  return FillImage(image_dir, home / "base" / keys.base, out);
+  NVLAB_RETURN_IF_ERROR(FillImage(image_dir, home / "base" / keys.base, out));
+  out->hold = std::move(hold);
+  return Status::Ok();
 }
 
 }  // namespace nvlab

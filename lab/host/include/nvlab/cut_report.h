@@ -96,8 +96,12 @@ struct KernelCompletion {
 // model was not loaded. Field names follow docs/formats/cut-report.md.
 struct CutReport {
   bool present = false;
-  std::string json;         // the report as the plugin wrote it, re-serialized compactly
-  std::string trigger;      // host | guest | fences
+  std::string json;     // the report as the plugin wrote it, re-serialized compactly
+  std::string trigger;  // host | guest | fences
+  // nvdimm_sync: "ok" when the plugin synced the NVDIMM files after the cut, else "failed" with
+  // the plugin's nvdimm_sync_error (CheckCutSynced makes that a lab failure).
+  std::string nvdimm_sync;
+  std::string nvdimm_sync_error;
   uint64_t lost_lines = 0;  // totals.lost_lines: every lost line, listed or not
   std::string persistence;  // adr | eadr
   std::string policy;       // lose | keep | random
@@ -118,7 +122,8 @@ inline constexpr size_t kMaxCutReportBytes = 8 << 20;
 
 // ParseCutReport fills *report (present true, json set) from the text of a format-version-1
 // report. Strict about what version 1 defines: every documented field present with its type,
-// hex strings ("0x" and 1 to 16 hex digits), known trigger, persistence, policy and state values,
+// hex strings ("0x" and 1 to 16 hex digits), known trigger, nvdimm_sync (with nvdimm_sync_error
+// when "failed"), persistence, policy and state values,
 // lost_lines_listed equal to the entries listed; totals.user_work_completed_in_kernel and
 // kernel_completions (no more entries than that total) are optional. Fields it does not know are
 // ignored. Anything else (not JSON, not an object, another format or version, larger than
@@ -126,6 +131,12 @@ inline constexpr size_t kMaxCutReportBytes = 8 << 20;
 // a hex string".
 // *report is reset first and left empty on error.
 Status ParseCutReport(std::string_view text, CutReport* report);
+
+// CheckCutSynced is OK when the report says the NVDIMM files hold what survived, synced to
+// disk ("nvdimm_sync": "ok"); otherwise an IoError naming the failed sync and the plugin's
+// reason: such a cut is a lab failure, never a cut that succeeded. OK for an absent report
+// (the model was off).
+Status CheckCutSynced(const CutReport& report);
 
 // DescribeLostLine is one line of text for people, the parts present when known, e.g.
 //   lost nvdimm0+0x200040 (gpa 0x100200040) dirty, last store pc 0x401a2c in nvlab-litmus[123]

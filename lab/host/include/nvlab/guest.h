@@ -18,8 +18,11 @@
 // The next Boot starts a new QEMU on the NVDIMM content that survived.
 //
 // NVDIMM files: a file the caller names is created (sized by the machine) when missing, reused
-// when present, and never deleted; otherwise nvlab makes a zeroed one in the run folder. The run
-// folder is removed when the Guest is destroyed; QEMU is killed first if it still runs.
+// when present, and never deleted; it is locked (flock, exclusive) from Create until the Guest
+// is destroyed, so a second nvlab on it is refused with the file untouched, and naming one file
+// twice is refused too. Otherwise nvlab makes a zeroed one in the run folder. The run
+// folder (nvlab/run_folder.h) is removed when the Guest is destroyed, QEMU killed first if it
+// still runs; a killed nvlab's run folder is swept by a later one.
 //
 // Thread-safety: one thread at a time per Guest; distinct Guests are independent (several can run
 // at once from the same image).
@@ -49,6 +52,7 @@
 #include "nvlab/guest_template.h"
 #include "nvlab/machine.h"
 #include "nvlab/model_plugin_argument.h"
+#include "nvlab/nvdimm_file.h"
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/qmp_client.h"
 #include "nvlab/status.h"
@@ -65,6 +69,9 @@ struct GuestConfig {
   std::optional<KernelTaskLayout> kernel_task_layout;
   // nvdimm_images[i], when present and non-empty, is the caller's file for NVDIMM i.
   std::vector<std::filesystem::path> nvdimm_images;
+  // image_hold: the image's shared lock (GuestImage::hold), kept while the guest lives so that
+  // no prune removes the kernel and initramfs it boots from.
+  std::shared_ptr<FileLock> image_hold;
   std::filesystem::path share_dir;
   Accel accel = Accel::kTcg;
   std::string qemu = "qemu-system-x86_64";
@@ -201,6 +208,8 @@ class Guest {
   GuestConfig config_;
   std::filesystem::path run_dir_;
   std::vector<std::filesystem::path> nvdimm_files_;
+  // The NVDIMM files the caller named, locked for the guest's lifetime (nvlab/nvdimm_file.h).
+  NvdimmFileLocks nvdimm_locks_;
   std::vector<std::filesystem::path> ram_files_;
   std::filesystem::path console_log_;
   std::filesystem::path qemu_log_;

@@ -13,16 +13,19 @@
 //   console.log  the console of the boot that made the template
 //   manifest     "key=value" lines: format, key, what the key was made of, every file's size
 //                and checksum (nvlab/memory_image_file.h)
-// A template is read-only once published; runs never write to it.
+// A template is read-only once published; runs never write to it, and hold a shared lock on the
+// folder while they restore from it: a stale template a run holds is not removed.
 
 #ifndef NVLAB_GUEST_TEMPLATE_H_
 #define NVLAB_GUEST_TEMPLATE_H_
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "nvlab/file_lock.h"
 #include "nvlab/status.h"
 
 namespace nvlab {
@@ -35,6 +38,9 @@ struct GuestTemplate {
   std::vector<std::filesystem::path> ram_files;  // one per NUMA node
   std::vector<uint64_t> ram_checksums;
   std::filesystem::path console_log;
+  // hold: a shared lock on `dir` while this template (or a copy) is in use
+  // (nvlab/image/cache_folder.h); EnsureGuestTemplate sets it, LoadGuestTemplate does not.
+  std::shared_ptr<FileLock> hold;
 };
 
 // The manifest's format line; a manifest in another format is stale.

@@ -11,8 +11,10 @@
 //
 // EnsureGuestTemplate builds a missing or stale template under an exclusive lock on
 // templates/<key>.lock, in a temporary folder that is renamed into place once complete and
-// synced, so that concurrent first uses build it once and a killed build leaves nothing a later
-// run would load.
+// synced (image::PublishCacheFolder), so that concurrent first uses build it once and a killed
+// build leaves nothing a later run would load. The template it returns is held (a shared lock
+// on its folder, GuestTemplate::hold) while the caller keeps it; a stale template that another
+// run holds is not removed (an error: the caller boots cold).
 //
 // Thread-safety: free functions; processes coordinate through the lock files.
 

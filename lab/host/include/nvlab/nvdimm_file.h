@@ -6,15 +6,26 @@
 // (a mismatch is an error, never a resize); nvlab never deletes or rewrites one it did not just
 // create.
 //
+// A file the user names is also locked (NvdimmFileLocks): one nvlab at a time writes it, and one
+// run never maps the same file as two NVDIMMs.
+//
 // Thread-safety: plain functions; two callers preparing the same path race like any two
-// creators of one file (O_EXCL: one creates it, the other reuses it).
+// creators of one file (O_EXCL: one creates it, the other reuses it). NvdimmFileLocks: one
+// thread at a time.
 
 #ifndef NVLAB_NVDIMM_FILE_H_
 #define NVLAB_NVDIMM_FILE_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "nvlab/file_lock.h"
 #include "nvlab/status.h"
 
 namespace nvlab {
@@ -28,6 +39,33 @@ Status PrepareNvdimmFile(const std::filesystem::path& path, uint64_t size, bool*
 // CheckNvdimmFile applies PrepareNvdimmFile's checks without creating anything: OK with
 // *exists false when there is no file at `path` (what --dry-run reports as "would be created").
 Status CheckNvdimmFile(const std::filesystem::path& path, uint64_t size, bool* exists);
+
+// NvdimmFileLocks holds an exclusive, non-blocking flock(2) on each NVDIMM file a user named,
+// from before it is checked or created until the run ends (both boots of a power-cycle), so that
+// a second nvlab on the same file is refused before it touches anything; the kernel drops the
+// locks when nvlab dies. Life cycle: CheckDistinct (before anything is created) -> Lock per
+// file -> destruction.
+class NvdimmFileLocks {
+ public:
+  // CheckDistinct refuses (InvalidArgument, naming both spellings) a list that names one file
+  // twice: the same device and inode for files that exist, the same canonical path for files
+  // that do not. Empty entries are skipped. It creates and locks nothing.
+  static Status CheckDistinct(const std::vector<std::filesystem::path>& files);
+
+  // Lock locks `path` (which must exist) exclusively without waiting: FailedPrecondition
+  // ("... is in use by another nvlab") when another open file holds a lock on it, InvalidArgument
+  // when this object already holds the same file under another name.
+  Status Lock(const std::filesystem::path& path);
+
+ private:
+  struct Held {
+    dev_t dev;
+    ino_t ino;
+    std::filesystem::path path;
+    std::unique_ptr<FileLock> lock;
+  };
+  std::vector<Held> held_;
+};
 
 }  // namespace nvlab
 

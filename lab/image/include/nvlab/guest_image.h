@@ -16,17 +16,23 @@
 // concatenated newc archives in order). Neither is compressed: decompression dominates a boot
 // under TCG.
 //
-// Layout of NVLAB_HOME (everything below it is nvlab's; delete it to start over):
+// Layout of NVLAB_HOME (everything below it is nvlab's; delete it to start over; the /tmp
+// fallback must be private: PrepareNvlabHome):
 //   lock                      flock(2)ed while a layer is built
 //   packages/                 downloaded .deb files, by name and version
 //   apt/<fingerprint>.txt     which package versions the apt lists named when last asked
 //   base/<key>/               vmlinux, base.cpio, base.json (one folder per package set)
-//   images/<key>/             vmlinux (hard link), initramfs.cpio, tools.cpio, manifest.json
+//   images/<key>/             vmlinux (hard link), initramfs.cpio, tools.cpio, manifest.json,
+//                             verified (the files' identities at their last full check)
 //   tmp/                      layers under construction (renamed into place when complete)
 // Folders under base/ and images/ are named by a hash of their inputs and never change once
-// renamed into place, so a reader never sees a half-written image and several guests may boot
-// from one image while another process builds a different one. After each build the 8 newest
-// images are kept; base layers none of them uses and .deb files of other versions are deleted.
+// renamed into place (after every file and the folder are fsynced), so a reader never sees a
+// half-written image and several guests may boot from one image while another process builds a
+// different one. Before use an image is checked against its manifest's checksums
+// (image::VerifyCachedImage); a damaged one is rebuilt, with one line saying why. A user holds a
+// shared lock on the image folder for as long as it keeps the GuestImage. After each build the 8
+// newest images are kept, and older ones removed unless a running nvlab holds them; base layers
+// none of them uses and .deb files of other versions are deleted.
 //
 // Thread-safety: EnsureGuestImage may be called concurrently from threads and processes (several
 // nvlab commands, several test processes) on the same home; builds are serialised by the lock.
@@ -36,10 +42,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 
+#include "nvlab/file_lock.h"
 #include "nvlab/formats/kernel_task_layout.h"
 #include "nvlab/status.h"
 
@@ -58,6 +66,9 @@ struct GuestImageSpec {
   std::filesystem::path guest_data_dir;
   // log receives one line per step taken (nvlab -v); nullptr: silent.
   std::ostream* log = nullptr;
+  // notices: one line when a cached image is damaged and rebuilt (nvlab passes stderr); nullptr:
+  // that line goes to log.
+  std::ostream* notices = nullptr;
   // check_packages: ask apt whether the base layer's package versions changed. The answer is
   // cached per state of apt's package lists, so this costs a few stat(2) calls unless
   // `apt-get update` ran since; false skips apt entirely and uses the newest base layer present
@@ -78,6 +89,9 @@ struct GuestImage {
   // CONFIG_DEBUG_INFO_BTF) or its BTF does not describe the task in a known shape (the image
   // still builds; nvlab -v says why).
   std::optional<KernelTaskLayout> kernel_task_layout;
+  // hold is a shared lock on `dir` (nvlab/image/cache_folder.h), shared by every copy of this
+  // GuestImage: while one lives, no nvlab's pruning removes the image.
+  std::shared_ptr<FileLock> hold;
 };
 
 // EnsureGuestImage makes sure an image for spec exists, building whichever layer is missing or
@@ -90,8 +104,18 @@ struct GuestImage {
 Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out);
 
 // DefaultNvlabHome returns $NVLAB_HOME if set and non-empty, else $XDG_CACHE_HOME/nvlab, else
-// $HOME/.cache/nvlab (else /tmp/nvlab-<uid>).
+// $HOME/.cache/nvlab, else (HOME unset or empty) TmpNvlabHome().
 std::filesystem::path DefaultNvlabHome();
+
+// TmpNvlabHome is the fallback home: $TMPDIR/nvlab-<uid> when TMPDIR is an absolute path, else
+// /tmp/nvlab-<uid>.
+std::filesystem::path TmpNvlabHome();
+
+// PrepareNvlabHome creates `home` when missing. The TmpNvlabHome() fallback lies where every
+// user may create files, so it is created 0700 and refused (FailedPrecondition, saying why) when
+// it is not a folder (a symlink included), belongs to another user, or is writable by group or
+// others. EnsureGuestImage calls it; so does nvlab before it writes anything else there.
+Status PrepareNvlabHome(const std::filesystem::path& home);
 
 }  // namespace nvlab
 

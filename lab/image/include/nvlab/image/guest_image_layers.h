@@ -84,6 +84,14 @@ Status WriteToolsCpio(const std::vector<ToolFile>& files, const std::filesystem:
 // JSON's exact integers).
 std::string KernelTaskLayoutJson(const KernelTaskLayout& layout);
 
+// VerifyCachedImage checks a published image folder against its manifest.json before use: every
+// file the manifest's "files" lists is there with its size and SHA-256. The full check is
+// skipped while the files are the very ones checked last time (same device, inode, size,
+// modification and change time, recorded in the folder's `verified` file), so an unchanged image
+// costs a few stat(2) calls. FailedPrecondition with the reason ("initramfs.cpio holds 12
+// bytes, its manifest says 29686096") when the image must be rebuilt.
+Status VerifyCachedImage(const std::filesystem::path& image_dir);
+
 // ReadManifestKernelTaskLayout reads "kernel_task_layout" from an image manifest written by
 // EnsureGuestImage. A manifest without it (a kernel without BTF) gives nullopt and OK. Text that
 // is not a JSON object, or a layout that is not exactly the four fields above with their types:
