@@ -1,5 +1,6 @@
 // guest_test.cc -- the host library's Guest API used directly, as a test harness would:
-// Boot, Run, PowerCut, Boot again on what survived, and the disk-full path of Create.
+// Boot, Run, PowerCut, Boot again on what survived, the console log's cap, and the disk-full
+// path of Create.
 
 #include "nvlab/guest.h"
 
@@ -79,6 +80,28 @@ TEST(GuestTest, PowerCutThenBootSeesOnlyWhatWasFlushed) {
   ASSERT_TRUE(guest->PowerCut(&report).ok());
   EXPECT_EQ(report.trigger, "host");
   EXPECT_FALSE(guest->running());
+}
+
+// A guest flooding its console cannot fill the host's disk: the console log keeps only the last
+// console_log_cap bytes (a small cap here, so that TCG's slow serial line reaches it soon).
+TEST(GuestTest, AConsoleFloodStaysUnderTheLogCapAndKeepsItsEnd) {
+  GuestConfig config = DefaultConfig();
+  config.model.enabled = false;
+  config.console_log_cap = 64 * 1024;
+  std::unique_ptr<Guest> guest;
+  ASSERT_TRUE(Guest::Create(std::move(config), &guest).ok());
+  ASSERT_TRUE(guest->Boot().ok());
+  CollectingSink sink;
+  RunResult result;
+  // About 400 KB, six times the cap.
+  const Status s = guest->Run(ShellCommand("yes 'nvlab console flood line' | head -n 16000 "
+                                           "> /dev/console; echo flood-end > /dev/console"),
+                              &sink, Deadline::In(std::chrono::minutes(5)), &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(result.status.ShellStatus(), 0) << sink.err;
+  ASSERT_TRUE(guest->PowerOff(Deadline::In(std::chrono::minutes(1))).ok());
+  EXPECT_LE(std::filesystem::file_size(guest->console_log()), 64u * 1024);
+  EXPECT_NE(guest->ConsoleTail(5).find("flood-end"), std::string::npos) << guest->ConsoleTail(5);
 }
 
 TEST(GuestTest, ANvdimmFileThatDoesNotFitIsAClearErrorAndNothingIsLeftBehind) {
