@@ -502,13 +502,14 @@ void AddLabOptions(CLI::App* app, CliOptions* o) {
   added.push_back(app->add_flag("--cold", o->cold,
                                 "boot the guest's kernel every time instead of restoring the "
                                 "warm-start template saved once per image and machine"));
-  added.push_back(app->add_option("--timeout", o->timeout_seconds,
-                                  "whole-run limit (image build, host tools, boots, commands, power cuts "
-                                  "and power-offs), 1 to 86400; exit 124 when it expires; "
-                                  "`image` has none unless given")
-                      ->type_name("SECONDS")
-                      ->capture_default_str()
-                      ->transform(Normalized<int>(ParseTimeout, "seconds, 1 to 86400")));
+  added.push_back(
+      app->add_option("--timeout", o->timeout_seconds,
+                      "whole-run limit (image build, host tools, boots, commands, power cuts "
+                      "and power-offs), 1 to 86400; exit 124 when it expires; "
+                      "`image` has none unless given")
+          ->type_name("SECONDS")
+          ->capture_default_str()
+          ->transform(Normalized<int>(ParseTimeout, "seconds, 1 to 86400")));
   added.push_back(app->add_option("--hang-timeout", o->hang_timeout_seconds,
                                   "while a command runs, a guest whose console and agent are "
                                   "both silent this long is hung: exit 125 naming the hang; "

@@ -264,7 +264,7 @@ Status LabSession::RunOnce(const std::vector<std::string>& argv, OutputSink* sin
 }
 
 Status LabSession::FinalPowerOff(Guest* guest) {
-  const Status s = guest->PowerOff(Deadline::In(kPowerOffWait).Earlier(deadline_));
+  Status s = guest->PowerOff(Deadline::In(kPowerOffWait).Earlier(deadline_));
   if (s.ok() || s.code() == Status::Code::kCancelled) return s;
   // The command has ended and its status is what the user asked for: a guest that does not
   // power off (QEMU is killed) is worth a warning, not a failure.

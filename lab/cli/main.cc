@@ -159,8 +159,7 @@ static int Main(int argc, char** argv) {
                                opts.subcommand != nvlab::Subcommand::kCampaignMerge &&
                                (opts.subcommand != nvlab::Subcommand::kImage || opts.timeout_given);
   if (whole_run_limit) {
-    nvlab::SetInvocationDeadline(
-        nvlab::Deadline::In(std::chrono::seconds(opts.timeout_seconds)));
+    nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(opts.timeout_seconds)));
   }
   const int status = RunSubcommand(opts);
   // A Ctrl-C that came when nothing was waiting (between steps, in the last one) still ends the

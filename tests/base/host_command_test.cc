@@ -125,7 +125,8 @@ TEST(HostCommandTest, TheToolSeesNoDescriptorOfTheCaller) {
 // them only in a forked copy of the test (EXPECT_EXIT).
 
 TEST(HostCommandTest, AnInterruptedToolIsCancelledWithItsWholeGroupKilled) {
-  const fs::path pid_file = fs::temp_directory_path() / ("nvlab-hc-int-" + std::to_string(getpid()));
+  const fs::path pid_file =
+      fs::temp_directory_path() / ("nvlab-hc-int-" + std::to_string(getpid()));
   EXPECT_EXIT(
       {
         InstallInterruptionHandlers();
@@ -161,7 +162,8 @@ TEST(HostCommandTest, ItsDeadlineKillsTheToolsWholeGroup) {
 
 TEST(HostCommandTest, TheInvocationDeadlineEndsAToolGivenNoDeadline) {
   // What `nvlab image --timeout S` relies on: the builder's tools are called without one.
-  const fs::path pid_file = fs::temp_directory_path() / ("nvlab-hc-inv-" + std::to_string(getpid()));
+  const fs::path pid_file =
+      fs::temp_directory_path() / ("nvlab-hc-inv-" + std::to_string(getpid()));
   EXPECT_EXIT(
       {
         SetInvocationDeadline(Deadline::In(1s));
@@ -181,7 +183,8 @@ TEST(InvocationDeadlineTest, ATimeoutBeforeItPassedIsALabFailureNamingTheWait) {
   EXPECT_EXIT(
       {
         SetInvocationDeadline(Deadline::In(std::chrono::hours(1)));
-        const Status s = InternalWaitExpired(Status::Timeout("QEMU did not answer the QMP command stop in time"));
+        const Status s = InternalWaitExpired(
+            Status::Timeout("QEMU did not answer the QMP command stop in time"));
         _exit(s.code() == Status::Code::kIoError &&
                       s.message().find("QMP command stop") != std::string::npos
                   ? 0

@@ -54,7 +54,7 @@ class ConsoleRecorderTest : public ::testing::Test {
 };
 
 TEST_F(ConsoleRecorderTest, AFloodingConsoleStaysUnderTheCapAndKeepsItsEnd) {
-  constexpr uint64_t kCap = 64 * 1024;
+  constexpr uint64_t kCap = 64ull * 1024;
   std::unique_ptr<ConsoleRecorder> recorder;
   const fs::path log = dir_ / "console.log";
   ASSERT_TRUE(ConsoleRecorder::Start(dir_ / "console.sock", log, kCap, &recorder).ok());

@@ -93,8 +93,8 @@ class ReliabilityTest : public ::testing::Test {
 // --timeout.
 TEST_F(ReliabilityTest, TheTimeoutEndsAnImageBuildAndItsToolsWith124) {
   const std::string path = FakeTool("apt-cache");
-  const auto r = RunNvlab({"image", "--timeout", "3"},
-                          {path, "NVLAB_HOME=" + (dir_ / "home").string()});
+  const auto r =
+      RunNvlab({"image", "--timeout", "3"}, {path, "NVLAB_HOME=" + (dir_ / "home").string()});
   EXPECT_EQ(r.exit_status, 124) << Describe(r);
   EXPECT_NE(r.err.find("--timeout"), std::string::npos) << Describe(r);
   EXPECT_NE(r.err.find("apt-cache"), std::string::npos) << Describe(r);
@@ -155,8 +155,8 @@ TEST_F(ReliabilityTest, APanickingGuestIs125AndSaysPanic) {
 // A hung guest: every process frozen and the machine suspended to idle (s2idle), with nothing to
 // wake it. Neither the console nor the agent says anything again.
 TEST_F(ReliabilityTest, ASilentHungGuestIsReportedAsHungBeforeTheTimeout) {
-  const auto r = RunNvlab({"run", "--model", "off", "--hang-timeout", "5", "--timeout", "280",
-                           "--", "echo freezing; echo freeze > /sys/power/state; echo thawed"});
+  const auto r = RunNvlab({"run", "--model", "off", "--hang-timeout", "5", "--timeout", "280", "--",
+                           "echo freezing; echo freeze > /sys/power/state; echo thawed"});
   EXPECT_EQ(r.exit_status, 125) << Describe(r);
   EXPECT_NE(r.err.find("the guest hung: no console output and no agent traffic for 5 s"),
             std::string::npos)
@@ -167,8 +167,8 @@ TEST_F(ReliabilityTest, ASilentHungGuestIsReportedAsHungBeforeTheTimeout) {
 
 // A command that is only quiet is not a hang: the agent's keep-alives show the guest lives.
 TEST_F(ReliabilityTest, AQuietCommandIsNotAHang) {
-  const auto r = RunNvlab(
-      {"run", "--model", "off", "--hang-timeout", "3", "--", "sleep 10; echo done"});
+  const auto r =
+      RunNvlab({"run", "--model", "off", "--hang-timeout", "3", "--", "sleep 10; echo done"});
   EXPECT_EQ(r.exit_status, 0) << Describe(r);
   EXPECT_EQ(r.out, "done\n") << Describe(r);
 }

@@ -10,7 +10,8 @@ namespace {
 
 // Process-wide by nature (nvlab/invocation_deadline.h says why): the steady clock's tick count,
 // int64 max meaning "never".
-std::atomic<int64_t> g_invocation_deadline{Deadline::Clock::time_point::max().time_since_epoch().count()};
+std::atomic<int64_t> g_invocation_deadline{
+    Deadline::Clock::time_point::max().time_since_epoch().count()};
 static_assert(std::atomic<int64_t>::is_always_lock_free);
 
 }  // namespace

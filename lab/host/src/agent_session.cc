@@ -206,7 +206,8 @@ Status AgentSession::Run(const std::vector<std::string>& argv, OutputSink* sink,
     while (auto frame = decoder_.Next()) {
       switch (frame->type) {
         case FrameType::kStdout:
-          sink->Stdout(frame->payload);
+          // An empty one is the agent's keep-alive (a silent command), not output.
+          if (!frame->payload.empty()) sink->Stdout(frame->payload);
           break;
         case FrameType::kStderr:
           sink->Stderr(frame->payload);

@@ -155,8 +155,8 @@ void ConsoleRecorder::Append(std::string_view chunk) {
   if (chunk.size() < keep) {
     const uint64_t from_file = std::min<uint64_t>(keep - chunk.size(), log_size_);
     kept.resize(from_file);
-    const ssize_t got = pread(log_fd_, kept.data(), from_file,
-                              static_cast<off_t>(log_size_ - from_file));
+    const ssize_t got =
+        pread(log_fd_, kept.data(), from_file, static_cast<off_t>(log_size_ - from_file));
     kept.resize(got > 0 ? static_cast<size_t>(got) : 0);
     kept.append(chunk);
   } else {

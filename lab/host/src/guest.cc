@@ -57,6 +57,10 @@ Status MakeRunDir(fs::path* out) {
 fs::path ConsoleLogOf(const fs::path& run_dir, int boot) {
   return run_dir / ("console-" + std::to_string(boot) + ".log");
 }
+// The console's socket is per boot too: QEMU of boot n connects to it (nvlab/console_recorder.h).
+fs::path ConsoleSocketOf(const fs::path& run_dir, int boot) {
+  return run_dir / ("console-" + std::to_string(boot) + ".sock");
+}
 fs::path QemuLogOf(const fs::path& run_dir, int boot) {
   return run_dir / ("qemu-" + std::to_string(boot) + ".log");
 }
@@ -167,7 +171,7 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.qmp_socket = run_dir_ / "qmp.sock";
   launch.agent_socket = run_dir_ / "agent.sock";
   launch.console_log = ConsoleLogOf(run_dir_, boot);
-  launch.console_socket = run_dir_ / "console.sock";
+  launch.console_socket = ConsoleSocketOf(run_dir_, boot);
   launch.share_dir = config_.share_dir.empty() ? fs::path() : fs::absolute(config_.share_dir);
   launch.plugin = PluginArgument(boot);
   launch.deterministic = config_.deterministic;
@@ -187,7 +191,7 @@ Status Guest::Spawn(const std::vector<std::string>& argv) {
   options.kill_with_parent = true;
   // The console's listener exists before QEMU connects to it, at QEMU's start.
   console_.reset();
-  NVLAB_RETURN_IF_ERROR(ConsoleRecorder::Start(run_dir_ / "console.sock", console_log_,
+  NVLAB_RETURN_IF_ERROR(ConsoleRecorder::Start(ConsoleSocketOf(run_dir_, boots_), console_log_,
                                                config_.console_log_cap, &console_));
   return Subprocess::Start(argv, options, &qemu_);
 }
@@ -573,10 +577,10 @@ Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadli
   watch_silence_ = false;
   if (hung_) {
     KillQemu();
-    return LabFailure(Status::IoError(
-        "the guest hung: no console output and no agent traffic for " +
-        std::to_string(config_.hang_timeout.count() / 1000) +
-        " s while the command ran (--hang-timeout); QEMU was killed"));
+    return LabFailure(
+        Status::IoError("the guest hung: no console output and no agent traffic for " +
+                        std::to_string(config_.hang_timeout.count() / 1000) +
+                        " s while the command ran (--hang-timeout); QEMU was killed"));
   }
   if (s.code() == Status::Code::kInvalidArgument) return s;
   if (!s.ok()) {
@@ -646,8 +650,8 @@ Status Guest::PowerOff(Deadline deadline) {
   while (!ReapQemu()) {
     if (deadline.expired()) {
       KillQemu();
-      return Status::Timeout("the guest did not power off in time (the power-off wait); QEMU was "
-                             "killed");
+      return Status::Timeout(
+          "the guest did not power off in time (the power-off wait); QEMU was killed");
     }
     if (const int sig = InterruptionSignal()) {
       KillQemu();

@@ -114,8 +114,8 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
          "chardev:console"});
   } else {
     // QEMU is the client: nvlab listens before QEMU starts, so no byte is lost.
-    add({"-chardev", "socket,id=console,path=" + QemuOptionValue(launch.console_socket),
-         "-serial", "chardev:console"});
+    add({"-chardev", "socket,id=console,path=" + QemuOptionValue(launch.console_socket), "-serial",
+         "chardev:console"});
   }
   add({"-chardev", "socket,id=qmp,server=on,wait=off,path=" + QemuOptionValue(launch.qmp_socket),
        "-mon", "chardev=qmp,mode=control"});

@@ -29,8 +29,8 @@
 #ifndef NVLAB_AGENT_SESSION_H_
 #define NVLAB_AGENT_SESSION_H_
 
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>

@@ -78,8 +78,8 @@ class ConsoleRecorder {
   int stop_pipe_[2] = {-1, -1};
   int log_fd_ = -1;
   uint64_t cap_ = kConsoleLogCap;
-  uint64_t log_size_ = 0;  // the log file's size (the thread's own)
-  std::string carry_;      // the end of the last chunk: a panic line split across two reads
+  uint64_t log_size_ = 0;   // the log file's size (the thread's own)
+  std::string carry_;       // the end of the last chunk: a panic line split across two reads
   std::string panic_text_;  // the panic line being collected, up to its newline
   bool collecting_panic_ = false;
   std::filesystem::path socket_;

@@ -8,8 +8,8 @@
 //   -machine pc,nvdimm=on,nvdimm-persistence=mem-ctrl|cpu   -cpu max   -smp N
 //   RAM as memory-backend-file (share=on) per NUMA node, so the persistence model can walk the
 //   guest's page tables; each NVDIMM as memory-backend-file,share=on + nvdimm,addr=<base>;
-//   the serial console to a file or to nvlab's console socket; QMP and the agent's virtio-serial port on unix sockets;
-//   -kernel/-initrd (uncompressed: the fastest boot under TCG); -no-reboot.
+//   the serial console to a file or to nvlab's console socket; QMP and the agent's virtio-serial
+//   port on unix sockets; -kernel/-initrd (uncompressed: the fastest boot under TCG); -no-reboot.
 //
 // Thread-safety: a pure function.
 
