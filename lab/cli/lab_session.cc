@@ -2,9 +2,6 @@
 
 #include "lab_session.h"
 
-#include "nvlab/interruption.h"
-#include "nvlab/invocation_deadline.h"
-
 #include "nvlab/guest_template_cache.h"
 
 #include <algorithm>
@@ -12,6 +9,8 @@
 #include <sstream>
 
 #include "nvlab/hex.h"
+#include "nvlab/interruption.h"
+#include "nvlab/invocation_deadline.h"
 #include "nvlab/libvirt_domain_folder.h"
 #include "nvlab/libvirt_domain_xml.h"
 #include "nvlab/machine.h"
