@@ -7,8 +7,9 @@
 //                  set the NVDIMMs up (nvlab/agent/nvdimm_setup.h), and say hello again with
 //                  NVLAB_PMEM
 //                  (nvlab/resume_request.h; a warm start restores a guest saved at this stage);
-//   kExec          run argv with stdin from /dev/null, forward stdout/stderr as they arrive,
-//                  then report how the command ended (refused at the template stage);
+//   kExec          run argv with stdin from /dev/null, forward stdout/stderr as they arrive
+//                  (an empty stdout frame after each silent second: a keep-alive), then report
+//                  how the command ended (refused at the template stage);
 //   kExecRecorded  as kExec, between the recording marks (crash-state exploration);
 //   kDetachNvdimms, kAttachNvdimms
 //                  unmount the NVDIMMs' file systems and drop their block caches / mount them
@@ -105,6 +106,9 @@ bool WriteAll(int fd, const std::string& bytes) {
   }
   return true;
 }
+
+// kKeepAliveMs: how long a command may be silent before the agent sends an empty frame.
+constexpr int kKeepAliveMs = 1000;
 
 bool Send(int port, nvlab::FrameType type, std::string_view payload) {
   return WriteAll(port, nvlab::EncodeFrame(type, payload));
@@ -210,10 +214,23 @@ bool RunCommand(int port, const std::vector<std::string>& argv, bool recorded) {
   // Stream until both pipes close. Once the command itself has exited, background processes
   // that still hold its pipes get a short grace period, not forever.
   int idle_after_exit_ms = 0;
+  // A silent command still shows the host that the guest lives: an empty stdout frame after
+  // each second without output (the host's hang detection, --hang-timeout, counts only a guest
+  // whose agent and console both fall silent).
+  int silent_ms = 0;
   while (open_pipes > 0) {
     const int timeout = exited ? 50 : 200;
     const int n = poll(fds, 2, timeout);
     if (n < 0 && errno != EINTR) break;
+    if (n == 0) {
+      silent_ms += timeout;
+      if (silent_ms >= kKeepAliveMs) {
+        silent_ms = 0;
+        if (!Send(port, nvlab::FrameType::kStdout, "")) return false;
+      }
+    } else {
+      silent_ms = 0;
+    }
     bool got_data = false;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;

@@ -118,6 +118,10 @@ bool ParseTimeout(std::string_view text, int* out) {
   return ParseDecimal<int>(text, 1, kMaxTimeoutSeconds, out);
 }
 
+bool ParseHangTimeout(std::string_view text, int* out) {
+  return ParseDecimal<int>(text, 0, kMaxTimeoutSeconds, out);
+}
+
 bool ParseFenceCount(std::string_view text, uint64_t* out) {
   return ParseDecimal<uint64_t>(text, 1, UINT64_MAX, out);
 }
@@ -263,7 +267,8 @@ constexpr char kFooter[] =
     "(fsdax), and NVLAB_PMEM_ALL when there are several NVDIMMs.\n"
     "Exit status: run: the command's; power-cycle: the --after command's; machine and "
     "--dry-run: 0; 2: usage error; "
-    "124: --timeout expired; 125: the lab failed (QEMU missing or dead, guest did not boot); "
+    "124: --timeout expired (and nothing else); 125: the lab failed (QEMU missing or dead, "
+    "guest did not boot, a kernel panic, a hung guest, a lab wait that expired); "
     "130: interrupted (SIGINT, SIGTERM, SIGHUP: the guest is killed and its run folder "
     "removed).\n"
     "Environment: NVLAB_HOME (image cache; default $XDG_CACHE_HOME/nvlab or ~/.cache/nvlab).";
@@ -505,11 +510,21 @@ void AddLabOptions(CLI::App* app, CliOptions* o) {
   added.push_back(app->add_flag("--cold", o->cold,
                                 "boot the guest's kernel every time instead of restoring the "
                                 "warm-start template saved once per image and machine"));
-  added.push_back(app->add_option("--timeout", o->timeout_seconds,
-                                  "whole-run limit, 1 to 86400; exit 124 when it expires")
+  added.push_back(
+      app->add_option("--timeout", o->timeout_seconds,
+                      "whole-run limit (image build, host tools, boots, commands, power cuts "
+                      "and power-offs), 1 to 86400; exit 124 when it expires; "
+                      "`image` has none unless given")
+          ->type_name("SECONDS")
+          ->capture_default_str()
+          ->transform(Normalized<int>(ParseTimeout, "seconds, 1 to 86400")));
+  added.push_back(app->add_option("--hang-timeout", o->hang_timeout_seconds,
+                                  "while a command runs, a guest whose console and agent are "
+                                  "both silent this long is hung: exit 125 naming the hang; "
+                                  "0 turns it off")
                       ->type_name("SECONDS")
                       ->capture_default_str()
-                      ->transform(Normalized<int>(ParseTimeout, "seconds, 1 to 86400")));
+                      ->transform(Normalized<int>(ParseHangTimeout, "seconds, 0 to 86400")));
   added.push_back(app->add_flag("--json", o->json,
                                 "print a machine-readable result on stdout after the guest "
                                 "output"));
@@ -942,6 +957,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
       return UsageError(app, DescribeMissingValue(app, words, error));
     }
     options.subcommand = SubcommandOf(commands);
+    options.timeout_given = app.get_option("--timeout")->count() > 0;
     options.command = split.command;
     if (const std::string problem = CrossOptionProblem(options, split, app, commands);
         !problem.empty()) {

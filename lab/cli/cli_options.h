@@ -32,6 +32,8 @@ enum class Subcommand {
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
 inline constexpr int kMaxTimeoutSeconds = 86400;
+// --hang-timeout: generous, since a loaded host slows a TCG guest down; 0 turns it off.
+inline constexpr int kDefaultHangTimeoutSeconds = 60;
 
 // CampaignOptions: `nvlab campaign FILE ...` and `nvlab campaign merge SHARD.json ...`.
 struct CampaignOptions {
@@ -85,6 +87,10 @@ struct CliOptions {
   // (docs/design/warm-starts.md).
   bool cold = false;
   int timeout_seconds = kDefaultTimeoutSeconds;
+  // timeout_given: --timeout was on the command line (`nvlab image` has no limit without it).
+  bool timeout_given = false;
+  // hang_timeout_seconds: a command's guest silent this long (console and agent) is hung; 0: off.
+  int hang_timeout_seconds = kDefaultHangTimeoutSeconds;
   bool json = false;
   bool verbose = false;
   std::vector<std::string> command;  // run: the words after "--"

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "nvlab/hex.h"
+#include "nvlab/interruption.h"
+#include "nvlab/invocation_deadline.h"
 #include "nvlab/libvirt_domain_folder.h"
 #include "nvlab/libvirt_domain_xml.h"
 #include "nvlab/machine.h"
@@ -32,7 +34,8 @@ int ExitStatusFor(const Status& status) {
     case Status::Code::kInvalidArgument:
       return 2;
     case Status::Code::kTimeout:
-      return 124;
+      // The user's --timeout; a lab wait that expired before it is a lab failure.
+      return InvocationDeadline().expired() ? 124 : 125;
     case Status::Code::kCancelled:
       return 130;
     default:
@@ -89,7 +92,9 @@ Status LabSession::PrepareImage(GuestImage* image) {
   spec.log = options_.verbose ? &std::cerr : nullptr;
   spec.notices = &std::cerr;
   const Status s = EnsureGuestImage(spec, image);
-  return s.ok() ? s : s.WithContext("building the guest image");
+  if (!s.ok()) return s.WithContext("building the guest image");
+  // A Ctrl-C between the builder's tools (or during a step that runs none) ends the run too.
+  return CheckNotInterrupted("while the guest image was prepared");
 }
 
 Status LabSession::MakeGuest(std::unique_ptr<Guest>* guest, bool dry_run) {
@@ -133,6 +138,8 @@ Status LabSession::MakeGuestConfig(GuestConfig* out, bool dry_run) {
   config.log = options_.verbose ? &std::cerr : nullptr;
   config.notices = &std::cerr;
   config.boot_timeout = std::chrono::milliseconds(deadline_.RemainingMs());
+  config.run_deadline = deadline_;
+  config.hang_timeout = std::chrono::seconds(options_.hang_timeout_seconds);
   config.dry_run = dry_run;
   NVLAB_RETURN_IF_ERROR(ChooseWarmStart(dry_run, &config));
   *out = std::move(config);
@@ -261,9 +268,26 @@ Status LabSession::RunOnce(const std::vector<std::string>& argv, OutputSink* sin
   if (step->result.cut_by_guest) {
     NVLAB_RETURN_IF_ERROR(guest->PowerCut(&step->cut));
     NameUserCode(&step->cut);
-    return Status::Ok();
+    return CheckNotInterrupted("after the power cut");
   }
-  return guest->PowerOff(Deadline::In(std::chrono::seconds(30)));
+  return FinalPowerOff(guest.get());
+}
+
+Status LabSession::FinalPowerOff(Guest* guest) {
+  Status s = guest->PowerOff(Deadline::In(kPowerOffWait).Earlier(deadline_));
+  if (s.ok() || s.code() == Status::Code::kCancelled) return s;
+  // The command has ended and its status is what the user asked for: a guest that does not
+  // power off (QEMU is killed) is worth a warning, not a failure.
+  std::cerr << "nvlab: warning: " << s.message().substr(0, s.message().find('\n')) << "\n";
+  return Status::Ok();
+}
+
+Status LabSession::CheckNotInterrupted(std::string_view where) const {
+  if (const int sig = InterruptionSignal()) {
+    return Status::Cancelled("interrupted by signal " + std::to_string(sig) + " " +
+                             std::string(where));
+  }
+  return Status::Ok();
 }
 
 void LabSession::NameUserCode(CutReport* report) const {
@@ -286,12 +310,15 @@ Status LabSession::PowerCycle(const std::vector<std::string>& before,
   NVLAB_RETURN_IF_ERROR(Step(guest.get(), before, sink, &result->before));
   NVLAB_RETURN_IF_ERROR(guest->PowerCut(&result->cut));
   NameUserCode(&result->cut);
+  // A Ctrl-C during the cut (which is not broken off: the NVDIMMs must be settled) ends the run.
+  NVLAB_RETURN_IF_ERROR(CheckNotInterrupted("during the power cut"));
   NVLAB_RETURN_IF_ERROR(Step(guest.get(), after, sink, &result->after));
   if (result->after.result.cut_by_guest) {
     CutReport ignored;
-    return guest->PowerCut(&ignored);
+    NVLAB_RETURN_IF_ERROR(guest->PowerCut(&ignored));
+    return CheckNotInterrupted("during the power cut");
   }
-  return guest->PowerOff(Deadline::In(std::chrono::seconds(30)));
+  return FinalPowerOff(guest.get());
 }
 
 nlohmann::json StepJson(const StepResult& step) {

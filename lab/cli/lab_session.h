@@ -46,7 +46,12 @@ struct PowerCycleResult {
   StepResult after;
 };
 
-// ExitStatusFor maps a failure to nvlab's exit status: 2 usage, 124 timeout, 125 lab failure.
+// kPowerOffWait: how long a guest may take to power off after its last command.
+inline constexpr std::chrono::seconds kPowerOffWait{30};
+
+// ExitStatusFor maps a failure to nvlab's exit status: 2 usage, 124 the user's --timeout (a
+// Timeout status; see InternalWaitExpired in nvlab/invocation_deadline.h for the others), 125
+// lab failure, 130 interrupted.
 int ExitStatusFor(const Status& status);
 
 // kLostLinesInText: how many lost lines CutSummary lists before "... and N more".
@@ -104,6 +109,12 @@ class LabSession {
 
  private:
   Status ResolveMachine();
+  // FinalPowerOff powers the guest off after the last command; a guest that does not (within
+  // kPowerOffWait or the deadline) is killed with a warning, and the command's status stands.
+  Status FinalPowerOff(Guest* guest);
+  // CheckNotInterrupted is Cancelled ("interrupted by signal N <where>") once the user asked
+  // nvlab to stop, for the steps that are not broken off by a signal (a power cut, the image).
+  Status CheckNotInterrupted(std::string_view where) const;
   // NameUserCode sets the symbols of the report's user-space stores that UserSymbolizer finds
   // among the guest tools and the --share folder.
   void NameUserCode(CutReport* report) const;

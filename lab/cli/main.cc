@@ -20,6 +20,7 @@
 #include "explore_command.h"
 #include "lab_session.h"
 #include "nvlab/interruption.h"
+#include "nvlab/invocation_deadline.h"
 #include "nvlab/shell_words.h"
 
 namespace {
@@ -43,7 +44,13 @@ class PassThroughSink : public nvlab::OutputSink {
   void Stderr(std::string_view bytes) override { WriteFd(2, bytes); }
 };
 
-int Fail(const Status& status) {
+// Fail prints a failure and gives its exit status. 124 is the user's --timeout and nothing
+// else: a Timeout before the invocation deadline passed is a lab wait that expired (125).
+int Fail(const Status& failure) {
+  Status status = nvlab::InternalWaitExpired(failure);
+  if (status.code() == Status::Code::kTimeout && !status.message().starts_with("--timeout")) {
+    status = Status::Timeout("--timeout expired: " + status.message());
+  }
   std::cerr << "nvlab: " << status.message() << "\n";
   return nvlab::ExitStatusFor(status);
 }
@@ -127,6 +134,8 @@ int RunPowerCycle(const CliOptions& opts) {
 
 }  // namespace
 
+static int RunSubcommand(const CliOptions& opts);
+
 static int Main(int argc, char** argv) {
   const nvlab::ParsedCommandLine parsed =
       nvlab::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc));
@@ -145,6 +154,25 @@ static int Main(int argc, char** argv) {
   }
   const CliOptions& opts = parsed.options;
   nvlab::InstallInterruptionHandlers();
+  // The whole invocation ends by --timeout. Campaigns give each case its own; a bare `nvlab
+  // image` (a first build downloads packages) has none unless one is given.
+  const bool whole_run_limit = opts.subcommand != nvlab::Subcommand::kCampaign &&
+                               opts.subcommand != nvlab::Subcommand::kCampaignMerge &&
+                               (opts.subcommand != nvlab::Subcommand::kImage || opts.timeout_given);
+  if (whole_run_limit) {
+    nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(opts.timeout_seconds)));
+  }
+  const int status = RunSubcommand(opts);
+  // A Ctrl-C that came when nothing was waiting (between steps, in the last one) still ends the
+  // invocation as interrupted: never 0, never the command's status.
+  if (const int sig = nvlab::InterruptionSignal(); sig != 0 && status != 130) {
+    std::cerr << "nvlab: interrupted by signal " << sig << "\n";
+    return 130;
+  }
+  return status;
+}
+
+static int RunSubcommand(const CliOptions& opts) {
   switch (opts.subcommand) {
     case nvlab::Subcommand::kImage:
       return RunImage(opts);

@@ -485,6 +485,26 @@ TEST(CommandLineTest, Timeout) {
   EXPECT_EQ(Parsed(RunWith({"--timeout", "0300"})).timeout_seconds, 300);  // decimal, not octal
 }
 
+TEST(CommandLineTest, TimeoutGivenOrDefault) {
+  EXPECT_FALSE(Parsed(RunWith({})).timeout_given);
+  EXPECT_TRUE(Parsed(RunWith({"--timeout", "300"})).timeout_given);
+  EXPECT_FALSE(Parsed({"image"}).timeout_given) << "`image` then has no limit";
+  EXPECT_TRUE(Parsed({"image", "--timeout", "9"}).timeout_given);
+}
+
+TEST(CommandLineTest, HangTimeout) {
+  EXPECT_EQ(Parsed(RunWith({})).hang_timeout_seconds, kDefaultHangTimeoutSeconds);
+  EXPECT_EQ(kDefaultHangTimeoutSeconds, 60);
+  EXPECT_EQ(Parsed(RunWith({"--hang-timeout", "0"})).hang_timeout_seconds, 0);
+  EXPECT_EQ(Parsed(RunWith({"--hang-timeout", "5"})).hang_timeout_seconds, 5);
+  EXPECT_NE(UsageError(RunWith({"--hang-timeout", "-1"})).find("--hang-timeout"),
+            std::string::npos);
+  EXPECT_NE(UsageError(RunWith({"--hang-timeout", "86401"})).find("seconds, 0 to 86400"),
+            std::string::npos);
+  const std::string help = Help({"run", "--help"});
+  EXPECT_NE(help.find("--hang-timeout"), std::string::npos) << help;
+}
+
 TEST(CommandLineTest, Flags) {
   const CliOptions o = Parsed(RunWith({"--deterministic", "--json", "-v", "--cold"}));
   EXPECT_TRUE(o.deterministic);

@@ -165,7 +165,7 @@ TEST_F(DryRunTest, RunPrintsTheCommandLineOfTheQemuItStarts) {
   real.insert(real.end(), {"--", WaitFor("go")});
   Subprocess nvlab;
   Start(real, &nvlab);
-  const Words started = QemuCommandLineOfChild(nvlab.pid(), "console-1.log");
+  const Words started = QemuCommandLineOfChild(nvlab.pid(), "console-1.sock");
   Release("go");
   ExpectExitZero(&nvlab);
   ASSERT_FALSE(started.empty()) << FileText(dir_ / "err");
@@ -192,9 +192,9 @@ TEST_F(DryRunTest, PowerCyclePrintsBothBootsCommandLines) {
   real.insert(real.end(), {"--before", WaitFor("go1"), "--after", WaitFor("go2")});
   Subprocess nvlab;
   Start(real, &nvlab);
-  const Words boot1 = QemuCommandLineOfChild(nvlab.pid(), "console-1.log");
+  const Words boot1 = QemuCommandLineOfChild(nvlab.pid(), "console-1.sock");
   Release("go1");
-  const Words boot2 = QemuCommandLineOfChild(nvlab.pid(), "console-2.log");
+  const Words boot2 = QemuCommandLineOfChild(nvlab.pid(), "console-2.sock");
   Release("go2");
   ExpectExitZero(&nvlab);
   ASSERT_FALSE(boot1.empty()) << FileText(dir_ / "err");

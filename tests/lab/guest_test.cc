@@ -1,14 +1,18 @@
 // guest_test.cc -- the host library's Guest API used directly, as a test harness would:
-// Boot, Run, PowerCut, Boot again on what survived, and the disk-full path of Create.
+// Boot, Run, PowerCut, Boot again on what survived, the console log's cap, QEMU's descriptors,
+// and the disk-full path of Create.
 
 #include "nvlab/guest.h"
 
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "nvlab/guest_image.h"
 #include "nvlab/install_layout.h"
@@ -79,6 +83,73 @@ TEST(GuestTest, PowerCutThenBootSeesOnlyWhatWasFlushed) {
   ASSERT_TRUE(guest->PowerCut(&report).ok());
   EXPECT_EQ(report.trigger, "host");
   EXPECT_FALSE(guest->running());
+}
+
+// A guest flooding its console cannot fill the host's disk: the console log keeps only the last
+// console_log_cap bytes (a small cap here, so that TCG's slow serial line reaches it soon).
+TEST(GuestTest, AConsoleFloodStaysUnderTheLogCapAndKeepsItsEnd) {
+  GuestConfig config = DefaultConfig();
+  config.model.enabled = false;
+  config.console_log_cap = 64ull * 1024;
+  std::unique_ptr<Guest> guest;
+  ASSERT_TRUE(Guest::Create(std::move(config), &guest).ok());
+  ASSERT_TRUE(guest->Boot().ok());
+  CollectingSink sink;
+  RunResult result;
+  // About 400 KB, six times the cap.
+  const Status s = guest->Run(ShellCommand("yes 'nvlab console flood line' | head -n 16000 "
+                                           "> /dev/console; echo flood-end > /dev/console"),
+                              &sink, Deadline::In(std::chrono::minutes(5)), &result);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(result.status.ShellStatus(), 0) << sink.err;
+  ASSERT_TRUE(guest->PowerOff(Deadline::In(std::chrono::minutes(1))).ok());
+  EXPECT_LE(std::filesystem::file_size(guest->console_log()), 64u * 1024);
+  EXPECT_NE(guest->ConsoleTail(5).find("flood-end"), std::string::npos) << guest->ConsoleTail(5);
+}
+
+// QemuPidOf finds the QEMU whose command line names `run_dir` (-1 when none runs).
+pid_t QemuPidOf(const std::filesystem::path& run_dir) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    const std::string cmdline((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    if (cmdline.starts_with("qemu-system-x86_64") &&
+        cmdline.find(run_dir.string() + "/") != std::string::npos) {
+      return static_cast<pid_t>(std::stoi(name));
+    }
+  }
+  return -1;
+}
+
+// QEMU gets no descriptor of nvlab's but 0-2, even one opened without close-on-exec: it must
+// not pin a lock, a socket or an NVDIMM file of the caller's.
+TEST(GuestTest, QemuInheritsNoDescriptorOfTheCaller) {
+  const std::filesystem::path dir = testing::MakeTempDir();
+  const std::filesystem::path marker = dir / "held-by-the-caller";
+  std::ofstream(marker) << "x";
+  const int held = open(marker.c_str(), O_RDONLY);  // no O_CLOEXEC on purpose
+  ASSERT_GE(held, 3);
+  GuestConfig config = DefaultConfig();
+  config.model.enabled = false;
+  std::unique_ptr<Guest> guest;
+  ASSERT_TRUE(Guest::Create(std::move(config), &guest).ok());
+  ASSERT_TRUE(guest->Boot().ok());
+  const pid_t qemu = QemuPidOf(guest->run_dir());
+  ASSERT_GT(qemu, 0);
+  int descriptors = 0;
+  for (const auto& fd :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(qemu) + "/fd")) {
+    std::error_code ec;
+    const std::filesystem::path target = std::filesystem::read_symlink(fd.path(), ec);
+    EXPECT_NE(target, marker) << "QEMU holds the caller's descriptor " << fd.path();
+    ++descriptors;
+  }
+  EXPECT_GT(descriptors, 3);  // QEMU's own files, sockets and eventfds were seen
+  close(held);
+  ASSERT_TRUE(guest->PowerOff(Deadline::In(std::chrono::minutes(1))).ok());
+  std::filesystem::remove_all(dir);
 }
 
 TEST(GuestTest, ANvdimmFileThatDoesNotFitIsAClearErrorAndNothingIsLeftBehind) {

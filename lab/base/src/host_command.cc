@@ -54,7 +54,7 @@ Status RunHostCommand(const std::vector<std::string>& argv, const HostCommandOpt
     return Status::NotFound(what + ": " + status.message() + " (is it installed?)");
   }
   NVLAB_RETURN_IF_ERROR(status.WithContext(what));
-  NVLAB_RETURN_IF_ERROR(child.Wait().WithContext(what));
+  NVLAB_RETURN_IF_ERROR(child.Wait(options.deadline).WithContext(what));
   if (child.Succeeded()) {
     if (capture_stdout) *stdout_text = std::move(child.stdout_text());
     return Status::Ok();

@@ -23,6 +23,10 @@ void InstallInterruptionHandlers() {
   struct sigaction action {};
   action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
+  // One request to stop is recorded and acted on (QEMU and host tools killed, files removed); the
+  // handler then returns to the default, so that a second Ctrl-C ends nvlab at once, whatever
+  // it was waiting for.
+  action.sa_flags = SA_RESETHAND;
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
 }
 

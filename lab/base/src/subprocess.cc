@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "nvlab/interruption.h"
+#include "nvlab/invocation_deadline.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -438,6 +439,8 @@ Status Subprocess::Kill(int signal) {
 
 Status Subprocess::Wait(Deadline deadline, const OutputObserver& observer) {
   if (pid_ <= 0) return Status::FailedPrecondition("no child to wait for");
+  // No child outlives the user's --timeout, whatever its caller asked for.
+  deadline = deadline.Earlier(InvocationDeadline());
   // pidfd_open (Linux 5.3) lets poll wake the moment the child ends; without it, short sleeps.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
   int sleep_ms = 1;

@@ -104,6 +104,7 @@ Status AgentSession::Connect(const std::filesystem::path& socket_path, Deadline 
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   decoder_ = FrameDecoder();
+  last_received_ = std::chrono::steady_clock::now();
   return Status::Ok();
 }
 
@@ -181,7 +182,10 @@ Status AgentSession::WaitForHello(Deadline deadline, std::string_view nonce,
     poll(&p, 1, deadline.RemainingMs(kRoundMs));
     char buf[4096];
     const ssize_t r = read(fd_, buf, sizeof(buf));
-    if (r > 0) decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
+    if (r > 0) {
+      last_received_ = std::chrono::steady_clock::now();
+      decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
+    }
     if (r == 0) {
       peer_closed_ = true;
       return Status::GuestDied("QEMU closed the agent socket");
@@ -257,7 +261,8 @@ Status AgentSession::RunFrame(FrameType type, const std::vector<std::string>& ar
     while (auto frame = decoder_.Next()) {
       switch (frame->type) {
         case FrameType::kStdout:
-          sink->Stdout(frame->payload);
+          // An empty one is the agent's keep-alive (a silent command), not output.
+          if (!frame->payload.empty()) sink->Stdout(frame->payload);
           break;
         case FrameType::kStderr:
           sink->Stderr(frame->payload);
@@ -296,7 +301,10 @@ Status AgentSession::RunFrame(FrameType type, const std::vector<std::string>& ar
       if (w > 0) sent += static_cast<size_t>(w);
     }
     const ssize_t r = read(fd_, buf, sizeof(buf));
-    if (r > 0) decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
+    if (r > 0) {
+      last_received_ = std::chrono::steady_clock::now();
+      decoder_.Feed(std::string_view(buf, static_cast<size_t>(r)));
+    }
     if (r == 0) {
       // QEMU closed the socket: it is ending; the next round asks whether it has.
       peer_closed_ = true;

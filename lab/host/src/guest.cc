@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "nvlab/console_recorder.h"
 #include "nvlab/console_tail.h"
 #include "nvlab/hex.h"
 #include "nvlab/interruption.h"
@@ -40,6 +41,10 @@ namespace {
 // cut report, so a failure after a power cut still shows the first boot's.
 fs::path ConsoleLogOf(const fs::path& run_dir, int boot) {
   return run_dir / ("console-" + std::to_string(boot) + ".log");
+}
+// The console's socket is per boot too: QEMU of boot n connects to it (nvlab/console_recorder.h).
+fs::path ConsoleSocketOf(const fs::path& run_dir, int boot) {
+  return run_dir / ("console-" + std::to_string(boot) + ".sock");
 }
 fs::path QemuLogOf(const fs::path& run_dir, int boot) {
   return run_dir / ("qemu-" + std::to_string(boot) + ".log");
@@ -160,6 +165,7 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.qmp_socket = run_dir_ / "qmp.sock";
   launch.agent_socket = run_dir_ / "agent.sock";
   launch.console_log = ConsoleLogOf(run_dir_, boot);
+  launch.console_socket = ConsoleSocketOf(run_dir_, boot);
   launch.share_dir = config_.share_dir.empty() ? fs::path() : fs::absolute(config_.share_dir);
   launch.plugin = PluginArgument(boot);
   launch.deterministic = config_.deterministic;
@@ -177,18 +183,38 @@ Status Guest::Spawn(const std::vector<std::string>& argv) {
   // QEMU must not outlive nvlab: a killed nvlab takes its guests with it.
   options.new_process_group = true;
   options.kill_with_parent = true;
+  // The console's listener exists before QEMU connects to it, at QEMU's start.
+  console_.reset();
+  NVLAB_RETURN_IF_ERROR(ConsoleRecorder::Start(ConsoleSocketOf(run_dir_, boots_), console_log_,
+                                               config_.console_log_cap, &console_));
   return Subprocess::Start(argv, options, &qemu_);
 }
 
 bool Guest::ReapQemu() {
-  return qemu_.TryReap();
+  if (!qemu_.TryReap()) return false;
+  if (console_) console_->Stop();  // QEMU is gone: the log is complete once it is drained
+  return true;
+}
+
+bool Guest::MachineGone() {
+  if (ReapQemu()) return true;
+  if (!watch_silence_ || config_.hang_timeout.count() <= 0) return false;
+  auto last = agent_.last_received();
+  if (console_) last = std::max(last, console_->last_output());
+  if (std::chrono::steady_clock::now() - last < config_.hang_timeout) return false;
+  hung_ = true;
+  return true;
 }
 
 void Guest::KillQemu() {
-  if (!qemu_.running()) return;
+  if (!qemu_.running()) {
+    if (console_) console_->Stop();
+    return;
+  }
   (void)qemu_.Kill(SIGKILL);
   // After SIGKILL the only wait is the kernel's tear-down; no deadline is needed.
   (void)qemu_.Wait();
+  if (console_) console_->Stop();
   qmp_.Close();
   agent_.Close();
 }
@@ -207,7 +233,11 @@ Status Guest::LabFailure(const Status& status) const {
   const std::string tail = ConsoleTail(15);
   detail +=
       tail.empty() ? "\n(the guest console is empty)" : "\nguest console (last lines):\n" + tail;
-  const std::string msg = status.message() + detail;
+  std::string msg = status.message() + detail;
+  // A panic explains whatever the wait saw (QEMU gone, a closed socket): it is named first.
+  if (console_ && console_->panicked()) {
+    return Status::GuestDied("the guest kernel panicked (" + console_->panic_line() + "); " + msg);
+  }
   switch (status.code()) {
     case Status::Code::kTimeout:
       return Status::Timeout(msg);
@@ -474,7 +504,7 @@ void Guest::LogBootPhases() const {
 Status Guest::Boot() {
   if (running()) return Status::FailedPrecondition("the guest is already running");
   if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
-  const Deadline deadline = Deadline::In(config_.boot_timeout);
+  const Deadline deadline = Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline);
   BeginBoot();
   if (config_.warm_template) {
     bool template_failed = false;
@@ -508,12 +538,12 @@ Status Guest::BootToTemplateStage() {
   if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
   if (config_.warm_template) return Status::FailedPrecondition("a template is booted cold");
   BeginBoot();
-  return ColdBootToTemplateStage(Deadline::In(config_.boot_timeout));
+  return ColdBootToTemplateStage(Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline));
 }
 
 Status Guest::SaveStateAndStop(const fs::path& file) {
   if (!running()) return Status::FailedPrecondition("the guest is not running");
-  const Deadline deadline = Deadline::In(std::chrono::seconds(60));
+  const Deadline deadline = Deadline::In(std::chrono::seconds(60)).Earlier(config_.run_deadline);
   Status s = qmp_.Execute("migrate-set-capabilities", kIgnoreShared, deadline);
   if (s.ok()) s = qmp_.Execute("stop", "", deadline);
   if (s.ok()) {
@@ -569,8 +599,18 @@ Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink,
     return Status::FailedPrecondition("the guest is not running");
   }
   AgentRunOutcome outcome;
+  hung_ = false;
+  watch_silence_ = true;
   Status s = recorded ? agent_.RunRecorded(argv, sink, deadline, &outcome)
                       : agent_.Run(argv, sink, deadline, &outcome);
+  watch_silence_ = false;
+  if (hung_) {
+    KillQemu();
+    return LabFailure(
+        Status::IoError("the guest hung: no console output and no agent traffic for " +
+                        std::to_string(config_.hang_timeout.count() / 1000) +
+                        " s while the command ran (--hang-timeout); QEMU was killed"));
+  }
   if (s.code() == Status::Code::kInvalidArgument) return s;
   if (!s.ok()) {
     if (agent_.stream_failed()) KillQemu();
@@ -582,7 +622,9 @@ Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink,
       return Status::Ok();
     case AgentRunEnd::kMachineEnded:
       qmp_.Close();
-      if (config_.model.enabled && fs::exists(report_path_)) {
+      if (console_) console_->Stop();  // QEMU has ended: the console is read to its end
+      if (config_.model.enabled && fs::exists(report_path_) &&
+          !(console_ && console_->panicked())) {
         // The plugin ends QEMU with status 0 only after a cut whose files and report are on
         // disk; any other end is a failed cut, whatever the report says.
         if (!qemu_.Succeeded()) {
@@ -626,7 +668,7 @@ Status Guest::PowerCut(CutReport* report) {
     return ReadCutReport(report);
   }
   if (!running()) return Status::FailedPrecondition("the guest is not running");
-  const Deadline deadline = Deadline::In(std::chrono::seconds(60));
+  const Deadline deadline = Deadline::In(std::chrono::seconds(60)).Earlier(config_.run_deadline);
   Status s = qmp_.Execute("stop", "", deadline);
   if (!s.ok()) {
     KillQemu();
@@ -650,7 +692,13 @@ Status Guest::PowerOff(Deadline deadline) {
   while (!ReapQemu()) {
     if (deadline.expired()) {
       KillQemu();
-      return Status::Timeout("the guest did not power off; QEMU was killed");
+      return Status::Timeout(
+          "the guest did not power off in time (the power-off wait); QEMU was killed");
+    }
+    if (const int sig = InterruptionSignal()) {
+      KillQemu();
+      return Status::Cancelled("interrupted by signal " + std::to_string(sig) +
+                               " while the guest powered off; QEMU was killed");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -109,8 +109,14 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
   }
   add({"-kernel", launch.kernel.string(), "-initrd", launch.initrd.string(), "-append",
        KernelCommandLine(machine, launch)});
-  add({"-chardev", "file,id=console,path=" + QemuOptionValue(launch.console_log), "-serial",
-       "chardev:console"});
+  if (launch.console_socket.empty()) {
+    add({"-chardev", "file,id=console,path=" + QemuOptionValue(launch.console_log), "-serial",
+         "chardev:console"});
+  } else {
+    // QEMU is the client: nvlab listens before QEMU starts, so no byte is lost.
+    add({"-chardev", "socket,id=console,path=" + QemuOptionValue(launch.console_socket), "-serial",
+         "chardev:console"});
+  }
   add({"-chardev", "socket,id=qmp,server=on,wait=off,path=" + QemuOptionValue(launch.qmp_socket),
        "-mon", "chardev=qmp,mode=control"});
   add({"-device", "virtio-serial-pci,id=vser", "-chardev",

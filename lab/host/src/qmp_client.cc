@@ -106,7 +106,12 @@ Status QmpClient::Execute(const std::string& command, const std::string& argumen
   NVLAB_RETURN_IF_ERROR(WriteAll(request.dump() + "\n", deadline));
   for (;;) {
     std::string line;
-    NVLAB_RETURN_IF_ERROR(ReadLine(deadline, &line));
+    const Status read = ReadLine(deadline, &line);
+    // The wait is named, so that an expired one says which (a lab failure, not --timeout).
+    if (read.code() == Status::Code::kTimeout) {
+      return Status::Timeout("QEMU did not answer the QMP command " + command + " in time");
+    }
+    NVLAB_RETURN_IF_ERROR(read);
     const auto reply = nlohmann::json::parse(line, nullptr, false);
     if (reply.is_discarded() || !reply.is_object()) {
       return Status::ProtocolError("malformed QMP message: " + line.substr(0, 200));

@@ -21,6 +21,9 @@ class Deadline {
   static Deadline In(std::chrono::milliseconds d) { return Deadline(Clock::now() + d); }
   // Never is a deadline that does not pass.
   static Deadline Never() { return Deadline(Clock::time_point::max()); }
+  // At returns the deadline at `at`; at() gives it back (to store a deadline as a number).
+  static Deadline At(Clock::time_point at) { return Deadline(at); }
+  Clock::time_point at() const { return at_; }
 
   bool expired() const { return Clock::now() >= at_; }
   // RemainingMs is what is left, clamped to [0, cap] (for poll(2) timeouts).

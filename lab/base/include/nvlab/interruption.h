@@ -13,6 +13,8 @@
 namespace nvlab {
 
 // InstallInterruptionHandlers makes SIGINT, SIGTERM and SIGHUP set the flag (once per process).
+// Each handler is reset to the default disposition when it runs (SA_RESETHAND): the first
+// signal asks nvlab to stop cleanly, a second one of the same kind ends it at once.
 void InstallInterruptionHandlers();
 
 // InterruptionSignal returns the signal that asked nvlab to stop, or 0.

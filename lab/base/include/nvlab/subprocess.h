@@ -10,9 +10,9 @@
 //     holds (nvlab keeps sockets, locks and NVDIMM files open that a child must not pin);
 //   - a start failure (no such program, a working folder or file that cannot be opened) is a
 //     Status from Start, not an exit status 127 to guess about;
-//   - Wait takes a deadline; when it passes, or the user interrupts nvlab
-//     (nvlab/interruption.h), the child is killed with SIGKILL (its whole process group when it
-//     has its own) and reaped;
+//   - Wait takes a deadline (never later than the invocation's: nvlab/invocation_deadline.h);
+//     when it passes, or the user interrupts nvlab (nvlab/interruption.h), the child is killed with
+//     SIGKILL (its whole process group when it has its own) and reaped;
 //   - no file descriptor of the parent leaks on any path, a failed fork included.
 //
 // Example:
@@ -106,9 +106,10 @@ class Subprocess {
 
   // Wait drains the captured streams until the child closes them, then reaps the child.
   // OK once it has ended, whatever its exit status (see Succeeded, DescribeExit). Timeout when
-  // the deadline passes first, Cancelled when InterruptionSignal() is set first: the child (its
-  // group, when it has one) is then killed with SIGKILL and reaped, and the output read so far
-  // is kept. FailedPrecondition when there is no child (never started, or already reaped).
+  // the deadline (or the invocation deadline, if earlier) passes first, Cancelled when
+  // InterruptionSignal() is set first: the child (its group, when it has one) is then killed with
+  // SIGKILL and reaped, and the output read so far is kept. FailedPrecondition when there is no
+  // child (never started, or already reaped).
   Status Wait(Deadline deadline = Deadline::Never(), const OutputObserver& observer = {});
 
   // TryReap reaps the child if it has ended, without waiting; true when it has (or had) ended.

@@ -29,6 +29,7 @@
 #ifndef NVLAB_AGENT_SESSION_H_
 #define NVLAB_AGENT_SESSION_H_
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -127,6 +128,11 @@ class AgentSession {
   bool connected() const { return fd_ >= 0; }
   // peer_closed: a read returned end-of-file (QEMU closed its end, normally because it ends).
   bool peer_closed() const { return peer_closed_; }
+  // last_received: when a byte from the agent last arrived (Connect's time until one does). A
+  // running command's agent sends a keep-alive each silent second, so an owner can tell a guest
+  // that stopped (hung) from a command that is quiet: its MachineEnded may then say the machine
+  // has ended (it gave up on it), and Run returns kMachineEnded.
+  std::chrono::steady_clock::time_point last_received() const { return last_received_; }
   // stream_failed: the agent's byte stream was malformed; the session is unusable.
   bool stream_failed() const { return decoder_.failed(); }
   // hello holds what the agent said in its hello (NVLAB_PMEM, kernel, ...), values escaped; the
@@ -150,6 +156,7 @@ class AgentSession {
   MachineEnded machine_ended_;
   int fd_ = -1;
   bool peer_closed_ = false;
+  std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
   FrameDecoder decoder_;
   std::map<std::string, std::string> hello_;
 };

@@ -46,6 +46,7 @@
 
 #include "nvlab/agent_frame.h"
 #include "nvlab/agent_session.h"
+#include "nvlab/console_recorder.h"
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/guest_image.h"
@@ -78,6 +79,15 @@ struct GuestConfig {
   ModelConfig model;
   bool deterministic = false;
   std::chrono::milliseconds boot_timeout{60000};
+  // run_deadline: the caller's limit on everything (nvlab's --timeout): each boot's budget, a
+  // power cut and a template save end by it too. Default: none.
+  Deadline run_deadline = Deadline::Never();
+  // hang_timeout: while a command runs, the guest is hung when neither its console nor its agent
+  // (which sends a keep-alive each silent second) has sent a byte for this long: Run then kills
+  // QEMU and fails naming the hang. 0: never.
+  std::chrono::milliseconds hang_timeout{0};
+  // console_log_cap: the console log keeps the last this many bytes (nvlab/console_recorder.h).
+  uint64_t console_log_cap = kConsoleLogCap;
   std::ostream* log = nullptr;  // -v: progress lines, and each boot's phases with their times
   // warm_template: restore every boot from this template instead of booting the kernel; unset:
   // cold boots. Its files are only read.
@@ -114,7 +124,10 @@ class Guest {
   // Run runs argv in the guest (argv[0] looked up in the guest's PATH; a shell command is
   // {"sh", "-c", text}) with NVLAB_PMEM set, streaming its output to sink. Timeout when the
   // deadline passes (QEMU is then killed); GuestDied when QEMU ends first, unless the model
-  // reports a cut the guest triggered (then result->cut_by_guest).
+  // reports a cut the guest triggered (then result->cut_by_guest); a message that starts "the
+  // guest kernel panicked" when the console showed the kernel's panic line; IoError "the guest
+  // hung ..." when it fell silent for GuestConfig::hang_timeout (QEMU is then killed). Every
+  // failure carries the console tail.
   Status Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
              RunResult* result);
 
@@ -196,8 +209,12 @@ class Guest {
   Status ResumeGuest(Deadline deadline);
   // BootFailure kills QEMU and wraps a boot error (timeouts named after the boot budget).
   Status BootFailure(const Status& status);
-  // ReapQemu returns true once QEMU has ended (and records how).
+  // ReapQemu returns true once QEMU has ended (and records how); the console is then read to
+  // its end.
   bool ReapQemu();
+  // MachineGone is the agent's MachineEnded: QEMU has ended, or (while a command runs with a
+  // hang timeout) the guest fell silent, which sets hung_.
+  bool MachineGone();
   void KillQemu();
   Status ReadCutReport(CutReport* report);
   Status LabFailure(const Status& status) const;
@@ -217,7 +234,11 @@ class Guest {
   Subprocess qemu_;
   // agent_ is the connection to nvlab-agent of the current boot; it asks ReapQemu whether the
   // machine has ended.
-  AgentSession agent_{[this] { return ReapQemu(); }};
+  AgentSession agent_{[this] { return MachineGone(); }};
+  // console_ records the current boot's console (started before QEMU, stopped once it ended).
+  std::unique_ptr<ConsoleRecorder> console_;
+  bool watch_silence_ = false;  // a command runs: MachineGone checks for a hang
+  bool hung_ = false;
   QmpClient qmp_;
   int boots_ = 0;
   bool stage_next_restore_ = false;

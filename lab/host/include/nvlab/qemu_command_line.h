@@ -8,8 +8,8 @@
 //   -machine pc,nvdimm=on,nvdimm-persistence=mem-ctrl|cpu   -cpu max   -smp N
 //   RAM as memory-backend-file (share=on) per NUMA node, so the persistence model can walk the
 //   guest's page tables; each NVDIMM as memory-backend-file,share=on + nvdimm,addr=<base>;
-//   the serial console to a file; QMP and the agent's virtio-serial port on unix sockets;
-//   -kernel/-initrd (uncompressed: the fastest boot under TCG); -no-reboot.
+//   the serial console to a file or to nvlab's console socket; QMP and the agent's virtio-serial
+//   port on unix sockets; -kernel/-initrd (uncompressed: the fastest boot under TCG); -no-reboot.
 //
 // Thread-safety: a pure function.
 
@@ -37,6 +37,10 @@ struct QemuLaunch {
   std::filesystem::path qmp_socket;
   std::filesystem::path agent_socket;
   std::filesystem::path console_log;
+  // console_socket, when set, replaces console_log: QEMU connects the console to this unix
+  // socket, where nvlab's ConsoleRecorder (nvlab/console_recorder.h) listens and keeps a capped
+  // log. Not a device: a guest saved with one console backend restores with the other.
+  std::filesystem::path console_socket;
   std::filesystem::path share_dir;  // empty: no share; else mounted at /host in the guest
   // plugin is the -plugin value ("FILE,key=value,..."); empty: none. TCG always runs one thread
   // (thread=single), so a cut taken inside a vCPU callback is atomic for all vCPUs.
