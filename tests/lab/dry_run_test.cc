@@ -56,10 +56,17 @@ Words AsShReadsIt(const std::string& line) {
   return SplitNul(out);
 }
 
-// Normalised replaces the run folder's random part (mkdtemp's nvlab-XXXXXX).
+// Normalised replaces the run folder's random part (mkdtemp's nvlab-XXXXXX), the RAM folder's
+// (ram-XXXXXX) and the host TSC rate a cold boot measures for lpj= (each nvlab measures its own).
 Words Normalised(Words words) {
   static const std::regex run_folder("/nvlab-[A-Za-z0-9]{6}/");
-  for (std::string& w : words) w = std::regex_replace(w, run_folder, "/nvlab-RUN/");
+  static const std::regex ram_folder("/ram-[A-Za-z0-9]{6}/");
+  static const std::regex lpj(" lpj=[0-9]+ ");
+  for (std::string& w : words) {
+    w = std::regex_replace(w, run_folder, "/nvlab-RUN/");
+    w = std::regex_replace(w, ram_folder, "/ram-RUN/");
+    w = std::regex_replace(w, lpj, " lpj=N ");
+  }
   return words;
 }
 

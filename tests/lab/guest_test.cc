@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -166,6 +167,58 @@ TEST(GuestTest, ANvdimmFileThatDoesNotFitIsAClearErrorAndNothingIsLeftBehind) {
   EXPECT_NE(s.message().find("nv.img"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.message();
   std::filesystem::remove_all(dir);
+}
+
+TEST(GuestTest, ARamFileThatDoesNotFitIsAClearErrorAtCreateAndNothingIsLeftBehind) {
+  // The run folder on a small tmpfs, the RAM kept there (no tmpfs of its own), the NVDIMM file
+  // elsewhere: without the reservation the sparse RAM file would be made, and QEMU would get
+  // SIGBUS once the guest touched more than the tmpfs holds.
+  const std::string small = nvlab::testing::MakeTempDir();
+  const std::string nvdimms = nvlab::testing::MakeTempDir();
+  if (mount("tmpfs", small.c_str(), "tmpfs", 0, "size=8m") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+  }
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir == nullptr ? "" : old_tmpdir;
+  setenv("TMPDIR", small.c_str(), 1);
+  GuestConfig config = DefaultConfig();
+  config.nvdimm_images = {std::filesystem::path(nvdimms) / "nv.img"};
+  config.ram_base = "";
+  std::unique_ptr<Guest> guest;
+  const Status s = Guest::Create(config, &guest);
+  if (old_tmpdir == nullptr) {
+    unsetenv("TMPDIR");
+  } else {
+    setenv("TMPDIR", saved.c_str(), 1);
+  }
+  const bool empty = std::filesystem::is_empty(small);
+  umount(small.c_str());
+  EXPECT_EQ(s.code(), Status::Code::kIoError) << s.ToString();
+  EXPECT_NE(s.message().find("guest RAM file"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("No space left"), std::string::npos) << s.message();
+  EXPECT_TRUE(empty) << "the run folder is removed";
+  std::filesystem::remove_all(small);
+  std::filesystem::remove_all(nvdimms);
+}
+
+TEST(GuestTest, TheRamGoesToItsOwnTmpfsFolderWhichIsRemovedWithTheGuest) {
+  const std::string base = nvlab::testing::MakeTempDir();
+  if (mount("tmpfs", base.c_str(), "tmpfs", 0, "size=1g") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  }
+  GuestConfig config = DefaultConfig();
+  config.ram_base = base;
+  std::unique_ptr<Guest> guest;
+  Status s = Guest::Create(config, &guest);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const std::filesystem::path ram = guest->ram_files().at(0);
+  EXPECT_EQ(ram.parent_path().parent_path(),
+            std::filesystem::path(base) / ("nvlab-" + std::to_string(getuid())));
+  EXPECT_EQ(std::filesystem::file_size(ram), config.machine.memory);
+  guest.reset();
+  EXPECT_FALSE(std::filesystem::exists(ram.parent_path()));
+  umount(base.c_str());
+  std::filesystem::remove_all(base);
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+
+#include "nvlab/guest_timer_calibration.h"
+#include "nvlab/qemu_firmware.h"
 
 namespace nvlab {
 namespace {
@@ -86,6 +90,54 @@ TEST(QemuCommandLineTest, TemplateStageHoldsTheBootParametersAndNoNvdimmSettings
       KernelCommandLine(m, l),
       "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check nvlab.template=1 "
       "nvlab.share=1");
+}
+
+TEST(QemuCommandLineTest, TimerCalibrationFollowsTheBootParameters) {
+  Machine m;
+  QemuLaunch l = Launch(m);
+  l.template_stage = true;
+  l.timer_calibration = {10779412};
+  EXPECT_EQ(KernelCommandLine(m, l),
+            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check "
+            "lpj=10779412 nvlab.template=1");
+  l.timer_calibration.loops_per_jiffy = 0;  // a host without a constant TSC
+  EXPECT_EQ(KernelCommandLine(m, l),
+            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check "
+            "nvlab.template=1");
+}
+
+TEST(QemuCommandLineTest, TimerCalibrationComesFromTheHostsTscAndQemusApicClock) {
+  // --deterministic keeps the kernel's own calibration (its TSC is virtual time).
+  const GuestTimerCalibration none = TcgTimerCalibration(true);
+  EXPECT_EQ(none.loops_per_jiffy, 0u);
+  EXPECT_EQ(KernelParameters(none), "");
+  const GuestTimerCalibration c = TcgTimerCalibration(false);
+  const uint64_t tsc = HostTscHertz();
+  if (tsc != 0) {
+    // A real TSC rate (hundreds of MHz to some GHz), and lpj its cycles per jiffy.
+    EXPECT_GT(tsc, 100000000u);
+    EXPECT_LT(tsc, 10000000000u);
+    EXPECT_NEAR(static_cast<double>(c.loops_per_jiffy), static_cast<double>(tsc) / 250,
+                static_cast<double>(tsc) / 250 / 100);
+  }
+}
+
+TEST(QemuCommandLineTest, FirmwareIsPassedAsBiosWhenGiven) {
+  Machine m;
+  QemuLaunch l = Launch(m);
+  auto argv = QemuCommandLine(m, l);
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "-bios"), argv.end());
+  l.firmware = "/usr/share/qemu/qboot.rom";
+  argv = QemuCommandLine(m, l);
+  EXPECT_TRUE(Has(argv, "-bios", "/usr/share/qemu/qboot.rom"));
+  // The one this host's QEMU would get: qboot.rom where it is installed, else none.
+  const std::filesystem::path found = MinimalFirmwareFor("qemu-system-x86_64");
+  if (!found.empty()) {
+    EXPECT_EQ(found.filename(), "qboot.rom");
+    EXPECT_TRUE(std::filesystem::is_regular_file(found));
+  }
+  EXPECT_TRUE(MinimalFirmwareFor("/nonexistent/bin/qemu").empty() ||
+              MinimalFirmwareFor("/nonexistent/bin/qemu") == "/usr/share/qemu/qboot.rom");
 }
 
 TEST(QemuCommandLineTest, TwoNumaNodesGetTheirOwnRamAndNvdimms) {

@@ -24,11 +24,13 @@
 
 #include "nvlab/console_recorder.h"
 #include "nvlab/console_tail.h"
+#include "nvlab/guest_timer_calibration.h"
 #include "nvlab/hex.h"
 #include "nvlab/interruption.h"
 #include "nvlab/memory_image_file.h"
 #include "nvlab/model_control.h"
 #include "nvlab/nvdimm_file.h"
+#include "nvlab/qemu_firmware.h"
 #include "nvlab/run_folder.h"
 #include "nvlab/untrusted_text.h"
 
@@ -53,6 +55,14 @@ fs::path QemuLogOf(const fs::path& run_dir, int boot) {
 // of the saved state (docs/design/warm-starts.md).
 constexpr char kIgnoreShared[] =
     R"({"capabilities":[{"capability":"x-ignore-shared","state":true}]})";
+
+// FileSizeOf is a RAM file's size (0 when it cannot be read: the reservation or copy then
+// fails with the reason).
+uint64_t FileSizeOf(const fs::path& path) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
 
 fs::path CutReportOf(const fs::path& run_dir, int boot) {
   return run_dir / ("cut-report-" + std::to_string(boot) + ".json");
@@ -113,18 +123,23 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
     }
     guest->nvdimm_files_.push_back(file);
   }
+  guest->firmware_ = MinimalFirmwareFor(c.qemu);
   const uint64_t node_ram = machine.memory / static_cast<uint64_t>(machine.numa_nodes);
-  for (int n = 0; n < machine.numa_nodes; ++n) {
-    const fs::path ram = guest->run_dir_ / ("ram" + std::to_string(n));
-    guest->ram_files_.push_back(ram);
-    if (c.dry_run) continue;
-    const int fd = open(ram.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || ftruncate(fd, static_cast<off_t>(node_ram)) != 0) {
-      const int err = errno;
-      if (fd >= 0) close(fd);
-      return Status::IoErrorFromErrno("cannot create guest RAM file " + ram.string(), err);
+  const std::vector<uint64_t> ram_sizes(static_cast<size_t>(machine.numa_nodes), node_ram);
+  if (c.dry_run) {
+    guest->ram_files_ = GuestRamFolder::Planned(c.ram_base, guest->run_dir_, ram_sizes);
+    if (c.accel == Accel::kTcg && !c.warm_template) {
+      // What a cold boot would add to its command line (its own measurement of the TSC).
+      guest->timer_calibration_ = TcgTimerCalibration(c.deterministic);
+      guest->timer_calibrated_ = true;
     }
-    close(fd);
+  } else {
+    // Reserved whole now: a full tmpfs or disk is an error here, not a SIGBUS in QEMU later.
+    NVLAB_RETURN_IF_ERROR(
+        GuestRamFolder::Place(c.ram_base, guest->run_dir_, ram_sizes, &guest->ram_folder_));
+    guest->ram_files_ = guest->ram_folder_.files();
+    guest->ram_fresh_ = true;
+    guest->Log(guest->ram_folder_.description());
   }
   *out = std::move(guest);
   return Status::Ok();
@@ -171,6 +186,9 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.deterministic = config_.deterministic;
   launch.template_stage = true;
   launch.incoming = config_.warm_template.has_value();
+  launch.firmware = firmware_;
+  // A restore does not run the kernel's calibrations: its command line carries none.
+  if (!launch.incoming) launch.timer_calibration = timer_calibration_;
   return QemuCommandLine(config_.machine, launch);
 }
 
@@ -300,6 +318,12 @@ Status Guest::BootFailure(const Status& status) {
 }
 
 Status Guest::ColdBootToTemplateStage(Deadline deadline) {
+  ram_fresh_ = false;
+  // Measured once, for cold boots only (a restore does not run the kernel's calibrations).
+  if (config_.accel == Accel::kTcg && !timer_calibrated_) {
+    timer_calibration_ = TcgTimerCalibration(config_.deterministic);
+    timer_calibrated_ = true;
+  }
   NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
   Status s = agent_.Connect(run_dir_ / "agent.sock", deadline);
   if (s.ok()) s = qmp_.Execute("cont", "", deadline);
@@ -380,8 +404,16 @@ Status Guest::Restore(Deadline deadline, bool* template_failed) {
     });
   }
   for (size_t i = 0; i < ram_files_.size() && !staged; ++i) {
+    if (!ram_fresh_) {
+      // No room is the host's problem, not the template's: no fallback, no rebuild.
+      *template_failed = false;
+      const Machine& m = config_.machine;
+      NVLAB_RETURN_IF_ERROR(
+          ReserveMemoryImage(ram_files_[i], m.memory / static_cast<uint64_t>(m.numa_nodes)));
+      *template_failed = true;
+    }
     uint64_t checksum = 0;
-    NVLAB_RETURN_IF_ERROR(CopyMemoryImage(t.ram_files[i], ram_files_[i], &checksum));
+    NVLAB_RETURN_IF_ERROR(CopyMemoryImageIntoReserved(t.ram_files[i], ram_files_[i], &checksum));
     if (checksum != t.ram_checksums[i]) {
       return Status::FailedPrecondition(t.ram_files[i].string() + " does not match its checksum");
     }
@@ -394,12 +426,14 @@ Status Guest::Restore(Deadline deadline, bool* template_failed) {
     // The thread touches only the template (read) and the .next files: nothing QEMU has open.
     staged_ram_ = std::async(std::launch::async, [this, from = t.ram_files] {
       for (size_t i = 0; i < from.size(); ++i) {
+        NVLAB_RETURN_IF_ERROR(ReserveMemoryImage(staged_ram_files_[i], FileSizeOf(from[i])));
         NVLAB_RETURN_IF_ERROR(
-            CopyMemoryImage(from[i], staged_ram_files_[i], &staged_ram_checksums_[i]));
+            CopyMemoryImageIntoReserved(from[i], staged_ram_files_[i], &staged_ram_checksums_[i]));
       }
       return Status::Ok();
     });
   }
+  ram_fresh_ = false;
   clock_.ram_staged = staged;
   clock_.copy_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_.begin).count();

@@ -17,6 +17,7 @@
 #include "nvlab/memory_image_file.h"
 #include "nvlab/program_identity.h"
 #include "nvlab/qemu_command_line.h"
+#include "nvlab/qemu_firmware.h"
 
 namespace nvlab {
 namespace fs = std::filesystem;
@@ -102,6 +103,7 @@ Status GuestTemplateKey(const GuestConfig& config, std::string* key, std::string
   if (!config.share_dir.empty()) launch.share_dir = "@share";
   launch.deterministic = config.deterministic;
   launch.template_stage = true;
+  launch.firmware = MinimalFirmwareFor(config.qemu);
   std::string argv;
   for (const std::string& a : QemuCommandLine(config.machine, launch)) argv += " " + a;
   *inputs = "input.qemu=" + qemu + "\ninput.kernel=" + kernel + "\ninput.initrd=" + initrd +

@@ -118,6 +118,23 @@ Status ScanImage(int in, uint64_t size, const std::string& name, uint64_t* check
   return Status::Ok();
 }
 
+// CopyInto writes the non-zero blocks of `in` (size bytes) into `out`, which holds zeros there.
+Status CopyInto(int in, uint64_t size, const std::filesystem::path& from, int out,
+                const std::filesystem::path& to, uint64_t* checksum) {
+  return ScanImage(
+      in, size, from.string(), checksum, [&](uint64_t at, const unsigned char* block, uint64_t n) {
+        size_t done = 0;
+        while (done < n) {
+          const ssize_t w = pwrite(out, block + done, n - done, static_cast<off_t>(at + done));
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0)
+            return Status::IoErrorFromErrno("cannot write " + to.string(), w < 0 ? errno : ENOSPC);
+          done += static_cast<size_t>(w);
+        }
+        return Status::Ok();
+      });
+}
+
 }  // namespace
 
 Status CopyMemoryImage(const std::filesystem::path& from, const std::filesystem::path& to,
@@ -132,20 +149,25 @@ Status CopyMemoryImage(const std::filesystem::path& from, const std::filesystem:
   if (ftruncate(out.get(), static_cast<off_t>(size)) != 0) {
     return Status::IoErrorFromErrno("cannot size " + to.string(), errno);
   }
-  return ScanImage(in.get(), size, from.string(), checksum,
-                   [&](uint64_t at, const unsigned char* block, uint64_t n) {
-                     size_t done = 0;
-                     while (done < n) {
-                       const ssize_t w =
-                           pwrite(out.get(), block + done, n - done, static_cast<off_t>(at + done));
-                       if (w < 0 && errno == EINTR) continue;
-                       if (w <= 0)
-                         return Status::IoErrorFromErrno("cannot write " + to.string(),
-                                                         w < 0 ? errno : ENOSPC);
-                       done += static_cast<size_t>(w);
-                     }
-                     return Status::Ok();
-                   });
+  return CopyInto(in.get(), size, from, out.get(), to, checksum);
+}
+
+Status CopyMemoryImageIntoReserved(const std::filesystem::path& from,
+                                   const std::filesystem::path& to, uint64_t* checksum) {
+  Fd in(open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (in.get() < 0) return Status::IoErrorFromErrno("cannot open " + from.string(), errno);
+  struct stat st {};
+  if (fstat(in.get(), &st) != 0) return Status::IoErrorFromErrno("stat " + from.string(), errno);
+  Fd out(open(to.c_str(), O_WRONLY | O_CLOEXEC));
+  if (out.get() < 0) return Status::IoErrorFromErrno("cannot open " + to.string(), errno);
+  struct stat to_st {};
+  if (fstat(out.get(), &to_st) != 0) return Status::IoErrorFromErrno("stat " + to.string(), errno);
+  if (to_st.st_size != st.st_size) {
+    return Status::FailedPrecondition(from.string() + " holds " + std::to_string(st.st_size) +
+                                      " bytes, the RAM file " + to.string() + " " +
+                                      std::to_string(to_st.st_size));
+  }
+  return CopyInto(in.get(), static_cast<uint64_t>(st.st_size), from, out.get(), to, checksum);
 }
 
 Status MemoryImageChecksum(const std::filesystem::path& path, uint64_t* checksum) {

@@ -29,15 +29,18 @@ constexpr const char* kKernelBootParameters =
 }  // namespace
 
 std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) {
+  const std::string calibration = KernelParameters(launch.timer_calibration);
+  const std::string parameters =
+      std::string(kKernelBootParameters) + (calibration.empty() ? "" : " " + calibration);
   if (launch.template_stage) {
     // nvlab.labels=1: the guest must not read the NVDIMMs' label areas before the resume
     // (docs/design/nvdimm-setup.md), so it leaves the NVDIMM bus driver unloaded until then.
     const bool labels = std::any_of(machine.nvdimms.begin(), machine.nvdimms.end(),
                                     [](const Nvdimm& d) { return d.label_size != 0; });
-    return std::string(kKernelBootParameters) + " nvlab.template=1" +
-           (launch.share_dir.empty() ? "" : " nvlab.share=1") + (labels ? " nvlab.labels=1" : "");
+    return parameters + " nvlab.template=1" + (launch.share_dir.empty() ? "" : " nvlab.share=1") +
+           (labels ? " nvlab.labels=1" : "");
   }
-  std::string text = std::string(kKernelBootParameters) + " nvlab.ns=";
+  std::string text = parameters + " nvlab.ns=";
   text += ToString(machine.namespace_mode);
   text += " nvlab.nvdimms=" + std::to_string(machine.nvdimms.size());
   if (machine.namespace_mode == NamespaceMode::kFsdax) {
@@ -107,6 +110,7 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
     if (d.label_size != 0) dev += ",label-size=" + FormatSize(d.label_size);
     add({"-device", dev});
   }
+  if (!launch.firmware.empty()) add({"-bios", launch.firmware.string()});
   add({"-kernel", launch.kernel.string(), "-initrd", launch.initrd.string(), "-append",
        KernelCommandLine(machine, launch)});
   if (launch.console_socket.empty()) {

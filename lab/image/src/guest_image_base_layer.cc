@@ -14,6 +14,7 @@
 #include "manifest_json.h"
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/elf_file.h"
+#include "nvlab/guest_image.h"
 #include "nvlab/host_command.h"
 #include "nvlab/image/guest_image_layers.h"
 #include "nvlab/image/guest_image_tree.h"
@@ -243,6 +244,20 @@ Status UnpackPackages(const std::vector<DebianPackage>& packages, const fs::path
   return Status::Ok();
 }
 
+// CheckKernelHz checks the kernel's tick rate against the one the launcher's timer parameters
+// assumes (kGuestKernelHz): a kernel with another would get a wrong lpj=.
+Status CheckKernelHz(const fs::path& root, const std::string& release) {
+  std::string config;
+  NVLAB_RETURN_IF_ERROR(ReadFileContents(root / "boot" / ("config-" + release), &config));
+  const std::string want = "\nCONFIG_HZ=" + std::to_string(kGuestKernelHz) + "\n";
+  if (("\n" + config).find(want) == std::string::npos) {
+    return Status::FailedPrecondition(
+        "kernel " + release + " is not built with CONFIG_HZ=" + std::to_string(kGuestKernelHz) +
+        " (nvlab's kGuestKernelHz, nvlab/guest_image.h)");
+  }
+  return Status::Ok();
+}
+
 // AddSkeleton adds the folders, merged-/usr links and files every guest needs.
 void AddSkeleton(GuestImageTree* tree) {
   for (const char* dir : {"dev", "proc", "sys", "run", "mnt", "host", "etc", "usr", "usr/bin",
@@ -388,6 +403,7 @@ Status BuildBaseLayer(const std::vector<DebianPackage>& packages, const fs::path
   BaseLayerContents contents;
   NVLAB_RETURN_IF_ERROR(
       UnpackPackages(packages, packages_dir, work_dir, root, &contents.kernel_release, log));
+  NVLAB_RETURN_IF_ERROR(CheckKernelHz(root, contents.kernel_release));
   Log(log, "kernel " + contents.kernel_release + ": extracting the uncompressed vmlinux");
   NVLAB_RETURN_IF_ERROR(ExtractVmlinux(root / "boot" / ("vmlinuz-" + contents.kernel_release),
                                        out_dir / kVmlinuxFile, work_dir));

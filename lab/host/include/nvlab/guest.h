@@ -50,6 +50,7 @@
 #include "nvlab/cut_report.h"
 #include "nvlab/deadline.h"
 #include "nvlab/guest_image.h"
+#include "nvlab/guest_ram_folder.h"
 #include "nvlab/guest_template.h"
 #include "nvlab/machine.h"
 #include "nvlab/model_plugin_argument.h"
@@ -98,6 +99,9 @@ struct GuestConfig {
   // named: an existing --nvdimm-image is checked, a missing one left missing), so that
   // BootCommandLine can show what Boot would start; Boot refuses.
   bool dry_run = false;
+  // ram_base: the tmpfs that holds the guest's RAM files when it has room (nvlab/
+  // guest_ram_folder.h); empty: they stay in the run folder.
+  std::filesystem::path ram_base = DefaultGuestRamBase();
 };
 
 // RunResult is how a guest command ended.
@@ -228,6 +232,14 @@ class Guest {
   // The NVDIMM files the caller named, locked for the guest's lifetime (nvlab/nvdimm_file.h).
   NvdimmFileLocks nvdimm_locks_;
   std::vector<std::filesystem::path> ram_files_;
+  // ram_folder_ holds ram_files_ (a tmpfs folder it removes, or the run folder); declared
+  // before nothing that outlives it: the destructor kills QEMU before members go.
+  GuestRamFolder ram_folder_;
+  // ram_fresh_: ram_files_ are as reserved (all zeros), no boot has used them yet.
+  bool ram_fresh_ = false;
+  std::filesystem::path firmware_;
+  GuestTimerCalibration timer_calibration_;  // lpj= ... of cold boots (TCG)
+  bool timer_calibrated_ = false;            // -bios (nvlab/qemu_firmware.h); empty: QEMU's default
   std::filesystem::path console_log_;
   std::filesystem::path qemu_log_;
   std::filesystem::path report_path_;

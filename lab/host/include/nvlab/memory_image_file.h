@@ -29,6 +29,13 @@ namespace nvlab {
 Status CopyMemoryImage(const std::filesystem::path& from, const std::filesystem::path& to,
                        uint64_t* checksum);
 
+// CopyMemoryImageIntoReserved does the same into an existing file `to` that has `from`'s size
+// and holds only zeros, as ReserveMemoryImage (nvlab/guest_ram_folder.h) leaves it: the file and
+// its reserved space are kept, only the non-zero blocks written. A `to` of another size is a
+// FailedPrecondition.
+Status CopyMemoryImageIntoReserved(const std::filesystem::path& from,
+                                   const std::filesystem::path& to, uint64_t* checksum);
+
 // MemoryImageChecksum computes the same checksum of a file without copying it.
 Status MemoryImageChecksum(const std::filesystem::path& path, uint64_t* checksum);
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "nvlab/guest_timer_calibration.h"
 #include "nvlab/machine.h"
 
 namespace nvlab {
@@ -53,6 +54,11 @@ struct QemuLaunch {
   // incoming: QEMU waits for migrate-incoming (-incoming defer) instead of booting: a warm start
   // restores a guest saved at the template stage.
   bool incoming = false;
+  // firmware: -bios FILE (nvlab/qemu_firmware.h: qboot); empty: QEMU's default (SeaBIOS).
+  std::filesystem::path firmware;
+  // timer_calibration: lpj= (nvlab/guest_timer_calibration.h); zero: none, the kernel
+  // calibrates.
+  GuestTimerCalibration timer_calibration;
 };
 
 // KernelCommandLine is the -append text: the console and the nvlab.* settings the guest's init

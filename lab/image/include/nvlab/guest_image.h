@@ -76,6 +76,11 @@ struct GuestImageSpec {
   bool check_packages = true;
 };
 
+// kGuestKernelHz is the guest kernel's tick rate (CONFIG_HZ of Debian 12's amd64 kernel). The
+// launcher derives timer parameters from it (nvlab/guest_timer_calibration.h); building a base
+// layer checks it against the kernel package's configuration.
+constexpr int kGuestKernelHz = 250;
+
 // GuestImage names the files of a complete image; they stay valid (never rewritten) until the
 // folder is deleted by a user.
 struct GuestImage {
