@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(
     Hostile, AgentFrameBadHeaderTest,
     ::testing::Values(BadHeader{"UnknownType", Header(99, 1, 0, 0, 0), "unknown frame type"},
                       BadHeader{"ZeroType", Header(0, 1, 0, 0, 0), "unknown frame type"},
-                      BadHeader{"AfterResume", Header(20, 1, 0, 0, 0), "unknown frame type"},
+                      BadHeader{"AfterAttachNvdimms", Header(23, 1, 0, 0, 0), "unknown frame type"},
                       BadHeader{"WrongVersion", Header(2, 7, 0, 0, 0), "version"},
                       BadHeader{"ReservedSet", Header(2, 1, 0, 1, 0), "reserved"},
                       BadHeader{"TooLong", Header(2, 1, 0, 0, kMaxFramePayload + 1), "exceeds"},
