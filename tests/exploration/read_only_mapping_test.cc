@@ -42,7 +42,6 @@ TEST_F(ReadOnlyMappingTest, MapsTheFileWithHolesAsZeros) {
   EXPECT_EQ(m.bytes()[4097], 'y');
   ReadOnlyMapping moved = std::move(m);
   EXPECT_EQ(moved.bytes()[4098], 'z');
-  EXPECT_TRUE(m.bytes().empty());
 }
 
 TEST_F(ReadOnlyMappingTest, RefusesShortFilesFoldersAndMissingFiles) {

@@ -24,7 +24,7 @@ using explore::ImageLine;
 using explore::kLineBytes;
 
 // The rewrite reads and compares the files in chunks of this size.
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = size_t{64} * 1024;
 // A watch file has one line per NVDIMM line the check read: at most every line of 64 NVDIMMs of
 // 64 GiB would be absurd; a check reading more than this many lines is refused, not loaded.
 constexpr uint64_t kMaxWatchedLines = 64ull << 20;

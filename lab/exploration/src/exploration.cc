@@ -37,7 +37,7 @@ using explore::Recording;
 
 constexpr int kMaxJobs = 16;
 // workload.command beside a kept recording holds the workload's command line: a few KiB at most.
-constexpr uintmax_t kMaxWorkloadFileBytes = 64 * 1024;
+constexpr uintmax_t kMaxWorkloadFileBytes = uintmax_t{64} * 1024;
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();

@@ -32,7 +32,7 @@ const char* KindName(explore::EventKind kind) {
 
 std::string Seconds(double s) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", s);
+  (void)std::snprintf(buf, sizeof buf, "%.1f", s);
   return buf;
 }
 

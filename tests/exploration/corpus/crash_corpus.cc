@@ -44,7 +44,7 @@ struct Pmem {
 };
 
 [[noreturn]] void Die(const char* what) {
-  std::fprintf(stderr, "crash-corpus: %s\n", what);
+  (void)std::fprintf(stderr, "crash-corpus: %s\n", what);
   std::exit(2);
 }
 
@@ -283,7 +283,7 @@ int UndoLog(const Pmem& p, std::string_view variant, bool write) {
 
 int main(int argc, char** argv) {
   if (argc != 5) {
-    std::fprintf(stderr, "usage: crash-corpus PROGRAM VARIANT write|check DEVICE\n");
+    (void)std::fprintf(stderr, "usage: crash-corpus PROGRAM VARIANT write|check DEVICE\n");
     return 2;
   }
   const std::string_view program = argv[1];

@@ -46,7 +46,7 @@ struct CheckOutcome {
   std::vector<uint64_t> lines_read;  // guest-physical line addresses, first-read order
 };
 
-inline constexpr size_t kMaxCheckOutput = 16 * 1024;
+inline constexpr size_t kMaxCheckOutput = size_t{16} * 1024;
 
 class CrashStateChecker {
  public:
