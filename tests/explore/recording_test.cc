@@ -374,3 +374,17 @@ TEST(RecordingTest, ValidationOfEvents) {
 
 }  // namespace
 }  // namespace nvlab::explore
+
+namespace nvlab::explore {
+namespace {
+
+TEST(EventKindTest, NamesAreThoseReportsShow) {
+  EXPECT_STREQ(ToString(EventKind::kStore), "store");
+  EXPECT_STREQ(ToString(EventKind::kFlush), "flush");
+  EXPECT_STREQ(ToString(EventKind::kFence), "fence");
+  EXPECT_STREQ(ToString(EventKind::kWbinvd), "wbinvd");
+  EXPECT_STREQ(ToString(static_cast<EventKind>(99)), "event");
+}
+
+}  // namespace
+}  // namespace nvlab::explore

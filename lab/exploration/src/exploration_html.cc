@@ -24,20 +24,6 @@ tr.cut { background: #333; color: #fff; }
 pre { background: #f8f8f8; border: 1px solid #ddd; padding: 0.5em; white-space: pre-wrap; }
 )";
 
-const char* KindName(explore::EventKind kind) {
-  switch (kind) {
-    case explore::EventKind::kStore:
-      return "store";
-    case explore::EventKind::kFlush:
-      return "flush";
-    case explore::EventKind::kFence:
-      return "fence";
-    case explore::EventKind::kWbinvd:
-      return "wbinvd";
-  }
-  return "event";
-}
-
 // Guest text: the lab's escaping (control bytes shown as \xNN), then HTML's.
 std::string GuestText(std::string_view text) {
   return HtmlText(EscapeUntrustedLines(text));
@@ -56,7 +42,7 @@ std::string FailureSection(const ExplorationResult& r, const ExplorationFailure&
   for (const FailedLine& l : f.lines) {
     std::string missed;
     for (const MissedWrite& w : l.missed) {
-      missed += std::string(KindName(w.kind)) + " at " + FormatHex(w.gpa) + ", event " +
+      missed += std::string(explore::ToString(w.kind)) + " at " + FormatHex(w.gpa) + ", event " +
                 std::to_string(w.event) + ", PC " + FormatHex(w.pc) +
                 (w.process.empty() ? "" : ", " + GuestText(w.process));
     }
@@ -78,13 +64,13 @@ std::string FailureSection(const ExplorationResult& r, const ExplorationFailure&
   for (const TimelineEvent& t : f.timeline) {
     const bool has_address =
         t.kind == explore::EventKind::kStore || t.kind == explore::EventKind::kFlush;
-    html += "<tr class=\"" + std::string(KindName(t.kind)) + (t.missed ? " missed" : "") +
+    html += "<tr class=\"" + std::string(explore::ToString(t.kind)) + (t.missed ? " missed" : "") +
             "\"><td>" + std::to_string(t.event) + "</td><td>" + std::to_string(t.cpu) +
-            "</td><td class=\"kind\">" + KindName(t.kind) + (t.non_temporal ? " (NT)" : "") +
-            "</td><td>" + (has_address ? FormatHex(t.gpa) : "") + "</td><td>" +
-            (t.kind == explore::EventKind::kStore ? std::to_string(t.size) : "") + "</td><td>" +
-            FormatHex(t.pc) + "</td><td>" + GuestText(t.process) + "</td><td class=\"note\">" +
-            (t.missed ? "did not persist" : "") + "</td></tr>\n";
+            "</td><td class=\"kind\">" + explore::ToString(t.kind) +
+            (t.non_temporal ? " (NT)" : "") + "</td><td>" + (has_address ? FormatHex(t.gpa) : "") +
+            "</td><td>" + (t.kind == explore::EventKind::kStore ? std::to_string(t.size) : "") +
+            "</td><td>" + FormatHex(t.pc) + "</td><td>" + GuestText(t.process) +
+            "</td><td class=\"note\">" + (t.missed ? "did not persist" : "") + "</td></tr>\n";
   }
   html += "<tr class=\"cut\"><td colspan=\"8\">power cut</td></tr>\n</table>\n";
   if (!f.check_output.empty()) {

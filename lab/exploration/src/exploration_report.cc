@@ -16,20 +16,6 @@ namespace {
 
 using explore::StateCount;
 
-const char* KindName(explore::EventKind kind) {
-  switch (kind) {
-    case explore::EventKind::kStore:
-      return "store";
-    case explore::EventKind::kFlush:
-      return "flush";
-    case explore::EventKind::kFence:
-      return "fence";
-    case explore::EventKind::kWbinvd:
-      return "wbinvd";
-  }
-  return "event";
-}
-
 std::string Seconds(double s) {
   char buf[32];
   (void)std::snprintf(buf, sizeof buf, "%.1f", s);
@@ -43,8 +29,8 @@ std::string PointName(const ExplorationFailure& f) {
 }
 
 std::string MissedText(const MissedWrite& w) {
-  std::string text = std::string(KindName(w.kind)) + " at " + FormatHex(w.gpa) + " (event " +
-                     std::to_string(w.event) + ", PC " + FormatHex(w.pc);
+  std::string text = std::string(explore::ToString(w.kind)) + " at " + FormatHex(w.gpa) +
+                     " (event " + std::to_string(w.event) + ", PC " + FormatHex(w.pc);
   if (!w.process.empty()) {
     text += ", " + EscapeUntrusted(w.process) + " pid " + std::to_string(w.pid);
   }
@@ -164,7 +150,7 @@ nlohmann::json ExplorationJson(const ExplorationResult& r) {
       nlohmann::json missed = nlohmann::json::array();
       for (const MissedWrite& w : l.missed) {
         nlohmann::json m = {{"event", w.event},
-                            {"kind", KindName(w.kind)},
+                            {"kind", explore::ToString(w.kind)},
                             {"address", FormatHex(w.gpa)},
                             {"pc", FormatHex(w.pc)},
                             {"pid", w.pid},

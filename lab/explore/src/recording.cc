@@ -9,6 +9,20 @@
 #include "nvlab/hex.h"
 
 namespace nvlab::explore {
+
+const char* ToString(EventKind kind) {
+  switch (kind) {
+    case EventKind::kStore:
+      return "store";
+    case EventKind::kFlush:
+      return "flush";
+    case EventKind::kFence:
+      return "fence";
+    case EventKind::kWbinvd:
+      return "wbinvd";
+  }
+  return "event";
+}
 namespace {
 
 Status EventError(size_t index, const std::string& what) {

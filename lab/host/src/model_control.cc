@@ -17,27 +17,41 @@
 
 namespace nvlab {
 
-Status RequestModelCut(const std::filesystem::path& control_socket, Deadline deadline) {
+namespace {
+
+// Exchange sends `line` (with its newline) to the control socket and returns what came back up
+// to the first newline (the newline included), or less: nothing when the socket is missing,
+// refuses, closes or stays silent past the deadline. A path too long for a unix socket address
+// gives nothing too.
+std::string Exchange(const std::filesystem::path& control_socket, const std::string& line,
+                     Deadline deadline) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   const std::string path = control_socket.string();
   std::string answer;
-  if (path.size() < sizeof(addr.sun_path)) {
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        send(fd, "cut\n", 4, MSG_NOSIGNAL) == 4) {
-      char buf[512];
-      while (answer.find('\n') == std::string::npos && answer.size() < 4096) {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, deadline.RemainingMs()) <= 0) break;
-        const ssize_t r = read(fd, buf, sizeof(buf));
-        if (r <= 0) break;
-        answer.append(buf, static_cast<size_t>(r));
-      }
+  if (path.size() >= sizeof(addr.sun_path)) return answer;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return answer;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    char buf[512];
+    while (answer.find('\n') == std::string::npos && answer.size() < 4096) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, deadline.RemainingMs()) <= 0) break;
+      const ssize_t r = read(fd, buf, sizeof(buf));
+      if (r <= 0) break;
+      answer.append(buf, static_cast<size_t>(r));
     }
-    if (fd >= 0) close(fd);
   }
+  close(fd);
+  return answer;
+}
+
+}  // namespace
+
+Status RequestModelCut(const std::filesystem::path& control_socket, Deadline deadline) {
+  const std::string answer = Exchange(control_socket, "cut\n", deadline);
   if (answer.starts_with("ok")) return Status::Ok();
   return Status::IoError(
       "the persistence model did not settle the NVDIMMs (" +
@@ -47,29 +61,11 @@ Status RequestModelCut(const std::filesystem::path& control_socket, Deadline dea
 Status ModelControlExchange(const std::filesystem::path& control_socket, std::string_view command,
                             Deadline deadline, std::string* answer) {
   answer->clear();
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  const std::string path = control_socket.string();
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return Status::InvalidArgument("the model's control socket path is too long: " + path);
+  if (control_socket.string().size() >= sizeof(sockaddr_un::sun_path)) {
+    return Status::InvalidArgument("the model's control socket path is too long: " +
+                                   control_socket.string());
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::IoErrorFromErrno("socket", errno);
-  const std::string line = std::string(command) + "\n";
-  std::string raw;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
-    char buf[512];
-    while (raw.find('\n') == std::string::npos && raw.size() < 4096) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, deadline.RemainingMs()) <= 0) break;
-      const ssize_t r = read(fd, buf, sizeof(buf));
-      if (r <= 0) break;
-      raw.append(buf, static_cast<size_t>(r));
-    }
-  }
-  close(fd);
+  const std::string raw = Exchange(control_socket, std::string(command) + "\n", deadline);
   const size_t nl = raw.find('\n');
   const std::string first = EscapeUntrusted(raw.substr(0, std::min<size_t>(nl, 200)));
   if (nl == std::string::npos) {

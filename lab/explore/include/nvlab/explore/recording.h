@@ -42,6 +42,9 @@ enum class EventKind : uint8_t { kStore = 1, kFlush = 2, kFence = 3, kWbinvd = 4
 enum class FlushKind : uint8_t { kClflush = 1, kClflushopt = 2, kClwb = 3 };
 enum class FenceKind : uint8_t { kSfence = 1, kMfence = 2, kLocked = 3, kSerializing = 4 };
 
+// ToString names an event kind as reports show it: "store", "flush", "fence", "wbinvd".
+const char* ToString(EventKind kind);
+
 // RecordedEvent is one event; fields a kind does not use are zero.
 struct RecordedEvent {
   EventKind kind = EventKind::kFence;
