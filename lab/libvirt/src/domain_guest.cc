@@ -186,7 +186,7 @@ Status DomainGuest::PowerCut(CutReport* report) {
   *report = CutReport();
   if (cut_pending_report_) {
     cut_pending_report_ = false;
-    return ReadCutReportFile(description_.plugin.report, report);
+    return ReadSyncedCutReport(report);
   }
   NVLAB_RETURN_IF_ERROR(RequirePowerCut(description_));
   NVLAB_RETURN_IF_ERROR(RemoveStaleReport());
@@ -199,7 +199,18 @@ Status DomainGuest::PowerCut(CutReport* report) {
   if (!s.ok()) return LabFailure(s.WithContext("power cut"));
   if (!destroyed.ok()) return destroyed.WithContext("power cut");
   Log("power cut: domain " + config_.name + " suspended, cut and destroyed");
-  return ReadCutReportFile(description_.plugin.report, report);
+  return ReadSyncedCutReport(report);
+}
+
+// ReadSyncedCutReport reads the model's report; a cut whose NVDIMM files could not be synced is
+// a lab failure, as for a guest nvlab starts itself (nvlab/cut_report.h, CheckCutSynced).
+Status DomainGuest::ReadSyncedCutReport(CutReport* report) {
+  NVLAB_RETURN_IF_ERROR(ReadCutReportFile(description_.plugin.report, report));
+  if (Status synced = CheckCutSynced(*report); !synced.ok()) {
+    *report = CutReport();
+    return LabFailure(synced);
+  }
+  return Status::Ok();
 }
 
 Status DomainGuest::Boot() {

@@ -94,6 +94,8 @@ class DomainGuest {
   // socket, else at most once a second (each call is a round trip to the daemon).
   bool MachineEnded();
   Status RemoveStaleReport() const;
+  // ReadSyncedCutReport reads the model's report and fails when its NVDIMM sync failed.
+  Status ReadSyncedCutReport(CutReport* report);
   // LabFailure adds the console tail to a failure, keeping its code.
   Status LabFailure(const Status& status) const;
   void Log(const std::string& line) const;
