@@ -14,6 +14,9 @@
 // the state's image and writes the lines that differ, so whatever the last check, its mounts and
 // unmounts stored is undone as well, without trusting the guest to say what it wrote.
 //
+// On devdax the agent's detach and attach are skipped: nothing in the guest caches a dax
+// device's content.
+//
 // With a host share, the check guest mounts it again with the page cache (cache=loose), so that
 // a check program on the share is read from the host once, not at every exec.
 //
@@ -85,7 +88,8 @@ class CrashStateChecker {
   std::vector<int> fds_;  // the guest's NVDIMM files, open for writing
   std::string check_;
   std::chrono::milliseconds check_timeout_{60000};
-  std::filesystem::path share_dir_;   // the host's share, when the guest has one
+  std::filesystem::path share_dir_;  // the host's share, when the guest has one
+  bool detaches_ = true;  // fsdax and raw: the agent detaches and attaches around each check
   std::filesystem::path watch_file_;  // where the plugin writes the lines a check read
   // Per NVDIMM, the chunks of its initial image that hold data (found by the first rewrite).
   std::vector<std::vector<uint64_t>> chunks_of_initial_;
