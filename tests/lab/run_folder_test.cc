@@ -34,7 +34,7 @@ class RunFolderTest : public ::testing::Test {
   }
   // Forge makes a run folder named `name` whose owner file says pid and start.
   fs::path Forge(const std::string& name, pid_t pid, uint64_t start) {
-    const fs::path dir = root_ / name;
+    fs::path dir = root_ / name;
     fs::create_directories(dir);
     std::ofstream(dir / "owner") << OwnerFileText(pid, start);
     std::ofstream(dir / "console-1.log") << "left behind";
