@@ -457,11 +457,12 @@ bool TranslateFlushAddress(uint64_t vaddr, uint64_t* gpa) {
   return true;
 }
 
-bool WriteWholeFile(const std::string& path, const std::string& text, std::string* error) {
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+// WriteTextFile creates path (0644) with text; with sync, fsyncs it before closing.
+bool WriteTextFile(const std::string& path, const std::string& text, bool sync,
+                   std::string* error) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) {
-    *error = "cannot create " + tmp + ": " + std::strerror(errno);
+    *error = "cannot create " + path + ": " + std::strerror(errno);
     return false;
   }
   size_t done = 0;
@@ -469,15 +470,23 @@ bool WriteWholeFile(const std::string& path, const std::string& text, std::strin
     ssize_t n = write(fd, text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      *error = "cannot write " + tmp + ": " + std::strerror(errno);
+      *error = "cannot write " + path + ": " + std::strerror(n < 0 ? errno : EIO);
       close(fd);
       return false;
     }
     done += static_cast<size_t>(n);
   }
-  bool ok = fsync(fd) == 0;
+  bool ok = !sync || fsync(fd) == 0;
   ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!ok) *error = "cannot finish " + path + ": " + std::strerror(errno);
+  return ok;
+}
+
+// WriteWholeFile writes path.tmp, synced, and renames it over path.
+bool WriteWholeFile(const std::string& path, const std::string& text, std::string* error) {
+  const std::string tmp = path + ".tmp";
+  if (!WriteTextFile(tmp, text, /*sync=*/true, error)) return false;
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
     *error = "cannot finish " + path + ": " + std::strerror(errno);
     return false;
   }
@@ -677,27 +686,7 @@ void AfterOrderingFence() {
 // WriteWatchFile writes the watched lines to path: a plain write (the host reads it once, right
 // after the answer; nothing needs it durable).
 bool WriteWatchFile(const std::string& path, const std::string& text, std::string* error) {
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    *error = "cannot create " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *error = "cannot write " + path + ": " + std::strerror(n < 0 ? errno : EIO);
-      close(fd);
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (close(fd) != 0) {
-    *error = "cannot close " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
+  return WriteTextFile(path, text, /*sync=*/false, error);
 }
 
 // WatchCommand answers watch-begin and watch-end <path> (the control socket's thread).
