@@ -30,9 +30,12 @@ constexpr uint64_t kDaxAlign = 2ull << 20;
 struct CorpusCase {
   const char* program;
   const char* variant;
-  // The line (64-byte index in the program's mapping) whose write a failing state must name as
-  // not persisted; -1: the variant is correct.
-  int missed_line;
+  // The lines (64-byte indexes in the program's mapping, first to last) of which a failing state
+  // must name one as not persisted; -1: the variant is correct. A range where the bug repeats
+  // per entry: the kernel's own fences (an interrupt between a flush and the program's next
+  // store) may close the window at some entries, so which entry fails varies from run to run.
+  int missed_first;
+  int missed_last;
 };
 
 std::string CaseName(const ::testing::TestParamInfo<CorpusCase>& info) {
@@ -103,7 +106,7 @@ TEST_P(CorpusTest, VerdictStoreThatDidNotPersistAndPruningSound) {
   const std::string last = result.err.substr(summary);
   EXPECT_NE(last.find(" crash points in "), std::string::npos) << last;
   EXPECT_GT(report["totals"]["crash_points"].get<uint64_t>(), 1u) << Describe(result);
-  if (c.missed_line < 0) {
+  if (c.missed_first < 0) {
     EXPECT_EQ(result.exit_status, 0) << Describe(result);
     EXPECT_NE(last.find(": 0 failed"), std::string::npos) << last;
     EXPECT_GT(report["totals"]["checked"].get<uint64_t>(), 1u) << Describe(result);
@@ -111,8 +114,10 @@ TEST_P(CorpusTest, VerdictStoreThatDidNotPersistAndPruningSound) {
     EXPECT_EQ(result.exit_status, 1) << Describe(result);
     ASSERT_FALSE(report["failures"].empty()) << Describe(result);
     const std::set<uint64_t> missed = MissedLines(report);
-    EXPECT_TRUE(missed.contains(static_cast<uint64_t>(c.missed_line)))
-        << "missed lines in the report: " << nlohmann::json(missed).dump() << "\n"
+    const auto named_line = missed.lower_bound(static_cast<uint64_t>(c.missed_first));
+    EXPECT_TRUE(named_line != missed.end() && *named_line <= static_cast<uint64_t>(c.missed_last))
+        << "expected lines " << c.missed_first << "-" << c.missed_last
+        << ", missed lines in the report: " << nlohmann::json(missed).dump() << "\n"
         << Describe(result);
     bool named = false;  // The failing state names the process that stored.
     for (const auto& failure : report["failures"]) {
@@ -138,18 +143,19 @@ TEST_P(CorpusTest, VerdictStoreThatDidNotPersistAndPruningSound) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, CorpusTest,
-                         ::testing::Values(CorpusCase{"log-append", "correct", -1},
-                                           CorpusCase{"log-append", "missing-flush", 1},
-                                           CorpusCase{"log-append", "missing-drain", 1},
-                                           CorpusCase{"pointer-swing", "correct", -1},
-                                           CorpusCase{"pointer-swing", "publish-before-persist", 2},
-                                           CorpusCase{"pointer-swing", "wrong-range", 3},
-                                           CorpusCase{"two-field", "correct", -1},
-                                           CorpusCase{"two-field", "torn-16", 4},
-                                           CorpusCase{"ring-buffer", "correct", -1},
-                                           CorpusCase{"ring-buffer", "missing-drain", 9},
-                                           CorpusCase{"undo-log", "correct", -1},
-                                           CorpusCase{"undo-log", "missing-flush", 20}),
+                         ::testing::Values(CorpusCase{"log-append", "correct", -1, -1},
+                                           CorpusCase{"log-append", "missing-flush", 1, 1},
+                                           CorpusCase{"log-append", "missing-drain", 1, 3},
+                                           CorpusCase{"pointer-swing", "correct", -1, -1},
+                                           CorpusCase{"pointer-swing", "publish-before-persist", 2,
+                                                      2},
+                                           CorpusCase{"pointer-swing", "wrong-range", 3, 3},
+                                           CorpusCase{"two-field", "correct", -1, -1},
+                                           CorpusCase{"two-field", "torn-16", 4, 4},
+                                           CorpusCase{"ring-buffer", "correct", -1, -1},
+                                           CorpusCase{"ring-buffer", "missing-drain", 9, 11},
+                                           CorpusCase{"undo-log", "correct", -1, -1},
+                                           CorpusCase{"undo-log", "missing-flush", 20, 20}),
                          CaseName);
 
 // The same seed gives the same states and verdicts (a sampled exploration of one recording).
