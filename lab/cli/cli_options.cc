@@ -358,6 +358,7 @@ struct Commands {
   CLI::App* campaign = nullptr;
   CLI::App* campaign_merge = nullptr;
   CLI::App* explore = nullptr;
+  CLI::App* doctor = nullptr;
 };
 
 // BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
@@ -408,8 +409,14 @@ Commands BuildApp(CLI::App* app) {
       "run the --workload CMD once under the persistence model, recording its NVDIMM stores, "
       "flushes and fences; then check every crash state a power cut could leave at each crash "
       "point with the --check CMD (exit 0: the state is fine); exits 1 when a state fails");
+  commands.doctor = app->add_subcommand(
+      "doctor",
+      "check this host and say what to fix, one line per check: QEMU and the plugin, the guest "
+      "image, free space, /dev/kvm, libvirt; exit 1 when an essential check fails");
+  formatter->SetUsage("doctor", " [--json]");
+  formatter->SetNoLabOptions("doctor");
   for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.demo,
-                            commands.machine, commands.explore}) {
+                            commands.machine, commands.explore, commands.doctor}) {
     command->group("Commands");
     command->footer(kFooter);
   }
@@ -818,6 +825,7 @@ Subcommand SubcommandOf(const Commands& commands) {
   if (commands.campaign_merge->parsed()) return Subcommand::kCampaignMerge;
   if (commands.campaign->parsed()) return Subcommand::kCampaign;
   if (commands.explore->parsed()) return Subcommand::kExplore;
+  if (commands.doctor->parsed()) return Subcommand::kDoctor;
   return Subcommand::kNone;
 }
 
@@ -938,6 +946,8 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     AddMachineOptions(commands.machine, &options);
     AddDomainOptions(commands.run, &options);
     AddDomainOptions(commands.power_cycle, &options);
+    AddDebugOptions(commands.run, &options.debug);
+    AddDebugOptions(commands.power_cycle, &options.debug);
     AddCampaignOptions(commands, &options.campaign);
     AddExploreOptions(commands.explore, &options.explore);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
@@ -965,6 +975,19 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     }
     if (const std::string problem = DomainOptionProblem(app, options); !problem.empty()) {
       return UsageError(app, problem);
+    }
+    if (const std::string problem =
+            DebugOptionProblem(options.debug, options.dry_run, !options.domain.empty());
+        !problem.empty()) {
+      return UsageError(app, problem);
+    }
+    if (options.subcommand == Subcommand::kDoctor) {
+      for (const CLI::Option* option : app.get_options()) {
+        if (option->get_group() == kLabOptionsGroup && option->count() > 0 &&
+            option->get_name() != "--json") {
+          return UsageError(app, option->get_name() + ": nvlab doctor takes only --json");
+        }
+      }
     }
     if (const std::string problem = CampaignProblem(app, options, commands); !problem.empty()) {
       return UsageError(app, problem);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "debug_options.h"
 #include "nvlab/machine.h"
 #include "nvlab/model/cut_policy.h"
 #include "nvlab/qemu_command_line.h"
@@ -27,7 +28,8 @@ enum class Subcommand {
   kMachine,
   kCampaign,
   kCampaignMerge,
-  kExplore
+  kExplore,
+  kDoctor
 };
 
 inline constexpr int kDefaultTimeoutSeconds = 300;
@@ -108,6 +110,7 @@ struct CliOptions {
   std::string connect_uri;
   CampaignOptions campaign;
   ExploreOptions explore;
+  DebugOptions debug;  // run, power-cycle: --keep, --console, --gdb (debug_options.h)
 };
 
 enum class CommandLineStatus {

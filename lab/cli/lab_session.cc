@@ -4,6 +4,8 @@
 
 #include "nvlab/guest_template_cache.h"
 
+#include "debug_aids.h"
+
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -44,7 +46,15 @@ int ExitStatusFor(const Status& status) {
 }
 
 LabSession::LabSession(const CliOptions& options)
-    : options_(options), deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
+    : options_(options), deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {
+  ProgressLine::Options progress;
+  // Commands that run one guest at a time; campaign and explore print progress of their own.
+  const Subcommand s = options.subcommand;
+  progress.enabled =
+      (s == Subcommand::kImage || s == Subcommand::kRun || s == Subcommand::kPowerCycle) &&
+      ProgressWanted(options.json, options.debug.console, options.verbose);
+  progress_ = std::make_unique<ProgressLine>(ProgressLine::StderrWriter(), progress);
+}
 
 bool LabSession::model_enabled() const {
   return options_.model.value_or(options_.accel == Accel::kTcg);
@@ -91,6 +101,7 @@ Status LabSession::PrepareImage(GuestImage* image) {
   spec.guest_data_dir = layout_.guest_data_dir;
   spec.log = options_.verbose ? &std::cerr : nullptr;
   spec.notices = &std::cerr;
+  spec.progress = progress_.get();
   const Status s = EnsureGuestImage(spec, image);
   if (!s.ok()) return s.WithContext("building the guest image");
   // A Ctrl-C between the builder's tools (or during a step that runs none) ends the run too.
@@ -137,21 +148,25 @@ Status LabSession::MakeGuestConfig(GuestConfig* out, bool dry_run) {
   }
   config.log = options_.verbose ? &std::cerr : nullptr;
   config.notices = &std::cerr;
+  config.progress = progress_.get();
   config.boot_timeout = std::chrono::milliseconds(deadline_.RemainingMs());
   config.run_deadline = deadline_;
   config.hang_timeout = std::chrono::seconds(options_.hang_timeout_seconds);
   config.dry_run = dry_run;
+  NVLAB_RETURN_IF_ERROR(ApplyDebugOptions(options_.debug, dry_run, &config));
   NVLAB_RETURN_IF_ERROR(ChooseWarmStart(dry_run, &config));
   *out = std::move(config);
   return Status::Ok();
 }
 
-// ChooseWarmStart sets config->warm_template unless the guest boots cold: --cold, or --accel kvm
-// (templates are saved and restored under TCG). A template that cannot be built is no reason to
+// ChooseWarmStart sets config->warm_template unless the guest boots cold: --cold, --accel kvm
+// (templates are saved and restored under TCG), or --gdb (gdb sees the whole boot). A template that cannot be built is no reason to
 // fail: the guest boots cold and one line says why. A dry run builds nothing: it shows the
 // restoring command line, and -v says whether the template is there yet.
 Status LabSession::ChooseWarmStart(bool dry_run, GuestConfig* config) {
-  if (options_.cold || options_.accel == Accel::kKvm) return Status::Ok();
+  if (options_.cold || options_.accel == Accel::kKvm || options_.debug.gdb_port != 0) {
+    return Status::Ok();
+  }
   const std::filesystem::path home = DefaultNvlabHome();
   if (dry_run) {
     // Only the restoring command line is shown; QEMU itself need not be there.

@@ -125,6 +125,9 @@ class LabSession {
   Machine machine_;
   bool machine_resolved_ = false;
   std::optional<GuestImage> prepared_image_;
+  // progress_: the terminal's progress line of the image build and the boots (run,
+  // power-cycle, image on a terminal: nvlab/progress_line.h).
+  std::unique_ptr<ProgressLine> progress_;
 };
 
 // RunDemo is `nvlab demo`: the README's main job.

@@ -16,6 +16,7 @@
 
 #include "campaign_command.h"
 #include "cli_options.h"
+#include "doctor_command.h"
 #include "domain_session.h"
 #include "explore_command.h"
 #include "lab_session.h"
@@ -190,6 +191,8 @@ static int RunSubcommand(const CliOptions& opts) {
       return nvlab::RunCampaignMerge(opts.campaign);
     case nvlab::Subcommand::kExplore:
       return nvlab::RunExplore(opts);
+    case nvlab::Subcommand::kDoctor:
+      return nvlab::RunDoctor(opts);
     case nvlab::Subcommand::kNone:
       break;
   }

@@ -42,10 +42,21 @@ bool WriteAllAt(int fd, std::string_view bytes, off_t offset) {
   return true;
 }
 
+// CopyOut writes a chunk to the --console copy; a reader that went away costs nothing but the
+// copy.
+void CopyOut(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
 }  // namespace
 
 Status ConsoleRecorder::Start(const std::filesystem::path& socket, const std::filesystem::path& log,
-                              uint64_t cap, std::unique_ptr<ConsoleRecorder>* out) {
+                              uint64_t cap, std::unique_ptr<ConsoleRecorder>* out, int copy_fd) {
   if (cap < 4096) return Status::InvalidArgument("the console log cap is under 4 KiB");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -56,6 +67,7 @@ Status ConsoleRecorder::Start(const std::filesystem::path& socket, const std::fi
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   std::unique_ptr<ConsoleRecorder> r(new ConsoleRecorder());
   r->cap_ = cap;
+  r->copy_fd_ = copy_fd;
   r->socket_ = socket;
   r->last_output_ns_.store(NowNs(), std::memory_order_relaxed);
   r->log_fd_ = open(log.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -130,6 +142,7 @@ void ConsoleRecorder::Loop() {
           bytes_seen_.fetch_add(chunk.size(), std::memory_order_relaxed);
           Watch(chunk);
           Append(chunk);
+          if (copy_fd_ >= 0) CopyOut(copy_fd_, chunk);
           continue;
         }
         if (r < 0 && errno == EINTR) continue;

@@ -90,6 +90,9 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
     return Status::InvalidArgument(
         "the persistence model needs TCG: --accel kvm implies --model off");
   }
+  if (config.gdb_port != 0 && config.warm_template) {
+    return Status::InvalidArgument("a guest debugged with gdb boots cold (no warm template)");
+  }
   if (!config.share_dir.empty() && !fs::is_directory(config.share_dir)) {
     return Status::NotFound("--share " + config.share_dir.string() + " is not a directory");
   }
@@ -152,11 +155,29 @@ Guest::~Guest() {
   KillQemu();
   agent_.Close();
   std::error_code ec;
-  if (!run_dir_.empty()) fs::remove_all(run_dir_, ec);
+  if (run_dir_.empty()) return;
+  if (config_.keep_run_folder && !config_.dry_run) {
+    const Status marked = MarkRunFolderKept(run_dir_);
+    if (config_.notices != nullptr) {
+      *config_.notices << "nvlab: kept the run folder: " << run_dir_.string()
+                       << (marked.ok() ? "" : " (" + marked.message() + ": a later nvlab may "
+                                                                          "sweep it)")
+                       << "\n"
+                       << std::flush;
+    }
+    return;
+  }
+  fs::remove_all(run_dir_, ec);
 }
 
 void Guest::Log(const std::string& line) const {
   if (config_.log != nullptr) *config_.log << "nvlab: " << line << "\n" << std::flush;
+}
+
+void Guest::Progress(const char* phase) const {
+  if (config_.progress != nullptr) {
+    config_.progress->Set("boot " + std::to_string(boots_) + ": " + phase);
+  }
 }
 
 std::string Guest::PluginArgument(int boot) const {
@@ -189,6 +210,7 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.firmware = firmware_;
   // A restore does not run the kernel's calibrations: its command line carries none.
   if (!launch.incoming) launch.timer_calibration = timer_calibration_;
+  launch.gdb_port = config_.gdb_port;
   return QemuCommandLine(config_.machine, launch);
 }
 
@@ -204,7 +226,8 @@ Status Guest::Spawn(const std::vector<std::string>& argv) {
   // The console's listener exists before QEMU connects to it, at QEMU's start.
   console_.reset();
   NVLAB_RETURN_IF_ERROR(ConsoleRecorder::Start(ConsoleSocketOf(run_dir_, boots_), console_log_,
-                                               config_.console_log_cap, &console_));
+                                               config_.console_log_cap, &console_,
+                                               config_.console_fd));
   return Subprocess::Start(argv, options, &qemu_);
 }
 
@@ -324,9 +347,11 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
     timer_calibration_ = TcgTimerCalibration(config_.deterministic);
     timer_calibrated_ = true;
   }
+  Progress("starting QEMU");
   NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
+  Progress("the kernel, init and the agent");
   Status s = agent_.Connect(run_dir_ / "agent.sock", deadline);
-  if (s.ok()) s = qmp_.Execute("cont", "", deadline);
+  if (s.ok()) s = config_.gdb_port != 0 ? AwaitGdbContinue(deadline) : qmp_.Execute("cont", "", deadline);
   clock_.continued = std::chrono::steady_clock::now();
   if (s.ok()) s = agent_.AwaitBootHello(deadline);
   if (s.ok()) {
@@ -341,6 +366,28 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
   clock_.template_hello = std::chrono::steady_clock::now();
   clock_.template_hello_values = agent_.hello();
   return Status::Ok();
+}
+
+Status Guest::AwaitGdbContinue(Deadline deadline) {
+  if (config_.progress != nullptr) config_.progress->Clear();
+  if (config_.notices != nullptr) {
+    *config_.notices << "nvlab: boot " << boots_ << " waits for gdb on 127.0.0.1:"
+                     << config_.gdb_port << " (it runs when gdb continues it)\n"
+                     << config_.gdb_hints << std::flush;
+  }
+  for (;;) {
+    std::string result;
+    NVLAB_RETURN_IF_ERROR(qmp_.Execute("query-status", "", deadline, &result));
+    const nlohmann::json reply = nlohmann::json::parse(result, nullptr, false);
+    if (reply.is_object() && reply.value("running", false)) return Status::Ok();
+    if (ReapQemu()) return Status::GuestDied("QEMU ended while it waited for gdb");
+    if (const int sig = InterruptionSignal()) {
+      return Status::Cancelled("interrupted by signal " + std::to_string(sig) +
+                               " while the guest waited for gdb");
+    }
+    if (deadline.expired()) return Status::Timeout("gdb did not continue the guest");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 Status Guest::AwaitMigration(Deadline deadline, const char* what) {
@@ -370,6 +417,7 @@ Status Guest::AwaitMigration(Deadline deadline, const char* what) {
 
 Status Guest::Restore(Deadline deadline, bool* template_failed) {
   *template_failed = true;
+  Progress("restoring the saved guest");
   const GuestTemplate& t = *config_.warm_template;
   if (t.ram_files.size() != ram_files_.size()) {
     return Status::FailedPrecondition("the template has " + std::to_string(t.ram_files.size()) +
@@ -488,6 +536,7 @@ Status Guest::ResumeGuest(Deadline deadline) {
   request.fs = ToString(m.filesystem);
   request.nvdimms = static_cast<int>(m.nvdimms.size());
   request.share = !config_.share_dir.empty();
+  Progress("NVDIMM setup");
   Status s = agent_.Resume(request, deadline);
   if (!s.ok()) return BootFailure(s);
   clock_.ready = std::chrono::steady_clock::now();
@@ -540,6 +589,13 @@ Status Guest::Boot() {
   if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
   const Deadline deadline = Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline);
   BeginBoot();
+  // The progress line's wait ends whichever way the boot does.
+  struct ProgressDone {
+    ProgressLine* line;
+    ~ProgressDone() {
+      if (line != nullptr) line->Done();
+    }
+  } progress_done{config_.progress};
   if (config_.warm_template) {
     bool template_failed = false;
     Status s = Restore(deadline, &template_failed);
@@ -547,6 +603,7 @@ Status Guest::Boot() {
     if (!s.ok()) {
       // The template is unusable (damaged, or a QEMU that cannot load it): this guest boots cold
       // from now on, and the next nvlab run checks and rebuilds the template.
+      if (config_.progress != nullptr) config_.progress->Clear();
       if (config_.notices != nullptr) {
         *config_.notices << "nvlab: warm start from " << config_.warm_template->dir.string()
                          << " failed (" << s.message() << "); booting cold\n"

@@ -37,6 +37,7 @@ Status BuildTemplate(const GuestConfig& config, const std::string& key, const st
   c.nvdimm_images.clear();
   c.warm_template.reset();
   c.dry_run = false;
+  c.keep_run_folder = false;  // the template keeps its console log itself (console.log)
   if (!config.share_dir.empty()) {
     // The template has the share device, not the run's folder: the guest mounts it at resume.
     c.share_dir = dir / "share";

@@ -136,6 +136,7 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
          "base=2020-01-01T00:00:00,clock=vm"});
   }
   if (launch.incoming) add({"-incoming", "defer"});
+  if (launch.gdb_port != 0) add({"-gdb", "tcp:127.0.0.1:" + std::to_string(launch.gdb_port)});
   return argv;
 }
 

@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kOwnerFile[] = "owner";
+constexpr char kKeptFile[] = "kept";
 // The owner file is a few dozen bytes; anything larger is not one.
 constexpr size_t kMaxOwnerFileBytes = 256;
 
@@ -116,6 +117,8 @@ void SweepStaleRunFolders(const fs::path& root, std::ostream* log) {
     if (lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
       continue;
     }
+    std::error_code kept;
+    if (fs::exists(entry.path() / kKeptFile, kept) || kept) continue;  // the user's now
     pid_t pid = 0;
     uint64_t start_time = 0;
     if (!ReadOwner(entry.path(), &pid, &start_time) || !OwnerIsGone(pid, start_time)) continue;
@@ -127,6 +130,12 @@ void SweepStaleRunFolders(const fs::path& root, std::ostream* log) {
            << std::flush;
     }
   }
+}
+
+Status MarkRunFolderKept(const fs::path& folder) {
+  return WriteFileAtomically(folder / kKeptFile,
+                             "kept by nvlab --keep: no nvlab removes this folder; delete it when "
+                             "done\n");
 }
 
 Status MakeRunFolder(fs::path* out, std::ostream* log) {

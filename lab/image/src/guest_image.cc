@@ -457,7 +457,8 @@ Status BuildBaseLayerInto(const fs::path& home, const fs::path& base_dir,
   fs::path temp_base;
   NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "work", &work));
   NVLAB_RETURN_IF_ERROR(MakeTempDir(home, "base", &temp_base));
-  Status status = image::BuildBaseLayer(packages, home / "packages", work, temp_base, spec.log);
+  Status status =
+      image::BuildBaseLayer(packages, home / "packages", work, temp_base, spec.log, spec.progress);
   std::error_code error;
   fs::remove_all(work, error);
   if (!status.ok()) {
@@ -661,6 +662,14 @@ Status PrepareNvlabHome(const fs::path& home) {
 }
 
 Status EnsureGuestImage(const GuestImageSpec& spec, GuestImage* out) {
+  // The progress line's wait ends whichever way this returns.
+  struct ProgressDone {
+    ProgressLine* line;
+    ~ProgressDone() {
+      if (line != nullptr) line->Done();
+    }
+  } progress_done{spec.progress};
+  if (spec.progress != nullptr) spec.progress->Set("guest image: checking the cache");
   fs::path home = spec.home.empty() ? DefaultNvlabHome() : spec.home;
   if (spec.guest_data_dir.empty()) {
     return Status::InvalidArgument("guest image: no guest data folder (share/nvlab/guest)");

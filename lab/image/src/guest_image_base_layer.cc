@@ -227,13 +227,18 @@ struct BaseLayerContents {
 // kernel's release from its package name.
 Status UnpackPackages(const std::vector<DebianPackage>& packages, const fs::path& packages_dir,
                       const fs::path& work_dir, const fs::path& root, std::string* kernel_release,
-                      std::ostream* log) {
+                      std::ostream* log, ProgressLine* progress) {
   std::error_code error;
   fs::create_directories(root, error);
   if (error) return Status::IoError("cannot create " + root.string());
+  size_t n = 0;
   for (const DebianPackage& package : packages) {
     fs::path deb;
     Log(log, "package " + package.name + " " + package.version);
+    if (progress != nullptr) {
+      progress->Set("guest image: package " + std::to_string(++n) + "/" +
+                    std::to_string(packages.size()) + " " + package.name);
+    }
     NVLAB_RETURN_IF_ERROR(FetchPackage(package, packages_dir, work_dir, &deb));
     NVLAB_RETURN_IF_ERROR(UnpackPackage(deb, root));
     if (package.name.rfind(kKernelPackagePrefix, 0) == 0) {
@@ -398,12 +403,14 @@ std::string BaseLayerKey(const std::vector<DebianPackage>& packages) {
 }
 
 Status BuildBaseLayer(const std::vector<DebianPackage>& packages, const fs::path& packages_dir,
-                      const fs::path& work_dir, const fs::path& out_dir, std::ostream* log) {
+                      const fs::path& work_dir, const fs::path& out_dir, std::ostream* log,
+                      ProgressLine* progress) {
   const fs::path root = work_dir / "root";
   BaseLayerContents contents;
-  NVLAB_RETURN_IF_ERROR(
-      UnpackPackages(packages, packages_dir, work_dir, root, &contents.kernel_release, log));
+  NVLAB_RETURN_IF_ERROR(UnpackPackages(packages, packages_dir, work_dir, root,
+                                       &contents.kernel_release, log, progress));
   NVLAB_RETURN_IF_ERROR(CheckKernelHz(root, contents.kernel_release));
+  if (progress != nullptr) progress->Set("guest image: the kernel and its modules");
   Log(log, "kernel " + contents.kernel_release + ": extracting the uncompressed vmlinux");
   NVLAB_RETURN_IF_ERROR(ExtractVmlinux(root / "boot" / ("vmlinuz-" + contents.kernel_release),
                                        out_dir / kVmlinuxFile, work_dir));

@@ -14,6 +14,9 @@
 // part is dropped and the file holds a line saying so followed by the last cap/2 bytes or more.
 // ReadConsoleTail (nvlab/console_tail.h) reads it as it reads any console file.
 //
+// The copy (nvlab --console): with a `copy_fd`, every byte also goes there as it arrives,
+// unchanged (the guest's output passed through, as a command's is); a failed write is ignored.
+//
 // Thread-safety: the accessors may be called from any thread while the recorder runs; Start and
 // Stop from the owner's thread only.
 
@@ -44,10 +47,11 @@ class ConsoleRecorder {
   using Clock = std::chrono::steady_clock;
 
   // Start listens on `socket` (removed first if present), creates (truncates) `log` and starts
-  // the copying thread. Errors: InvalidArgument when the path does not fit a unix socket
-  // address or cap is under 4 KiB; IoError naming the file or socket.
+  // the copying thread; copy_fd, when >= 0, gets a copy of the console (the caller keeps it
+  // open). Errors: InvalidArgument when the path does not fit a unix socket address or cap is
+  // under 4 KiB; IoError naming the file or socket.
   static Status Start(const std::filesystem::path& socket, const std::filesystem::path& log,
-                      uint64_t cap, std::unique_ptr<ConsoleRecorder>* out);
+                      uint64_t cap, std::unique_ptr<ConsoleRecorder>* out, int copy_fd = -1);
 
   ~ConsoleRecorder();
   ConsoleRecorder(const ConsoleRecorder&) = delete;
@@ -77,6 +81,7 @@ class ConsoleRecorder {
   int listen_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};
   int log_fd_ = -1;
+  int copy_fd_ = -1;  // not owned
   uint64_t cap_ = kConsoleLogCap;
   uint64_t log_size_ = 0;   // the log file's size (the thread's own)
   std::string carry_;       // the end of the last chunk: a panic line split across two reads

@@ -22,7 +22,8 @@
 // is destroyed, so a second nvlab on it is refused with the file untouched, and naming one file
 // twice is refused too. Otherwise nvlab makes a zeroed one in the run folder. The run
 // folder (nvlab/run_folder.h) is removed when the Guest is destroyed, QEMU killed first if it
-// still runs; a killed nvlab's run folder is swept by a later one.
+// still runs (unless GuestConfig::keep_run_folder); a killed nvlab's run folder is swept by a
+// later one.
 //
 // Thread-safety: one thread at a time per Guest; distinct Guests are independent (several can run
 // at once from the same image).
@@ -55,6 +56,7 @@
 #include "nvlab/machine.h"
 #include "nvlab/model_plugin_argument.h"
 #include "nvlab/nvdimm_file.h"
+#include "nvlab/progress_line.h"
 #include "nvlab/qemu_command_line.h"
 #include "nvlab/qmp_client.h"
 #include "nvlab/status.h"
@@ -102,6 +104,22 @@ struct GuestConfig {
   // ram_base: the tmpfs that holds the guest's RAM files when it has room (nvlab/
   // guest_ram_folder.h); empty: they stay in the run folder.
   std::filesystem::path ram_base = DefaultGuestRamBase();
+  // keep_run_folder: the run folder stays when the Guest is destroyed, marked kept
+  // (nvlab/run_folder.h), and one line on `notices` says where (nvlab --keep). The RAM files
+  // go as usual.
+  bool keep_run_folder = false;
+  // console_fd, when >= 0, gets a copy of every boot's console as it arrives (nvlab --console:
+  // stderr); the caller keeps it open.
+  int console_fd = -1;
+  // gdb_port: each boot's QEMU gets a gdbstub on 127.0.0.1:gdb_port and the boot waits, after
+  // printing gdb_hints on `notices`, until gdb continues the guest (nvlab --gdb). Cold boots
+  // only (Create refuses a warm template with it). 0: none.
+  uint16_t gdb_port = 0;
+  std::string gdb_hints;
+  // progress: the terminal's progress line (nvlab/progress_line.h): each Boot names its phase
+  // (QEMU start, the kernel and agent, the restore, NVDIMM setup) and ends the wait when it
+  // returns; nullptr: none.
+  ProgressLine* progress = nullptr;
 };
 
 // RunResult is how a guest command ended.
@@ -209,6 +227,9 @@ class Guest {
   Status Restore(Deadline deadline, bool* template_failed);
   // AwaitMigration polls query-migrate until QEMU's migration (`what`: for messages) completes.
   Status AwaitMigration(Deadline deadline, const char* what);
+  // AwaitGdbContinue waits until gdb, attached to the gdbstub (GuestConfig::gdb_port), has
+  // continued the guest.
+  Status AwaitGdbContinue(Deadline deadline);
   // ResumeGuest sends the resume request and waits for the guest to be ready.
   Status ResumeGuest(Deadline deadline);
   // BootFailure kills QEMU and wraps a boot error (timeouts named after the boot budget).
@@ -225,6 +246,8 @@ class Guest {
   // PluginArgument is the -plugin value of boot number `boot` ("" without the model).
   std::string PluginArgument(int boot) const;
   void Log(const std::string& line) const;
+  // Progress names the boot's current phase on the progress line, when there is one.
+  void Progress(const char* phase) const;
 
   GuestConfig config_;
   std::filesystem::path run_dir_;

@@ -59,6 +59,9 @@ struct QemuLaunch {
   // timer_calibration: lpj= (nvlab/guest_timer_calibration.h); zero: none, the kernel
   // calibrates.
   GuestTimerCalibration timer_calibration;
+  // gdb_port: QEMU's gdbstub listens on 127.0.0.1:gdb_port (-gdb tcp:...; nvlab --gdb); the
+  // guest starts stopped (-S) anyway. 0: no gdbstub.
+  uint16_t gdb_port = 0;
 };
 
 // KernelCommandLine is the -append text: the console and the nvlab.* settings the guest's init

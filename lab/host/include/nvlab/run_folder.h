@@ -10,7 +10,8 @@
 // with that PID, or one that started at another time (the PID was reused). Only folders named
 // like run folders, directly under the root, owned by this user and holding a valid `owner`
 // file are ever removed; a folder whose owner lives, or that has no owner file yet (being made),
-// is left alone.
+// is left alone. A folder the user asked to keep (nvlab --keep: MarkRunFolderKept) holds a file
+// `kept` and is never swept: it is the user's to remove.
 //
 // Thread-safety: plain functions. Two nvlab processes sweeping at once may both try to remove
 // one stale folder; that is harmless.
@@ -47,6 +48,9 @@ bool IsRunFolderName(const std::string& name);
 // Errors are ignored (a folder that cannot be removed is tried again next time); log, when set,
 // gets one line per folder removed.
 void SweepStaleRunFolders(const std::filesystem::path& root, std::ostream* log = nullptr);
+
+// MarkRunFolderKept writes the file `kept` into `folder`: no sweep removes it from then on.
+Status MarkRunFolderKept(const std::filesystem::path& folder);
 
 // MakeRunFolder sweeps RunFolderRoot() and makes a new run folder there owned by this process.
 Status MakeRunFolder(std::filesystem::path* out, std::ostream* log = nullptr);

@@ -49,6 +49,7 @@
 
 #include "nvlab/file_lock.h"
 #include "nvlab/formats/kernel_task_layout.h"
+#include "nvlab/progress_line.h"
 #include "nvlab/status.h"
 
 namespace nvlab {
@@ -74,6 +75,9 @@ struct GuestImageSpec {
   // `apt-get update` ran since; false skips apt entirely and uses the newest base layer present
   // (offline use). Default: true.
   bool check_packages = true;
+  // progress: the terminal's progress line (nvlab/progress_line.h): the package being fetched
+  // and the build's steps; nullptr: none. EnsureGuestImage ends its wait when it returns.
+  ProgressLine* progress = nullptr;
 };
 
 // kGuestKernelHz is the guest kernel's tick rate (CONFIG_HZ of Debian 12's amd64 kernel). The

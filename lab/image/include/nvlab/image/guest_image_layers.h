@@ -50,11 +50,12 @@ std::vector<ModuleRequest> BaseLayerModules();
 std::string BaseLayerKey(const std::vector<DebianPackage>& packages);
 
 // BuildBaseLayer downloads (into packages_dir, a cache), unpacks (under work_dir) and assembles
-// the base layer into out_dir: vmlinux, base.cpio, base.json, kernel_release.
+// the base layer into out_dir: vmlinux, base.cpio, base.json, kernel_release. progress, when
+// set, names each package fetched and each step after (a terminal's progress line).
 Status BuildBaseLayer(const std::vector<DebianPackage>& packages,
                       const std::filesystem::path& packages_dir,
                       const std::filesystem::path& work_dir, const std::filesystem::path& out_dir,
-                      std::ostream* log);
+                      std::ostream* log, ProgressLine* progress = nullptr);
 
 // ToolFile is one file of the tools layer.
 struct ToolFile {
