@@ -76,8 +76,8 @@ std::string GdbHints(uint16_t port, const fs::path& kernel, const fs::path& shar
   kernel_elf.shrink_to_fit();
   std::string out;
   if (symbols) {
-    out += kIndent + ShellCommandLine({"gdb", "-ex", target, "-ex",
-                                       "symbol-file " + kernel.string()}) + "\n";
+    out += kIndent +
+           ShellCommandLine({"gdb", "-ex", target, "-ex", "symbol-file " + kernel.string()}) + "\n";
   } else {
     out += kIndent + ShellCommandLine({"gdb", "-ex", target}) + "\n";
     out += kIndent + "the image's kernel " + kernel.string() +

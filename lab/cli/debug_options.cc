@@ -33,7 +33,8 @@ void AddDebugOptions(CLI::App* command, DebugOptions* o) {
           "--gdb",
           [o](const std::vector<std::string>& values) {
             o->gdb_port = kDefaultGdbPort;
-            if (!values.empty() && !values.back().empty()) ParseGdbPort(values.back(), &o->gdb_port);
+            if (!values.empty() && !values.back().empty())
+              ParseGdbPort(values.back(), &o->gdb_port);
           },
           "start each boot stopped, with QEMU's gdbstub on 127.0.0.1:PORT; the guest runs when "
           "gdb continues it (nvlab prints the gdb commands); boots cold, no hang timeout")

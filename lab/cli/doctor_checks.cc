@@ -78,12 +78,14 @@ DoctorCheck SpaceCheck(DoctorHost* host, const std::string& name, const std::str
   uint64_t bytes = 0;
   const Status s = host->FreeSpace(path, &bytes);
   const std::string where = what + " (" + path.string() + ")";
-  if (!s.ok()) return Problem(name, where + ": " + s.message(), "make " + path.string() + " writable");
+  if (!s.ok())
+    return Problem(name, where + ": " + s.message(), "make " + path.string() + " writable");
   const std::string detail = Size(bytes) + " free in " + where;
   if (bytes < problem) {
     return Problem(name, detail, "free at least " + Size(warning) + " there");
   }
-  if (bytes < warning) return Warning(name, detail, "a guest or image may not fit: free " + Size(warning), true);
+  if (bytes < warning)
+    return Warning(name, detail, "a guest or image may not fit: free " + Size(warning), true);
   return Ok(name, detail);
 }
 
@@ -97,12 +99,12 @@ std::vector<DoctorCheck> RunDoctorChecks(DoctorHost* host, const DoctorPaths& pa
   checks.push_back(ImageCheck(host));
   checks.push_back(SpaceCheck(host, "space-home", "NVLAB_HOME, the image and warm-start cache",
                               paths.home, kHomeSpaceProblem, kHomeSpaceWarning));
-  checks.push_back(SpaceCheck(host, "space-run", "the run folders, NVDIMM files",
-                              paths.run_root, kRunSpaceProblem, kRunSpaceWarning));
+  checks.push_back(SpaceCheck(host, "space-run", "the run folders, NVDIMM files", paths.run_root,
+                              kRunSpaceProblem, kRunSpaceWarning));
   if (!paths.ram_base.empty()) {
     // RAM files fall back to the run folder when the tmpfs has no room: slower, not broken.
     uint64_t bytes = 0;
-    const fs::path tmpfs = paths.ram_base.parent_path();
+    const fs::path& tmpfs = paths.ram_base;
     const Status s = host->FreeSpace(tmpfs, &bytes);
     if (!s.ok() || bytes < kRunSpaceWarning) {
       checks.push_back(Warning("space-ram",
@@ -111,21 +113,22 @@ std::vector<DoctorCheck> RunDoctorChecks(DoctorHost* host, const DoctorPaths& pa
                                "guests keep their RAM in the run folder instead (slower boots)",
                                false));
     } else {
-      checks.push_back(
-          Ok("space-ram", Size(bytes) + " free in " + tmpfs.string() + " for guests' RAM files",
-             false));
+      checks.push_back(Ok("space-ram",
+                          Size(bytes) + " free in " + tmpfs.string() + " for guests' RAM files",
+                          false));
     }
   }
   const Status kvm = host->Kvm();
   checks.push_back(Ok("kvm",
-                      kvm.ok() ? "/dev/kvm is usable (nvlab uses TCG anyway: the persistence "
-                                 "model needs it; --accel kvm runs without the model)"
-                               : "/dev/kvm is not usable (" + kvm.message() +
-                                     "): fine, nvlab uses TCG",
+                      kvm.ok()
+                          ? "/dev/kvm is usable (nvlab uses TCG anyway: the persistence "
+                            "model needs it; --accel kvm runs without the model)"
+                          : "/dev/kvm is not usable (" + kvm.message() + "): fine, nvlab uses TCG",
                       false));
   const Status libvirt = host->Libvirt();
   if (libvirt.ok()) {
-    checks.push_back(Ok("libvirt", "qemu:///system answers (--domain, the libvirt backend)", false));
+    checks.push_back(
+        Ok("libvirt", "qemu:///system answers (--domain, the libvirt backend)", false));
   } else {
     checks.push_back(Warning("libvirt", "qemu:///system does not answer: " + libvirt.message(),
                              "only --domain and nvlab machine's domains need it: install "

@@ -60,10 +60,10 @@ class DoctorHost {
 
 // The paths the doctor checks the free space of.
 struct DoctorPaths {
-  std::filesystem::path home;        // NVLAB_HOME
-  std::filesystem::path run_root;    // where run folders go (nvlab/run_folder.h)
-  std::filesystem::path ram_base;    // where RAM files go (/dev/shm/...); empty: the run folder
-  std::filesystem::path plugin;      // the persistence model plugin
+  std::filesystem::path home;      // NVLAB_HOME
+  std::filesystem::path run_root;  // where run folders go (nvlab/run_folder.h)
+  std::filesystem::path ram_base;  // where RAM files go (/dev/shm/...); empty: the run folder
+  std::filesystem::path plugin;    // the persistence model plugin
 };
 
 enum class DoctorVerdict { kOk, kWarning, kProblem };

@@ -65,11 +65,10 @@ class SystemDoctorHost : public DoctorHost {
     options.stdout_to = SubprocessOptions::Stream::kCapture;
     options.stderr_to = SubprocessOptions::Stream::kCapture;
     Subprocess qemu;
-    NVLAB_RETURN_IF_ERROR(Subprocess::Start({kQemu, "-machine", "none", "-accel", "tcg",
-                                             "-display", "none", "-nodefaults",
-                                             "-no-user-config", "-plugin",
-                                             layout_.plugin.string()},
-                                            options, &qemu));
+    NVLAB_RETURN_IF_ERROR(
+        Subprocess::Start({kQemu, "-machine", "none", "-accel", "tcg", "-display", "none",
+                           "-nodefaults", "-no-user-config", "-plugin", layout_.plugin.string()},
+                          options, &qemu));
     NVLAB_RETURN_IF_ERROR(qemu.Wait(Deadline::In(kProbeWait)));
     const std::string said = qemu.stderr_text() + qemu.stdout_text();
     if (said.find(kPluginAnswer) != std::string::npos) return Status::Ok();
@@ -119,7 +118,8 @@ class SystemDoctorHost : public DoctorHost {
     std::error_code ec;
     while (!at.empty() && !fs::exists(at, ec) && at != at.parent_path()) at = at.parent_path();
     struct statvfs st {};
-    if (statvfs(at.c_str(), &st) != 0) return Status::IoErrorFromErrno("statvfs " + at.string(), errno);
+    if (statvfs(at.c_str(), &st) != 0)
+      return Status::IoErrorFromErrno("statvfs " + at.string(), errno);
     *bytes = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
     return Status::Ok();
   }
@@ -139,8 +139,7 @@ class SystemDoctorHost : public DoctorHost {
     NVLAB_RETURN_IF_ERROR(started);
     NVLAB_RETURN_IF_ERROR(virsh.Wait(Deadline::In(kProbeWait)));
     if (virsh.Succeeded()) return Status::Ok();
-    return Status::IoError("virsh " + virsh.DescribeExit() + ": " +
-                           FirstLine(virsh.stderr_text()));
+    return Status::IoError("virsh " + virsh.DescribeExit() + ": " + FirstLine(virsh.stderr_text()));
   }
 
  private:

@@ -46,7 +46,7 @@ DoctorPaths Paths() {
   DoctorPaths p;
   p.home = "/home/u/.cache/nvlab";
   p.run_root = "/tmp";
-  p.ram_base = "/dev/shm/nvlab-0";
+  p.ram_base = "/dev/shm";
   p.plugin = "/opt/nvlab/libexec/nvlab/nvlab-plugin.so";
   return p;
 }

@@ -142,9 +142,9 @@ TEST_F(DebugAidsTest, GdbAttachesReadsARegisterAndTheRunCompletes) {
   options.stderr_to = SubprocessOptions::Stream::kFile;
   options.stderr_path = err;
   Subprocess nvlab;
-  ASSERT_TRUE(Subprocess::Start({NVLAB_BIN, "run", gdb_option, "--model", "off", "--",
-                                 "echo ran under gdb"},
-                                options, &nvlab)
+  ASSERT_TRUE(Subprocess::Start(
+                  {NVLAB_BIN, "run", gdb_option, "--model", "off", "--", "echo ran under gdb"},
+                  options, &nvlab)
                   .ok());
   const std::string waiting = "waits for gdb on 127.0.0.1:" + std::to_string(port);
   for (int i = 0; i < 3000 && ReadFile(err).find(waiting) == std::string::npos; ++i) {
@@ -160,10 +160,10 @@ TEST_F(DebugAidsTest, GdbAttachesReadsARegisterAndTheRunCompletes) {
   gdb_options.stdout_to = SubprocessOptions::Stream::kCapture;
   gdb_options.stderr_to = SubprocessOptions::Stream::kCapture;
   Subprocess gdb;
-  ASSERT_TRUE(Subprocess::Start({"gdb", "-batch", "-nx", "-ex",
-                                 "target remote 127.0.0.1:" + std::to_string(port), "-ex",
-                                 "info registers rip", "-ex", "detach"},
-                                gdb_options, &gdb)
+  ASSERT_TRUE(Subprocess::Start(
+                  {"gdb", "-batch", "-nx", "-ex", "target remote 127.0.0.1:" + std::to_string(port),
+                   "-ex", "info registers rip", "-ex", "detach"},
+                  gdb_options, &gdb)
                   .ok());
   ASSERT_TRUE(gdb.Wait(Deadline::In(std::chrono::minutes(2))).ok());
   EXPECT_NE(gdb.stdout_text().find("rip"), std::string::npos)

@@ -160,8 +160,10 @@ Guest::~Guest() {
     const Status marked = MarkRunFolderKept(run_dir_);
     if (config_.notices != nullptr) {
       *config_.notices << "nvlab: kept the run folder: " << run_dir_.string()
-                       << (marked.ok() ? "" : " (" + marked.message() + ": a later nvlab may "
-                                                                          "sweep it)")
+                       << (marked.ok() ? ""
+                                       : " (" + marked.message() +
+                                             ": a later nvlab may "
+                                             "sweep it)")
                        << "\n"
                        << std::flush;
     }
@@ -351,7 +353,8 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
   NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
   Progress("the kernel, init and the agent");
   Status s = agent_.Connect(run_dir_ / "agent.sock", deadline);
-  if (s.ok()) s = config_.gdb_port != 0 ? AwaitGdbContinue(deadline) : qmp_.Execute("cont", "", deadline);
+  if (s.ok())
+    s = config_.gdb_port != 0 ? AwaitGdbContinue(deadline) : qmp_.Execute("cont", "", deadline);
   clock_.continued = std::chrono::steady_clock::now();
   if (s.ok()) s = agent_.AwaitBootHello(deadline);
   if (s.ok()) {
@@ -371,8 +374,9 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
 Status Guest::AwaitGdbContinue(Deadline deadline) {
   if (config_.progress != nullptr) config_.progress->Clear();
   if (config_.notices != nullptr) {
-    *config_.notices << "nvlab: boot " << boots_ << " waits for gdb on 127.0.0.1:"
-                     << config_.gdb_port << " (it runs when gdb continues it)\n"
+    *config_.notices << "nvlab: boot " << boots_
+                     << " waits for gdb on 127.0.0.1:" << config_.gdb_port
+                     << " (it runs when gdb continues it)\n"
                      << config_.gdb_hints << std::flush;
   }
   for (;;) {
