@@ -140,6 +140,17 @@ TEST(QemuCommandLineTest, FirmwareIsPassedAsBiosWhenGiven) {
               MinimalFirmwareFor("/nonexistent/bin/qemu") == "/usr/share/qemu/qboot.rom");
 }
 
+TEST(QemuCommandLineTest, GdbPortAddsTheGdbstubOnLoopbackOnly) {
+  Machine m;
+  QemuLaunch l = Launch(m);
+  auto argv = QemuCommandLine(m, l);
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "-gdb"), argv.end());
+  l.gdb_port = 4321;
+  argv = QemuCommandLine(m, l);
+  EXPECT_TRUE(Has(argv, "-gdb", "tcp:127.0.0.1:4321"));
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "-S"), argv.end());  // stopped until continued
+}
+
 TEST(QemuCommandLineTest, TwoNumaNodesGetTheirOwnRamAndNvdimms) {
   Machine m;
   m.numa_nodes = 2;

@@ -73,6 +73,16 @@ TEST_F(RunFolderTest, AStaleFolderIsSweptAndALiveOneKept) {
   EXPECT_TRUE(fs::exists(live / "console-1.log"));
 }
 
+TEST_F(RunFolderTest, AFolderKeptByKeepIsNeverSwept) {
+  const fs::path kept = Forge("nvlab-Kept01", DeadPid(), 12345);
+  ASSERT_TRUE(MarkRunFolderKept(kept).ok());
+  const fs::path stale = Forge("nvlab-Stale1", DeadPid(), 12345);
+  SweepStaleRunFolders(root_);
+  EXPECT_TRUE(fs::exists(kept / "console-1.log"));
+  EXPECT_TRUE(fs::exists(kept / "kept"));
+  EXPECT_FALSE(fs::exists(stale));
+}
+
 TEST_F(RunFolderTest, OnlyRunFoldersWithAValidOwnerFileAreEverRemoved) {
   const pid_t dead = DeadPid();
   const fs::path other_name = Forge("nvlab-1000", dead, 1);    // not mkdtemp's six characters
