@@ -5,6 +5,7 @@
 
 #include "nvlab/console_recorder.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "nvlab/console_tail.h"
+#include "nvlab/file_contents.h"
 #include "nvlab_process.h"
 
 namespace nvlab {
@@ -52,6 +54,26 @@ class ConsoleRecorderTest : public ::testing::Test {
   }
   fs::path dir_;
 };
+
+TEST_F(ConsoleRecorderTest, TheCopyGetsEveryByteUnchanged) {
+  // nvlab --console: the copy goes to stderr; here a file stands for it.
+  const fs::path copy_path = dir_ / "copy";
+  const int copy = open(copy_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(copy, 0);
+  std::unique_ptr<ConsoleRecorder> recorder;
+  ASSERT_TRUE(ConsoleRecorder::Start(dir_ / "console.sock", dir_ / "console.log", 64 * 1024,
+                                     &recorder, copy)
+                  .ok());
+  const int fd = ConnectAsQemu(dir_ / "console.sock");
+  const std::string bytes = std::string("boot line\r\n\x1b[1mbold\x1b[0m\0binary", 27) + "\n";
+  WriteAll(fd, bytes);
+  close(fd);
+  recorder->Stop();
+  close(copy);
+  std::string got;
+  ASSERT_TRUE(ReadFileContents(copy_path, &got).ok());
+  EXPECT_EQ(got, bytes);
+}
 
 TEST_F(ConsoleRecorderTest, AFloodingConsoleStaysUnderTheCapAndKeepsItsEnd) {
   constexpr uint64_t kCap = 64ull * 1024;
