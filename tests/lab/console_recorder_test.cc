@@ -65,7 +65,7 @@ TEST_F(ConsoleRecorderTest, TheCopyGetsEveryByteUnchanged) {
                                      &recorder, copy)
                   .ok());
   const int fd = ConnectAsQemu(dir_ / "console.sock");
-  const std::string bytes = std::string("boot line\r\n\x1b[1mbold\x1b[0m\0binary", 27) + "\n";
+  const std::string bytes = std::string("boot line\r\n\x1b[1mbold\x1b[0m\0binary", 30) + "\n";
   WriteAll(fd, bytes);
   close(fd);
   recorder->Stop();
