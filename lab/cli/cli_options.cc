@@ -420,6 +420,9 @@ Commands BuildApp(CLI::App* app) {
     command->group("Commands");
     command->footer(kFooter);
   }
+  commands.doctor->footer(
+      "Exit status: 0: every essential check passed (warnings allowed); 1: one failed (its line "
+      "says what to fix); 2: usage error.");
   commands.campaign = app->add_subcommand(
       "campaign",
       "run a campaign file's power-cycles, J guests at once, or one shard of them; report each "

@@ -60,8 +60,7 @@ DoctorCheck ImageCheck(DoctorHost* host) {
   std::string detail;
   switch (host->Image(&detail)) {
     case DoctorImage::kReady:
-      return Ok("image", detail);
-    case DoctorImage::kNotBuilt:
+    case DoctorImage::kNotBuilt:  // the first run builds it
       return Ok("image", detail);
     case DoctorImage::kUnbuildable:
       return Problem("image", detail,
