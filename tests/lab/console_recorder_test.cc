@@ -61,7 +61,7 @@ TEST_F(ConsoleRecorderTest, TheCopyGetsEveryByteUnchanged) {
   const int copy = open(copy_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   ASSERT_GE(copy, 0);
   std::unique_ptr<ConsoleRecorder> recorder;
-  ASSERT_TRUE(ConsoleRecorder::Start(dir_ / "console.sock", dir_ / "console.log", 64 * 1024,
+  ASSERT_TRUE(ConsoleRecorder::Start(dir_ / "console.sock", dir_ / "console.log", 64ull * 1024,
                                      &recorder, copy)
                   .ok());
   const int fd = ConnectAsQemu(dir_ / "console.sock");

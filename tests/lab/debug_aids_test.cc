@@ -68,7 +68,7 @@ class DebugAidsTest : public ::testing::Test {
     for (const fs::path& kept : kept_) fs::remove_all(kept, ec);
   }
   fs::path Kept(const std::string& err) {
-    const fs::path folder = KeptFolder(err);
+    fs::path folder = KeptFolder(err);
     if (!folder.empty()) kept_.push_back(folder);
     return folder;
   }
