@@ -1,7 +1,8 @@
 // debug_aids_test.cc -- nvlab's debugging aids end to end in real guests under TCG: --keep
 // keeps the run folder (also when the guest cannot boot), --console streams the console to
 // stderr, and --gdb starts the guest stopped under QEMU's gdbstub, where a real gdb reads a
-// register and lets the run go on. And nvlab doctor on this host, and on one without QEMU.
+// register and lets the run go on. And nvlab doctor on this host, and on one without QEMU; and
+// the progress line on a real terminal (tmux), shown during the boot and erased after.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -214,6 +215,53 @@ TEST(DoctorTest, AHostWithoutQemuFailsAndSaysWhatToInstall) {
       << Describe(r);
   EXPECT_NE(r.out.find("fix: install QEMU 10.0 or later"), std::string::npos) << Describe(r);
   EXPECT_NE(r.out.find("fix the problems above"), std::string::npos) << Describe(r);
+}
+
+// Tmux runs one private tmux server (its own socket) for a test, ended with it.
+class Tmux {
+ public:
+  Tmux() : socket_("nvlab-progress-" + std::to_string(getpid())) {}
+  ~Tmux() { (void)Run({"kill-server"}); }
+  bool Run(const std::vector<std::string>& args, std::string* out = nullptr) {
+    std::vector<std::string> argv = {"tmux", "-L", socket_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    SubprocessOptions options;
+    options.stdout_to = SubprocessOptions::Stream::kCapture;
+    options.stderr_to = SubprocessOptions::Stream::kCapture;
+    Subprocess tmux;
+    if (!Subprocess::Start(argv, options, &tmux).ok()) return false;
+    if (!tmux.Wait(Deadline::In(std::chrono::seconds(30))).ok()) return false;
+    if (out != nullptr) *out = tmux.stdout_text();
+    return tmux.Succeeded();
+  }
+  std::string Screen() {
+    std::string screen;
+    (void)Run({"capture-pane", "-p", "-t", "t"}, &screen);
+    return screen;
+  }
+
+ private:
+  std::string socket_;
+};
+
+TEST(ProgressOnATerminalTest, TheBootShowsOneProgressLineThenErasesIt) {
+  if (system("command -v tmux >/dev/null 2>&1") != 0) GTEST_SKIP() << "tmux is not installed";
+  Tmux tmux;
+  const std::string command = std::string("TERM=xterm ") + NVLAB_BIN +
+                              " run --cold --model off -- 'echo the command ran'; sleep 600";
+  ASSERT_TRUE(tmux.Run({"new-session", "-d", "-s", "t", "-x", "150", "-y", "20", command}));
+  bool saw_progress = false;
+  std::string screen;
+  for (int i = 0; i < 3000; ++i) {  // at most 10 minutes of 0.2 s looks
+    screen = tmux.Screen();
+    if (screen.find("nvlab: boot 1: ") != std::string::npos) saw_progress = true;
+    if (screen.find("the command ran") != std::string::npos) break;
+    usleep(200000);
+  }
+  EXPECT_TRUE(saw_progress) << screen;
+  ASSERT_NE(screen.find("the command ran"), std::string::npos) << screen;
+  // Erased: the line the command's output went to holds that output alone.
+  EXPECT_EQ(screen.find("nvlab: boot"), std::string::npos) << screen;
 }
 
 }  // namespace
