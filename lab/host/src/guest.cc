@@ -158,15 +158,9 @@ Guest::~Guest() {
   if (run_dir_.empty()) return;
   if (config_.keep_run_folder && !config_.dry_run) {
     const Status marked = MarkRunFolderKept(run_dir_);
-    if (config_.notices != nullptr) {
-      *config_.notices << "nvlab: kept the run folder: " << run_dir_.string()
-                       << (marked.ok() ? ""
-                                       : " (" + marked.message() +
-                                             ": a later nvlab may "
-                                             "sweep it)")
-                       << "\n"
-                       << std::flush;
-    }
+    std::string line = "nvlab: kept the run folder: " + run_dir_.string();
+    if (!marked.ok()) line += " (" + marked.message() + ": a later nvlab may sweep it)";
+    if (config_.notices != nullptr) *config_.notices << line << "\n" << std::flush;
     return;
   }
   fs::remove_all(run_dir_, ec);
@@ -353,8 +347,10 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
   NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
   Progress("the kernel, init and the agent");
   Status s = agent_.Connect(run_dir_ / "agent.sock", deadline);
-  if (s.ok())
+  if (s.ok()) {
+    // With --gdb, gdb continues the guest, not nvlab.
     s = config_.gdb_port != 0 ? AwaitGdbContinue(deadline) : qmp_.Execute("cont", "", deadline);
+  }
   clock_.continued = std::chrono::steady_clock::now();
   if (s.ok()) s = agent_.AwaitBootHello(deadline);
   if (s.ok()) {
