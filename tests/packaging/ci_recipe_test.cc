@@ -37,10 +37,10 @@ const fs::path kRunRecipe = kSource / "ci/run-recipe";
 // LoadYaml parses file with PyYAML (safe_load) and returns it as JSON (YAML 1.1 reads GitHub's
 // `on:` key as the boolean true; JSON then names it "true").
 json LoadYaml(const fs::path& file) {
-  const CommandRun run = RunCommand(
-      {"python3", "-c",
-       "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
-       file.string()});
+  const CommandRun run =
+      RunCommand({"python3", "-c",
+                  "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+                  file.string()});
   EXPECT_EQ(run.exit_status, 0) << file << ": " << DescribeRun(run);
   if (run.exit_status != 0) return json();
   return json::parse(run.out, nullptr, /*allow_exceptions=*/false);
@@ -160,13 +160,13 @@ TEST_F(CiRecipe, TheGitLabCampaignJobRunsTheGitHubCampaignJobsCommands) {
 // JUnitSummary parses a JUnit file with Python's XML parser: "TESTS FAILURES ERRORS" of its
 // <testcase> elements, or the parser's error.
 std::string JUnitSummary(const fs::path& file) {
-  const CommandRun run = RunCommand(
-      {"python3", "-c",
-       "import sys, xml.etree.ElementTree as ET\n"
-       "cases = list(ET.parse(sys.argv[1]).getroot().iter('testcase'))\n"
-       "print(len(cases), sum(c.find('failure') is not None for c in cases),\n"
-       "      sum(c.find('error') is not None for c in cases))",
-       file.string()});
+  const CommandRun run =
+      RunCommand({"python3", "-c",
+                  "import sys, xml.etree.ElementTree as ET\n"
+                  "cases = list(ET.parse(sys.argv[1]).getroot().iter('testcase'))\n"
+                  "print(len(cases), sum(c.find('failure') is not None for c in cases),\n"
+                  "      sum(c.find('error') is not None for c in cases))",
+                  file.string()});
   return run.exit_status == 0 ? run.out : DescribeRun(run);
 }
 

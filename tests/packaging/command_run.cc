@@ -12,8 +12,7 @@ namespace nvlab::testing {
 namespace fs = std::filesystem;
 
 CommandRun RunCommand(const std::vector<std::string>& argv,
-                      const std::vector<std::string>& env_overrides,
-                      const fs::path& working_dir) {
+                      const std::vector<std::string>& env_overrides, const fs::path& working_dir) {
   CommandRun run;
   SubprocessOptions options;
   options.env_overrides = env_overrides;

@@ -66,9 +66,9 @@ std::set<std::string> PackagedFiles(const fs::path& deb) {
 
 // InstalledFiles lists what `cmake --install` puts under /usr (into a DESTDIR), every component.
 std::set<std::string> InstalledFiles(const fs::path& destdir) {
-  const CommandRun run = RunCommand({NVLAB_CMAKE_COMMAND, "--install", NVLAB_BUILD_DIR,
-                                     "--prefix", "/usr"},
-                                    {"DESTDIR=" + destdir.string()});
+  const CommandRun run =
+      RunCommand({NVLAB_CMAKE_COMMAND, "--install", NVLAB_BUILD_DIR, "--prefix", "/usr"},
+                 {"DESTDIR=" + destdir.string()});
   EXPECT_EQ(run.exit_status, 0) << DescribeRun(run);
   std::set<std::string> files;
   std::error_code ec;
