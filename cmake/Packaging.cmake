@@ -11,11 +11,11 @@
 # find_package under /usr).
 #
 # Depends: the shared libraries' packages come from dpkg-shlibdeps (CPack runs it on every ELF
-# file), so they name the versions the tree was built against (libvirt 11.3 from
-# bookworm-backports on Debian 12). Listed by hand: QEMU 10, which nvlab runs, and the host
+# file; the versions are the oldest whose symbols suffice). Listed by hand: QEMU 10, which nvlab runs, and the host
 # tools the guest-image builder (lab/image) runs: apt-cache and apt-get download (apt), dpkg-deb
 # (dpkg, essential), depmod (kmod), xz and zstd (gzip is essential). Recommends: libvirt's
-# daemons and clients, needed only by `nvlab machine` and `--domain`.
+# daemons and clients, needed only by `nvlab machine` and `--domain`. Maintainer scripts: only
+# CPack's ldconfig calls for libnvrtl's shared library (nvlab itself does not load it).
 # Tested by tests/packaging (built, inspected, unpacked into a throwaway root, `nvlab demo`).
 
 set(CPACK_GENERATOR "DEB")

@@ -3,9 +3,10 @@
 // `cmake --install` installs, that this machine satisfies its Depends, and that nvlab unpacked
 // from it into a throwaway root runs `--version` and the demo.
 //
-// "Installed" here is `dpkg-deb -x` into a temporary folder: the package has no maintainer
-// scripts, so unpacking puts the same files in the same places as `dpkg -i` would, without
-// touching this machine's /usr or its dpkg database. Whether `dpkg -i` would accept the
+// "Installed" here is `dpkg-deb -x` into a temporary folder: unpacking puts the same files in
+// the same places as `dpkg -i` would, without touching this machine's /usr or its dpkg
+// database; what it skips are the maintainer scripts, which only run ldconfig (for libnvrtl,
+// which nvlab does not load). Whether `dpkg -i` would accept the
 // dependencies is checked apart, with `apt-get install --simulate` on the real system.
 
 #include <stdlib.h>
