@@ -6,9 +6,8 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
