@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -91,6 +90,12 @@ TEST_F(CiRecipe, TheGitLabFileIsYamlWithItsJobsCacheAndJUnitReport) {
   EXPECT_EQ(campaign["cache"]["paths"], json::array({".nvlab-home/"}));
 }
 
+// StepNumber is how ci/run-recipe names step n's files: two digits at least ("01").
+std::string StepNumber(size_t n) {
+  const std::string digits = std::to_string(n);
+  return digits.size() < 2 ? "0" + digits : digits;
+}
+
 // ExpectReaderAgrees compares what ci/run-recipe --extract wrote for job with the parsed YAML.
 void ExpectReaderAgrees(const json& workflow, const std::string& job, const fs::path& dir) {
   const CommandRun run =
@@ -98,8 +103,7 @@ void ExpectReaderAgrees(const json& workflow, const std::string& job, const fs::
   ASSERT_EQ(run.exit_status, 0) << DescribeRun(run);
   const json& steps = workflow["jobs"][job]["steps"];
   for (size_t i = 0; i < steps.size(); ++i) {
-    char number[8];
-    std::snprintf(number, sizeof number, "%02zu", i + 1);
+    const std::string number = StepNumber(i + 1);
     const fs::path base = dir / number;
     const json& step = steps[i];
     SCOPED_TRACE(job + " step " + number);
@@ -111,10 +115,9 @@ void ExpectReaderAgrees(const json& workflow, const std::string& job, const fs::
               step.contains("run") ? step["run"].get<std::string>() : "");
   }
   // No step past the last one.
-  char past[8];
-  std::snprintf(past, sizeof past, "%02zu", steps.size() + 1);
-  EXPECT_FALSE(fs::exists(dir / (std::string(past) + ".name")));
-  EXPECT_FALSE(fs::exists(dir / (std::string(past) + ".sh")));
+  const std::string past = StepNumber(steps.size() + 1);
+  EXPECT_FALSE(fs::exists(dir / (past + ".name")));
+  EXPECT_FALSE(fs::exists(dir / (past + ".sh")));
   // env: the workflow's, then the job's.
   std::string env;
   for (const json* map : {&workflow, &workflow["jobs"][job]}) {
