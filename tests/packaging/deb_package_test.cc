@@ -151,7 +151,9 @@ TEST_F(DebPackage, ThisMachineSatisfiesItsDependencies) {
   std::istringstream lines(run.out);
   std::string line;
   while (std::getline(lines, line)) {
-    if (line.starts_with("Inst ")) EXPECT_TRUE(line.starts_with("Inst nvlab ")) << line;
+    if (line.starts_with("Inst ")) {
+      EXPECT_TRUE(line.starts_with("Inst nvlab ")) << line;
+    }
   }
   EXPECT_NE(run.out.find("Inst nvlab "), std::string::npos) << DescribeRun(run);
 }
