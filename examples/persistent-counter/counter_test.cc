@@ -26,8 +26,8 @@ class CounterTest : public nvlab::testing::LabTest {
 
 TEST_F(CounterTest, AFlushedIncrementSurvivesACut) {
   nvlab::PowerCycleOutcome outcome;
-  ASSERT_LAB_OK(PowerCycleWith("counter", "reset && /host/counter increment", "expect 1",
-                               &outcome));
+  ASSERT_LAB_OK(
+      PowerCycleWith("counter", "reset && /host/counter increment", "expect 1", &outcome));
   EXPECT_EXITED(outcome.before, 0);
   EXPECT_SURVIVED(outcome);
   EXPECT_NOT_LOST(outcome.cut, 0, kCounterOffset, kCounterBytes);

@@ -102,12 +102,13 @@ TEST_F(InstallSearchTest, LabCreateUsesThePackagePrefixAndStartsNothing) {
   EXPECT_EQ(lab->config().prefix, prefix);
   LabConfig bad;
   bad.on_cut = "never";
-  EXPECT_EQ(Lab::CreateWithPackagePrefix(bad, prefix, &lab).code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(Lab::CreateWithPackagePrefix(bad, prefix, &lab).code(), Status::Code::kInvalidArgument);
 }
 
 // Without the CMake package's definition (this build tree), PackagePrefix is empty.
-TEST(PackagePrefixTest, EmptyWithoutThePackage) { EXPECT_TRUE(PackagePrefix().empty()); }
+TEST(PackagePrefixTest, EmptyWithoutThePackage) {
+  EXPECT_TRUE(PackagePrefix().empty());
+}
 
 }  // namespace
 }  // namespace nvlab

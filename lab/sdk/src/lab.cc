@@ -101,8 +101,12 @@ Status Lab::CreateWithPackagePrefix(const LabConfig& config,
   return Status::Ok();
 }
 
-const std::filesystem::path& Lab::prefix() const { return impl_->layout.prefix; }
-const LabConfig& Lab::config() const { return impl_->config; }
+const std::filesystem::path& Lab::prefix() const {
+  return impl_->layout.prefix;
+}
+const LabConfig& Lab::config() const {
+  return impl_->config;
+}
 
 Status Lab::PrepareImage() {
   GuestImage image;
@@ -232,7 +236,9 @@ Status LabGuest::PowerOff() {
   return impl_->session->FinalPowerOff(impl_->guest.get());
 }
 
-const std::string& LabGuest::nvlab_pmem() const { return impl_->nvlab_pmem; }
+const std::string& LabGuest::nvlab_pmem() const {
+  return impl_->nvlab_pmem;
+}
 
 std::vector<std::filesystem::path> LabGuest::nvdimm_files() const {
   return impl_->guest->nvdimm_files();

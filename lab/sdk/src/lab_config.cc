@@ -18,9 +18,9 @@ Status ValidateLabConfig(const LabConfig& config) {
                                    " is not in 1 to " + std::to_string(kMaxTimeoutSeconds));
   }
   if (config.hang_timeout_seconds < 0 || config.hang_timeout_seconds > kMaxTimeoutSeconds) {
-    return Status::InvalidArgument("hang_timeout_seconds: " +
-                                   std::to_string(config.hang_timeout_seconds) +
-                                   " is not in 0 to " + std::to_string(kMaxTimeoutSeconds));
+    return Status::InvalidArgument(
+        "hang_timeout_seconds: " + std::to_string(config.hang_timeout_seconds) +
+        " is not in 0 to " + std::to_string(kMaxTimeoutSeconds));
   }
   model::CutPolicy policy;
   std::string error;

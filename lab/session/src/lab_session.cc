@@ -212,10 +212,10 @@ Status LabSession::LibvirtDomain(const std::string& domain_name, const std::stri
 
   LibvirtDomainSpec spec;
   spec.name = name;
-  spec.folder.dir = std::filesystem::absolute(domain_dir.empty()
-                                                  ? DefaultLibvirtDomainDir(name)
-                                                  : std::filesystem::path(domain_dir))
-                        .lexically_normal();
+  spec.folder.dir =
+      std::filesystem::absolute(domain_dir.empty() ? DefaultLibvirtDomainDir(name)
+                                                   : std::filesystem::path(domain_dir))
+          .lexically_normal();
   spec.emulator = layout_.emulator;
   spec.model.enabled = model_enabled();
   spec.model.plugin = layout_.plugin;

@@ -7,11 +7,11 @@
 #ifndef NVLAB_SDK_NVLAB_H_
 #define NVLAB_SDK_NVLAB_H_
 
-#include "nvlab/command_result.h"  // IWYU pragma: export
-#include "nvlab/exit_status.h"     // IWYU pragma: export
-#include "nvlab/lab.h"             // IWYU pragma: export
-#include "nvlab/lab_config.h"      // IWYU pragma: export
+#include "nvlab/command_result.h"    // IWYU pragma: export
+#include "nvlab/exit_status.h"       // IWYU pragma: export
+#include "nvlab/lab.h"               // IWYU pragma: export
+#include "nvlab/lab_config.h"        // IWYU pragma: export
 #include "nvlab/power_cut_report.h"  // IWYU pragma: export
-#include "nvlab/status.h"          // IWYU pragma: export
+#include "nvlab/status.h"            // IWYU pragma: export
 
 #endif  // NVLAB_SDK_NVLAB_H_

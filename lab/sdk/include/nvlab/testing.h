@@ -38,16 +38,14 @@ namespace nvlab::testing {
 // LabOk is a success when `status` is OK, else a failure carrying its message.
 inline ::testing::AssertionResult LabOk(const Status& status) {
   if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "the nvlab call failed (nvlab would exit " << ExitStatusOf(status)
-         << "): " << status.ToString();
+  return ::testing::AssertionFailure() << "the nvlab call failed (nvlab would exit "
+                                       << ExitStatusOf(status) << "): " << status.ToString();
 }
 
 // Describe is a command's result for a failure message: its status, stdout and stderr.
 inline std::string Describe(const CommandResult& result) {
-  std::string text = result.cut_by_guest
-                         ? std::string("the command cut the power itself")
-                         : "exit status " + std::to_string(result.exit_status);
+  std::string text = result.cut_by_guest ? std::string("the command cut the power itself")
+                                         : "exit status " + std::to_string(result.exit_status);
   text += "\n--- stdout ---\n" + result.out + "\n--- stderr ---\n" + result.err;
   if (result.cut.present) text += "\n--- its cut ---\n" + result.cut.Summary();
   return text;
@@ -56,8 +54,8 @@ inline std::string Describe(const CommandResult& result) {
 // Exited is a success when the command ran to its end with exit status `code`.
 inline ::testing::AssertionResult Exited(const CommandResult& result, int code) {
   if (!result.cut_by_guest && result.exit_status == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected exit status " << code << ", got "
-                                       << Describe(result);
+  return ::testing::AssertionFailure()
+         << "expected exit status " << code << ", got " << Describe(result);
 }
 
 // Survived is a success when the check after the cut (outcome.after) exited 0: the program's own
@@ -67,9 +65,8 @@ inline ::testing::AssertionResult Survived(const PowerCycleOutcome& outcome) {
     return ::testing::AssertionSuccess();
   }
   return ::testing::AssertionFailure()
-         << "the check after the power cut failed: " << Describe(outcome.after)
-         << "\n--- the cut (" << outcome.persistence << ", on-cut " << outcome.on_cut
-         << ") ---\n"
+         << "the check after the power cut failed: " << Describe(outcome.after) << "\n--- the cut ("
+         << outcome.persistence << ", on-cut " << outcome.on_cut << ") ---\n"
          << outcome.cut.Summary() << "--- before the cut: " << Describe(outcome.before);
 }
 
@@ -81,10 +78,9 @@ inline ::testing::AssertionResult LostLines(const PowerCutReport& report, uint64
     return ::testing::AssertionFailure() << "no power-cut report (the model was off)";
   }
   if (report.LostAt(nvdimm, offset, length)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "no lost line in nvdimm" << nvdimm << " [" << offset << ", " << offset + length
-         << "); the cut's report:\n"
-         << report.Summary();
+  return ::testing::AssertionFailure() << "no lost line in nvdimm" << nvdimm << " [" << offset
+                                       << ", " << offset + length << "); the cut's report:\n"
+                                       << report.Summary();
 }
 
 // NotLost is a success when the report lists no lost line in that range (an absent report, the
@@ -96,9 +92,9 @@ inline ::testing::AssertionResult NotLost(const PowerCutReport& report, uint64_t
   for (const PowerCutLine& line : report.LinesAt(nvdimm, offset, length)) {
     lines += "  " + line.description + "\n";
   }
-  return ::testing::AssertionFailure() << "the cut lost nvdimm" << nvdimm << " [" << offset
-                                       << ", " << offset + length << "):\n"
-                                       << lines;
+  return ::testing::AssertionFailure()
+         << "the cut lost nvdimm" << nvdimm << " [" << offset << ", " << offset + length << "):\n"
+         << lines;
 }
 
 // ShareCommand is the guest's shell command running `program` from the share folder (/host)
