@@ -11,6 +11,28 @@ trap 'rm -rf "$work"' EXIT
 
 cmake --install "$build_dir" --prefix "$work/prefix" >"$work/install.log" ||
   { cat "$work/install.log"; exit 1; }
+# nvlab.pc gives every flag a program needs to link the SDK (static libraries, libcrypto); the
+# program finds the install through NVLAB_PREFIX.
+cat >"$work/pc_check.cc" <<'PROGRAM'
+#include <nvlab/nvlab.h>
+#include <iostream>
+int main() {
+  std::unique_ptr<nvlab::Lab> lab;
+  const nvlab::Status s = nvlab::Lab::Create(nvlab::LabConfig(), &lab);
+  if (!s.ok()) {
+    std::cerr << s.ToString() << "\n";
+    return nvlab::ExitStatusOf(s);
+  }
+  std::cout << lab->prefix().string() << "\n";
+  return 0;
+}
+PROGRAM
+pc_dir=$(dirname "$(find "$work/prefix" -name nvlab.pc)")
+# shellcheck disable=SC2046 # pkg-config's flags are words
+c++ -std=c++20 "$work/pc_check.cc" -o "$work/pc_check" \
+  $(PKG_CONFIG_PATH=$pc_dir pkg-config --cflags --libs nvlab)
+test "$(NVLAB_PREFIX=$work/prefix "$work/pc_check")" = "$work/prefix"
+
 # Only the temporary prefix (no package registry): the tests find nvlab through its package.
 cmake -S "$source_dir/examples/persistent-counter" -B "$work/build" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_PREFIX_PATH="$work/prefix" \

@@ -30,7 +30,7 @@ class CapturingSink : public OutputSink {
 };
 
 std::string EnvOrEmpty(const char* name) {
-  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read once, at Create
+  const char* value = std::getenv(name);
   return value != nullptr ? value : "";
 }
 

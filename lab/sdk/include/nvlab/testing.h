@@ -130,7 +130,9 @@ class LabTest : public ::testing::Test {
     ASSERT_TRUE(LabOk(lab_->Boot(&guest_)));
   }
   void TearDown() override {
-    if (guest_) EXPECT_TRUE(LabOk(guest_->PowerOff()));
+    if (guest_) {
+      EXPECT_TRUE(LabOk(guest_->PowerOff()));
+    }
     guest_.reset();
   }
 
@@ -164,7 +166,9 @@ class SharedLabTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     State& s = state();
-    if (s.guest) EXPECT_TRUE(LabOk(s.guest->PowerOff()));
+    if (s.guest) {
+      EXPECT_TRUE(LabOk(s.guest->PowerOff()));
+    }
     s.guest.reset();
     s.lab.reset();
   }
