@@ -11,8 +11,8 @@ int ExitStatusOf(const Status& status) {
     case Status::Code::kInvalidArgument:
       return exit_status::kUsageError;
     case Status::Code::kTimeout:
-      // The SDK's calls are bounded by LabConfig::timeout_seconds alone: the lab's inner waits
-      // are reported by the session as lab failures (GuestDied, IoError), not Timeout.
+      // Lab and LabGuest return Timeout only for LabConfig::timeout_seconds: a lab wait that
+      // expires before it is a lab failure (lab.cc, CallResult).
       return exit_status::kTimeout;
     case Status::Code::kCancelled:
       return exit_status::kInterrupted;

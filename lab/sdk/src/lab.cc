@@ -46,6 +46,15 @@ void FillResult(const StepResult& step, CommandResult* result) {
   result->command_seconds = step.command_seconds;
 }
 
+// CallResult is a call's status as the SDK returns it: a Timeout is the caller's
+// timeout_seconds only when the call's deadline has passed; a lab wait that expired before it
+// (QMP, the agent's hello, a power cut) is a lab failure, as for the command
+// (InternalWaitExpired in nvlab/invocation_deadline.h).
+Status CallResult(const Status& status, const Deadline& call_deadline) {
+  if (status.code() != Status::Code::kTimeout || call_deadline.expired()) return status;
+  return Status::IoError("a lab wait expired (not timeout_seconds): " + status.message());
+}
+
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -57,6 +66,9 @@ struct Lab::Impl {
   LabOptions options;
   InstallLayout layout;
 
+  Deadline CallDeadline() const {
+    return Deadline::In(std::chrono::seconds(options.timeout_seconds));
+  }
   std::unique_ptr<LabSession> NewSession() const {
     auto session = std::make_unique<LabSession>(options);
     session->UseInstallLayout(layout);
@@ -109,8 +121,9 @@ const LabConfig& Lab::config() const {
 }
 
 Status Lab::PrepareImage() {
+  const Deadline call = impl_->CallDeadline();
   GuestImage image;
-  return impl_->NewSession()->PrepareImage(&image);
+  return CallResult(impl_->NewSession()->PrepareImage(&image), call);
 }
 
 Status Lab::Run(const std::string& shell_command, CommandResult* result) {
@@ -119,16 +132,18 @@ Status Lab::Run(const std::string& shell_command, CommandResult* result) {
 
 Status Lab::RunArgv(const std::vector<std::string>& argv, CommandResult* result) {
   *result = CommandResult();
+  const Deadline call = impl_->CallDeadline();
   CapturingSink sink(result);
   StepResult step;
   const Status s = impl_->NewSession()->RunOnce(argv, &sink, &step);
   FillResult(step, result);
-  return s;
+  return CallResult(s, call);
 }
 
 Status Lab::PowerCycle(const std::string& before, const std::string& after,
                        PowerCycleOutcome* outcome) {
   *outcome = PowerCycleOutcome();
+  const Deadline call = impl_->CallDeadline();
   CapturingSink before_sink(&outcome->before);
   CapturingSink after_sink(&outcome->after);
   PowerCycleResult result;
@@ -141,21 +156,22 @@ Status Lab::PowerCycle(const std::string& before, const std::string& after,
   FillResult(result.before, &outcome->before);
   outcome->cut = PowerCutReportFrom(result.cut);
   FillResult(result.after, &outcome->after);
-  return s;
+  return CallResult(s, call);
 }
 
 Status Lab::Boot(std::unique_ptr<LabGuest>* out) {
+  const Deadline call = impl_->CallDeadline();
   auto impl = std::make_unique<LabGuest::Impl>();
   impl->session = impl_->NewSession();
   impl->timeout = std::chrono::seconds(impl_->config.timeout_seconds);
   GuestConfig config;
-  NVLAB_RETURN_IF_ERROR(impl->session->MakeGuestConfig(&config));
+  NVLAB_RETURN_IF_ERROR(CallResult(impl->session->MakeGuestConfig(&config), call));
   // The guest outlives one call: each call gets LabConfig::timeout_seconds of its own
   // (LabGuest::Impl::CallDeadline) instead of the session's one deadline.
   config.run_deadline = Deadline::Never();
   config.boot_timeout = impl->timeout;
   NVLAB_RETURN_IF_ERROR(Guest::Create(std::move(config), &impl->guest));
-  NVLAB_RETURN_IF_ERROR(impl->Boot());
+  NVLAB_RETURN_IF_ERROR(CallResult(impl->Boot(), call));
   out->reset(new LabGuest(std::move(impl)));
   return Status::Ok();
 }
@@ -172,24 +188,25 @@ Status LabGuest::Impl::Boot() {
 
 Status LabGuest::Impl::RunStep(const std::vector<std::string>& argv, CommandResult* result) {
   *result = CommandResult();
-  if (!guest->running()) NVLAB_RETURN_IF_ERROR(Boot());
+  const Deadline call = CallDeadline();
+  if (!guest->running()) NVLAB_RETURN_IF_ERROR(CallResult(Boot(), call));
   CapturingSink sink(result);
   StepResult step;
   step.argv = argv;
   step.nvlab_pmem = nvlab_pmem;
   const auto start = std::chrono::steady_clock::now();
-  Status s = guest->Run(argv, &sink, CallDeadline(), &step.result);
+  Status s = guest->Run(argv, &sink, call, &step.result);
   step.command_seconds = SecondsSince(start);
   if (s.ok() && step.result.cut_by_guest) {
     s = guest->PowerCut(&step.cut);
     session->NameUserCode(&step.cut);
   }
   FillResult(step, result);
-  if (s.code() == Status::Code::kTimeout) {
+  if (s.code() == Status::Code::kTimeout && call.expired()) {
     return Status::Timeout("timeout_seconds " + std::to_string(timeout.count()) +
                            " expired: " + s.message());
   }
-  return s;
+  return CallResult(s, call);
 }
 
 Status LabGuest::Run(const std::string& shell_command, CommandResult* result) {
@@ -216,13 +233,13 @@ Status LabGuest::PowerCycle(const std::string& before, const std::string& after,
     outcome->cut = outcome->before.cut;
   } else {
     CutReport cut;
-    NVLAB_RETURN_IF_ERROR(impl_->guest->PowerCut(&cut));
+    NVLAB_RETURN_IF_ERROR(CallResult(impl_->guest->PowerCut(&cut), impl_->CallDeadline()));
     impl_->session->NameUserCode(&cut);
     outcome->cut = PowerCutReportFrom(cut);
   }
   NVLAB_RETURN_IF_ERROR(impl_->session->CheckNotInterrupted("during the power cut"));
   const auto start = std::chrono::steady_clock::now();
-  NVLAB_RETURN_IF_ERROR(impl_->Boot());
+  NVLAB_RETURN_IF_ERROR(CallResult(impl_->Boot(), impl_->CallDeadline()));
   const double boot_seconds = SecondsSince(start);
   NVLAB_RETURN_IF_ERROR(impl_->RunStep(ShellCommand(after), &outcome->after));
   outcome->after.boot_seconds = boot_seconds;
