@@ -26,7 +26,7 @@ class InstallSearchTest : public ::testing::Test {
 
   // FakeInstall makes PREFIX/share/nvlab/machines and PREFIX/bin/nvlab.
   fs::path FakeInstall(const std::string& name) {
-    const fs::path prefix = root_ / name;
+    fs::path prefix = root_ / name;  // returned: not const, so it moves
     const InstallLayout layout = InstallLayout::FromPrefix(prefix);
     fs::create_directories(layout.machines_dir);
     fs::create_directories(prefix / "bin");
