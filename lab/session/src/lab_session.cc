@@ -292,10 +292,13 @@ Status LabSession::CheckNotInterrupted(std::string_view where) const {
   return Status::Ok();
 }
 
+std::vector<std::filesystem::path> LabSession::SymbolDirs() const {
+  return {layout_.guest_tools_dir, options_.share_dir};
+}
+
 void LabSession::NameUserCode(CutReport* report) const {
   if (!report->present) return;
-  UserSymbolizer symbolizer({layout_.guest_tools_dir, options_.share_dir},
-                            options_.verbose ? &std::cerr : nullptr);
+  UserSymbolizer symbolizer(SymbolDirs(), options_.verbose ? &std::cerr : nullptr);
   symbolizer.Annotate(report);
 }
 

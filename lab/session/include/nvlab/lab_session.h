@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,9 @@ class LabSession {
   // MakeGuestConfig is MakeGuest's configuration, for callers that create guests themselves
   // (nvlab explore's recording and check guests).
   Status MakeGuestConfig(GuestConfig* config, bool dry_run = false);
+  // SymbolDirs holds the host copies of the guest's programs (the guest tools, --share), where
+  // UserSymbolizer names user-space functions.
+  std::vector<std::filesystem::path> SymbolDirs() const;
   // ChooseWarmStart decides between a warm start and a cold boot (lab_session.cc says how).
   Status ChooseWarmStart(bool dry_run, GuestConfig* config);
   // DryRun gives the QEMU argv of each of the first `boots` boots (run: 1, power-cycle: 2), as
