@@ -87,7 +87,7 @@ int RunDryRun(const CliOptions& opts, int boots) {
 int RunMachine(const CliOptions& opts) {
   nvlab::LabSession lab(opts);
   std::string xml;
-  const Status s = lab.LibvirtDomain(&xml);
+  const Status s = lab.LibvirtDomain(opts.domain_name, opts.domain_dir, &xml);
   if (!s.ok()) return Fail(s);
   std::cout << xml << std::flush;
   return 0;
