@@ -22,6 +22,7 @@
 #include "lab_session.h"
 #include "nvlab/interruption.h"
 #include "nvlab/invocation_deadline.h"
+#include "nvlab/progress_line.h"
 #include "nvlab/shell_words.h"
 
 namespace {
@@ -88,7 +89,7 @@ int RunDryRun(const CliOptions& opts, int boots) {
 int RunMachine(const CliOptions& opts) {
   nvlab::LabSession lab(opts);
   std::string xml;
-  const Status s = lab.LibvirtDomain(&xml);
+  const Status s = lab.LibvirtDomain(opts.domain_name, opts.domain_dir, &xml);
   if (!s.ok()) return Fail(s);
   std::cout << xml << std::flush;
   return 0;
@@ -153,7 +154,13 @@ static int Main(int argc, char** argv) {
     case nvlab::CommandLineStatus::kOk:
       break;
   }
-  const CliOptions& opts = parsed.options;
+  CliOptions opts = parsed.options;
+  // The progress line, for the commands that run one guest at a time on a terminal (campaign and
+  // explore print progress of their own).
+  opts.progress = (opts.subcommand == nvlab::Subcommand::kImage ||
+                   opts.subcommand == nvlab::Subcommand::kRun ||
+                   opts.subcommand == nvlab::Subcommand::kPowerCycle) &&
+                  nvlab::ProgressWanted(opts.json, opts.debug.console, opts.verbose);
   nvlab::InstallInterruptionHandlers();
   // The whole invocation ends by --timeout. Campaigns give each case its own; a bare `nvlab
   // image` (a first build downloads packages) has none unless one is given.

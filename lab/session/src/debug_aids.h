@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <string>
 
-#include "debug_options.h"
+#include "nvlab/lab_options.h"
 #include "nvlab/guest.h"
 #include "nvlab/status.h"
 
