@@ -1,8 +1,9 @@
 // debug_options.h -- the debugging aids of nvlab run and power-cycle: --keep, --console and
 // --gdb[=PORT] (docs/design/interfaces.md, "Debugging").
 //
-// AddDebugOptions adds them to a command (they fill LabOptions::debug); DebugOptionProblem checks the rules that span them
-// and the other options. Pure functions of the command line, like the rest of cli_options.h.
+// AddDebugOptions adds them to a command (they fill LabOptions::debug, nvlab/lab_options.h);
+// DebugOptionProblem checks the rules that span them and the other options. Pure functions of
+// the command line, like the rest of cli_options.h.
 
 #ifndef NVLAB_CLI_DEBUG_OPTIONS_H_
 #define NVLAB_CLI_DEBUG_OPTIONS_H_
