@@ -157,10 +157,10 @@ static int Main(int argc, char** argv) {
   CliOptions opts = parsed.options;
   // The progress line, for the commands that run one guest at a time on a terminal (campaign and
   // explore print progress of their own).
-  opts.progress = (opts.subcommand == nvlab::Subcommand::kImage ||
-                   opts.subcommand == nvlab::Subcommand::kRun ||
-                   opts.subcommand == nvlab::Subcommand::kPowerCycle) &&
-                  nvlab::ProgressWanted(opts.json, opts.debug.console, opts.verbose);
+  opts.progress =
+      (opts.subcommand == nvlab::Subcommand::kImage || opts.subcommand == nvlab::Subcommand::kRun ||
+       opts.subcommand == nvlab::Subcommand::kPowerCycle) &&
+      nvlab::ProgressWanted(opts.json, opts.debug.console, opts.verbose);
   nvlab::InstallInterruptionHandlers();
   // The whole invocation ends by --timeout. Campaigns give each case its own; a bare `nvlab
   // image` (a first build downloads packages) has none unless one is given.

@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <string>
 
-#include "nvlab/lab_options.h"
 #include "nvlab/guest.h"
+#include "nvlab/lab_options.h"
 #include "nvlab/status.h"
 
 namespace nvlab {

@@ -157,9 +157,10 @@ Status LabSession::MakeGuestConfig(GuestConfig* out, bool dry_run) {
 }
 
 // ChooseWarmStart sets config->warm_template unless the guest boots cold: --cold, --accel kvm
-// (templates are saved and restored under TCG), or --gdb (gdb sees the whole boot). A template that cannot be built is no reason to
-// fail: the guest boots cold and one line says why. A dry run builds nothing: it shows the
-// restoring command line, and -v says whether the template is there yet.
+// (templates are saved and restored under TCG), or --gdb (gdb sees the whole boot). A template that
+// cannot be built is no reason to fail: the guest boots cold and one line says why. A dry run
+// builds nothing: it shows the restoring command line, and -v says whether the template is there
+// yet.
 Status LabSession::ChooseWarmStart(bool dry_run, GuestConfig* config) {
   if (options_.cold || options_.accel == Accel::kKvm || options_.debug.gdb_port != 0) {
     return Status::Ok();
