@@ -44,7 +44,11 @@ int ExitStatusFor(const Status& status) {
 }
 
 LabSession::LabSession(const CliOptions& options)
-    : options_(options), deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
+    : options_(options),
+      // nvlab shell is interactive: it has a whole-run limit only when --timeout is given.
+      deadline_(options.subcommand == Subcommand::kShell && !options.timeout_given
+                    ? Deadline::Never()
+                    : Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
 
 bool LabSession::model_enabled() const {
   return options_.model.value_or(options_.accel == Accel::kTcg);

@@ -103,6 +103,10 @@ class LabSession {
   Status Step(Guest* guest, const std::vector<std::string>& argv, OutputSink* sink,
               StepResult* step);
 
+  // NameUserCode sets the symbols of the report's user-space stores that UserSymbolizer finds
+  // among the guest tools and the --share folder.
+  void NameUserCode(CutReport* report) const;
+
   const CliOptions& options() const { return options_; }
   const Machine& machine() const { return machine_; }
   bool model_enabled() const;
@@ -115,9 +119,6 @@ class LabSession {
   // CheckNotInterrupted is Cancelled ("interrupted by signal N <where>") once the user asked
   // nvlab to stop, for the steps that are not broken off by a signal (a power cut, the image).
   Status CheckNotInterrupted(std::string_view where) const;
-  // NameUserCode sets the symbols of the report's user-space stores that UserSymbolizer finds
-  // among the guest tools and the --share folder.
-  void NameUserCode(CutReport* report) const;
 
   CliOptions options_;
   Deadline deadline_;

@@ -1,5 +1,5 @@
-// main.cc -- the nvlab command: image, run, power-cycle, demo, machine, campaign, explore (nvlab
-// --help says how).
+// main.cc -- the nvlab command: image, run, power-cycle, shell, demo, machine, campaign, explore
+// (nvlab --help says how).
 //
 // Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
 // after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
@@ -19,6 +19,7 @@
 #include "domain_session.h"
 #include "explore_command.h"
 #include "lab_session.h"
+#include "shell_command.h"
 #include "nvlab/interruption.h"
 #include "nvlab/invocation_deadline.h"
 #include "nvlab/shell_words.h"
@@ -155,10 +156,13 @@ static int Main(int argc, char** argv) {
   const CliOptions& opts = parsed.options;
   nvlab::InstallInterruptionHandlers();
   // The whole invocation ends by --timeout. Campaigns give each case its own; a bare `nvlab
-  // image` (a first build downloads packages) has none unless one is given.
+  // image` (a first build downloads packages) and an interactive `nvlab shell` have none unless
+  // one is given.
   const bool whole_run_limit = opts.subcommand != nvlab::Subcommand::kCampaign &&
                                opts.subcommand != nvlab::Subcommand::kCampaignMerge &&
-                               (opts.subcommand != nvlab::Subcommand::kImage || opts.timeout_given);
+                               ((opts.subcommand != nvlab::Subcommand::kImage &&
+                                 opts.subcommand != nvlab::Subcommand::kShell) ||
+                                opts.timeout_given);
   if (whole_run_limit) {
     nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(opts.timeout_seconds)));
   }
@@ -190,6 +194,8 @@ static int RunSubcommand(const CliOptions& opts) {
       return nvlab::RunCampaignMerge(opts.campaign);
     case nvlab::Subcommand::kExplore:
       return nvlab::RunExplore(opts);
+    case nvlab::Subcommand::kShell:
+      return nvlab::RunShell(opts);
     case nvlab::Subcommand::kNone:
       break;
   }
