@@ -50,8 +50,11 @@ class TmuxPane {
     return Tmux({"-f", "/dev/null", "new-session", "-d", "-s", "nvlab", "-x", std::to_string(cols),
                  "-y", std::to_string(rows), "env PS1='host$ ' sh"});
   }
-  ~TmuxPane() {
+  ~TmuxPane() { Stop(); }
+  // Stop ends the server (and what runs in it), before its socket's folder goes.
+  void Stop() {
     if (!socket_.empty()) Tmux({"kill-server"});
+    socket_.clear();
   }
   // Type types text literally; Key sends one key (Enter, C-c, C-d).
   bool Type(const std::string& text) { return Tmux({"send-keys", "-t", "nvlab", "-l", text}); }
@@ -114,6 +117,7 @@ class ShellTest : public ::testing::Test {
     ASSERT_TRUE(pane_.Start(dir_, 100, 30));
   }
   void TearDown() override {
+    pane_.Stop();
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
