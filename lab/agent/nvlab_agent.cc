@@ -446,8 +446,7 @@ int main(int argc, char** argv) {
           continue;
         }
         const auto end = nvlab::agent::RunPtySession(
-            port, &decoder, *request,
-            [port](nvlab::FrameType type, std::string_view payload) {
+            port, &decoder, *request, [port](nvlab::FrameType type, std::string_view payload) {
               return Send(port, type, payload);
             });
         if (end == nvlab::agent::PtySessionEnd::kPowerOff) PowerOff(nullptr);

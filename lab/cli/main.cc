@@ -19,10 +19,10 @@
 #include "domain_session.h"
 #include "explore_command.h"
 #include "lab_session.h"
-#include "shell_command.h"
 #include "nvlab/interruption.h"
 #include "nvlab/invocation_deadline.h"
 #include "nvlab/shell_words.h"
+#include "shell_command.h"
 
 namespace {
 

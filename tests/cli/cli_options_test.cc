@@ -211,8 +211,8 @@ TEST(CommandLineTest, ShellTakesPowerCycleAndTheLabOptions) {
   EXPECT_EQ(plain.subcommand, Subcommand::kShell);
   EXPECT_FALSE(plain.shell_power_cycle);
   EXPECT_FALSE(plain.timeout_given);  // shell: no whole-run limit unless given
-  const CliOptions o = Parsed({"shell", "--power-cycle", "--cold", "--machine", "m", "--share",
-                               "d", "--nvdimm-image", "f", "--model", "off", "--timeout", "600"});
+  const CliOptions o = Parsed({"shell", "--power-cycle", "--cold", "--machine", "m", "--share", "d",
+                               "--nvdimm-image", "f", "--model", "off", "--timeout", "600"});
   EXPECT_TRUE(o.shell_power_cycle);
   EXPECT_TRUE(o.cold);
   EXPECT_EQ(o.machine, "m");

@@ -61,8 +61,8 @@ class TmuxPane {
   bool Key(const std::string& key) { return Tmux({"send-keys", "-t", "nvlab", key}); }
   bool Line(const std::string& text) { return Type(text) && Key("Enter"); }
   bool Resize(int cols, int rows) {
-    return Tmux({"resize-window", "-t", "nvlab", "-x", std::to_string(cols), "-y",
-                 std::to_string(rows)});
+    return Tmux(
+        {"resize-window", "-t", "nvlab", "-x", std::to_string(cols), "-y", std::to_string(rows)});
   }
   // Screen is the pane's history and screen, wrapped lines joined.
   std::string Screen() {
@@ -78,8 +78,8 @@ class TmuxPane {
       text = Screen();
       if (CountOf(text, what) >= count) break;
       if (deadline.expired()) {
-        ADD_FAILURE() << "the screen did not show '" << what << "' " << count
-                      << " time(s):\n" << text;
+        ADD_FAILURE() << "the screen did not show '" << what << "' " << count << " time(s):\n"
+                      << text;
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -99,8 +99,7 @@ class TmuxPane {
     Status s = Subprocess::Start(argv, options, &tmux);
     if (s.ok()) s = tmux.Wait(Deadline::In(std::chrono::seconds(60)));
     if (!s.ok() || !tmux.Succeeded()) {
-      ADD_FAILURE() << "tmux " << args.front() << ": " << s.ToString() << " "
-                    << tmux.stderr_text();
+      ADD_FAILURE() << "tmux " << args.front() << ": " << s.ToString() << " " << tmux.stderr_text();
       return false;
     }
     if (out != nullptr) *out = tmux.stdout_text();
@@ -147,8 +146,9 @@ TEST_F(ShellTest, GivesARealTerminalAndExitEndsNvlabWithZero) {
 
   // The size follows the window: the guest's shell waits for it, then says so.
   ASSERT_TRUE(pane_.Resize(120, 40));
-  ASSERT_TRUE(pane_.Line("while [ \"$(stty size)\" != '40 120' ]; do sleep 0.2; done; "
-                         "echo resized-$((40+80))"));
+  ASSERT_TRUE(
+      pane_.Line("while [ \"$(stty size)\" != '40 120' ]; do sleep 0.2; done; "
+                 "echo resized-$((40+80))"));
   ASSERT_TRUE(pane_.WaitFor("resized-120"));
 
   // ^C reaches the foreground job (sleep ends by SIGINT: 130), the shell lives on.
@@ -188,11 +188,12 @@ TEST_F(ShellTest, PowerCycleReportsTheCutAndOpensAShellOnWhatSurvived) {
   // The second shell, on the next boot.
   ASSERT_TRUE(pane_.WaitFor("BusyBox", 2));
   ASSERT_TRUE(pane_.WaitFor(kPrompt, 2));
-  ASSERT_TRUE(pane_.Line("c=$(nvlab-records check $NVLAB_PMEM --count 1); "
-                         "echo \"$c\" | grep -q 'pattern=flush-drain index=0 survived=yes' && "
-                         "echo kept-$((0+1)); "
-                         "echo \"$c\" | grep -q 'pattern=noflush index=0 survived=no' && "
-                         "echo lost-$((0+1))"));
+  ASSERT_TRUE(
+      pane_.Line("c=$(nvlab-records check $NVLAB_PMEM --count 1); "
+                 "echo \"$c\" | grep -q 'pattern=flush-drain index=0 survived=yes' && "
+                 "echo kept-$((0+1)); "
+                 "echo \"$c\" | grep -q 'pattern=noflush index=0 survived=no' && "
+                 "echo lost-$((0+1))"));
   ASSERT_TRUE(pane_.WaitFor("kept-1"));
   ASSERT_TRUE(pane_.WaitFor("lost-1"));
   ASSERT_TRUE(pane_.Key("C-d"));  // leaving the second shell ends nvlab

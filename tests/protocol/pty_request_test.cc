@@ -45,14 +45,14 @@ TEST(PtyRequestTest, EncodeRefusesWhatTheAgentWouldRefuse) {
 }
 
 TEST(PtyRequestTest, DecodeIsStrict) {
-  for (const char* bad : {"", "rows=24\ncols=80\n", "rows=24\ncols=80\nterm=vt100",
-                          "cols=80\nrows=24\nterm=vt100\n", "rows=024\ncols=80\nterm=vt100\n",
-                          "rows=0\ncols=80\nterm=vt100\n", "rows=10000\ncols=80\nterm=vt100\n",
-                          "rows=-1\ncols=80\nterm=vt100\n", "rows=+1\ncols=80\nterm=vt100\n",
-                          "rows=24\ncols=80\nterm=\n", "rows=24\ncols=80\nterm=a b\n",
-                          "rows=24\ncols=80\nterm=vt100\nterm=vt100\n",
-                          "rows=24\ncols=80\nterm=vt100\nextra=1\n", "rows=\ncols=80\nterm=x\n",
-                          "rowsx=24\ncols=80\nterm=x\n", "rows=24\ncols=80\nterm=\x1b[2J\n"}) {
+  for (const char* bad :
+       {"", "rows=24\ncols=80\n", "rows=24\ncols=80\nterm=vt100", "cols=80\nrows=24\nterm=vt100\n",
+        "rows=024\ncols=80\nterm=vt100\n", "rows=0\ncols=80\nterm=vt100\n",
+        "rows=10000\ncols=80\nterm=vt100\n", "rows=-1\ncols=80\nterm=vt100\n",
+        "rows=+1\ncols=80\nterm=vt100\n", "rows=24\ncols=80\nterm=\n",
+        "rows=24\ncols=80\nterm=a b\n", "rows=24\ncols=80\nterm=vt100\nterm=vt100\n",
+        "rows=24\ncols=80\nterm=vt100\nextra=1\n", "rows=\ncols=80\nterm=x\n",
+        "rowsx=24\ncols=80\nterm=x\n", "rows=24\ncols=80\nterm=\x1b[2J\n"}) {
     EXPECT_FALSE(DecodePtyOpen(bad).has_value()) << bad;
   }
   for (const char* bad : {"", "rows=24\n", "rows=24\ncols=80", "rows=24\ncols=80\n\n",
@@ -63,8 +63,8 @@ TEST(PtyRequestTest, DecodeIsStrict) {
 
 TEST(PtyRequestTest, PtyFramesDecode) {
   FrameDecoder d;
-  for (FrameType type : {FrameType::kPtyOutput, FrameType::kPtyOpen, FrameType::kPtyInput,
-                         FrameType::kPtyResize}) {
+  for (FrameType type :
+       {FrameType::kPtyOutput, FrameType::kPtyOpen, FrameType::kPtyInput, FrameType::kPtyResize}) {
     d.Feed(EncodeFrame(type, std::string("\x03\x1b[A\0", 5)));
     const auto f = d.Next();
     ASSERT_TRUE(f.has_value());

@@ -200,10 +200,9 @@ PtySessionEnd Relay::Run() {
       return end;
     }
     const bool read_port = pending_input_.size() < kMaxPendingInput;
-    pollfd fds[2] = {
-        {read_port ? port_ : -1, POLLIN, 0},
-        {master_open ? master_ : -1,
-         static_cast<short>(POLLIN | (pending_input_.empty() ? 0 : POLLOUT)), 0}};
+    pollfd fds[2] = {{read_port ? port_ : -1, POLLIN, 0},
+                     {master_open ? master_ : -1,
+                      static_cast<short>(POLLIN | (pending_input_.empty() ? 0 : POLLOUT)), 0}};
     const int timeout = shell_done_ ? 50 : 200;
     const int n = poll(fds, 2, timeout);
     if (n < 0 && errno != EINTR) {
@@ -252,9 +251,8 @@ PtySessionEnd Relay::Run() {
       }
     }
   }
-  return send_(FrameType::kExit, EncodeExit(StatusOf(shell_status_)))
-             ? PtySessionEnd::kShellEnded
-             : PtySessionEnd::kPortBroken;
+  return send_(FrameType::kExit, EncodeExit(StatusOf(shell_status_))) ? PtySessionEnd::kShellEnded
+                                                                      : PtySessionEnd::kPortBroken;
 }
 
 }  // namespace
@@ -265,7 +263,7 @@ PtySessionEnd RunPtySession(int port, FrameDecoder* decoder, const PtyOpenReques
   std::string slave;
   if (std::string error = OpenPty(&master, &slave); !error.empty()) {
     return send(FrameType::kError, "pty-open: " + error) ? PtySessionEnd::kShellEnded
-                                                          : PtySessionEnd::kPortBroken;
+                                                         : PtySessionEnd::kPortBroken;
   }
   SetWindowSize(master, request.size);
   const pid_t shell = StartShell(slave, request);
@@ -273,7 +271,7 @@ PtySessionEnd RunPtySession(int port, FrameDecoder* decoder, const PtyOpenReques
     const std::string error = Errno("fork");
     close(master);
     return send(FrameType::kError, "pty-open: " + error) ? PtySessionEnd::kShellEnded
-                                                          : PtySessionEnd::kPortBroken;
+                                                         : PtySessionEnd::kPortBroken;
   }
   Relay relay(port, decoder, send, master, shell);
   const PtySessionEnd end = relay.Run();
