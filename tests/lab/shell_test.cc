@@ -136,6 +136,7 @@ TEST_F(ShellTest, GivesARealTerminalAndExitEndsNvlabWithZero) {
   ASSERT_TRUE(pane_.WaitFor("host-term=", 2, &screen));  // the command and its output
   const size_t at = screen.rfind("host-term=") + 10;
   const std::string term = screen.substr(at, screen.find('\n', at) - at);
+  ASSERT_TRUE(pane_.Line("saved=$(stty -g)"));
   StartNvlab("--model off");
   ASSERT_TRUE(pane_.WaitFor(kPrompt));
 
@@ -170,9 +171,9 @@ TEST_F(ShellTest, GivesARealTerminalAndExitEndsNvlabWithZero) {
 
   ASSERT_TRUE(pane_.Line("exit"));
   ASSERT_TRUE(pane_.WaitFor("status=0"));
-  // The host terminal is back as it was: the host's sh reads a line again.
-  ASSERT_TRUE(pane_.Line("echo host-again-$((1+1))"));
-  ASSERT_TRUE(pane_.WaitFor("host-again-2"));
+  // The host terminal is back as it was.
+  ASSERT_TRUE(pane_.Line("[ \"$saved\" = \"$(stty -g)\" ] && echo restored-$((1+1))"));
+  ASSERT_TRUE(pane_.WaitFor("restored-2"));
 }
 
 TEST_F(ShellTest, PowerCycleReportsTheCutAndOpensAShellOnWhatSurvived) {
@@ -199,6 +200,17 @@ TEST_F(ShellTest, PowerCycleReportsTheCutAndOpensAShellOnWhatSurvived) {
   ASSERT_TRUE(pane_.Key("C-d"));  // leaving the second shell ends nvlab
   ASSERT_TRUE(pane_.WaitFor("nvlab:   after: exit "));
   ASSERT_TRUE(pane_.WaitFor("status=0"));
+}
+
+TEST_F(ShellTest, TheTerminalIsRestoredWhenTheGuestDies) {
+  ASSERT_TRUE(pane_.Line("saved=$(stty -g)"));
+  StartNvlab("--model off");
+  ASSERT_TRUE(pane_.WaitFor(kPrompt));
+  // The guest powers itself off under the shell: nvlab fails (125), the terminal is as it was.
+  ASSERT_TRUE(pane_.Line("poweroff -f"));
+  ASSERT_TRUE(pane_.WaitFor("status=125"));
+  ASSERT_TRUE(pane_.Line("[ \"$saved\" = \"$(stty -g)\" ] && echo restored-$((1+1))"));
+  ASSERT_TRUE(pane_.WaitFor("restored-2"));
 }
 
 TEST(ShellUsageTest, RefusesAStandardInputThatIsNotATerminal) {
