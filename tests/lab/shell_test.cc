@@ -202,6 +202,25 @@ TEST_F(ShellTest, PowerCycleReportsTheCutAndOpensAShellOnWhatSurvived) {
   ASSERT_TRUE(pane_.WaitFor("status=0"));
 }
 
+TEST_F(ShellTest, ANonzeroShellStatusIsNamedAndNvlabExitsZero) {
+  StartNvlab("--model off");
+  ASSERT_TRUE(pane_.WaitFor(kPrompt));
+  ASSERT_TRUE(pane_.Line("exit 3"));
+  ASSERT_TRUE(pane_.WaitFor("nvlab: the shell exited with status 3"));
+  ASSERT_TRUE(pane_.WaitFor("status=0"));
+}
+
+TEST_F(ShellTest, PowerCycleCutsWhenTheFirstShellIsLeft) {
+  StartNvlab("--power-cycle --model off");
+  ASSERT_TRUE(pane_.WaitFor(kPrompt));
+  ASSERT_TRUE(pane_.Line("exit 3"));
+  ASSERT_TRUE(pane_.WaitFor("nvlab:   before: exit 3"));
+  ASSERT_TRUE(pane_.WaitFor(kPrompt, 2));
+  ASSERT_TRUE(pane_.Line("exit"));
+  ASSERT_TRUE(pane_.WaitFor("nvlab:   after: exit 0"));
+  ASSERT_TRUE(pane_.WaitFor("status=0"));
+}
+
 TEST_F(ShellTest, TheTerminalIsRestoredWhenTheGuestDies) {
   ASSERT_TRUE(pane_.Line("saved=$(stty -g)"));
   StartNvlab("--model off");

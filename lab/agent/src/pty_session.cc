@@ -25,7 +25,7 @@ namespace {
 
 // kMaxPendingInput: typed bytes the shell has not taken yet; beyond it the agent stops reading
 // the port until the pty takes some (the host then waits: no byte is dropped).
-constexpr size_t kMaxPendingInput = 64 * 1024;
+constexpr size_t kMaxPendingInput = size_t{64} * 1024;
 constexpr int kKeepAliveMs = 1000;
 // kDrainMs: after the shell ended, how long the terminal may stay quiet before the session
 // ends (its last output reaches the host first).
@@ -54,7 +54,7 @@ std::string OpenPty(int* master, std::string* slave) {
   char name[128];
   if (grantpt(*master) != 0 || unlockpt(*master) != 0 ||
       ptsname_r(*master, name, sizeof(name)) != 0) {
-    const std::string error = Errno("unlocking the pty");
+    std::string error = Errno("unlocking the pty");
     close(*master);
     return error;
   }

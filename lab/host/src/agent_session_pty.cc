@@ -20,7 +20,7 @@ namespace {
 constexpr int kRoundMs = 100;
 // kMaxQueued: request bytes waiting for the socket; beyond it the channel's input is not read
 // (the user's terminal holds it) until the guest takes some.
-constexpr size_t kMaxQueued = 256 * 1024;
+constexpr size_t kMaxQueued = size_t{256} * 1024;
 
 }  // namespace
 
