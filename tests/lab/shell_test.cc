@@ -153,18 +153,24 @@ TEST_F(ShellTest, GivesARealTerminalAndExitEndsNvlabWithZero) {
   ASSERT_TRUE(pane_.WaitFor("resized-120"));
 
   // ^C reaches the foreground job (sleep ends by SIGINT: 130), the shell lives on.
-  ASSERT_TRUE(pane_.Line("sleep 100"));
-  ASSERT_TRUE(pane_.WaitFor("sleep 100"));
+  // Each job says when it runs: a key typed before would reach the shell, not the job.
+  ASSERT_TRUE(pane_.Line("sh -c 'echo started-$((1+1)); exec sleep 100'"));
+  ASSERT_TRUE(pane_.WaitFor("started-2"));
   ASSERT_TRUE(pane_.Key("C-c"));
   ASSERT_TRUE(pane_.Line("echo after-ctrl-c=$((0+$?))"));
   ASSERT_TRUE(pane_.WaitFor("after-ctrl-c=130"));
 
-  // Job control: ^Z stops the foreground job, fg brings it back, ^C ends it.
-  ASSERT_TRUE(pane_.Line("sleep 200"));
-  ASSERT_TRUE(pane_.WaitFor("sleep 200"));
+  // Job control: ^Z stops the foreground job, fg brings it back to the foreground (where it
+  // reads the terminal: the line typed after fg waits for it), ^C ends it.
+  ASSERT_TRUE(
+      pane_.Line("sh -c 'echo started-$((2+2)); read x; echo got-$x-$((1+1)); "
+                 "exec sleep 200'"));
+  ASSERT_TRUE(pane_.WaitFor("started-4"));
   ASSERT_TRUE(pane_.Key("C-z"));
   ASSERT_TRUE(pane_.WaitFor("Stopped"));
   ASSERT_TRUE(pane_.Line("fg"));
+  ASSERT_TRUE(pane_.Line("y"));
+  ASSERT_TRUE(pane_.WaitFor("got-y-2"));
   ASSERT_TRUE(pane_.Key("C-c"));
   ASSERT_TRUE(pane_.Line("echo jobs-left=$(jobs | wc -l)x"));
   ASSERT_TRUE(pane_.WaitFor("jobs-left=0x"));

@@ -49,8 +49,11 @@ std::string EnsureDevpts() {
 // OpenPty opens a pty pair's master (non-blocking) and names its slave.
 std::string OpenPty(int* master, std::string* slave) {
   if (std::string error = EnsureDevpts(); !error.empty()) return error;
+  // The devpts instance's own ptmx; /dev/ptmx (which reaches the instance at /dev/pts) where
+  // that one is closed to the caller (its mode is 000 unless mounted with ptmxmode).
   *master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-  if (*master < 0) return Errno("open /dev/pts/ptmx");
+  if (*master < 0) *master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (*master < 0) return Errno("open /dev/ptmx");
   char name[128];
   if (grantpt(*master) != 0 || unlockpt(*master) != 0 ||
       ptsname_r(*master, name, sizeof(name)) != 0) {
