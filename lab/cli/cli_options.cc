@@ -415,7 +415,7 @@ Commands BuildApp(CLI::App* app) {
       "boot a guest and give an interactive shell in it on this terminal (a real pty: job "
       "control, ^C to the guest's foreground job, the window size follows; TERM passed on); "
       "leaving it (exit, ^D) powers the guest off; exits 0 (a nonzero shell status is named on "
-      "stderr). No --timeout unless given (each boot keeps a 300 s limit). Needs a terminal on "
+      "stderr). --timeout: 86400 unless given (each boot keeps a 300 s limit). Needs a terminal on "
       "stdin: scripts use run or power-cycle");
   for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.shell,
                             commands.demo, commands.machine, commands.explore}) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "nvlab/lab_options.h"
 #include "nvlab/machine.h"
 #include "nvlab/model/cut_policy.h"
 #include "nvlab/qemu_command_line.h"
@@ -31,10 +32,8 @@ enum class Subcommand {
   kShell
 };
 
-inline constexpr int kDefaultTimeoutSeconds = 300;
+// kDefaultTimeoutSeconds and kDefaultHangTimeoutSeconds: nvlab/lab_options.h.
 inline constexpr int kMaxTimeoutSeconds = 86400;
-// --hang-timeout: generous, since a loaded host slows a TCG guest down; 0 turns it off.
-inline constexpr int kDefaultHangTimeoutSeconds = 60;
 
 // CampaignOptions: `nvlab campaign FILE ...` and `nvlab campaign merge SHARD.json ...`.
 struct CampaignOptions {
@@ -66,34 +65,14 @@ struct ExploreOptions {
   std::string html_out;
 };
 
-struct CliOptions {
+// CliOptions are the lab options (LabOptions, shared with the SDK) and the command's own.
+struct CliOptions : LabOptions {
   Subcommand subcommand = Subcommand::kNone;
-  std::string machine = "default";
-  std::vector<uint64_t> nvdimm_sizes;  // --nvdimm, each one NVDIMM (replaces the machine's list)
-  std::optional<NamespaceMode> namespace_mode;
-  std::optional<FileSystem> filesystem;
-  std::optional<Persistence> persistence;
-  std::string share_dir;
-  std::vector<std::string> nvdimm_images;
-  Accel accel = Accel::kTcg;
-  std::optional<bool> model;  // unset: on under TCG, off under KVM
-  // on_cut is the --on-cut text as given (the plugin reads it with the same parser, the reports
-  // show it); on_cut_policy is what model::ParseCutPolicy made of it.
-  std::string on_cut = "lose";
+  // on_cut_policy is what model::ParseCutPolicy made of LabOptions::on_cut.
   model::CutPolicy on_cut_policy;
-  uint64_t cut_after_fences = 0;  // 0: never
-  std::string trace_stores = "off";
-  bool deterministic = false;
-  // cold: boot the kernel every time instead of restoring the warm-start template
-  // (docs/design/warm-starts.md).
-  bool cold = false;
-  int timeout_seconds = kDefaultTimeoutSeconds;
   // timeout_given: --timeout was on the command line (`nvlab image` has no limit without it).
   bool timeout_given = false;
-  // hang_timeout_seconds: a command's guest silent this long (console and agent) is hung; 0: off.
-  int hang_timeout_seconds = kDefaultHangTimeoutSeconds;
   bool json = false;
-  bool verbose = false;
   std::vector<std::string> command;  // run: the words after "--"
   std::string before;                // power-cycle
   std::string after;

@@ -1,13 +1,16 @@
 // demo.cc -- `nvlab demo`, the README's main job: a guest writes one record with every
 // persistence pattern through the guest library (nvlab-records), cuts the power itself right
 // after the last write (NvLabPowerCut), boots again and checks which records survived, first on
-// an ADR platform and then on eADR. A table shows the outcome and the reason for each. A cut
+// an ADR platform and then on eADR. A table (demo_table.h) shows the outcome and one reason for
+// each. A cut
 // whose report shows an interrupt completing the unfenced writes first is repeated.
 
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <sstream>
 
+#include "demo_table.h"
 #include "lab_session.h"
 
 namespace nvlab {
@@ -26,38 +29,6 @@ class CapturingSink : public OutputSink {
   static constexpr size_t kLimit = 1 << 20;
   std::string out_;
 };
-
-// Reason explains, for a pattern of nvlab-records, why it does or does not survive.
-std::string Reason(const std::string& pattern, Persistence platform) {
-  static const std::map<std::string, std::pair<std::string, std::string>> kReasons = {
-      {"noflush",
-       {"stored, never flushed: lost with the CPU caches",
-        "stored, never flushed: eADR flushes the caches at power loss"}},
-      {"flush-nodrain",
-       {"flushed (CLWB) with no fence: the write-back never completed",
-        "in the cache, which eADR keeps"}},
-      {"flush-drain", {"flushed and drained (SFENCE)", "flushed and drained (SFENCE)"}},
-      {"flushranges", {"RtlFlushNonVolatileMemoryRanges then drained", "flushed and drained"}},
-      {"write-persist", {"WRITE_NV_MEMORY_FLAG_PERSIST", "WRITE_NV_MEMORY_FLAG_PERSIST"}},
-      {"write-nt-nodrain",
-       {"non-temporal stores with no fence: still in the WC buffer",
-        "WC buffers are outside eADR's domain: a fence is still needed"}},
-      {"write-nt", {"non-temporal stores, then a fence", "non-temporal stores, then a fence"}},
-      {"fill-flush",
-       {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_FLUSH",
-        "RtlFillNonVolatileMemory with FLUSH"}},
-      {"fill-persist",
-       {"RtlFillNonVolatileMemory with FILL_NV_MEMORY_FLAG_PERSIST",
-        "RtlFillNonVolatileMemory with PERSIST"}},
-      {"plain-store-clwb-sfence", {"store, CLWB, SFENCE", "store, CLWB, SFENCE"}},
-      {"plain-store-clflushopt", {"store, CLFLUSHOPT, SFENCE", "store, CLFLUSHOPT, SFENCE"}},
-      {"plain-store-clflush",
-       {"store, CLFLUSH (ordered with stores: no fence needed)", "store, CLFLUSH"}},
-  };
-  auto it = kReasons.find(pattern);
-  if (it == kReasons.end()) return "";
-  return platform == Persistence::kAdr ? it->second.first : it->second.second;
-}
 
 // ParseCheck reads `record pattern=NAME index=I survived=yes|no` lines (untrusted guest output:
 // anything else is ignored).
@@ -133,20 +104,16 @@ int RunDemo(const CliOptions& base) {
                    "cut (as it would on hardware); cutting again\n";
     }
   }
-  std::cout << "Which records survived a power cut (nvlab demo)\n\n";
-  std::printf("%-30s %-5s %-5s  %s\n", "pattern", "ADR", "eADR", "why (ADR / eADR)");
-  const auto& adr = outcome[Persistence::kAdr];
-  const auto& eadr = outcome[Persistence::kEadr];
-  for (size_t i = 0; i < adr.size(); ++i) {
-    const std::string& pattern = adr[i].first;
-    std::string on_eadr = "?";
-    for (const auto& row : eadr) {
-      if (row.first == pattern) on_eadr = row.second ? "yes" : "no";
+  std::vector<DemoRow> rows;
+  for (const auto& [pattern, survived] : outcome[Persistence::kAdr]) {
+    DemoRow row{pattern, survived, std::nullopt};
+    for (const auto& [eadr_pattern, eadr_survived] : outcome[Persistence::kEadr]) {
+      if (eadr_pattern == pattern) row.eadr = eadr_survived;
     }
-    std::printf("%-30s %-5s %-5s  %s / %s\n", pattern.c_str(), adr[i].second ? "yes" : "no",
-                on_eadr.c_str(), Reason(pattern, Persistence::kAdr).c_str(),
-                Reason(pattern, Persistence::kEadr).c_str());
+    rows.push_back(row);
   }
+  std::cout << "Which records survived a power cut (nvlab demo)\n\n"
+            << FormatDemoTable(rows, DemoWantsColour()) << std::flush;
   if (interrupted_table) {
     std::printf(
         "\nnote: in every try an interrupt reached the guest kernel between the unfenced writes "

@@ -30,6 +30,7 @@ int RunExplore(const CliOptions& options) {
     config.keep_failures = e.keep_failures;
     config.recording_dir = e.recording;
     config.deadline = Deadline::In(std::chrono::seconds(options.timeout_seconds));
+    config.symbol_dirs = lab.SymbolDirs();
     config.log = options.verbose ? &std::cerr : nullptr;
     // A progress bar only where someone watches it, and not mixed with -v's lines.
     config.progress = !options.verbose && isatty(STDERR_FILENO) ? &std::cerr : nullptr;

@@ -88,7 +88,7 @@ int RunDryRun(const CliOptions& opts, int boots) {
 int RunMachine(const CliOptions& opts) {
   nvlab::LabSession lab(opts);
   std::string xml;
-  const Status s = lab.LibvirtDomain(&xml);
+  const Status s = lab.LibvirtDomain(opts.domain_name, opts.domain_dir, &xml);
   if (!s.ok()) return Fail(s);
   std::cout << xml << std::flush;
   return 0;
@@ -156,15 +156,16 @@ static int Main(int argc, char** argv) {
   const CliOptions& opts = parsed.options;
   nvlab::InstallInterruptionHandlers();
   // The whole invocation ends by --timeout. Campaigns give each case its own; a bare `nvlab
-  // image` (a first build downloads packages) and an interactive `nvlab shell` have none unless
-  // one is given.
+  // image` (a first build downloads packages) has none unless one is given; an interactive `nvlab
+  // shell` has the longest one unless one is given.
   const bool whole_run_limit = opts.subcommand != nvlab::Subcommand::kCampaign &&
                                opts.subcommand != nvlab::Subcommand::kCampaignMerge &&
-                               ((opts.subcommand != nvlab::Subcommand::kImage &&
-                                 opts.subcommand != nvlab::Subcommand::kShell) ||
-                                opts.timeout_given);
+                               (opts.subcommand != nvlab::Subcommand::kImage || opts.timeout_given);
+  const int limit = opts.subcommand == nvlab::Subcommand::kShell && !opts.timeout_given
+                        ? nvlab::kMaxTimeoutSeconds
+                        : opts.timeout_seconds;
   if (whole_run_limit) {
-    nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(opts.timeout_seconds)));
+    nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(limit)));
   }
   const int status = RunSubcommand(opts);
   // A Ctrl-C that came when nothing was waiting (between steps, in the last one) still ends the

@@ -69,11 +69,19 @@ int Failure(const Status& failure) {
   return ExitStatusFor(status);
 }
 
+// SessionOptions are the lab options of the shell's LabSession: without --timeout, the longest
+// --timeout there is (kMaxTimeoutSeconds), since an interactive session has no natural length.
+LabOptions SessionOptions(const CliOptions& options) {
+  LabOptions lab = options;
+  if (!options.timeout_given) lab.timeout_seconds = kMaxTimeoutSeconds;
+  return lab;
+}
+
 // ShellSession is one `nvlab shell`: its guest, the terminal, what the boots took.
 class ShellSession {
  public:
   explicit ShellSession(const CliOptions& options)
-      : options_(options), lab_(options), watch_(STDIN_FILENO) {}
+      : options_(options), lab_(SessionOptions(options)), watch_(STDIN_FILENO) {}
 
   Status Run();
 
@@ -93,7 +101,7 @@ class ShellSession {
   LabSession lab_;
   WindowSizeWatch watch_;
   std::unique_ptr<Guest> guest_;
-  Deadline deadline_ = Deadline::Never();
+  Deadline deadline_ = Deadline::Never();  // the session's, as the LabSession's
 };
 
 Status ShellSession::CheckNotInterrupted(const char* where) const {
@@ -143,10 +151,7 @@ Status ShellSession::Shell(StepResult* step) {
 }
 
 Status ShellSession::PowerOff() {
-  Status s = guest_->PowerOff(Deadline::In(kPowerOffWait).Earlier(deadline_));
-  if (s.ok() || s.code() == Status::Code::kCancelled) return s;
-  std::cerr << "nvlab: warning: " << s.message().substr(0, s.message().find('\n')) << "\n";
-  return Status::Ok();
+  return lab_.FinalPowerOff(guest_.get());
 }
 
 void ShellSession::ReportShellStatus(const RunResult& result) {
@@ -158,12 +163,10 @@ void ShellSession::ReportShellStatus(const RunResult& result) {
 }
 
 Status ShellSession::Run() {
-  if (options_.timeout_given) {
-    deadline_ = Deadline::In(std::chrono::seconds(options_.timeout_seconds));
-  }
+  deadline_ = Deadline::In(std::chrono::seconds(lab_.options().timeout_seconds));
   GuestConfig config;
   NVLAB_RETURN_IF_ERROR(lab_.MakeGuestConfig(&config));
-  // Without --timeout the session has no limit, but each boot keeps run's default budget.
+  // Without --timeout each boot still keeps run's default budget.
   config.boot_timeout = std::min<std::chrono::milliseconds>(
       config.boot_timeout, std::chrono::seconds(kDefaultTimeoutSeconds));
   NVLAB_RETURN_IF_ERROR(Guest::Create(std::move(config), &guest_));

@@ -16,7 +16,7 @@
 // Exit status: 0 when the shell (the last one) ended, however it ended: an interactive shell's
 // status is its last command's, which says nothing about the lab; a nonzero one is named on
 // stderr ("nvlab: the shell exited with status N"). 2: usage error, including a standard input
-// that is not a terminal; 124: --timeout (which shell has only when given) expired; 125: the lab
+// that is not a terminal; 124: --timeout expired (without it: 86400 s, the longest); 125: the lab
 // failed (a boot, a hung or dead guest); 130: interrupted (SIGTERM, SIGHUP; ^C belongs to the
 // guest). The terminal's settings are restored on every one of these ways out.
 //

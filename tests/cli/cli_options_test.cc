@@ -244,7 +244,7 @@ TEST(CommandLineTest, HelpOfShellSaysHowItEndsAndWhatTimeoutDoes) {
     }
   }
   EXPECT_NE(words.find("nvlab-powercut"), std::string::npos) << r.text;
-  EXPECT_NE(words.find("No --timeout unless given"), std::string::npos) << r.text;
+  EXPECT_NE(words.find("--timeout: 86400 unless given"), std::string::npos) << r.text;
 }
 
 // ------------------------------------------------------------------------------- machine

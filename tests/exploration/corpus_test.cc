@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,11 @@ struct CorpusCase {
   int missed_first;
   int missed_last;
 };
+
+// PrintTo names a case in test output (CTest lists parameters by it).
+void PrintTo(const CorpusCase& c, std::ostream* os) {
+  *os << c.program << " " << c.variant;
+}
 
 std::string CaseName(const ::testing::TestParamInfo<CorpusCase>& info) {
   std::string name = std::string(info.param.program) + "_" + info.param.variant;
@@ -119,13 +125,26 @@ TEST_P(CorpusTest, VerdictStoreThatDidNotPersistAndPruningSound) {
         << "expected lines " << c.missed_first << "-" << c.missed_last
         << ", missed lines in the report: " << nlohmann::json(missed).dump() << "\n"
         << Describe(result);
-    bool named = false;  // The failing state names the process that stored.
+    // The failing state names the process that stored and, crash-corpus being a static
+    // executable in the share folder, the function the store ran in.
+    bool named = false;
+    bool symbolized = false;
+    bool fence_symbolized = false;  // the crash point's fence, in the guest library
     for (const auto& failure : report["failures"]) {
+      fence_symbolized |=
+          failure["symbol"].get<std::string>().find("NonVolatile") != std::string::npos;
       for (const auto& line : failure["lines"]) {
-        for (const auto& m : line["missed"]) named |= m["process"] == "crash-corpus";
+        for (const auto& m : line["missed"]) {
+          named |= m["process"] == "crash-corpus";
+          symbolized |= m["symbol"].get<std::string>().find("+0x") != std::string::npos;
+        }
       }
     }
     EXPECT_TRUE(named) << Describe(result);
+    EXPECT_TRUE(symbolized) << Describe(result);
+    if (std::string(c.program) != "two-field") {  // its fences are its own raw SFENCEs
+      EXPECT_TRUE(fence_symbolized) << Describe(result);
+    }
   }
 
   // The same recording (the workload's own run is not deterministic: an interrupt between a

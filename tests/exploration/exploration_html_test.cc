@@ -44,12 +44,13 @@ ExplorationResult Sample() {
   FailedLine out;
   out.gpa = 0x100000080;
   out.candidates = 2;
-  out.missed = {{2, explore::EventKind::kStore, 0x100000080, 0x401010, 7, "writer"}};
+  out.missed = {{2, explore::EventKind::kStore, 0x100000080, 0x401010, 7, "writer", "put<T>+0x10"}};
   f.lines = {in, out};
   f.timeline = {
-      {2, explore::EventKind::kStore, 0, 0x100000080, 8, false, 0x401010, "writer", true},
-      {4, explore::EventKind::kStore, 0, 0x100000000, 8, false, 0x401020, "writer", false},
-      {5, explore::EventKind::kFlush, 0, 0x100000000, 0, false, 0x401030, "", false},
+      {2, explore::EventKind::kStore, 0, 0x100000080, 8, false, 0x401010, "writer", "put<T>+0x10",
+       true},
+      {4, explore::EventKind::kStore, 0, 0x100000000, 8, false, 0x401020, "writer", "", false},
+      {5, explore::EventKind::kFlush, 0, 0x100000000, 0, false, 0x401030, "", "", false},
   };
   r.failures = {f};
   return r;
@@ -63,6 +64,10 @@ TEST(ExplorationHtml, EscapesGuestTextAndMarksTheMissedWrites) {
   EXPECT_NE(html.find("check &lt;x&gt; &amp; &#39;y&#39;"), std::string::npos);
   EXPECT_NE(html.find("<tr class=\"store missed\"><td>2</td>"), std::string::npos) << html;
   EXPECT_NE(html.find("<tr class=\"cut\">"), std::string::npos);
+  // A symbol from a host file is text too.
+  EXPECT_NE(html.find("0x401010 <span class=\"symbol\">put&lt;T&gt;+0x10</span>"),
+            std::string::npos)
+      << html;
   EXPECT_EQ(HtmlText("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
 }
 

@@ -34,6 +34,8 @@ ExplorationResult OneFailure() {
   ExplorationFailure f;
   f.crash_point = 17;
   f.fence_pc = 0x401234;
+  f.fence_process = "writer\x07";
+  f.fence_symbol = "drain+0x4";
   f.represented = StateCount(4);
   f.verdict = "exit 1";
   f.check_output = "inconsistent: entry 0\x1b[31m <bad>\n";
@@ -41,7 +43,8 @@ ExplorationResult OneFailure() {
   line.gpa = 0x100000040;
   line.candidate = 0;
   line.candidates = 3;
-  line.missed = {{5, explore::EventKind::kStore, 0x100000048, 0x401000, 42, "writer\x07"}};
+  line.missed = {{5, explore::EventKind::kStore, 0x100000048, 0x401000, 42, "writer\x07",
+                  "append_entry+0x1c"}};
   f.lines = {line};
   f.kept_images = {"/tmp/keep dir/nvdimm0.img"};
   r.failures = {f};
@@ -59,9 +62,10 @@ TEST(ExplorationReport, SummaryLineHasTheFormatScriptsRead) {
 
 TEST(ExplorationReport, TextNamesTheStoreTheOutputAndTheReplay) {
   const std::string text = ExplorationText(OneFailure());
-  EXPECT_NE(text.find("crash point before event 17 (PC 0x401234)"), std::string::npos) << text;
-  EXPECT_NE(text.find("did not persist: store at 0x100000048 (event 5, PC 0x401000, writer\\x07 "
-                      "pid 42)"),
+  EXPECT_NE(text.find("crash point before event 17 (PC 0x401234 <drain+0x4>)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("did not persist: store at 0x100000048 (event 5, PC 0x401000 "
+                      "<append_entry+0x1c>, writer\\x07 pid 42)"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("| inconsistent: entry 0"), std::string::npos) << text;
@@ -81,6 +85,9 @@ TEST(ExplorationReport, JsonLocatesLinesInTheirNvdimm) {
   EXPECT_EQ(line["offset"], 0x40);
   EXPECT_EQ(line["missed"][0]["offset"], 0x48);
   EXPECT_EQ(line["missed"][0]["process"], "writer\\x07");
+  EXPECT_EQ(line["missed"][0]["symbol"], "append_entry+0x1c");
+  EXPECT_EQ(j["failures"][0]["symbol"], "drain+0x4");
+  EXPECT_EQ(j["failures"][0]["process"], "writer\\x07");
   EXPECT_EQ(j["failures"][0]["replay"],
             "nvlab run --nvdimm-image '/tmp/keep dir/nvdimm0.img' -- 'check --strict'");
 }

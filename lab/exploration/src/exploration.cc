@@ -25,6 +25,7 @@
 #include "nvlab/file_contents.h"
 #include "nvlab/interruption.h"
 #include "nvlab/untrusted_text.h"
+#include "nvlab/user_symbolizer.h"
 
 namespace nvlab {
 namespace {
@@ -147,11 +148,13 @@ void BuildTimeline(const Recording& recording, ExplorationFailure* failure) {
   }
   std::map<uint32_t, std::string> names;
   for (const auto& p : recording.processes) names[p.id] = p.name;
+  std::map<uint32_t, uint32_t> cpu_numbers;  // model id -> order of first appearance
   std::set<uint32_t> cpus_with_work;  // a shown store or flush since the CPU's last shown fence
   std::deque<TimelineEvent> shown;
   const uint64_t end = std::min<uint64_t>(failure->crash_point, recording.events.size());
   for (uint64_t e = 0; e < end; ++e) {
     const RecordedEvent& ev = recording.events[e];
+    cpu_numbers.try_emplace(ev.cpu, static_cast<uint32_t>(cpu_numbers.size()));
     bool show = false;
     if (ev.kind == explore::EventKind::kStore) {
       const uint64_t first = ev.gpa & ~(explore::kLineBytes - 1);
@@ -170,7 +173,7 @@ void BuildTimeline(const Recording& recording, ExplorationFailure* failure) {
     TimelineEvent t;
     t.event = e;
     t.kind = ev.kind;
-    t.cpu = ev.cpu;
+    t.cpu = cpu_numbers[ev.cpu];
     t.gpa = ev.gpa;
     t.size = ev.size;
     t.non_temporal = ev.non_temporal;
@@ -194,6 +197,46 @@ struct Job {
   std::unique_ptr<explore::LazyExplorer> explorer;
   Status status = Status::Ok();
 };
+
+// FenceProcess returns the process id of the fence (or WBINVD) at event `e`, or 0. The recording
+// names processes on stores only. A fence is recorded because its CPU flushed since its last
+// recorded fence; a context switch in between would have run the kernel's own fences first. So
+// a store on the same CPU since that fence is the fencing process's; with none, it is unknown.
+uint32_t FenceProcess(const Recording& recording, uint64_t e) {
+  const RecordedEvent& fence = recording.events[e];
+  if (fence.pc >= (1ull << 47)) return 0;  // not user code: no process to name
+  for (uint64_t i = e; i-- > 0;) {
+    const RecordedEvent& ev = recording.events[i];
+    if (ev.cpu != fence.cpu) continue;
+    if (ev.kind == explore::EventKind::kStore) return ev.process;
+    if (ev.kind != explore::EventKind::kFlush) return 0;
+  }
+  return 0;
+}
+
+// NameFunctions adds the symbol (and the crash point's process) to every PC of the failures:
+// the host copies of the guest's programs name user-space functions (user_symbolizer.h).
+void NameFunctions(const Recording& recording, const std::vector<fs::path>& dirs, std::ostream* log,
+                   std::vector<ExplorationFailure>* failures) {
+  if (failures->empty()) return;
+  UserSymbolizer symbolizer(dirs, log);
+  std::map<uint32_t, std::string> names;
+  for (const auto& p : recording.processes) names[p.id] = p.name;
+  auto name = [&](const std::string& process, uint64_t pc) {
+    return process.empty() ? std::string() : symbolizer.Symbolize(process, pc).value_or("");
+  };
+  for (ExplorationFailure& f : *failures) {
+    if (!f.at_end && f.crash_point < recording.events.size()) {
+      const auto it = names.find(FenceProcess(recording, f.crash_point));
+      if (it != names.end()) f.fence_process = it->second;
+      f.fence_symbol = name(f.fence_process, f.fence_pc);
+    }
+    for (FailedLine& l : f.lines) {
+      for (MissedWrite& w : l.missed) w.symbol = name(w.process, w.pc);
+    }
+    for (TimelineEvent& t : f.timeline) t.symbol = name(t.process, t.pc);
+  }
+}
 
 }  // namespace
 
@@ -396,6 +439,7 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
       result->failures.push_back(std::move(failure));
     }
   }
+  NameFunctions(recording, config.symbol_dirs, config.log, &result->failures);
   result->crash_points = std::move(point_results);
   result->seconds = SecondsSince(start);
   return Status::Ok();

@@ -32,9 +32,10 @@ std::string GuestText(std::string_view text) {
 std::string FailureSection(const ExplorationResult& r, const ExplorationFailure& f, size_t n) {
   std::string html = "<section class=\"failure\" id=\"failure-" + std::to_string(n) + "\">\n";
   html += "<h2>Failure " + std::to_string(n) + ": crash point " +
-          (f.at_end ? std::string("at the end")
-                    : "before event " + std::to_string(f.crash_point) + " (PC " +
-                          FormatHex(f.fence_pc) + ")") +
+          (f.at_end
+               ? std::string("at the end")
+               : "before event " + std::to_string(f.crash_point) + " (PC " + FormatHex(f.fence_pc) +
+                     (f.fence_symbol.empty() ? "" : " " + GuestText(f.fence_symbol)) + ")") +
           "</h2>\n";
   html += "<p>" + HtmlText(f.represented.ToString()) + " state(s); the check ended with <b>" +
           GuestText(f.verdict) + "</b>.</p>\n";
@@ -44,6 +45,7 @@ std::string FailureSection(const ExplorationResult& r, const ExplorationFailure&
     for (const MissedWrite& w : l.missed) {
       missed += std::string(explore::ToString(w.kind)) + " at " + FormatHex(w.gpa) + ", event " +
                 std::to_string(w.event) + ", PC " + FormatHex(w.pc) +
+                (w.symbol.empty() ? "" : " " + GuestText(w.symbol)) +
                 (w.process.empty() ? "" : ", " + GuestText(w.process));
     }
     html += "<tr class=\"" + std::string(l.persisted ? "in" : "out") + "\"><td>" +
@@ -69,8 +71,10 @@ std::string FailureSection(const ExplorationResult& r, const ExplorationFailure&
             "</td><td class=\"kind\">" + explore::ToString(t.kind) +
             (t.non_temporal ? " (NT)" : "") + "</td><td>" + (has_address ? FormatHex(t.gpa) : "") +
             "</td><td>" + (t.kind == explore::EventKind::kStore ? std::to_string(t.size) : "") +
-            "</td><td>" + FormatHex(t.pc) + "</td><td>" + GuestText(t.process) +
-            "</td><td class=\"note\">" + (t.missed ? "did not persist" : "") + "</td></tr>\n";
+            "</td><td>" + FormatHex(t.pc) +
+            (t.symbol.empty() ? "" : " <span class=\"symbol\">" + GuestText(t.symbol) + "</span>") +
+            "</td><td>" + GuestText(t.process) + "</td><td class=\"note\">" +
+            (t.missed ? "did not persist" : "") + "</td></tr>\n";
   }
   html += "<tr class=\"cut\"><td colspan=\"8\">power cut</td></tr>\n</table>\n";
   if (!f.check_output.empty()) {

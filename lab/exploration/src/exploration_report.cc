@@ -22,15 +22,20 @@ std::string Seconds(double s) {
   return buf;
 }
 
+// PcText is "PC 0x..." with the function behind it when known: "PC 0x401a2c <main+0x1c>".
+std::string PcText(uint64_t pc, const std::string& symbol) {
+  return "PC " + FormatHex(pc) + (symbol.empty() ? "" : " <" + EscapeUntrusted(symbol) + ">");
+}
+
 std::string PointName(const ExplorationFailure& f) {
   return f.at_end ? std::string("end")
-                  : "before event " + std::to_string(f.crash_point) + " (PC " +
-                        FormatHex(f.fence_pc) + ")";
+                  : "before event " + std::to_string(f.crash_point) + " (" +
+                        PcText(f.fence_pc, f.fence_symbol) + ")";
 }
 
 std::string MissedText(const MissedWrite& w) {
   std::string text = std::string(explore::ToString(w.kind)) + " at " + FormatHex(w.gpa) +
-                     " (event " + std::to_string(w.event) + ", PC " + FormatHex(w.pc);
+                     " (event " + std::to_string(w.event) + ", " + PcText(w.pc, w.symbol);
   if (!w.process.empty()) {
     text += ", " + EscapeUntrusted(w.process) + " pid " + std::to_string(w.pid);
   }
@@ -154,7 +159,8 @@ nlohmann::json ExplorationJson(const ExplorationResult& r) {
                             {"address", FormatHex(w.gpa)},
                             {"pc", FormatHex(w.pc)},
                             {"pid", w.pid},
-                            {"process", EscapeUntrusted(w.process)}};
+                            {"process", EscapeUntrusted(w.process)},
+                            {"symbol", EscapeUntrusted(w.symbol)}};
         Locate(r.nvdimms, w.gpa, &m);
         missed.push_back(std::move(m));
       }
@@ -171,6 +177,8 @@ nlohmann::json ExplorationJson(const ExplorationResult& r) {
     failures.push_back({{"crash_point", f.crash_point},
                         {"at_end", f.at_end},
                         {"pc", FormatHex(f.fence_pc)},
+                        {"process", EscapeUntrusted(f.fence_process)},
+                        {"symbol", EscapeUntrusted(f.fence_symbol)},
                         {"states", f.represented.ToString()},
                         {"verdict", EscapeUntrusted(f.verdict)},
                         {"lines", std::move(lines)},

@@ -1,4 +1,4 @@
-// install_layout.cc -- InstallLayout::FromPrefix, FromExecutable.
+// install_layout.cc -- InstallLayout::FromPrefix, FromExecutable, FromExecutablePath.
 
 #include "nvlab/install_layout.h"
 
@@ -19,6 +19,11 @@ Status InstallLayout::FromExecutable(InstallLayout* out) {
   std::error_code ec;
   const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return Status::IoError("cannot read /proc/self/exe: " + ec.message());
+  return FromExecutablePath(exe, out);
+}
+
+Status InstallLayout::FromExecutablePath(const std::filesystem::path& exe, InstallLayout* out) {
+  std::error_code ec;
   // PREFIX/bin/nvlab: two levels up, whatever the bin folder is called.
   const std::filesystem::path bindir = exe.parent_path();
   std::filesystem::path prefix = bindir.parent_path();

@@ -35,6 +35,10 @@ struct InstallLayout {
   static InstallLayout FromPrefix(const std::filesystem::path& prefix);
   // FromExecutable derives the prefix from /proc/self/exe (PREFIX/bin/nvlab).
   static Status FromExecutable(InstallLayout* out);
+  // FromExecutablePath derives it from the path of an installed nvlab (PREFIX/bin/nvlab): how
+  // the SDK finds the install of the `nvlab` on PATH. NotFound when the machines folder is not
+  // there.
+  static Status FromExecutablePath(const std::filesystem::path& exe, InstallLayout* out);
 };
 
 }  // namespace nvlab

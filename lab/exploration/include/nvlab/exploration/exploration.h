@@ -57,8 +57,11 @@ struct ExplorationConfig {
   std::filesystem::path recording_dir;
   Deadline deadline = Deadline::Never();           // the whole exploration
   std::chrono::milliseconds check_timeout{60000};  // one check
-  std::ostream* log = nullptr;                     // -v: progress lines
-  std::ostream* progress = nullptr;                // a terminal: a progress bar, redrawn in place
+  // symbol_dirs: where the guest's programs have host copies (the guest tools, the share
+  // folder), to name the function behind a user-space PC (nvlab/user_symbolizer.h).
+  std::vector<std::filesystem::path> symbol_dirs;
+  std::ostream* log = nullptr;       // -v: progress lines
+  std::ostream* progress = nullptr;  // a terminal: a progress bar, redrawn in place
 };
 
 // MissedWrite is a write that a failing state did not persist: the store (or flush, or NT
@@ -70,6 +73,7 @@ struct MissedWrite {
   uint64_t pc = 0;
   uint32_t pid = 0;
   std::string process;  // the guest process's name, when the recording knows it
+  std::string symbol;   // "function+0xoff" behind pc, when a host copy of the program names it
 };
 
 // FailedLine is one line the failing state pinned: which of its candidates it held.
@@ -86,12 +90,15 @@ struct FailedLine {
 struct TimelineEvent {
   uint64_t event = 0;
   explore::EventKind kind = explore::EventKind::kStore;
+  // cpu numbers the recording's CPUs in the order they first appear in it (the model tells
+  // CPUs apart by their kernel per-CPU area, not by the guest's own numbering).
   uint32_t cpu = 0;
   uint64_t gpa = 0;  // stores and flushes
   uint8_t size = 0;  // stores
   bool non_temporal = false;
   uint64_t pc = 0;
   std::string process;
+  std::string symbol;   // as MissedWrite::symbol
   bool missed = false;  // a write the failing state did not persist
 };
 
@@ -101,7 +108,9 @@ inline constexpr size_t kMaxTimelineEvents = 200;
 struct ExplorationFailure {
   uint64_t crash_point = 0;  // the cut came before this event; == events: the end
   bool at_end = false;
-  uint64_t fence_pc = 0;  // the event at the crash point (its PC), when not at the end
+  uint64_t fence_pc = 0;      // the event at the crash point (its PC), when not at the end
+  std::string fence_process;  // that event's process and symbol, when known
+  std::string fence_symbol;
   explore::StateCount represented;
   std::vector<FailedLine> lines;
   std::string check_output;  // stdout and stderr, shortened, untrusted text escaped

@@ -1,14 +1,11 @@
 // lab_session.cc -- LabSession: machine, image and guests for one nvlab invocation.
 
-#include "lab_session.h"
+#include "nvlab/lab_session.h"
 
 #include "nvlab/guest_template_cache.h"
 
-#include <algorithm>
 #include <iostream>
-#include <sstream>
 
-#include "nvlab/hex.h"
 #include "nvlab/interruption.h"
 #include "nvlab/invocation_deadline.h"
 #include "nvlab/libvirt_domain_folder.h"
@@ -43,12 +40,12 @@ int ExitStatusFor(const Status& status) {
   }
 }
 
-LabSession::LabSession(const CliOptions& options)
-    : options_(options),
-      // nvlab shell is interactive: it has a whole-run limit only when --timeout is given.
-      deadline_(options.subcommand == Subcommand::kShell && !options.timeout_given
-                    ? Deadline::Never()
-                    : Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
+LabSession::LabSession(const LabOptions& options)
+    : options_(options), deadline_(Deadline::In(std::chrono::seconds(options.timeout_seconds))) {}
+
+void LabSession::RestartDeadline() {
+  deadline_ = Deadline::In(std::chrono::seconds(options_.timeout_seconds));
+}
 
 bool LabSession::model_enabled() const {
   return options_.model.value_or(options_.accel == Accel::kTcg);
@@ -56,7 +53,7 @@ bool LabSession::model_enabled() const {
 
 Status LabSession::ResolveMachine() {
   if (machine_resolved_) return Status::Ok();
-  NVLAB_RETURN_IF_ERROR(InstallLayout::FromExecutable(&layout_));
+  if (!layout_given_) NVLAB_RETURN_IF_ERROR(InstallLayout::FromExecutable(&layout_));
   std::filesystem::path file;
   Status s = nvlab::ResolveMachine(options_.machine, layout_.machines_dir, &file);
   if (!s.ok()) return Status::InvalidArgument("--machine: " + s.message());
@@ -200,9 +197,10 @@ Status LabSession::DryRun(int boots, std::vector<std::vector<std::string>>* comm
   return Status::Ok();
 }
 
-Status LabSession::LibvirtDomain(std::string* xml) {
+Status LabSession::LibvirtDomain(const std::string& domain_name, const std::string& domain_dir,
+                                 std::string* xml) {
   NVLAB_RETURN_IF_ERROR(ResolveMachine());
-  const std::string name = options_.domain_name.empty() ? machine_.name : options_.domain_name;
+  const std::string name = domain_name.empty() ? machine_.name : domain_name;
   if (!IsValidLibvirtDomainName(name)) {
     return Status::InvalidArgument("the machine's name '" + EscapeUntrusted(name) +
                                    "' is not a valid domain name: give one with --domain-name");
@@ -214,10 +212,10 @@ Status LabSession::LibvirtDomain(std::string* xml) {
 
   LibvirtDomainSpec spec;
   spec.name = name;
-  spec.folder.dir = std::filesystem::absolute(options_.domain_dir.empty()
-                                                  ? DefaultLibvirtDomainDir(name)
-                                                  : std::filesystem::path(options_.domain_dir))
-                        .lexically_normal();
+  spec.folder.dir =
+      std::filesystem::absolute(domain_dir.empty() ? DefaultLibvirtDomainDir(name)
+                                                   : std::filesystem::path(domain_dir))
+          .lexically_normal();
   spec.emulator = layout_.emulator;
   spec.model.enabled = model_enabled();
   spec.model.plugin = layout_.plugin;
@@ -294,16 +292,19 @@ Status LabSession::CheckNotInterrupted(std::string_view where) const {
   return Status::Ok();
 }
 
+std::vector<std::filesystem::path> LabSession::SymbolDirs() const {
+  return {layout_.guest_tools_dir, options_.share_dir};
+}
+
 void LabSession::NameUserCode(CutReport* report) const {
   if (!report->present) return;
-  UserSymbolizer symbolizer({layout_.guest_tools_dir, options_.share_dir},
-                            options_.verbose ? &std::cerr : nullptr);
+  UserSymbolizer symbolizer(SymbolDirs(), options_.verbose ? &std::cerr : nullptr);
   symbolizer.Annotate(report);
 }
 
 Status LabSession::PowerCycle(const std::vector<std::string>& before,
                               const std::vector<std::string>& after, OutputSink* sink,
-                              PowerCycleResult* result) {
+                              PowerCycleResult* result, OutputSink* after_sink) {
   std::unique_ptr<Guest> guest;
   NVLAB_RETURN_IF_ERROR(MakeGuest(&guest));
   result->machine = machine_.name;
@@ -316,108 +317,14 @@ Status LabSession::PowerCycle(const std::vector<std::string>& before,
   NameUserCode(&result->cut);
   // A Ctrl-C during the cut (which is not broken off: the NVDIMMs must be settled) ends the run.
   NVLAB_RETURN_IF_ERROR(CheckNotInterrupted("during the power cut"));
-  NVLAB_RETURN_IF_ERROR(Step(guest.get(), after, sink, &result->after));
+  NVLAB_RETURN_IF_ERROR(
+      Step(guest.get(), after, after_sink != nullptr ? after_sink : sink, &result->after));
   if (result->after.result.cut_by_guest) {
     CutReport ignored;
     NVLAB_RETURN_IF_ERROR(guest->PowerCut(&ignored));
     return CheckNotInterrupted("during the power cut");
   }
   return FinalPowerOff(guest.get());
-}
-
-nlohmann::json StepJson(const StepResult& step) {
-  nlohmann::json j = {{"command", step.argv},
-                      {"boot_seconds", step.boot_seconds},
-                      {"command_seconds", step.command_seconds},
-                      {"nvlab_pmem", step.nvlab_pmem}};
-  if (step.result.cut_by_guest) {
-    j["cut_by_guest"] = true;
-  } else {
-    j["exit_status"] = step.result.status.ShellStatus();
-    j["signaled"] = step.result.status.signaled;
-  }
-  return j;
-}
-
-nlohmann::json CutReportJson(const CutReport& cut) {
-  if (!cut.present) return nullptr;
-  auto report = nlohmann::json::parse(cut.json, nullptr, false);
-  if (report.is_discarded()) return nullptr;
-  // ParseCutReport checked that lost_lines is an array of objects, one per cut.lines entry.
-  auto lines = report.find("lost_lines");
-  for (size_t i = 0; i < cut.lines.size(); ++i) {
-    if (!cut.lines[i].symbol.empty() && lines != report.end() && i < lines->size()) {
-      (*lines)[i]["symbol"] = cut.lines[i].symbol;
-    }
-  }
-  return report;
-}
-
-nlohmann::json PowerCycleJson(const PowerCycleResult& result) {
-  nlohmann::json cut = {{"model", result.model}, {"on_cut", result.on_cut}};
-  if (result.cut.present) {
-    auto report = CutReportJson(result.cut);
-    if (!report.is_null()) cut["report"] = report;
-  }
-  return {{"machine", result.machine},
-          {"persistence", result.persistence},
-          {"before", StepJson(result.before)},
-          {"cut", cut},
-          {"after", StepJson(result.after)}};
-}
-
-std::string CutSummary(const CutReport& cut, std::string_view indent) {
-  if (!cut.present) return "";
-  const std::string head = "nvlab:" + std::string(indent);
-  std::string out = head + "cut: trigger " + cut.trigger + ", " + std::to_string(cut.lost_lines) +
-                    " NVDIMM lines lost\n";
-  const size_t shown = std::min(cut.lines.size(), kLostLinesInText);
-  for (size_t i = 0; i < shown; ++i) out += head + "  " + DescribeLostLine(cut.lines[i]) + "\n";
-  if (cut.lost_lines > shown) {
-    out += head + "  ... and " + std::to_string(cut.lost_lines - shown) +
-           " more (--json lists up to 1000)\n";
-  }
-  if (cut.totals.unresolved_flushes > 0) {
-    const uint64_t n = cut.totals.unresolved_flushes;
-    out += head + "  " + std::to_string(n) + (n == 1 ? " flush" : " flushes") +
-           " had no address the model could translate";
-    for (size_t i = 0; i < cut.unresolved_flush_pcs.size(); ++i) {
-      out += (i ? ", " : " (pc ") + FormatHex(cut.unresolved_flush_pcs[i]);
-    }
-    if (!cut.unresolved_flush_pcs.empty()) out += ")";
-    out += ": the NVDIMMs may hold less than the program made durable\n";
-  }
-  if (cut.totals.user_work_completed_in_kernel > 0) {
-    const uint64_t n = cut.totals.user_work_completed_in_kernel;
-    out += head + "  " + std::to_string(n) +
-           (n == 1 ? " time the guest kernel" : " times the guest kernel") +
-           " (an interrupt or system call) completed flushes or NT stores a program had left "
-           "unfenced";
-    for (size_t i = 0; i < cut.kernel_completions.size(); ++i) {
-      out += (i ? ", " : " (") + FormatHex(cut.kernel_completions[i].user_pc) + " by " +
-             FormatHex(cut.kernel_completions[i].fence_pc);
-    }
-    if (!cut.kernel_completions.empty()) out += ")";
-    out += ": as on hardware, what they wrote is durable without the program's own fence\n";
-  }
-  return out;
-}
-
-std::string PowerCycleSummary(const PowerCycleResult& r) {
-  std::ostringstream out;
-  out << "nvlab: power-cycle on " << r.machine << " (" << r.persistence << ", model "
-      << (r.model ? "on, on-cut " + r.on_cut : std::string("off")) << ")\n";
-  out << "nvlab:   before: ";
-  if (r.before.result.cut_by_guest) {
-    out << "cut the power itself";
-  } else {
-    out << "exit " << r.before.result.status.ShellStatus();
-  }
-  out << " (boot " << r.before.boot_seconds << " s)\n";
-  out << CutSummary(r.cut, "   ");
-  out << "nvlab:   after: exit " << r.after.result.status.ShellStatus() << " (boot "
-      << r.after.boot_seconds << " s)\n";
-  return out.str();
 }
 
 }  // namespace nvlab
