@@ -1,6 +1,6 @@
 // agent_frame_fuzzer.cc -- libFuzzer target over the agent wire format (nvlab/agent_frame.h):
 // FrameDecoder, which reads the byte stream a guest writes to the host, and the payload decoders
-// of exec, exit and hello-request frames.
+// of exec, exit, hello-request, pty-open and pty-resize frames.
 // The first input byte picks how the rest is fed to a decoder: in chunks of 1 to 256 bytes
 // (byte value + 1), so that frames split across reads are exercised; the same bytes fed at once
 // must give the same frames and the same verdict.
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nvlab/agent_frame.h"
+#include "nvlab/pty_request.h"
 
 namespace {
 
@@ -39,6 +40,14 @@ void CheckPayloadDecoders(const nvlab::Frame& frame) {
     if (nvlab::HelloRequestLine(*nonce).find('\n') != nonce->size() + 8) {
       Fail("a hello-request line holds a newline of its nonce");
     }
+  }
+  if (const auto open = nvlab::DecodePtyOpen(frame.payload)) {
+    const auto encoded = nvlab::EncodePtyOpen(*open);
+    if (!encoded || *encoded != frame.payload) Fail("pty-open payload does not round-trip");
+  }
+  if (const auto size = nvlab::DecodePtyResize(frame.payload)) {
+    const auto encoded = nvlab::EncodePtyResize(*size);
+    if (!encoded || *encoded != frame.payload) Fail("pty-resize payload does not round-trip");
   }
 }
 

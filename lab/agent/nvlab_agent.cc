@@ -14,6 +14,8 @@
 //   kDetachNvdimms, kAttachNvdimms
 //                  unmount the NVDIMMs' file systems and drop their block caches / mount them
 //                  again, around the host's rewriting of the NVDIMMs (nvlab/agent/nvdimm_mounts.h);
+//   kPtyOpen       an interactive shell on a pseudo-terminal, relayed until it ends (nvlab shell;
+//                  nvlab/agent/pty_session.h);
 //   kHelloRequest  say hello again, with the host's nonce (a host that connects to a guest that
 //                  booted long ago, such as a libvirt domain);
 //   kPowerOff      sync and power off.
@@ -50,9 +52,11 @@
 #include "nvlab/agent/boot_timing.h"
 #include "nvlab/agent/nvdimm_mounts.h"
 #include "nvlab/agent/nvdimm_setup.h"
+#include "nvlab/agent/pty_session.h"
 #include "nvlab/agent/recording_mark.h"
 #include "nvlab/agent/sysfs_file.h"
 #include "nvlab/agent_frame.h"
+#include "nvlab/pty_request.h"
 #include "nvlab/resume_request.h"
 
 namespace {
@@ -433,6 +437,23 @@ int main(int argc, char** argv) {
         const bool sent = s.ok() ? Send(port, nvlab::FrameType::kExit, nvlab::EncodeExit({}))
                                  : Send(port, nvlab::FrameType::kError, s.message());
         if (!sent) PowerOff("cannot write the agent port");
+        continue;
+      }
+      if (frame->type == nvlab::FrameType::kPtyOpen) {
+        const auto request = nvlab::DecodePtyOpen(frame->payload);
+        if (!request) {
+          Send(port, nvlab::FrameType::kError, "malformed pty-open request");
+          continue;
+        }
+        const auto end = nvlab::agent::RunPtySession(
+            port, &decoder, *request, [port](nvlab::FrameType type, std::string_view payload) {
+              return Send(port, type, payload);
+            });
+        if (end == nvlab::agent::PtySessionEnd::kPowerOff) PowerOff(nullptr);
+        if (end == nvlab::agent::PtySessionEnd::kPortBroken) {
+          PowerOff("the agent port broke during an interactive shell");
+        }
+        if (end == nvlab::agent::PtySessionEnd::kHostLeft) decoder = nvlab::FrameDecoder();
         continue;
       }
       const bool recorded = frame->type == nvlab::FrameType::kExecRecorded;

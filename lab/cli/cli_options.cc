@@ -265,7 +265,7 @@ class HelpFormatter : public CLI::Formatter {
 constexpr char kFooter[] =
     "Every guest command sees NVLAB_PMEM: /dev/daxN.M (devdax) or the DAX-mounted directory "
     "(fsdax), and NVLAB_PMEM_ALL when there are several NVDIMMs.\n"
-    "Exit status: run: the command's; power-cycle: the --after command's; machine and "
+    "Exit status: run: the command's; power-cycle: the --after command's; shell, machine and "
     "--dry-run: 0; 2: usage error; "
     "124: --timeout expired (and nothing else); 125: the lab failed (QEMU missing or dead, "
     "guest did not boot, a kernel panic, a hung guest, a lab wait that expired); "
@@ -359,6 +359,7 @@ struct Commands {
   CLI::App* campaign_merge = nullptr;
   CLI::App* explore = nullptr;
   CLI::App* doctor = nullptr;
+  CLI::App* shell = nullptr;
 };
 
 // BuildApp makes the nvlab app and its commands. Lab options fall through from a command to the
@@ -373,6 +374,7 @@ Commands BuildApp(CLI::App* app) {
                       " FILE [--jobs J] [--shard I/N] [--host NAME] [--json OUT] [--junit OUT]");
   formatter->SetUsage("merge", " SHARD.json... [--allow-missing] [--json OUT] [--junit OUT]");
   formatter->SetUsage("explore", " [OPTIONS] --workload CMD --check CMD");
+  formatter->SetUsage("shell", " [--power-cycle] [OPTIONS]");
   formatter->SetNoLabOptions("campaign");
   formatter->SetNoLabOptions("merge");
   app->formatter(formatter);
@@ -415,8 +417,15 @@ Commands BuildApp(CLI::App* app) {
       "image, free space, /dev/kvm, libvirt; exit 1 when an essential check fails");
   formatter->SetUsage("doctor", " [--json]");
   formatter->SetNoLabOptions("doctor");
-  for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.demo,
-                            commands.machine, commands.explore, commands.doctor}) {
+  commands.shell = app->add_subcommand(
+      "shell",
+      "boot a guest and give an interactive shell in it on this terminal (a real pty: job "
+      "control, ^C to the guest's foreground job, the window size follows; TERM passed on); "
+      "leaving it (exit, ^D) powers the guest off; exits 0 (a nonzero shell status is named on "
+      "stderr). --timeout: 86400 unless given (each boot keeps a 300 s limit). Needs a terminal on "
+      "stdin: scripts use run or power-cycle");
+  for (CLI::App* command : {commands.image, commands.run, commands.power_cycle, commands.shell,
+                            commands.demo, commands.machine, commands.explore, commands.doctor}) {
     command->group("Commands");
     command->footer(kFooter);
   }
@@ -524,7 +533,7 @@ void AddLabOptions(CLI::App* app, CliOptions* o) {
       app->add_option("--timeout", o->timeout_seconds,
                       "whole-run limit (image build, host tools, boots, commands, power cuts "
                       "and power-offs), 1 to 86400; exit 124 when it expires; "
-                      "`image` has none unless given")
+                      "`image` and `shell` have none unless given")
           ->type_name("SECONDS")
           ->capture_default_str()
           ->transform(Normalized<int>(ParseTimeout, "seconds, 1 to 86400")));
@@ -554,6 +563,17 @@ void AddPowerCycleOptions(CLI::App* power_cycle, CliOptions* o) {
       ->type_name("CMD");
   power_cycle->add_option("--after", o->after, "after the cut, boot again and run CMD")
       ->type_name("CMD");
+}
+
+// AddShellOptions adds nvlab shell's own option.
+void AddShellOptions(CLI::App* shell, CliOptions* o) {
+  shell
+      ->add_flag("--power-cycle", o->shell_power_cycle,
+                 "the first shell ends with a power cut: nvlab-powercut in it (the guest's own "
+                 "cut), or leaving it (a host cut, as power-cycle's after --before); nvlab "
+                 "prints the cut's report, boots again on what the NVDIMMs kept and opens a "
+                 "second shell; leaving that one ends nvlab")
+      ->check(Accepts<bool>(ParseFlagValue, "no value, true or false"));
 }
 
 // AddDryRunOption adds --dry-run to run and power-cycle.
@@ -829,6 +849,7 @@ Subcommand SubcommandOf(const Commands& commands) {
   if (commands.campaign->parsed()) return Subcommand::kCampaign;
   if (commands.explore->parsed()) return Subcommand::kExplore;
   if (commands.doctor->parsed()) return Subcommand::kDoctor;
+  if (commands.shell->parsed()) return Subcommand::kShell;
   return Subcommand::kNone;
 }
 
@@ -895,6 +916,9 @@ std::string CrossOptionProblem(const CliOptions& o, const GuestCommand& split, c
            " times: a machine has at most " + std::to_string(kMaxNvdimms) + " NVDIMMs";
   }
   if (o.dry_run && o.json) return "--json does not apply to --dry-run";
+  if (o.subcommand == Subcommand::kShell && o.json) {
+    return "--json does not apply to nvlab shell (an interactive terminal)";
+  }
   if (split.has_separator && o.subcommand != Subcommand::kRun) {
     return "'--' only goes before the command of nvlab run";
   }
@@ -953,6 +977,7 @@ ParsedCommandLine ParseCommandLine(const std::vector<std::string>& args) {
     AddDebugOptions(commands.power_cycle, &options.debug);
     AddCampaignOptions(commands, &options.campaign);
     AddExploreOptions(commands.explore, &options.explore);
+    AddShellOptions(commands.shell, &options);
     const std::vector<std::string> words = SplitEmptyValues(app, split.nvlab_words);
     try {
       app.parse(std::vector<std::string>(words.rbegin(), words.rend()));

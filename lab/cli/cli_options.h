@@ -30,7 +30,8 @@ enum class Subcommand {
   kCampaign,
   kCampaignMerge,
   kExplore,
-  kDoctor
+  kDoctor,
+  kShell
 };
 
 // kDefaultTimeoutSeconds and kDefaultHangTimeoutSeconds: nvlab/lab_options.h.
@@ -78,6 +79,8 @@ struct CliOptions : LabOptions {
   std::string before;                // power-cycle
   std::string after;
   bool dry_run = false;  // run, power-cycle: print QEMU's command lines, start nothing
+  // shell --power-cycle: the first shell ends with a power cut, a second shell follows.
+  bool shell_power_cycle = false;
   // machine: `machine` holds its NAME|FILE argument.
   bool libvirt_xml = false;
   std::string domain_name;  // empty: the machine's name

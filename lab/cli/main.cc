@@ -1,5 +1,5 @@
-// main.cc -- the nvlab command: image, run, power-cycle, demo, machine, campaign, explore (nvlab
-// --help says how).
+// main.cc -- the nvlab command: image, run, power-cycle, shell, demo, machine, campaign, explore
+// (nvlab --help says how).
 //
 // Exit statuses (docs/design/interfaces.md): run: the guest command's; power-cycle: the command
 // after the cut; 2: usage error; 124: --timeout expired; 125: the lab failed; 130: interrupted.
@@ -24,6 +24,7 @@
 #include "nvlab/invocation_deadline.h"
 #include "nvlab/progress_line.h"
 #include "nvlab/shell_words.h"
+#include "shell_command.h"
 
 namespace {
 
@@ -156,19 +157,24 @@ static int Main(int argc, char** argv) {
   }
   CliOptions opts = parsed.options;
   // The progress line, for the commands that run one guest at a time on a terminal (campaign and
-  // explore print progress of their own).
+  // explore print progress of their own); a shell's boot shows it until the shell starts.
   opts.progress =
       (opts.subcommand == nvlab::Subcommand::kImage || opts.subcommand == nvlab::Subcommand::kRun ||
-       opts.subcommand == nvlab::Subcommand::kPowerCycle) &&
+       opts.subcommand == nvlab::Subcommand::kPowerCycle ||
+       opts.subcommand == nvlab::Subcommand::kShell) &&
       nvlab::ProgressWanted(opts.json, opts.debug.console, opts.verbose);
   nvlab::InstallInterruptionHandlers();
   // The whole invocation ends by --timeout. Campaigns give each case its own; a bare `nvlab
-  // image` (a first build downloads packages) has none unless one is given.
+  // image` (a first build downloads packages) has none unless one is given; an interactive `nvlab
+  // shell` has the longest one unless one is given.
   const bool whole_run_limit = opts.subcommand != nvlab::Subcommand::kCampaign &&
                                opts.subcommand != nvlab::Subcommand::kCampaignMerge &&
                                (opts.subcommand != nvlab::Subcommand::kImage || opts.timeout_given);
+  const int limit = opts.subcommand == nvlab::Subcommand::kShell && !opts.timeout_given
+                        ? nvlab::kMaxTimeoutSeconds
+                        : opts.timeout_seconds;
   if (whole_run_limit) {
-    nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(opts.timeout_seconds)));
+    nvlab::SetInvocationDeadline(nvlab::Deadline::In(std::chrono::seconds(limit)));
   }
   const int status = RunSubcommand(opts);
   // A Ctrl-C that came when nothing was waiting (between steps, in the last one) still ends the
@@ -200,6 +206,8 @@ static int RunSubcommand(const CliOptions& opts) {
       return nvlab::RunExplore(opts);
     case nvlab::Subcommand::kDoctor:
       return nvlab::RunDoctor(opts);
+    case nvlab::Subcommand::kShell:
+      return nvlab::RunShell(opts);
     case nvlab::Subcommand::kNone:
       break;
   }

@@ -65,6 +65,7 @@ TEST(CommandLineTest, EachCommandIsRecognised) {
   EXPECT_EQ(Parsed({"machine", "default", "--libvirt-xml"}).subcommand, Subcommand::kMachine);
   EXPECT_EQ(Parsed({"campaign", "c.campaign"}).subcommand, Subcommand::kCampaign);
   EXPECT_EQ(Parsed({"campaign", "merge", "s.json"}).subcommand, Subcommand::kCampaignMerge);
+  EXPECT_EQ(Parsed({"shell"}).subcommand, Subcommand::kShell);
 }
 
 TEST(CommandLineTest, DefaultsAreTheDocumentedOnes) {
@@ -201,6 +202,49 @@ TEST(CommandLineTest, DryRunBelongsToRunAndPowerCycle) {
             "unknown option '--dry-run' for nvlab demo (try nvlab demo --help)");
   EXPECT_EQ(UsageError({"run", "--dry-run", "--json", "--", "true"}),
             "--json does not apply to --dry-run (try nvlab run --help)");
+}
+
+// --------------------------------------------------------------------------------- shell
+
+TEST(CommandLineTest, ShellTakesPowerCycleAndTheLabOptions) {
+  const CliOptions plain = Parsed({"shell"});
+  EXPECT_EQ(plain.subcommand, Subcommand::kShell);
+  EXPECT_FALSE(plain.shell_power_cycle);
+  EXPECT_FALSE(plain.timeout_given);  // shell: no whole-run limit unless given
+  const CliOptions o = Parsed({"shell", "--power-cycle", "--cold", "--machine", "m", "--share", "d",
+                               "--nvdimm-image", "f", "--model", "off", "--timeout", "600"});
+  EXPECT_TRUE(o.shell_power_cycle);
+  EXPECT_TRUE(o.cold);
+  EXPECT_EQ(o.machine, "m");
+  EXPECT_EQ(o.share_dir, "d");
+  EXPECT_TRUE(o.timeout_given);
+  EXPECT_EQ(o.timeout_seconds, 600);
+  EXPECT_EQ(UsageError({"shell", "--json"}),
+            "--json does not apply to nvlab shell (an interactive terminal) (try nvlab shell "
+            "--help)");
+  EXPECT_EQ(UsageError({"shell", "--", "ls"}),
+            "'--' only goes before the command of nvlab run (try nvlab shell --help)");
+  EXPECT_EQ(UsageError({"run", "--power-cycle", "--", "true"}),
+            "unknown option '--power-cycle' for nvlab run (try nvlab run --help)");
+}
+
+TEST(CommandLineTest, HelpOfShellSaysHowItEndsAndWhatTimeoutDoes) {
+  const ParsedCommandLine r = ParseCommandLine({"shell", "--help"});
+  ASSERT_EQ(r.status, CommandLineStatus::kHelp);
+  EXPECT_NE(r.text.find("usage: nvlab shell [--power-cycle] [OPTIONS]"), std::string::npos)
+      << r.text;
+  EXPECT_NE(r.text.find("--power-cycle"), std::string::npos) << r.text;
+  // The help is wrapped: read it as one line of words.
+  std::string words;
+  for (const char c : r.text) {
+    if (c != '\n' && c != ' ') {
+      words += c;
+    } else if (!words.empty() && words.back() != ' ') {
+      words += ' ';
+    }
+  }
+  EXPECT_NE(words.find("nvlab-powercut"), std::string::npos) << r.text;
+  EXPECT_NE(words.find("--timeout: 86400 unless given"), std::string::npos) << r.text;
 }
 
 // ------------------------------------------------------------------------------- machine

@@ -651,12 +651,22 @@ Status Guest::SaveStateAndStop(const fs::path& file) {
 
 Status Guest::Run(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                   RunResult* result) {
-  return RunCommand(argv, sink, deadline, result, /*recorded=*/false);
+  return RunCommand(
+      [&](AgentRunOutcome* outcome) { return agent_.Run(argv, sink, deadline, outcome); }, result);
 }
 
 Status Guest::RunRecorded(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                           RunResult* result) {
-  return RunCommand(argv, sink, deadline, result, /*recorded=*/true);
+  return RunCommand(
+      [&](AgentRunOutcome* outcome) { return agent_.RunRecorded(argv, sink, deadline, outcome); },
+      result);
+}
+
+Status Guest::RunShell(const PtyOpenRequest& request, PtyChannel* channel, Deadline deadline,
+                       RunResult* result) {
+  return RunCommand(
+      [&](AgentRunOutcome* outcome) { return agent_.RunPty(request, channel, deadline, outcome); },
+      result);
 }
 
 Status Guest::Pause(Deadline deadline) {
@@ -683,8 +693,8 @@ Status Guest::AttachNvdimms(Deadline deadline, std::string* refusal) {
   return agent_.AttachNvdimms(deadline, refusal);
 }
 
-Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
-                         RunResult* result, bool recorded) {
+Status Guest::RunCommand(const std::function<Status(AgentRunOutcome*)>& on_agent,
+                         RunResult* result) {
   *result = RunResult();
   if (!running() || !agent_.connected()) {
     return Status::FailedPrecondition("the guest is not running");
@@ -692,8 +702,7 @@ Status Guest::RunCommand(const std::vector<std::string>& argv, OutputSink* sink,
   AgentRunOutcome outcome;
   hung_ = false;
   watch_silence_ = true;
-  Status s = recorded ? agent_.RunRecorded(argv, sink, deadline, &outcome)
-                      : agent_.Run(argv, sink, deadline, &outcome);
+  Status s = on_agent(&outcome);
   watch_silence_ = false;
   if (hung_) {
     KillQemu();

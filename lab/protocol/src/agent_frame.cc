@@ -21,6 +21,10 @@ bool KnownType(uint8_t type) {
     case FrameType::kExecRecorded:
     case FrameType::kDetachNvdimms:
     case FrameType::kAttachNvdimms:
+    case FrameType::kPtyOutput:
+    case FrameType::kPtyOpen:
+    case FrameType::kPtyInput:
+    case FrameType::kPtyResize:
       return true;
   }
   return false;

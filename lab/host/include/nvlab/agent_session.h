@@ -39,6 +39,8 @@
 
 #include "nvlab/agent_frame.h"
 #include "nvlab/deadline.h"
+#include "nvlab/pty_channel.h"
+#include "nvlab/pty_request.h"
 #include "nvlab/resume_request.h"
 #include "nvlab/status.h"
 
@@ -111,6 +113,12 @@ class AgentSession {
   // between the recording marks (agent protocol frame exec-recorded).
   Status RunRecorded(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                      AgentRunOutcome* outcome);
+  // RunPty asks the agent for an interactive shell on a pseudo-terminal (frame pty-open) and
+  // relays until the shell ends: channel's input to the guest, the guest terminal's output to
+  // the channel, each new window size (nvlab/pty_channel.h). Outcomes and errors as Run (the
+  // status of kExited is the shell's).
+  Status RunPty(const PtyOpenRequest& request, PtyChannel* channel, Deadline deadline,
+                AgentRunOutcome* outcome);
   // DetachNvdimms and AttachNvdimms ask the agent to unmount the NVDIMMs' file systems and drop
   // their block caches, or to mount them again (frames detach-nvdimms, attach-nvdimms), around
   // the host's rewriting of the NVDIMM files. When the agent answers with an error (a crash

@@ -36,6 +36,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -157,6 +158,13 @@ class Guest {
   // recording marks, so that the model's record= file holds its NVDIMM writes only.
   Status RunRecorded(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
                      RunResult* result);
+  // RunShell runs an interactive shell on a pseudo-terminal in the guest (nvlab shell;
+  // AgentSession::RunPty relays it through `channel`) with NVLAB_PMEM set, until it ends.
+  // Results and errors as Run: result->cut_by_guest when the user cut the power inside it
+  // (nvlab-powercut); the hang timeout counts as for a command (the agent's keep-alives go on
+  // while the shell waits for the user).
+  Status RunShell(const PtyOpenRequest& request, PtyChannel* channel, Deadline deadline,
+                  RunResult* result);
   // Pause and Continue stop and restart the vCPUs (QMP stop, cont): the NVDIMM files may be
   // rewritten in between (a crash state's image).
   Status Pause(Deadline deadline);
@@ -213,9 +221,8 @@ class Guest {
  private:
   explicit Guest(GuestConfig config);
   Status Spawn(const std::vector<std::string>& argv);
-  // RunCommand is Run and RunRecorded.
-  Status RunCommand(const std::vector<std::string>& argv, OutputSink* sink, Deadline deadline,
-                    RunResult* result, bool recorded);
+  // RunCommand is Run, RunRecorded and RunShell: `on_agent` makes the agent run it.
+  Status RunCommand(const std::function<Status(AgentRunOutcome*)>& on_agent, RunResult* result);
   // BeginBoot numbers the next boot and names its files.
   void BeginBoot();
   // StartQemu spawns argv and connects QMP.

@@ -42,6 +42,9 @@ enum class FrameType : uint8_t {
   kStderr = 3,  // payload: bytes the command wrote to stderr.
   kExit = 4,    // payload: "exit N\n" or "signal N\n" (text, parsed strictly).
   kError = 5,   // payload: one line of text: the agent could not run the request.
+  // payload: bytes the guest's terminal showed (an interactive shell's, after kPtyOpen); empty:
+  // a keep-alive.
+  kPtyOutput = 6,
   // host -> guest
   kExec = 16,      // payload: argv as NUL-terminated strings (at least one).
   kPowerOff = 17,  // payload empty: sync file systems and power off.
@@ -65,6 +68,13 @@ enum class FrameType : uint8_t {
   // each with kExit "exit 0", or kError with the reason (a mount that fails on a crash state).
   kDetachNvdimms = 21,
   kAttachNvdimms = 22,
+  // An interactive shell on a pseudo-terminal (nvlab shell; nvlab/pty_request.h has the
+  // payloads). kPtyOpen starts it; until the agent's kExit (the shell's status) or kError, the
+  // host sends kPtyInput (raw bytes typed; empty: the host's input ended) and kPtyResize (a new
+  // window size), and the agent sends kPtyOutput.
+  kPtyOpen = 23,
+  kPtyInput = 24,
+  kPtyResize = 25,
 };
 
 // A hello-request nonce is 1 to kMaxHelloNonce printable ASCII bytes (0x20-0x7e).
