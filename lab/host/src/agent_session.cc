@@ -248,6 +248,23 @@ Status AgentSession::NvdimmRequest(FrameType type, Deadline deadline, std::strin
   }
 }
 
+bool AgentSession::RunEnded(Deadline deadline, AgentRunOutcome* outcome) const {
+  if (machine_ended_()) {
+    outcome->end = AgentRunEnd::kMachineEnded;
+    return true;
+  }
+  if (deadline.expired()) {
+    outcome->end = AgentRunEnd::kDeadline;
+    return true;
+  }
+  if (const int sig = InterruptionSignal()) {
+    outcome->end = AgentRunEnd::kInterrupted;
+    outcome->signal = sig;
+    return true;
+  }
+  return false;
+}
+
 Status AgentSession::RunFrame(FrameType type, const std::vector<std::string>& argv,
                               OutputSink* sink, Deadline deadline, AgentRunOutcome* outcome) {
   *outcome = AgentRunOutcome();
@@ -281,19 +298,7 @@ Status AgentSession::RunFrame(FrameType type, const std::vector<std::string>& ar
       }
     }
     if (decoder_.failed()) return Status::ProtocolError("agent: " + decoder_.error());
-    if (machine_ended_()) {
-      outcome->end = AgentRunEnd::kMachineEnded;
-      return Status::Ok();
-    }
-    if (deadline.expired()) {
-      outcome->end = AgentRunEnd::kDeadline;
-      return Status::Ok();
-    }
-    if (const int sig = InterruptionSignal()) {
-      outcome->end = AgentRunEnd::kInterrupted;
-      outcome->signal = sig;
-      return Status::Ok();
-    }
+    if (RunEnded(deadline, outcome)) return Status::Ok();
     pollfd p{fd_, static_cast<short>(POLLIN | (sent < request.size() ? POLLOUT : 0)), 0};
     poll(&p, 1, deadline.RemainingMs(kRoundMs));
     if (sent < request.size() && (p.revents & POLLOUT)) {

@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "nvlab/agent_session.h"
-#include "nvlab/interruption.h"
 #include "nvlab/untrusted_text.h"
 
 namespace nvlab {
@@ -54,19 +53,7 @@ Status AgentSession::RunPty(const PtyOpenRequest& request, PtyChannel* channel, 
       }
     }
     if (decoder_.failed()) return Status::ProtocolError("agent: " + decoder_.error());
-    if (machine_ended_()) {
-      outcome->end = AgentRunEnd::kMachineEnded;
-      return Status::Ok();
-    }
-    if (deadline.expired()) {
-      outcome->end = AgentRunEnd::kDeadline;
-      return Status::Ok();
-    }
-    if (const int sig = InterruptionSignal()) {
-      outcome->end = AgentRunEnd::kInterrupted;
-      outcome->signal = sig;
-      return Status::Ok();
-    }
+    if (RunEnded(deadline, outcome)) return Status::Ok();
     if (const auto size = channel->TakeWindowSize()) {
       if (const auto payload = EncodePtyResize(*size)) {
         queued += EncodeFrame(FrameType::kPtyResize, *payload);

@@ -160,6 +160,9 @@ class AgentSession {
   Status NvdimmRequest(FrameType type, Deadline deadline, std::string* refusal);
   // SendAll writes bytes within the deadline (the socket is non-blocking).
   Status SendAll(std::string_view bytes, Deadline deadline);
+  // RunEnded says whether a running command's wait must end without the agent's answer (QEMU
+  // ended, the deadline passed, the user interrupted), and sets outcome->end (and signal) if so.
+  bool RunEnded(Deadline deadline, AgentRunOutcome* outcome) const;
 
   MachineEnded machine_ended_;
   int fd_ = -1;
