@@ -2,6 +2,7 @@
 // documents of --json and the summaries on stderr (lab_session.h).
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "lab_session.h"
@@ -87,6 +88,12 @@ std::string CutSummary(const CutReport& cut, std::string_view indent) {
   return out;
 }
 
+std::string BootSeconds(double seconds) {
+  char text[32];
+  (void)std::snprintf(text, sizeof text, "%.2f", seconds);
+  return text;
+}
+
 std::string PowerCycleSummary(const PowerCycleResult& r) {
   std::ostringstream out;
   out << "nvlab: power-cycle on " << r.machine << " (" << r.persistence << ", model "
@@ -97,10 +104,10 @@ std::string PowerCycleSummary(const PowerCycleResult& r) {
   } else {
     out << "exit " << r.before.result.status.ShellStatus();
   }
-  out << " (boot " << r.before.boot_seconds << " s)\n";
+  out << " (boot " << BootSeconds(r.before.boot_seconds) << " s)\n";
   out << CutSummary(r.cut, "   ");
   out << "nvlab:   after: exit " << r.after.result.status.ShellStatus() << " (boot "
-      << r.after.boot_seconds << " s)\n";
+      << BootSeconds(r.after.boot_seconds) << " s)\n";
   return out.str();
 }
 

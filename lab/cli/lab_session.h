@@ -31,6 +31,8 @@ nlohmann::json PowerCycleJson(const PowerCycleResult& result);
 std::string CutSummary(const CutReport& cut, std::string_view indent);
 // PowerCycleSummary is the human-readable account printed on stderr.
 std::string PowerCycleSummary(const PowerCycleResult& result);
+// BootSeconds formats a boot's duration for those lines: "0.83".
+std::string BootSeconds(double seconds);
 
 // RunDemo is `nvlab demo`: the README's main job.
 int RunDemo(const CliOptions& options);

@@ -118,7 +118,7 @@ Status ShellSession::Boot(StepResult* step, bool first) {
   const auto pmem = guest_->hello().find("NVLAB_PMEM");
   if (pmem != guest_->hello().end()) step->nvlab_pmem = pmem->second;
   std::cerr << "nvlab: shell on " << lab_.machine().name << " (NVLAB_PMEM=" << step->nvlab_pmem
-            << ", boot " << step->boot_seconds << " s); ";
+            << ", boot " << BootSeconds(step->boot_seconds) << " s); ";
   if (options_.shell_power_cycle && first) {
     std::cerr << "nvlab-powercut cuts the power, and so does leaving the shell; a shell on "
                  "what survived follows\n";
@@ -204,13 +204,13 @@ Status ShellSession::Run() {
     CutReport second;
     NVLAB_RETURN_IF_ERROR(guest_->PowerCut(&second));
     lab_.NameUserCode(&second);
-    std::cerr << "nvlab:   after: cut the power itself (boot " << cycle.after.boot_seconds
-              << " s)\n"
+    std::cerr << "nvlab:   after: cut the power itself (boot "
+              << BootSeconds(cycle.after.boot_seconds) << " s)\n"
               << CutSummary(second, "   ");
     return CheckNotInterrupted("after the power cut");
   }
   std::cerr << "nvlab:   after: exit " << cycle.after.result.status.ShellStatus() << " (boot "
-            << cycle.after.boot_seconds << " s)\n";
+            << BootSeconds(cycle.after.boot_seconds) << " s)\n";
   return PowerOff();
 }
 
