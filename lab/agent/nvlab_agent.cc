@@ -36,13 +36,16 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/reboot.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -209,55 +212,65 @@ bool RunCommand(int port, const std::vector<std::string>& argv, bool recorded) {
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  // The child's pidfd wakes the loop the moment it ends: no polling interval is added to every
+  // command's round trip (a check loop runs thousands). -1 (no pidfd_open) falls back to
+  // looking every 10 ms.
+  const int child_fd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {child_fd, POLLIN, 0}};
   const nvlab::FrameType types[2] = {nvlab::FrameType::kStdout, nvlab::FrameType::kStderr};
+  using Clock = std::chrono::steady_clock;
   int status = 0;
   bool exited = false;
   int open_pipes = 2;
   char buf[16384];
-  // Stream until both pipes close. Once the command itself has exited, background processes
-  // that still hold its pipes get a short grace period, not forever.
-  int idle_after_exit_ms = 0;
+  // Stream until the command has ended and both pipes closed. Once the command itself has
+  // exited, background processes that still hold its pipes get a short grace period, not
+  // forever. A command that closed its pipes but still runs is waited for.
+  constexpr auto kGraceAfterExit = std::chrono::milliseconds(500);
+  Clock::time_point exited_at{};
   // A silent command still shows the host that the guest lives: an empty stdout frame after
   // each second without output (the host's hang detection, --hang-timeout, counts only a guest
   // whose agent and console both fall silent).
-  int silent_ms = 0;
-  while (open_pipes > 0) {
-    const int timeout = exited ? 50 : 200;
-    const int n = poll(fds, 2, timeout);
-    if (n < 0 && errno != EINTR) break;
-    if (n == 0) {
-      silent_ms += timeout;
-      if (silent_ms >= kKeepAliveMs) {
-        silent_ms = 0;
-        if (!Send(port, nvlab::FrameType::kStdout, "")) return false;
-      }
-    } else {
-      silent_ms = 0;
+  Clock::time_point last_sent = Clock::now();
+  while (!exited || open_pipes > 0) {
+    const Clock::time_point now = Clock::now();
+    if (exited && now - exited_at >= kGraceAfterExit) break;
+    auto wait = std::chrono::milliseconds(kKeepAliveMs) -
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - last_sent);
+    if (exited) {
+      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                kGraceAfterExit - (now - exited_at)));
+    } else if (child_fd < 0) {
+      wait = std::min(wait, std::chrono::milliseconds(10));
     }
-    bool got_data = false;
+    const int n = poll(fds, exited ? 2 : 3, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       const ssize_t r = read(fds[i].fd, buf, sizeof(buf));
       if (r > 0) {
-        got_data = true;
         if (!Send(port, types[i], std::string_view(buf, static_cast<size_t>(r)))) return false;
+        last_sent = Clock::now();
       } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
         close(fds[i].fd);
         fds[i].fd = -1;
         --open_pipes;
       }
     }
-    if (!exited) exited = Reap(child, &status);
-    if (exited && !got_data) {
-      idle_after_exit_ms += timeout;
-      if (idle_after_exit_ms >= 500) break;
+    if (!exited && Reap(child, &status)) {
+      exited = true;
+      exited_at = Clock::now();
+    }
+    if (Clock::now() - last_sent >= std::chrono::milliseconds(kKeepAliveMs)) {
+      if (!Send(port, nvlab::FrameType::kStdout, "")) return false;
+      last_sent = Clock::now();
     }
   }
-  for (pollfd& p : fds) {
-    if (p.fd >= 0) close(p.fd);
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i].fd >= 0) close(fds[i].fd);
   }
-  while (!exited) {
+  if (child_fd >= 0) close(child_fd);
+  while (!exited) {  // Only after a failed poll.
     exited = Reap(child, &status);
     if (!exited) usleep(10000);
   }
