@@ -52,9 +52,10 @@
 //             SIGKILL mid-window leaves only <path>.part. Without record= the marks are CPUIDs.
 //     With record= every storing instruction has a callback from the start (as trace-stores=on).
 //   Watching loads (watch-loads=on: the check guest of exploration, whose NVDIMM files the
-//   host rewrites, in place, between checks while QEMU is stopped): no model, no flush, fence,
-//   store or CPUID callbacks (the marks and the guest's power-cut request are plain CPUIDs),
-//   host power cuts answer an error; a callback on every load. On control=:
+//   host rewrites, in place, between checks while the guest is quiescent): no model, no flush,
+//   fence, store or CPUID callbacks (the marks and the guest's power-cut request are plain
+//   CPUIDs), host power cuts answer an error; a callback on every load, and one on each TLB
+//   invalidation (they empty the loads' page cache, virtual_page_cache.h). On control=:
 //     "watch-begin\n"         empties the watched set, starts watching; "ok\n"
 //     "watch-end <path>\n"    stops; writes <path>: each 64-byte NVDIMM line a load read while
 //                             watching, once, in first-read order, "<nvdimm> <line>\n" (line =
@@ -147,6 +148,7 @@
 #include "qemu_plugin_api.h"
 #include "recording_writer.h"
 #include "translation_cache.h"
+#include "virtual_page_cache.h"
 #include "x86_decode.h"
 
 NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_version = NVLAB_QEMU_PLUGIN_API_VERSION;
@@ -287,6 +289,9 @@ struct PluginState {
 
   // watch-loads=on: the lines loads read while watching (see "Watching loads" above).
   std::unique_ptr<nvlab::plugin::LineWatchSet> watched;
+  // watch-loads=on: where each vCPU's recent loads went, so most loads need no QEMU lookup.
+  // Used without the mutex (per-vCPU slots, an atomic epoch: see its header).
+  std::unique_ptr<nvlab::plugin::VirtualPageCache> load_pages;
 };
 
 // The one plugin instance. Global because QEMU's callbacks carry no context but their
@@ -1108,14 +1113,47 @@ void OnStore(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void
   OnAnyStore(vcpu, info, vaddr, udata, false);
 }
 
+// WatchedPieces is NvdimmPieces for a load of the check guest, answered from the vCPU's
+// VirtualPageCache where it can: nearly every load goes to a page it saw before.
+size_t WatchedPieces(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, uint64_t size,
+                     AccessPiece (&pieces)[2]) {
+  nvlab::plugin::VirtualPageCache& cache = *g_state->load_pages;
+  size_t found = 0;
+  uint64_t done = 0;
+  for (int page = 0; page < 2 && done < size; ++page) {
+    const uint64_t va = vaddr + done;
+    const uint64_t len = std::min(size - done, kGuestPageBytes - va % kGuestPageBytes);
+    uint64_t base = 0;
+    if (!cache.Lookup(vcpu, va, &base)) {
+      const uint64_t epoch = cache.Epoch();
+      base = nvlab::plugin::VirtualPageCache::kNotNvdimm;
+      qemu_plugin_hwaddr* hw = qemu_plugin_get_hwaddr(info, va);
+      if (hw != nullptr && !qemu_plugin_hwaddr_is_io(hw)) {
+        const uint64_t gpa = qemu_plugin_hwaddr_phys_addr(hw);
+        if (NvdimmAt(gpa) != nullptr) base = gpa - va % kGuestPageBytes;
+      }
+      cache.Fill(vcpu, va, base, epoch);
+    }
+    if (base != nvlab::plugin::VirtualPageCache::kNotNvdimm) {
+      const uint64_t gpa = base + va % kGuestPageBytes;
+      if (const FileMapping* m = NvdimmAt(gpa)) {
+        const uint64_t in = std::min(len, m->base + m->size - gpa);
+        pieces[found++] = {va, gpa, done, in, m};
+      }
+    }
+    done += len;
+  }
+  return found;
+}
+
 // OnLoad (watch-loads=on): any loading instruction, after it executed. Outside a watch window
 // it costs the callback and one flag test.
-void OnLoad(unsigned int, qemu_plugin_meminfo_t info, uint64_t vaddr, void*) {
+void OnLoad(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void*) {
   if (!g_state->watching.load(std::memory_order_relaxed)) return;
   if (qemu_plugin_mem_is_store(info)) return;
   const uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
   AccessPiece pieces[2];
-  const size_t count = NvdimmPieces(info, vaddr, size, pieces);
+  const size_t count = WatchedPieces(vcpu, info, vaddr, size, pieces);
   if (count == 0) return;
   std::lock_guard<std::mutex> lock(g_state->mutex);
   if (!g_state->watching.load(std::memory_order_relaxed)) return;
@@ -1129,6 +1167,10 @@ void OnLoad(unsigned int, qemu_plugin_meminfo_t info, uint64_t vaddr, void*) {
 // OnTlbFlush: an instruction that invalidates TLB entries (udata: its X86TlbFlush), before it
 // runs; the flushes after it walk the tables again. On any vCPU: the cache is shared.
 void OnTlbFlush(unsigned int, void* udata) {
+  if (g_state->load_pages) {  // watch-loads=on keeps no flush translations.
+    g_state->load_pages->Invalidate();
+    return;
+  }
   const auto flush = static_cast<X86TlbFlush>(reinterpret_cast<uintptr_t>(udata));
   std::lock_guard<std::mutex> lock(g_state->mutex);
   g_state->translations.Invalidate(flush);
@@ -1144,19 +1186,20 @@ void OnTranslate(qemu_plugin_id_t, qemu_plugin_tb* tb) {
     // The PC travels as the callback's userdata: no allocation per instruction.
     // NOLINTNEXTLINE(performance-no-int-to-ptr)
     void* pc = reinterpret_cast<void*>(static_cast<uintptr_t>(vaddr));
-    if (g_state->options.watch_loads) {
-      // The check guest: loads only. QEMU calls a memory callback only for the instruction's
-      // accesses, so registering it on every instruction costs nothing where none loads.
-      qemu_plugin_register_vcpu_mem_cb(insn, OnLoad, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R,
-                                       nullptr);
-      continue;
-    }
     X86Instruction decoded;
     nvlab::plugin::DecodeX86(bytes, size, vaddr, &decoded);
     if (decoded.tlb_flush != X86TlbFlush::kNone) {
       // NOLINTNEXTLINE(performance-no-int-to-ptr)
       void* flush = reinterpret_cast<void*>(static_cast<uintptr_t>(decoded.tlb_flush));
       qemu_plugin_register_vcpu_insn_exec_cb(insn, OnTlbFlush, QEMU_PLUGIN_CB_NO_REGS, flush);
+    }
+    if (g_state->options.watch_loads) {
+      // The check guest: loads (and the TLB invalidations their page cache follows). QEMU
+      // calls a memory callback only for the instruction's accesses, so registering it on
+      // every instruction costs nothing where none loads.
+      qemu_plugin_register_vcpu_mem_cb(insn, OnLoad, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_R,
+                                       nullptr);
+      continue;
     }
     switch (decoded.kind) {
       case X86Kind::kClflush:
@@ -1282,6 +1325,7 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
     std::vector<uint64_t> sizes;
     for (const FileMapping& m : state->nvdimms) sizes.push_back(m.size);
     state->watched = std::make_unique<nvlab::plugin::LineWatchSet>(sizes);
+    state->load_pages = std::make_unique<nvlab::plugin::VirtualPageCache>();
   }
   if (!state->options.record_path.empty()) state->window = PluginState::Window::kWaiting;
   g_state = state.release();
