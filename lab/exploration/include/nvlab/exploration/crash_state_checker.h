@@ -10,12 +10,15 @@
 //   agent attach-nvdimms (a mount that fails is the state's verdict) -> the check ->
 //   agent detach-nvdimms -> model watch-end: the NVDIMM lines the check loaded, in order.
 //
+// The check runs without the guest's shell when its command is a plain list of words
+// (check_command.h).
+//
 // The rewrite compares the files' data extents (SEEK_DATA: an NVDIMM file is mostly holes) with
 // the state's image and writes the lines that differ, so whatever the last check, its mounts and
 // unmounts stored is undone as well, without trusting the guest to say what it wrote.
 //
-// On devdax the agent's detach and attach are skipped: nothing in the guest caches a dax
-// device's content.
+// On devdax the agent's detach and attach, and the QMP stop and cont, are skipped: nothing in
+// the guest caches a dax device's content, and between checks nothing maps it.
 //
 // With a host share, the check guest mounts it again with the page cache (cache=loose), so that
 // a check program on the share is read from the host once, not at every exec.
@@ -87,6 +90,7 @@ class CrashStateChecker {
   std::vector<std::span<const uint8_t>> initial_;
   std::vector<int> fds_;  // the guest's NVDIMM files, open for writing
   std::string check_;
+  std::vector<std::string> check_argv_;  // CheckArgv(check_): without a shell when plain
   std::chrono::milliseconds check_timeout_{60000};
   std::filesystem::path share_dir_;  // the host's share, when the guest has one
   bool detaches_ = true;  // fsdax and raw: the agent detaches and attaches around each check
