@@ -4,10 +4,12 @@
 // samples, determinism, images checked once across crash points, and errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "nvlab/explore/crash_image.h"
@@ -221,6 +223,88 @@ TEST(LazyExplorerTest, SameSpaceAndCheckGiveTheSameExploration) {
       }
     }
   }
+}
+
+// Batches (several check guests): every node is still visited once, so without a budget the
+// counts, verdicts and failing states are those of the sequential search; each call gets
+// distinct images not checked before, at most `batch` of them.
+TEST(LazyExplorerTest, BatchesGiveTheSequentialResultsAndEachImageOnce) {
+  SeededRandom random(31);
+  size_t largest_call = 0;
+  for (int round = 0; round < 200; ++round) {
+    const CrashStateSpace space = RandomSpace(random);
+    const CheckFunction check = RandomCheck(space, random.Next());
+    for (bool prune : {true, false}) {
+      const CrashPointResult sequential = ExploreOnce(space, check, prune);
+      for (size_t batch : {size_t{2}, size_t{3}, size_t{8}}) {
+        ExploreOptions options;
+        options.prune = prune;
+        options.batch = batch;
+        options.max_failures_listed = ~size_t{0};
+        CrashImageIndex checked;
+        LazyExplorer explorer(options, [&](std::span<const CrashImage* const> images,
+                                           std::vector<CheckResult>* results) {
+          EXPECT_LE(images.size(), batch);
+          largest_call = std::max(largest_call, images.size());
+          results->assign(images.size(), CheckResult());
+          for (size_t k = 0; k < images.size(); ++k) {
+            EXPECT_TRUE(checked.Insert(*images[k]).second) << "an image checked twice";
+            NVLAB_RETURN_IF_ERROR(check(*images[k], &(*results)[k]));
+          }
+          return Status::Ok();
+        });
+        CrashPointResult batched;
+        ASSERT_TRUE(explorer.Explore(space, &batched).ok());
+        ExpectCountsAddUp(batched);
+        ASSERT_EQ(batched.visited, sequential.visited) << "round " << round;
+        ASSERT_EQ(batched.distinct, sequential.distinct) << "round " << round;
+        ASSERT_EQ(batched.pruned, sequential.pruned) << "round " << round;
+        ASSERT_EQ(batched.failed_states, sequential.failed_states) << "round " << round;
+        ASSERT_EQ(FailingStates(space, batched), FailingStates(space, sequential))
+            << "round " << round;
+      }
+    }
+  }
+  EXPECT_GT(largest_call, 2u);  // Batches were filled, not run one image at a time.
+}
+
+// A budget stops a batched search after exactly that many visits.
+TEST(LazyExplorerTest, ABatchedSearchKeepsToTheBudget) {
+  SeededRandom random(3);
+  CrashStateSpace space;
+  do {
+    space = RandomSpace(random);
+  } while (space.Count().value() < 20);
+  const CheckFunction read_all = [&](const CrashImage&, CheckResult* result) {
+    for (const UndeterminedLine& line : space.undetermined) result->lines_read.push_back(line.gpa);
+    return Status::Ok();
+  };
+  for (bool prune : {true, false}) {
+    ExploreOptions options;
+    options.prune = prune;
+    options.max_checks = 7;
+    options.batch = 4;
+    LazyExplorer explorer(options, read_all);
+    CrashPointResult result;
+    ASSERT_TRUE(explorer.Explore(space, &result).ok());
+    EXPECT_EQ(result.visited, 7u);
+    EXPECT_EQ(result.not_tried, space.Count() - StateCount(7));
+  }
+}
+
+// A batch check that answers for the wrong number of images stops the exploration.
+TEST(LazyExplorerTest, ABatchCheckWithTheWrongNumberOfResultsIsAnError) {
+  SeededRandom random(1);
+  const CrashStateSpace space = RandomSpace(random);
+  ExploreOptions options;
+  options.batch = 2;
+  LazyExplorer explorer(options,
+                        [](std::span<const CrashImage* const>, std::vector<CheckResult>* results) {
+                          results->clear();
+                          return Status::Ok();
+                        });
+  CrashPointResult result;
+  EXPECT_FALSE(explorer.Explore(space, &result).ok());
 }
 
 // A check that reads every line cannot be pruned: the budget stops it and says what is left.

@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -190,12 +192,132 @@ void BuildTimeline(const Recording& recording, ExplorationFailure* failure) {
 }
 
 // Job is one resident check guest and the crash points it explores.
-struct Job {
-  std::unique_ptr<CrashStateChecker> checker;
-  std::vector<size_t> points;          // indexes into the spaces
-  std::vector<CheckOutcome> outcomes;  // by the explorer's image index
-  std::unique_ptr<explore::LazyExplorer> explorer;
-  Status status = Status::Ok();
+// CheckGuests runs batches of images on the check guests, one image per guest, in parallel.
+// Each guest has a thread of its own for as long as it lives: QEMU is started with
+// PR_SET_PDEATHSIG (nvlab/subprocess.h), which kills it when the *thread* that started it ends,
+// so a guest is booted, used and killed from one thread.
+// outcomes() keeps what each distinct image's check said, by the explorer's image index (the
+// explorer inserts a batch's images in the batch's order, right after the call).
+class CheckGuests {
+ public:
+  ~CheckGuests() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    work_.notify_all();
+    for (Worker& w : workers_) {
+      if (w.thread.joinable()) w.thread.join();
+    }
+  }
+
+  // Start boots `jobs` check guests at once.
+  Status Start(int jobs, const ExplorationConfig& config, const fs::path& folder,
+               const Recording& recording, const std::vector<std::span<const uint8_t>>& initial) {
+    workers_ = std::vector<Worker>(static_cast<size_t>(jobs));
+    for (size_t j = 0; j < workers_.size(); ++j) {
+      workers_[j].thread = std::thread([this, j, &config, folder, &recording, &initial] {
+        std::unique_ptr<CrashStateChecker> checker;
+        Status started = CrashStateChecker::Start(
+            config.guest, folder / ("checker" + std::to_string(j)), recording.nvdimms, initial,
+            config.check, config.check_timeout, &checker);
+        Serve(j, std::move(started), checker.get());
+      });
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return started_ == workers_.size(); });
+    for (const Worker& w : workers_) NVLAB_RETURN_IF_ERROR(w.status);
+    return Status::Ok();
+  }
+
+  Status Check(std::span<const explore::CrashImage* const> images, Deadline deadline,
+               std::vector<explore::CheckResult>* results) {
+    if (images.size() > workers_.size()) {
+      return Status::FailedPrecondition("a batch larger than the check guests");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (size_t k = 0; k < images.size(); ++k) {
+        workers_[k].image = images[k];
+        workers_[k].deadline = deadline;
+      }
+      busy_ = images.size();
+    }
+    work_.notify_all();
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return busy_ == 0; });
+    }
+    for (size_t k = 0; k < images.size(); ++k) NVLAB_RETURN_IF_ERROR(workers_[k].status);
+    results->assign(images.size(), explore::CheckResult());
+    for (size_t k = 0; k < images.size(); ++k) {
+      CheckOutcome& outcome = workers_[k].outcome;
+      (*results)[k].passed = outcome.passed;
+      (*results)[k].lines_read = std::move(outcome.lines_read);
+      outcome.lines_read = {};
+      if (outcome.passed) outcome.output.clear();  // Only failures' outputs are reported.
+      outcomes_.push_back(std::move(outcome));
+    }
+    checks_ += images.size();
+    return Status::Ok();
+  }
+
+  // WriteImageFiles is CrashStateChecker::WriteImageFiles (any guest's: they share the layout).
+  Status WriteImageFiles(const explore::CrashImage& image, const fs::path& dir,
+                         std::vector<fs::path>* files) const {
+    return workers_.front().checker->WriteImageFiles(image, dir, files);
+  }
+  const std::vector<CheckOutcome>& outcomes() const { return outcomes_; }
+  uint64_t checks() const { return checks_.load(); }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    CrashStateChecker* checker = nullptr;        // owned by the worker's thread
+    Status status = Status::Ok();                // its start's, then its last check's
+    const explore::CrashImage* image = nullptr;  // the image to check, while busy
+    Deadline deadline = Deadline::Never();
+    CheckOutcome outcome;
+  };
+
+  // Serve is worker j's thread after its guest's start: it checks the images it is given until
+  // the guests are stopped, then kills its guest.
+  void Serve(size_t j, Status started, CrashStateChecker* checker) {
+    Worker& me = workers_[j];
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      me.status = std::move(started);
+      me.checker = checker;
+      ++started_;
+    }
+    done_.notify_all();
+    for (;;) {
+      const explore::CrashImage* image = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        work_.wait(lock, [&] { return stopping_ || me.image != nullptr; });
+        if (stopping_) return;
+        image = me.image;
+      }
+      me.status = checker->Check(*image, me.deadline, &me.outcome);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        me.image = nullptr;
+        --busy_;
+      }
+      done_.notify_all();
+    }
+  }
+
+  std::vector<Worker> workers_;
+  std::mutex mutex_;
+  std::condition_variable work_;  // an image for some worker, or stopping_
+  std::condition_variable done_;  // a worker started, or finished its image
+  size_t started_ = 0;
+  size_t busy_ = 0;
+  bool stopping_ = false;
+  std::vector<CheckOutcome> outcomes_;
+  std::atomic<uint64_t> checks_{0};
 };
 
 // FenceProcess returns the process id of the fence (or WBINVD) at event `e`, or 0. The recording
@@ -324,74 +446,49 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
                 << points.size() << " crash points\n";
   }
 
-  // 4. The check loop: the crash points dealt round-robin to the jobs.
+  // 4. The check loop: one explorer over every crash point, its batches checked by `jobs`
+  // guests at once.
   const auto explore_start = std::chrono::steady_clock::now();
-  const int jobs = std::max(1, std::min<int>(config.jobs, static_cast<int>(points.size())));
-  std::vector<Job> job(static_cast<size_t>(jobs));
-  for (size_t i = 0; i < points.size(); ++i) job[i % job.size()].points.push_back(i);
+  CheckGuests guests;
+  NVLAB_RETURN_IF_ERROR(guests.Start(config.jobs, config, folder.path(), recording, initial));
   explore::ExploreOptions options;
   options.prune = config.prune;
   options.seed = config.seed;
+  options.batch = static_cast<size_t>(config.jobs);
   if (config.max_states != 0) options.max_checks = config.max_states;
+  explore::LazyExplorer explorer(
+      options, [&guests, &config](std::span<const explore::CrashImage* const> images,
+                                  std::vector<explore::CheckResult>* results) {
+        return guests.Check(images, config.deadline, results);
+      });
   std::vector<CrashPointResult> point_results(points.size());
   std::atomic<uint64_t> done_points{0};
-  std::atomic<uint64_t> checks{0};
-  auto run_job = [&](size_t j) {
-    Job& me = job[j];
-    me.status = CrashStateChecker::Start(
-        config.guest, folder.path() / ("checker" + std::to_string(j)), recording.nvdimms, initial,
-        config.check, config.check_timeout, &me.checker);
-    if (!me.status.ok()) return;
-    me.explorer = std::make_unique<explore::LazyExplorer>(
-        options,
-        [&me, &config, &checks](const explore::CrashImage& image,
-                                explore::CheckResult* out) -> Status {
-          CheckOutcome outcome;
-          NVLAB_RETURN_IF_ERROR(me.checker->Check(image, config.deadline, &outcome));
-          out->passed = outcome.passed;
-          out->lines_read = outcome.lines_read;
-          outcome.lines_read.clear();
-          outcome.lines_read.shrink_to_fit();
-          // Only failures' outputs are reported.
-          if (outcome.passed) outcome.output.clear();
-          me.outcomes.push_back(std::move(outcome));
-          ++checks;
-          return Status::Ok();
-        });
-    for (const size_t i : me.points) {
-      if (InterruptionSignal() != 0) {
-        me.status =
-            Status::Cancelled("interrupted by signal " + std::to_string(InterruptionSignal()));
-        return;
-      }
-      me.status = me.explorer->Explore(spaces[i], &point_results[i]);
-      if (!me.status.ok()) {
-        me.status = me.status.WithContext("crash point " + std::to_string(points[i]));
-        return;
-      }
-      ++done_points;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (size_t j = 1; j < job.size(); ++j) threads.emplace_back(run_job, j);
   std::thread progress;
   std::atomic<bool> finished{false};
   if (config.progress != nullptr) {
     progress = std::thread([&] {
       while (!finished.load()) {
         *config.progress << "\r\033[Knvlab: explore: crash point " << done_points.load() << "/"
-                         << points.size() << ", " << checks.load() << " states checked"
+                         << points.size() << ", " << guests.checks() << " states checked"
                          << std::flush;
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
       *config.progress << "\r\033[K" << std::flush;
     });
   }
-  run_job(0);
-  for (std::thread& t : threads) t.join();
+  Status explored = Status::Ok();
+  for (size_t i = 0; i < points.size() && explored.ok(); ++i) {
+    if (InterruptionSignal() != 0) {
+      explored = Status::Cancelled("interrupted by signal " + std::to_string(InterruptionSignal()));
+      break;
+    }
+    explored = explorer.Explore(spaces[i], &point_results[i])
+                   .WithContext("crash point " + std::to_string(points[i]));
+    ++done_points;
+  }
   finished = true;
   if (progress.joinable()) progress.join();
-  for (const Job& j : job) NVLAB_RETURN_IF_ERROR(j.status);
+  NVLAB_RETURN_IF_ERROR(explored);
   result->explore_seconds = SecondsSince(explore_start);
 
   // Totals, and the failures described.
@@ -406,7 +503,6 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
     t.not_tried += r.not_tried;
     t.failed_visits += r.failed_visits;
     t.failed_states += r.failed_states;
-    const Job& owner = job[i % job.size()];
     const CrashStateSpace& space = spaces[i];
     for (const explore::ExploreFailure& f : r.failures) {
       ExplorationFailure failure;
@@ -425,16 +521,16 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
         failure.lines.push_back(std::move(fl));
       }
       BuildTimeline(recording, &failure);
-      if (f.image < owner.outcomes.size()) {
-        failure.check_output = owner.outcomes[f.image].output;
-        failure.verdict = owner.outcomes[f.image].verdict;
+      if (f.image < guests.outcomes().size()) {
+        failure.check_output = guests.outcomes()[f.image].output;
+        failure.verdict = guests.outcomes()[f.image].verdict;
       }
       if (!config.keep_failures.empty()) {
         const fs::path dir =
             config.keep_failures / ("point" + std::to_string(r.crash_point) + "-state" +
                                     std::to_string(result->failures.size()));
-        NVLAB_RETURN_IF_ERROR(owner.checker->WriteImageFiles(
-            owner.explorer->images().image(f.image), dir, &failure.kept_images));
+        NVLAB_RETURN_IF_ERROR(
+            guests.WriteImageFiles(explorer.images().image(f.image), dir, &failure.kept_images));
       }
       result->failures.push_back(std::move(failure));
     }

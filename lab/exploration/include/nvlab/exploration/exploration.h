@@ -12,12 +12,14 @@
 //      the check read (prune = false: every state, or a seeded sample).
 //   4. The check loop: `jobs` resident guests (CrashStateChecker), each booted once with the
 //      recording's initial images, get each state's image written into their NVDIMM files
-//      while paused and run the check, the model watching which NVDIMM lines it loads.
+//      between checks and run the check, the model watching which NVDIMM lines it loads; the
+//      explorer gives them batches of `jobs` states at once.
 //
 // The result lists every failing state the explorer reported, with the stores that did not
 // persist, and the check's output; exploration_report.h writes it as text, JSON and JUnit.
 //
-// Thread-safety: ExploreCrashStates runs `jobs` threads of its own and returns after they end;
+// Thread-safety: ExploreCrashStates runs a thread of its own per check guest (the guest's QEMU
+// lives as long as the thread that started it) and returns after they end;
 // the config's streams are written from the calling thread only.
 
 #ifndef NVLAB_EXPLORATION_EXPLORATION_H_

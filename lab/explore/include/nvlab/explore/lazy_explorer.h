@@ -20,12 +20,23 @@
 // The check is a callback: given the image (the lines that differ from the recording's initial
 // image), it fills the verdict and the lines it read, in the order it read them (any address
 // in a line names the line; lines outside the space are ignored). A check that cannot run
-// returns a non-OK status and Explore stops with it. The host's check will run in a guest with
-// the model watching its NVDIMM loads.
+// returns a non-OK status and Explore stops with it. The host's check runs in a guest with the
+// model watching its NVDIMM loads.
+//
+// Batches: with options.batch > 1 the check is a BatchCheckFunction given up to that many
+// distinct new images at once, which it may check in parallel (the host has one check guest
+// per job). A batch is the top of the search's stack: nodes whose subtrees are disjoint, so
+// each is expanded from its own result exactly as one at a time would, and every node of the
+// tree is still visited once. Without a budget the counts, verdicts and failing states do not
+// depend on the batch size; only the order failures are listed in (visiting order) does. A
+// budget (max_checks) stops after the same number of visits, not at the same nodes. With batch
+// 1 the search is exactly the sequential one.
 //
 // Life cycle: construct with options and the check; Explore each crash point's space, in any
-// order; totals() sums them. The image cache grows with every distinct image checked.
-// Thread-safety: an object is not safe for concurrent use.
+// order; totals() sums them. The image cache grows with every distinct image checked, in the
+// order the check (or the batch, image by image) was given them.
+// Thread-safety: an object is not safe for concurrent use (a batch check may use threads of
+// its own for the images of one call).
 
 #ifndef NVLAB_EXPLORE_LAZY_EXPLORER_H_
 #define NVLAB_EXPLORE_LAZY_EXPLORER_H_
@@ -33,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "nvlab/explore/crash_image.h"
@@ -48,12 +60,17 @@ struct CheckResult {
 };
 
 using CheckFunction = std::function<Status(const CrashImage& image, CheckResult* result)>;
+// BatchCheckFunction checks several distinct images: (*results)[k] is images[k]'s result. A
+// non-OK status stops the exploration (no result of the batch is used).
+using BatchCheckFunction = std::function<Status(std::span<const CrashImage* const> images,
+                                                std::vector<CheckResult>* results)>;
 
 struct ExploreOptions {
   bool prune = true;                   // false: --no-prune, exhaustive.
   uint64_t max_checks = ~uint64_t{0};  // States visited per crash point at most.
   uint64_t seed = 0;                   // The sample when prune is off and states > max_checks.
   size_t max_failures_listed = 100;    // Per crash point; every failure is counted.
+  size_t batch = 1;                    // States visited together (see "Batches" above).
 };
 
 // ExploreFailure is a failing state, and the states that fail with it: those that agree with
@@ -92,6 +109,7 @@ struct ExploreTotals {
 class LazyExplorer {
  public:
   LazyExplorer(ExploreOptions options, CheckFunction check);
+  LazyExplorer(ExploreOptions options, BatchCheckFunction check);
 
   Status Explore(const CrashStateSpace& space, CrashPointResult* result);
 
@@ -99,15 +117,16 @@ class LazyExplorer {
   const CrashImageIndex& images() const { return images_; }
 
  private:
-  // Visit checks one state (or finds its image's result) and counts it.
-  Status Visit(const CrashStateSpace& space, const StateChoices& choices, CrashPointResult* out,
-               const CheckResult** result, size_t* image);
+  // Visit checks the states of `batch` (or finds their images' results) and counts them:
+  // (*images)[k] is the image index of batch[k], its result results_[(*images)[k]].
+  Status Visit(const CrashStateSpace& space, const std::vector<StateChoices>& batch,
+               CrashPointResult* out, std::vector<size_t>* images);
   Status ExploreExhaustive(const CrashStateSpace& space, CrashPointResult* out);
   Status ExplorePruned(const CrashStateSpace& space, CrashPointResult* out);
   void NoteFailure(ExploreFailure failure, CrashPointResult* out) const;
 
   ExploreOptions options_;
-  CheckFunction check_;
+  BatchCheckFunction check_;
   CrashImageIndex images_;
   std::vector<CheckResult> results_;  // By image index.
   ExploreTotals totals_;
