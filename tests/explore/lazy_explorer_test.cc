@@ -189,6 +189,23 @@ CheckFunction RandomCheck(const CrashStateSpace& space, uint64_t seed) {
   };
 }
 
+// SpaceOfAtLeast returns the first random space with at least `states` states.
+CrashStateSpace SpaceOfAtLeast(SeededRandom& random, uint64_t states) {
+  CrashStateSpace space;
+  do {
+    space = RandomSpace(random);
+  } while (space.Count().value() < states);
+  return space;
+}
+
+// ReadingEveryLine is a check that passes and reads every line of the space: nothing to prune.
+CheckFunction ReadingEveryLine(const CrashStateSpace& space) {
+  return [&space](const CrashImage&, CheckResult* result) {
+    for (const UndeterminedLine& line : space.undetermined) result->lines_read.push_back(line.gpa);
+    return Status::Ok();
+  };
+}
+
 TEST(LazyExplorerTest, PruningIsSoundOnRandomChecks) {
   SeededRandom random(2026);
   uint64_t pruned_total = 0;
@@ -271,14 +288,8 @@ TEST(LazyExplorerTest, BatchesGiveTheSequentialResultsAndEachImageOnce) {
 // A budget stops a batched search after exactly that many visits.
 TEST(LazyExplorerTest, ABatchedSearchKeepsToTheBudget) {
   SeededRandom random(3);
-  CrashStateSpace space;
-  do {
-    space = RandomSpace(random);
-  } while (space.Count().value() < 20);
-  const CheckFunction read_all = [&](const CrashImage&, CheckResult* result) {
-    for (const UndeterminedLine& line : space.undetermined) result->lines_read.push_back(line.gpa);
-    return Status::Ok();
-  };
+  const CrashStateSpace space = SpaceOfAtLeast(random, 20);
+  const CheckFunction read_all = ReadingEveryLine(space);
   for (bool prune : {true, false}) {
     ExploreOptions options;
     options.prune = prune;
@@ -310,14 +321,8 @@ TEST(LazyExplorerTest, ABatchCheckWithTheWrongNumberOfResultsIsAnError) {
 // A check that reads every line cannot be pruned: the budget stops it and says what is left.
 TEST(LazyExplorerTest, BudgetsLeaveStatesNotTried) {
   SeededRandom random(3);
-  CrashStateSpace space;
-  do {
-    space = RandomSpace(random);
-  } while (space.Count().value() < 20);
-  const CheckFunction read_all = [&](const CrashImage&, CheckResult* result) {
-    for (const UndeterminedLine& line : space.undetermined) result->lines_read.push_back(line.gpa);
-    return Status::Ok();
-  };
+  const CrashStateSpace space = SpaceOfAtLeast(random, 20);
+  const CheckFunction read_all = ReadingEveryLine(space);
   const CrashPointResult pruned = ExploreOnce(space, read_all, true, 7);
   EXPECT_EQ(pruned.visited, 7u);
   EXPECT_EQ(pruned.pruned, StateCount(0));
