@@ -86,6 +86,12 @@ uint64_t CrashReplay::WcMask(const LineTrack& track) const {
   return mask;
 }
 
+void CrashReplay::Changed(uint64_t line, LineTrack& track) {
+  if (track.changed) return;
+  track.changed = true;
+  changed_.push_back(line);
+}
+
 std::vector<CrashReplay::PendingWrite>& CrashReplay::Pending(uint32_t cpu) {
   if (cpu >= pending_.size()) pending_.resize(cpu + 1);
   return pending_[cpu];
@@ -110,6 +116,7 @@ void CrashReplay::Apply(uint64_t index, const RecordedEvent& event) {
     case EventKind::kFlush: {
       const uint64_t line = event.gpa & ~(kLineBytes - 1);
       LineTrack& track = Track(line);
+      Changed(line, track);
       if (event.flush == FlushKind::kClflush) {
         // CLFLUSH is ordered with stores: the cached line (not NT bytes) is on the media now,
         // and no older cached version can land over it any more.
@@ -146,6 +153,7 @@ void CrashReplay::Store(uint64_t index, const RecordedEvent& event) {
     const uint64_t line = addr & ~(kLineBytes - 1);
     const uint64_t offset = addr - line;
     LineTrack& track = Track(line);
+    Changed(line, track);
     std::memcpy(track.view.data() + offset, event.bytes.data() + done, count);
     track.last_store = index;
     if (event.non_temporal) {
@@ -178,6 +186,7 @@ void CrashReplay::Fence(uint32_t cpu) {
   writes.swap(pending_[cpu]);
   for (const PendingWrite& write : writes) {
     LineTrack& track = lines_.at(write.line);
+    Changed(write.line, track);
     if (write.non_temporal) {
       Overlay(track.media, write.data, write.mask);
       for (unsigned i = 0; i < kLineBytes; ++i) {
@@ -199,15 +208,23 @@ void CrashReplay::Fence(uint32_t cpu) {
 void CrashReplay::Wbinvd(uint32_t cpu) {
   Fence(cpu);  // WBINVD is serializing.
   media_floor_ = ++seq_;
+  all_changed_ = true;  // Every line's media and its floor moved.
   for (auto& [line, track] : lines_) {
     if (track.view != track.media) Overlay(track.media, track.view, ~WcMask(track));
     track.evictions.clear();
   }
 }
 
-Status CrashReplay::BuildSpace(const SpaceLimits& limits, CrashStateSpace* out) const {
-  CrashStateSpace space;
-  space.crash_point = position_;
+Status CrashReplay::BuildSpace(const SpaceLimits& limits, CrashStateSpace* out) {
+  // The lines to compute again, ascending; the others keep their candidates.
+  std::vector<uint64_t> lines;
+  if (all_changed_) {
+    lines.reserve(lines_.size());
+    for (const auto& [line, track] : lines_) lines.push_back(line);
+  } else {
+    lines = changed_;
+    std::sort(lines.begin(), lines.end());
+  }
   // Each line's pending writes, from every CPU, in issue order.
   std::map<uint64_t, std::vector<const PendingWrite*>> pending_by_line;
   for (const auto& cpu : pending_) {
@@ -217,88 +234,122 @@ Status CrashReplay::BuildSpace(const SpaceLimits& limits, CrashStateSpace* out) 
     std::sort(writes.begin(), writes.end(),
               [](const PendingWrite* a, const PendingWrite* b) { return a->seq < b->seq; });
   }
-  for (const auto& [line, track] : lines_) {
-    const uint64_t wc_now = WcMask(track);
-    const uint64_t media_seq = std::max(track.line_seq, media_floor_);
-    // The undetermined writes in issue order; each may or may not have landed.
-    std::vector<const Write*> writes;
-    for (const Write& version : track.evictions) writes.push_back(&version);
-    if (auto it = pending_by_line.find(line); it != pending_by_line.end()) {
-      for (const PendingWrite* write : it->second) {
-        // A write-back no newer than what the media took never lands (the model's rule).
-        if (write->non_temporal || write->seq > media_seq) writes.push_back(write);
-      }
-    }
-    std::stable_sort(writes.begin(), writes.end(),
-                     [](const Write* a, const Write* b) { return a->seq < b->seq; });
-    Write cached;  // ADR: the cache's copy at the cut, the newest version of all.
-    if (platform_ == model::Platform::kAdr && (DiffMask(track.view, track.media) & ~wc_now)) {
-      cached.seq = ~uint64_t{0};
-      cached.event = track.last_store;
-      cached.data = track.view;
-      cached.mask = ~wc_now;
-      writes.push_back(&cached);
-    }
-    // Everything landed, in program order: the line as the CPUs saw it last. The cached copy
-    // above leaves out bytes NT stores still hold in WC buffers (the model's rule), which misses
-    // this image when a plain store overwrote such bytes afterwards.
-    Write everything;
-    everything.seq = ~uint64_t{0};
-    everything.event = track.last_store;
-    everything.data = track.view;
-    everything.mask = kAllBytes;
-    writes.push_back(&everything);
+  // Computed aside first: an error leaves the replay as it was.
+  const std::vector<const PendingWrite*> no_writes;
+  std::vector<LineCandidates> rebuilt(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const auto it = pending_by_line.find(lines[i]);
+    NVLAB_RETURN_IF_ERROR(BuildLine(lines[i], lines_.at(lines[i]),
+                                    it == pending_by_line.end() ? no_writes : it->second, limits,
+                                    &rebuilt[i]));
+  }
+  for (size_t i = 0; i < lines.size(); ++i) built_[lines[i]] = std::move(rebuilt[i]);
+  for (const uint64_t line : changed_) lines_.at(line).changed = false;
+  changed_.clear();
+  all_changed_ = false;
 
-    std::vector<LineBytes> candidates{track.media};
-    std::vector<uint64_t> sources{kNoEvent};
-    std::set<LineBytes> seen{track.media};
-    for (const Write* write : writes) {
-      // A write of the whole line gives the same content over any candidate: one is enough.
-      const size_t before = write->mask == kAllBytes ? 1 : candidates.size();
-      for (size_t c = 0; c < before; ++c) {
-        LineBytes next = candidates[c];
-        Overlay(next, write->data, write->mask);
-        if (seen.insert(next).second) {
-          if (candidates.size() == limits.max_line_candidates) {
-            return Status::NotSupported("line " + FormatHex(line) + " has more than " +
-                                        std::to_string(limits.max_line_candidates) +
-                                        " possible contents at crash point " +
-                                        std::to_string(position_));
-          }
-          candidates.push_back(next);
-          sources.push_back(write->event);
-        }
-      }
+  CrashStateSpace space;
+  space.crash_point = position_;
+  // built_ and lines_ hold the same lines now (a line is changed when first tracked).
+  auto track = lines_.begin();
+  for (const auto& [line, candidates] : built_) {
+    if (candidates.contents.size() > limits.max_line_candidates) {
+      return Status::NotSupported("line " + FormatHex(line) + " has more than " +
+                                  std::to_string(limits.max_line_candidates) +
+                                  " possible contents at crash point " + std::to_string(position_));
     }
-    if (platform_ == model::Platform::kEadr && (DiffMask(track.view, track.media) & ~wc_now)) {
-      // eADR: the cached copy (not the NT bytes) is in the persistence domain: it lands last,
-      // over whatever else did.
-      std::set<LineBytes> forced_seen;
-      std::vector<LineBytes> forced;
-      std::vector<uint64_t> forced_sources;
-      for (size_t c = 0; c < candidates.size(); ++c) {
-        LineBytes next = candidates[c];
-        Overlay(next, track.view, ~wc_now);
-        if (forced_seen.insert(next).second) {
-          forced.push_back(next);
-          forced_sources.push_back(sources[c]);
-        }
+    const LineBytes& initial = track->second.initial;
+    ++track;
+    if (candidates.contents.size() == 1) {
+      if (candidates.contents[0] != initial) {
+        space.determined.push_back({line, candidates.contents[0]});
       }
-      candidates.swap(forced);
-      sources.swap(forced_sources);
-    }
-    if (candidates.size() == 1) {
-      if (candidates[0] != track.initial) space.determined.push_back({line, candidates[0]});
     } else {
       UndeterminedLine undetermined;
       undetermined.gpa = line;
-      undetermined.initial = track.initial;
-      undetermined.candidates = std::move(candidates);
-      undetermined.sources = std::move(sources);
+      undetermined.initial = initial;
+      undetermined.candidates = candidates.contents;
+      undetermined.sources = candidates.sources;
       space.undetermined.push_back(std::move(undetermined));
     }
   }
   *out = std::move(space);
+  return Status::Ok();
+}
+
+// BuildLine: the line's candidates at position().
+Status CrashReplay::BuildLine(uint64_t line, const LineTrack& track,
+                              const std::vector<const PendingWrite*>& pending,
+                              const SpaceLimits& limits, LineCandidates* out) const {
+  const uint64_t wc_now = WcMask(track);
+  const uint64_t media_seq = std::max(track.line_seq, media_floor_);
+  // The undetermined writes in issue order; each may or may not have landed.
+  std::vector<const Write*> writes;
+  for (const Write& version : track.evictions) writes.push_back(&version);
+  for (const PendingWrite* write : pending) {
+    // A write-back no newer than what the media took never lands (the model's rule).
+    if (write->non_temporal || write->seq > media_seq) writes.push_back(write);
+  }
+  std::stable_sort(writes.begin(), writes.end(),
+                   [](const Write* a, const Write* b) { return a->seq < b->seq; });
+  Write cached;  // ADR: the cache's copy at the cut, the newest version of all.
+  if (platform_ == model::Platform::kAdr && (DiffMask(track.view, track.media) & ~wc_now)) {
+    cached.seq = ~uint64_t{0};
+    cached.event = track.last_store;
+    cached.data = track.view;
+    cached.mask = ~wc_now;
+    writes.push_back(&cached);
+  }
+  // Everything landed, in program order: the line as the CPUs saw it last. The cached copy
+  // above leaves out bytes NT stores still hold in WC buffers (the model's rule), which misses
+  // this image when a plain store overwrote such bytes afterwards.
+  Write everything;
+  everything.seq = ~uint64_t{0};
+  everything.event = track.last_store;
+  everything.data = track.view;
+  everything.mask = kAllBytes;
+  writes.push_back(&everything);
+
+  std::vector<LineBytes> candidates{track.media};
+  std::vector<uint64_t> sources{kNoEvent};
+  std::set<LineBytes> seen{track.media};
+  for (const Write* write : writes) {
+    // A write of the whole line gives the same content over any candidate: one is enough.
+    const size_t before = write->mask == kAllBytes ? 1 : candidates.size();
+    for (size_t c = 0; c < before; ++c) {
+      LineBytes next = candidates[c];
+      Overlay(next, write->data, write->mask);
+      if (seen.insert(next).second) {
+        if (candidates.size() == limits.max_line_candidates) {
+          return Status::NotSupported("line " + FormatHex(line) + " has more than " +
+                                      std::to_string(limits.max_line_candidates) +
+                                      " possible contents at crash point " +
+                                      std::to_string(position_));
+        }
+        candidates.push_back(next);
+        sources.push_back(write->event);
+      }
+    }
+  }
+  if (platform_ == model::Platform::kEadr && (DiffMask(track.view, track.media) & ~wc_now)) {
+    // eADR: the cached copy (not the NT bytes) is in the persistence domain: it lands last,
+    // over whatever else did.
+    std::set<LineBytes> forced_seen;
+    std::vector<LineBytes> forced;
+    std::vector<uint64_t> forced_sources;
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      LineBytes next = candidates[c];
+      Overlay(next, track.view, ~wc_now);
+      if (forced_seen.insert(next).second) {
+        forced.push_back(next);
+        forced_sources.push_back(sources[c]);
+      }
+    }
+    candidates.swap(forced);
+    sources.swap(forced_sources);
+  }
+  out->contents = std::move(candidates);
+  out->sources = std::move(sources);
   return Status::Ok();
 }
 

@@ -14,9 +14,15 @@
 // undetermined writes (docs/design/exploration.md "Crash states" for the rules and why the
 // result contains every image the model's random cut policy can produce).
 //
+// BuildSpace is incremental: it keeps each line's candidates from its last call and recomputes
+// only the lines an event changed since (a store, flush or fence touching the line; a WBINVD
+// changes every line). A file system's recording touches thousands of lines and has a crash
+// point every few hundred events, most of which leave most lines as they were. The result is
+// the same as a fresh replay's first BuildSpace at that point (tests/explore check it).
+//
 // Life cycle: Create, then AdvanceTo ascending event indexes (one pass over the recording for
 // every crash point), BuildSpace at each. The recording and the initial images must outlive it.
-// Thread-safety: an object is not safe for concurrent use; BuildSpace is const.
+// Thread-safety: an object is not safe for concurrent use.
 
 #ifndef NVLAB_EXPLORE_CRASH_REPLAY_H_
 #define NVLAB_EXPLORE_CRASH_REPLAY_H_
@@ -54,7 +60,9 @@ class CrashReplay {
   // AdvanceTo replays events up to (not including) event_index; InvalidArgument when it is
   // behind position() or past the end.
   Status AdvanceTo(uint64_t event_index);
-  Status BuildSpace(const SpaceLimits& limits, CrashStateSpace* out) const;
+  // BuildSpace describes a cut at position(). On an error (a line over the limits) *out is
+  // unchanged and the replay stays usable: a later call with other limits works.
+  Status BuildSpace(const SpaceLimits& limits, CrashStateSpace* out);
 
  private:
   struct Write {  // A write that may reach the media: its bytes in place in a line.
@@ -75,6 +83,13 @@ class CrashReplay {
     uint64_t last_store = kNoEvent;  // Index of the last store to the line.
     std::vector<Write> evictions;    // ADR: cached versions since the last guaranteed persist.
     std::array<uint16_t, kLineBytes> wc_bytes{};  // Per byte: pending NT stores covering it.
+    bool changed = false;  // Listed in changed_: its candidates need computing again.
+  };
+  // LineCandidates is a line's part of the last space built: its distinct contents ([0] the
+  // guaranteed one) and the event that made each; one candidate: the line is determined.
+  struct LineCandidates {
+    std::vector<LineBytes> contents;
+    std::vector<uint64_t> sources;
   };
 
   CrashReplay(const Recording* recording, model::Platform platform,
@@ -86,6 +101,10 @@ class CrashReplay {
   void Fence(uint32_t cpu);
   void Wbinvd(uint32_t cpu);
   std::vector<PendingWrite>& Pending(uint32_t cpu);
+  void Changed(uint64_t line, LineTrack& track);
+  Status BuildLine(uint64_t line, const LineTrack& track,
+                   const std::vector<const PendingWrite*>& pending, const SpaceLimits& limits,
+                   LineCandidates* out) const;
 
   const Recording* recording_;
   model::Platform platform_;
@@ -95,6 +114,11 @@ class CrashReplay {
   uint64_t media_floor_ = 0;  // Every media line took its cached content at this seq (WBINVD).
   std::map<uint64_t, LineTrack> lines_;
   std::vector<std::vector<PendingWrite>> pending_;  // Per vCPU, in issue order.
+  // The incremental space: every line's candidates as of the last BuildSpace, and the lines
+  // changed since (all of them after a WBINVD: the media floor moved under every line).
+  std::map<uint64_t, LineCandidates> built_;
+  std::vector<uint64_t> changed_;
+  bool all_changed_ = false;
 };
 
 }  // namespace nvlab::explore
