@@ -5,9 +5,10 @@
 //
 // The correct pattern (write a temporary file, fsync, rename over the target, fsync the
 // directory) never fails the check. What can fail is the mount itself: the pmem driver writes
-// journal blocks with 8-byte non-temporal stores, so a power cut can leave a commit block torn
-// (its magic and sequence on the media, its checksum not), and jbd2 then refuses the journal
-// ("Structure needs cleaning") instead of ending it there. That is ext4 on an NVDIMM without
+// journal blocks with 8-byte non-temporal stores, so a power cut can leave a journal block torn
+// (a commit block's magic and sequence on the media, its checksum not; a descriptor block in
+// part), and jbd2 then refuses the journal ("Structure needs cleaning", "Bad message") instead
+// of ending it there. That is ext4 on an NVDIMM without
 // BTT's sector atomicity, not the pattern: such failures are accepted only when the write that
 // did not persist is jbd2's. The mutant (content stored through a DAX mapping, never msync'ed)
 // must fail the check itself, naming the program's store.
