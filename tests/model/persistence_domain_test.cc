@@ -327,6 +327,46 @@ TEST(CandidateRangesTest, CutScansOnlyTheCandidateRanges) {
   EXPECT_EQ(report.lost[0].offset, 0x1000u);
 }
 
+// Right after a cut the rewrite looks only at the lines the cut decided: the candidate ranges
+// (the plugin: a scan of the backing file) are not asked again, and what it rewrites is the same.
+TEST(CandidateRangesTest, RewriteAfterACutReusesTheCutsLines) {
+  std::vector<uint8_t> file(kSize, 0);
+  PersistenceDomain domain;
+  ASSERT_EQ(domain.AddNvdimm(kBase, kSize, file.data(), MediaStart::kZeroes), ModelStatus::kOk);
+  int asked = 0;
+  domain.nvdimm(0).set_candidate_ranges([&asked] {
+    ++asked;
+    return ByteRanges{{0, kSize}};
+  });
+  file[0x1000] = 1;  // Dirty, lost.
+  file[0x2000] = 2;  // Flushed and fenced: durable.
+  file[0x3000] = 3;  // Flush pending at the cut: lost under lose.
+  domain.FlushOpt(0, kBase + 0x2000);
+  domain.Fence(0);
+  domain.FlushOpt(1, kBase + 0x3000);
+  PowerCutReport report = domain.PowerCut(Platform::kAdr, CutPolicy::Lose(), 10);
+  EXPECT_EQ(report.lost_lines, 2u);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(domain.WriteSurvivorsToView(), 2u);
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(file[0x1000], 0);
+  EXPECT_EQ(file[0x2000], 2);
+  EXPECT_EQ(file[0x3000], 0);
+  EXPECT_EQ(std::memcmp(file.data(), domain.nvdimm(0).media(), kSize), 0);
+  EXPECT_EQ(domain.WriteSurvivorsToView(), 0u);
+}
+
+// A store the model writes into the view after the cut: the rewrite compares the ranges again.
+TEST(CandidateRangesTest, RewriteAfterAStoreSinceTheCutScansAgain) {
+  PersistenceDomain domain;
+  ASSERT_EQ(domain.AddNvdimm(kBase, kSize, nullptr), ModelStatus::kOk);
+  domain.PowerCut(Platform::kAdr, CutPolicy::Lose(), 10);
+  const uint8_t value = 9;
+  domain.Store(0, kBase + 0x4000, 1, &value);
+  EXPECT_EQ(domain.WriteSurvivorsToView(), 1u);
+  EXPECT_EQ(domain.nvdimm(0).view()[0x4000], 0);
+}
+
 TEST(CandidateRangesTest, ZeroedMediaStartLetsTheCallerFillTheMedia) {
   std::vector<uint8_t> file(kSize, 7);
   PersistenceDomain domain;

@@ -108,7 +108,11 @@ class PersistenceDomain {
 
   // WriteSurvivorsToView copies the media into the view wherever they differ, line by line,
   // so that the view (the backing file, for the plugin) holds the surviving image. Returns
-  // the number of lines rewritten.
+  // the number of lines rewritten. Right after a PowerCut it looks only at the lines that cut
+  // found dirty or with pending work (everywhere else view and media were equal then), until a
+  // Store with bytes or an NtStore changes the view; an external view must not change between
+  // the two calls (the plugin makes both with the CPUs stopped). Otherwise it compares the
+  // candidate ranges.
   uint64_t WriteSurvivorsToView();
 
   // HasPendingWork says whether `cpu` has pending write-backs or NT stores (a fence would
@@ -192,6 +196,10 @@ class PersistenceDomain {
   uint64_t forgotten_seq_ = 0;
   std::unordered_map<uint64_t, uint32_t> wc_lines_;     // line -> WC entries waiting on it.
   std::unordered_map<uint64_t, StoreSite> last_store_;  // line -> last reported store site.
+  // The lines the last PowerCut decided (ascending), for WriteSurvivorsToView; valid until a
+  // model event writes the view.
+  std::vector<uint64_t> cut_lines_;
+  bool cut_lines_valid_ = false;
   DomainCounters counters_;
 };
 
