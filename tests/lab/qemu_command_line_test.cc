@@ -48,10 +48,10 @@ TEST(QemuCommandLineTest, DefaultMachineBootsPausedUnderTcgWithOneNvdimm) {
   EXPECT_TRUE(
       Has(argv, "-object", "memory-backend-file,id=nv0,share=on,size=256M,mem-path=/run/nv0"));
   EXPECT_TRUE(Has(argv, "-device", "nvdimm,id=nvdimm0,memdev=nv0,addr=0x100000000,node=0"));
-  EXPECT_TRUE(Has(
-      argv, "-append",
-      "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check nvlab.ns=devdax "
-      "nvlab.nvdimms=1"));
+  EXPECT_TRUE(Has(argv, "-append",
+                  "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off swiotlb=2048 "
+                  "init_on_alloc=0 no_timer_check nvlab.ns=devdax "
+                  "nvlab.nvdimms=1"));
   EXPECT_EQ(std::find(argv.begin(), argv.end(), "-plugin"), argv.end());
 }
 
@@ -70,11 +70,11 @@ TEST(QemuCommandLineTest, EadrFsdaxShareAndPluginShowUp) {
   // A comma in a path is doubled, QEMU's escape.
   EXPECT_TRUE(Has(argv, "-virtfs",
                   "local,id=share,path=/home/u/a,,b,mount_tag=nvlab_share,security_model=none"));
-  EXPECT_TRUE(
-      Has(argv, "-append",
-          "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check nvlab.ns=fsdax "
-          "nvlab.nvdimms=1 nvlab.fs=xfs "
-          "nvlab.share=1"));
+  EXPECT_TRUE(Has(argv, "-append",
+                  "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off swiotlb=2048 "
+                  "init_on_alloc=0 no_timer_check nvlab.ns=fsdax "
+                  "nvlab.nvdimms=1 nvlab.fs=xfs "
+                  "nvlab.share=1"));
 }
 
 TEST(QemuCommandLineTest, TemplateStageHoldsTheBootParametersAndNoNvdimmSettings) {
@@ -82,14 +82,14 @@ TEST(QemuCommandLineTest, TemplateStageHoldsTheBootParametersAndNoNvdimmSettings
   m.namespace_mode = NamespaceMode::kFsdax;
   QemuLaunch l = Launch(m);
   l.template_stage = true;
-  EXPECT_EQ(
-      KernelCommandLine(m, l),
-      "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check nvlab.template=1");
+  EXPECT_EQ(KernelCommandLine(m, l),
+            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off swiotlb=2048 "
+            "init_on_alloc=0 no_timer_check nvlab.template=1");
   l.share_dir = "/home/u/share";
-  EXPECT_EQ(
-      KernelCommandLine(m, l),
-      "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check nvlab.template=1 "
-      "nvlab.share=1");
+  EXPECT_EQ(KernelCommandLine(m, l),
+            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off swiotlb=2048 "
+            "init_on_alloc=0 no_timer_check nvlab.template=1 "
+            "nvlab.share=1");
 }
 
 TEST(QemuCommandLineTest, TimerCalibrationFollowsTheBootParameters) {
@@ -98,11 +98,13 @@ TEST(QemuCommandLineTest, TimerCalibrationFollowsTheBootParameters) {
   l.template_stage = true;
   l.timer_calibration = {10779412};
   EXPECT_EQ(KernelCommandLine(m, l),
-            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check "
+            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off swiotlb=2048 "
+            "init_on_alloc=0 no_timer_check "
             "lpj=10779412 nvlab.template=1");
   l.timer_calibration.loops_per_jiffy = 0;  // a host without a constant TSC
   EXPECT_EQ(KernelCommandLine(m, l),
-            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off no_timer_check "
+            "console=ttyS0 quiet panic=-1 cryptomgr.notests rodata=off swiotlb=2048 "
+            "init_on_alloc=0 no_timer_check "
             "nvlab.template=1");
 }
 
