@@ -273,6 +273,7 @@ struct PluginState {
   struct CpuTask {
     uint64_t task_address = 0;
     uint64_t cr3 = 0;
+    int32_t pid = 0;
     uint32_t context = 0;
   };
   std::vector<GuestTask> processes;
@@ -421,7 +422,15 @@ uint32_t CurrentProcess(unsigned cpu, uint64_t pc, uint64_t cr3) {
   }
   PluginState::CpuTask& last = s.task_by_cpu[cpu];
   if (last.context != 0 && last.task_address == task_address && last.cr3 == cr3) {
-    return last.context;
+    // A task_struct and a page table freed by one process may both be reused by the next, so
+    // the pid is read again (one read): with all three equal it is the same process image (an
+    // exec gives the task a new page table while the old one is still held).
+    int32_t pid = 0;
+    if (nvlab::plugin::ReadVirtual(paging, task_address + s.options.kernel_task->pid_offset, reader,
+                                   &pid, sizeof pid) &&
+        pid == last.pid) {
+      return last.context;
+    }
   }
   GuestTask task;
   if (!nvlab::plugin::ReadTask(*s.options.kernel_task, paging, task_address, reader, &task)) {
@@ -438,7 +447,7 @@ uint32_t CurrentProcess(unsigned cpu, uint64_t pc, uint64_t cr3) {
   } else {
     return 0;
   }
-  last = {task_address, cr3, context};
+  last = {task_address, cr3, s.processes[context - 1].pid, context};
   return context;
 }
 
