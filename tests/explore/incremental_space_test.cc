@@ -15,48 +15,20 @@
 #include "nvlab/explore/crash_state_space.h"
 #include "nvlab/explore/recording.h"
 #include "nvlab/explore/seeded_random.h"
+#include "random_recording.h"
 
 namespace nvlab::explore {
 namespace {
 
 using model::Platform;
 
-constexpr uint64_t kBase = 0x100000000;
+constexpr uint64_t kBase = kRandomRecordingBase;
 constexpr uint64_t kLines = 24;  // Enough that most lines sit still between two crash points.
 constexpr uint64_t kSize = kLines * kLineBytes;
-constexpr uint32_t kCpus = 3;
 
-// RandomRecording: stores (plain and NT, any size up to 24 bytes and alignment, some across two
-// lines), flushes of the three kinds, fences and the odd WBINVD, on three vCPUs.
-Recording RandomRecording(uint64_t seed, size_t events) {
-  SeededRandom random(seed);
-  Recording r;
-  r.nvdimms.push_back({kBase, kSize, ""});
-  for (size_t i = 0; i < events; ++i) {
-    const uint32_t cpu = static_cast<uint32_t>(random.Below(kCpus));
-    const uint64_t roll = random.Below(100);
-    if (roll < 50) {
-      const bool nt = random.Below(4) == 0;
-      const uint8_t size = nt ? static_cast<uint8_t>(4 << random.Below(3))
-                              : static_cast<uint8_t>(1 + random.Below(24));
-      uint64_t addr = kBase + random.Below(kSize);
-      if (nt) addr &= ~(uint64_t{size} - 1);  // NT stores are naturally aligned.
-      if (addr + size > kBase + kSize) addr = kBase + kSize - size;
-      uint8_t bytes[64];
-      for (uint8_t b = 0; b < size; ++b) bytes[b] = static_cast<uint8_t>(random.Next());
-      r.events.push_back(RecordedEvent::Store(cpu, addr, bytes, size, nt));
-    } else if (roll < 78) {
-      static constexpr FlushKind kKinds[] = {FlushKind::kClwb, FlushKind::kClflushopt,
-                                             FlushKind::kClflush};
-      r.events.push_back(
-          RecordedEvent::Flush(cpu, kBase + random.Below(kSize), kKinds[random.Below(3)]));
-    } else if (roll < 99) {
-      r.events.push_back(RecordedEvent::Fence(cpu));
-    } else {
-      r.events.push_back(RecordedEvent::Wbinvd(cpu));
-    }
-  }
-  return r;
+// Events is RandomRecording (random_recording.h) over this file's kLines lines.
+Recording Events(uint64_t seed, size_t events) {
+  return RandomRecording(seed, events, kLines, EventMix{50, 78, 99});
 }
 
 // ExpectSameSpace compares two spaces line for line.
@@ -90,7 +62,7 @@ class IncrementalSpaceTest : public ::testing::TestWithParam<Platform> {};
 TEST_P(IncrementalSpaceTest, EqualsAFreshReplayAtEveryPointAndWithGaps) {
   const Platform platform = GetParam();
   for (uint64_t seed = 1; seed <= 12; ++seed) {
-    const Recording r = RandomRecording(seed, 300);
+    const Recording r = Events(seed, 300);
     std::vector<uint8_t> image;
     if (seed % 2 == 0) {  // Half the runs start from a non-zero image.
       SeededRandom random(seed * 77);

@@ -14,6 +14,7 @@
 #include "nvlab/explore/recording.h"
 #include "nvlab/explore/seeded_random.h"
 #include "nvlab/model/persistence_domain.h"
+#include "random_recording.h"
 
 namespace nvlab::explore {
 namespace {
@@ -21,42 +22,13 @@ namespace {
 using model::CutPolicy;
 using model::Platform;
 
-constexpr uint64_t kBase = 0x100000000;
+constexpr uint64_t kBase = kRandomRecordingBase;
 constexpr uint64_t kLines = 4;  // Few lines: events pile up on each.
 constexpr uint64_t kSize = kLines * kLineBytes;
-constexpr uint32_t kCpus = 3;
 
-// RandomRecording draws a stream of stores (plain and NT, 1 to 24 bytes, any alignment, some
-// across two lines), flushes of the three kinds, fences and the odd WBINVD.
-Recording RandomRecording(uint64_t seed, size_t events) {
-  SeededRandom random(seed);
-  Recording r;
-  r.nvdimms.push_back({kBase, kSize, ""});
-  for (size_t i = 0; i < events; ++i) {
-    const uint32_t cpu = static_cast<uint32_t>(random.Below(kCpus));
-    const uint64_t roll = random.Below(100);
-    if (roll < 45) {
-      const bool nt = random.Below(4) == 0;
-      uint8_t size = nt ? static_cast<uint8_t>(4 << random.Below(3))
-                        : static_cast<uint8_t>(1 + random.Below(24));
-      uint64_t addr = kBase + random.Below(kSize);
-      if (nt) addr &= ~(uint64_t{size} - 1);  // NT stores are naturally aligned.
-      if (addr + size > kBase + kSize) addr = kBase + kSize - size;
-      uint8_t bytes[64];
-      for (uint8_t b = 0; b < size; ++b) bytes[b] = static_cast<uint8_t>(random.Next());
-      r.events.push_back(RecordedEvent::Store(cpu, addr, bytes, size, nt));
-    } else if (roll < 75) {
-      static constexpr FlushKind kKinds[] = {FlushKind::kClwb, FlushKind::kClflushopt,
-                                             FlushKind::kClflush};
-      r.events.push_back(
-          RecordedEvent::Flush(cpu, kBase + random.Below(kSize), kKinds[random.Below(3)]));
-    } else if (roll < 97) {
-      r.events.push_back(RecordedEvent::Fence(cpu));
-    } else {
-      r.events.push_back(RecordedEvent::Wbinvd(cpu));
-    }
-  }
-  return r;
+// Events is RandomRecording (random_recording.h) over this file's kLines lines.
+Recording Events(uint64_t seed, size_t events) {
+  return RandomRecording(seed, events, kLines, EventMix{});
 }
 
 // ModelImage runs events [0, point) through the model and cuts with `policy`; returns the media.
@@ -131,7 +103,7 @@ TEST_P(ModelCrossCheckTest, EveryImageTheModelLeavesIsAnEnumeratedState) {
   uint64_t images_checked = 0;
   uint64_t undetermined_seen = 0;
   for (uint64_t stream = 1; stream <= 60; ++stream) {
-    const Recording r = RandomRecording(stream, 40);
+    const Recording r = Events(stream, 40);
     std::vector<uint8_t> initial(kSize);
     SeededRandom fill(stream * 7919);
     for (uint8_t& b : initial) b = fill.Below(3) == 0 ? static_cast<uint8_t>(fill.Next()) : 0;
