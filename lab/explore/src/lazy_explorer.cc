@@ -50,6 +50,7 @@ Status LazyExplorer::Visit(const CrashStateSpace& space, const std::vector<State
   }
   if (fresh.empty()) return Status::Ok();
   std::vector<const CrashImage*> pointers;
+  pointers.reserve(fresh.size());
   for (const CrashImage& image : fresh) pointers.push_back(&image);
   std::vector<CheckResult> results;
   NVLAB_RETURN_IF_ERROR(check_(pointers, &results));
