@@ -143,6 +143,13 @@ TEST(LibvirtDomainXmlTest, EveryMachineRendersTheContractsElements) {
     EXPECT_EQ(doc.One("/domain/os/cmdline"), KernelCommandLine(m, QemuLaunch()));
     EXPECT_EQ(doc.Count("/domain/features/acpi"), 1u);
     EXPECT_EQ(doc.One("/domain/cpu/@mode"), "maximum");
+    // The machine's CPUID changes, as QemuCommandLine gives them to -cpu.
+    ASSERT_EQ(doc.Count("/domain/cpu/feature"), m.cpu_features.size());
+    for (size_t i = 0; i < m.cpu_features.size(); ++i) {
+      const std::string feature = "/domain/cpu/feature[" + std::to_string(i + 1) + "]";
+      EXPECT_EQ(doc.One(feature + "/@name"), m.cpu_features[i].name);
+      EXPECT_EQ(doc.One(feature + "/@policy"), m.cpu_features[i].enable ? "require" : "disable");
+    }
     EXPECT_EQ(doc.One("/domain/vcpu"), std::to_string(m.vcpus));
     EXPECT_EQ(doc.One("/domain/on_poweroff"), "destroy");
     EXPECT_EQ(doc.One("/domain/on_reboot"), "destroy");
@@ -228,6 +235,7 @@ TEST(LibvirtDomainXmlTest, ModelOffLeavesThePluginOut) {
 TEST(LibvirtDomainXmlTest, AnotherCpuModelIsAnExactCustomCpuWithLabelsAndOddSizes) {
   Machine m;
   m.cpu = "Skylake-Server";
+  m.cpu_features = {{"clwb", true}, {"erms", false}};
   m.vcpus = 3;
   m.numa_nodes = 2;
   m.memory = 1ull << 30;
@@ -236,6 +244,8 @@ TEST(LibvirtDomainXmlTest, AnotherCpuModelIsAnExactCustomCpuWithLabelsAndOddSize
   EXPECT_EQ(doc.One("/domain/cpu/@mode"), "custom");
   EXPECT_EQ(doc.One("/domain/cpu/@match"), "exact");
   EXPECT_EQ(doc.One("/domain/cpu/model"), "Skylake-Server");
+  EXPECT_EQ(doc.One("/domain/cpu/feature[@name='clwb']/@policy"), "require");
+  EXPECT_EQ(doc.One("/domain/cpu/feature[@name='erms']/@policy"), "disable");
   EXPECT_EQ(doc.One("/domain/cpu/numa/cell[1]/@cpus"), "0,2");
   EXPECT_EQ(doc.One("/domain/cpu/numa/cell[2]/@cpus"), "1");
   EXPECT_EQ(doc.One("/domain/devices/memory[1]/target/label/size"), "128");
@@ -355,6 +365,7 @@ TEST(LibvirtDomainXmlTest, LibvirtsSchemaAcceptsOddNamesCustomCpusAndLabels) {
   Machine m;
   m.name = "a&b<c>'d\"e";
   m.cpu = "Skylake-Server";
+  m.cpu_features = {{"clwb", true}, {"fsrm", false}};
   m.nvdimms = {Nvdimm{256ull << 20, 0, 128ull << 10}};
   const std::string xml = Render(m, Spec(m, "odd", "/tmp/o'dd & <dir>"));
   EXPECT_EQ(Validate(xml), "") << xml;

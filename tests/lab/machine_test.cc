@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -29,10 +31,11 @@ TEST(MachineTest, DefaultFileDescribesTheDefaultMachine) {
   ASSERT_EQ(m.nvdimms.size(), 1u);
   EXPECT_EQ(m.nvdimms[0].size, 256ull << 20);
   EXPECT_EQ(m.NvdimmBase(0), 0x100000000ull);
+  EXPECT_TRUE(m.cpu_features.empty());
 }
 
 TEST(MachineTest, ShippedMachinesAllParse) {
-  for (const char* name : {"default", "two-nvdimms-numa", "fsdax-ext4", "eadr"}) {
+  for (const char* name : {"default", "two-nvdimms-numa", "fsdax-ext4", "eadr", "clflushopt"}) {
     Machine m;
     const Status s = LoadMachine(kConfigs / (std::string(name) + ".machine"), &m);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -116,6 +119,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadMachine{"CpuWithSpace", "cpu = Skylake Client\n[nvdimm]\n", "bad.machine:1: cpu:"},
         BadMachine{"CpuWithQuote", "cpu = max'\n[nvdimm]\n", "bad.machine:1: cpu:"},
         BadMachine{"CpuNotAscii", "cpu = m\xc3\xa4x\n[nvdimm]\n", "bad.machine:1: cpu:"},
+        // cpu-features: +name/-name words or none; never QEMU's own option syntax.
+        BadMachine{"CpuFeaturesEmptyWord", "cpu-features = + -erms\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesNoSign", "cpu-features = erms\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesQemuSyntax", "cpu-features = -erms,fsrm=off\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesEquals", "cpu-features = -erms +x=on\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 2"},
+        BadMachine{"CpuFeaturesUpperCase", "cpu-features = -ERMS\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesQuote", "cpu-features = -erms' \n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesDoubleSign", "cpu-features = --erms\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesTwice", "cpu-features = -erms +erms\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: feature erms named twice"},
+        BadMachine{"CpuFeaturesTooLong",
+                   "cpu-features = -aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
+        BadMachine{"CpuFeaturesNotAscii", "cpu-features = -\xc3\xa4\n[nvdimm]\n",
+                   "bad.machine:1: cpu-features: word 1"},
         BadMachine{"CpuTooLong",
                    "cpu = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
                    "[nvdimm]\n",
@@ -138,16 +163,77 @@ TEST(MachineTest, CpuTakesAPlainModelName) {
   }
 }
 
+TEST(MachineTest, CpuFeaturesTakeSignedNamesOrNone) {
+  Machine m;
+  ASSERT_TRUE(
+      ParseMachine("cpu-features = +avx512f\t-erms  -sse4.2 -avx512-bf16\n[nvdimm]\n", "", &m)
+          .ok());
+  const std::vector<CpuFeatureChange> expected = {
+      {"avx512f", true}, {"erms", false}, {"sse4.2", false}, {"avx512-bf16", false}};
+  EXPECT_EQ(m.cpu_features, expected);
+  ASSERT_TRUE(ParseMachine("cpu-features = none\n[nvdimm]\n", "", &m).ok());
+  EXPECT_TRUE(m.cpu_features.empty());
+  // A machine file without the field keeps the model's features.
+  ASSERT_TRUE(ParseMachine("cpu-features = -clwb\n[nvdimm]\n", "", &m).ok());
+  ASSERT_TRUE(ParseMachine("[nvdimm]\n", "", &m).ok());
+  EXPECT_TRUE(m.cpu_features.empty());
+}
+
+TEST(MachineTest, CpuFeaturesAreAtMost32) {
+  std::string words;
+  for (int i = 0; i < 32; ++i) words += " -f" + std::to_string(i);
+  Machine m;
+  ASSERT_TRUE(ParseMachine("cpu-features =" + words + "\n[nvdimm]\n", "", &m).ok());
+  EXPECT_EQ(m.cpu_features.size(), 32u);
+  const Status s = ParseMachine("cpu-features =" + words + " -f32\n[nvdimm]\n", "x", &m);
+  EXPECT_NE(s.message().find("x:1: cpu-features: more than 32 features"), std::string::npos)
+      << s.message();
+}
+
+// RunCommandText runs a shell command and gives its standard output; empty when it fails.
+std::string RunCommandText(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "";
+  std::string text;
+  char buffer[4096];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) text.append(buffer, n);
+  if (pclose(pipe) != 0) return "";
+  return text;
+}
+
+// The features the shipped machines change are ones both the installed QEMU (its "Recognized
+// CPUID flags") and libvirt (its x86 CPU map) know: an unknown one would stop every guest.
+TEST(MachineTest, ShippedCpuFeaturesAreKnownToQemuAndLibvirt) {
+  const std::string qemu = RunCommandText("qemu-system-x86_64 -cpu help 2>/dev/null");
+  ASSERT_FALSE(qemu.empty()) << "qemu-system-x86_64 -cpu help failed";
+  const size_t flags = qemu.find("Recognized CPUID flags:");
+  ASSERT_NE(flags, std::string::npos);
+  std::set<std::string> qemu_flags;
+  std::istringstream words(qemu.substr(flags + 23));
+  for (std::string w; words >> w;) qemu_flags.insert(w);
+  std::ifstream map("/usr/share/libvirt/cpu_map/x86_features.xml");
+  ASSERT_TRUE(map) << "libvirt's CPU map is not installed";
+  const std::string libvirt((std::istreambuf_iterator<char>(map)),
+                            std::istreambuf_iterator<char>());
+  size_t changed = 0;
+  for (const char* name : {"default", "two-nvdimms-numa", "fsdax-ext4", "eadr", "clflushopt"}) {
+    Machine m;
+    ASSERT_TRUE(LoadMachine(kConfigs / (std::string(name) + ".machine"), &m).ok());
+    changed += m.cpu_features.size();
+    for (const CpuFeatureChange& f : m.cpu_features) {
+      EXPECT_TRUE(qemu_flags.contains(f.name)) << name << ": " << f.name;
+      EXPECT_NE(libvirt.find("<feature name='" + f.name + "'>"), std::string::npos)
+          << name << ": " << f.name;
+    }
+  }
+  EXPECT_GE(changed, 1u);  // clflushopt.machine
+}
+
 // Every model name the installed QEMU lists fits the grammar: the grammar refuses only what
 // QEMU would read as something else.
 TEST(MachineTest, EveryModelQemuListsIsAValidCpu) {
-  FILE* list = popen("qemu-system-x86_64 -cpu help 2>/dev/null", "r");
-  ASSERT_NE(list, nullptr);
-  std::string text;
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof buffer, list)) > 0;) text.append(buffer, n);
-  const int status = pclose(list);
-  if (status != 0 && text.empty()) GTEST_SKIP() << "qemu-system-x86_64 is not installed";
+  const std::string text = RunCommandText("qemu-system-x86_64 -cpu help 2>/dev/null");
+  ASSERT_FALSE(text.empty()) << "qemu-system-x86_64 -cpu help failed";
   std::istringstream lines(text);
   std::string line;
   int models = 0;

@@ -167,6 +167,15 @@ TEST(QemuCommandLineTest, TwoNumaNodesGetTheirOwnRamAndNvdimms) {
       Has(argv, "-device", "nvdimm,id=nvdimm1,memdev=nv1,addr=0x140000000,node=1,label-size=128K"));
 }
 
+TEST(QemuCommandLineTest, CpuFeaturesFollowTheModel) {
+  Machine m;
+  m.cpu = "Skylake-Server";
+  m.cpu_features = {{"clwb", true}, {"erms", false}};
+  EXPECT_TRUE(Has(QemuCommandLine(m, Launch(m)), "-cpu", "Skylake-Server,clwb=on,erms=off"));
+  m.cpu_features.clear();
+  EXPECT_TRUE(Has(QemuCommandLine(m, Launch(m)), "-cpu", "Skylake-Server"));
+}
+
 TEST(QemuCommandLineTest, KvmUsesTheHostCpuAndDeterminismAddsIcount) {
   Machine m;
   QemuLaunch l = Launch(m);

@@ -184,6 +184,10 @@ Status LibvirtDomainXml(const Machine& m, const LibvirtDomainSpec& spec, std::st
     o += "  <cpu mode='custom' match='exact'>\n";
     o += "    <model fallback='forbid'>" + x(m.cpu) + "</model>\n";
   }
+  for (const CpuFeatureChange& f : m.cpu_features) {
+    o += std::string("    <feature policy='") + (f.enable ? "require" : "disable") + "' name='" +
+         x(f.name) + "'/>\n";
+  }
   // Shared file-backed RAM: the persistence model walks the guest's page tables in it.
   o += "    <numa>\n";
   for (int n = 0; n < m.numa_nodes; ++n) {

@@ -137,6 +137,56 @@ bool IsValidCpuModel(std::string_view text) {
                      [&](char c) { return alphanumeric(c) || c == '_' || c == '.' || c == '-'; });
 }
 
+bool ParseCpuFeatures(std::string_view text, std::vector<CpuFeatureChange>* out,
+                      std::string* problem) {
+  std::vector<CpuFeatureChange> changes;
+  if (text == "none") {
+    *out = std::move(changes);
+    return true;
+  }
+  const auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  };
+  size_t at = 0;
+  while (at < text.size()) {
+    if (text[at] == ' ' || text[at] == '\t') {
+      ++at;
+      continue;
+    }
+    size_t end = at;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t') ++end;
+    const std::string_view word = text.substr(at, end - at);
+    at = end;
+    const std::string_view name = word.substr(1);
+    if ((word.front() != '+' && word.front() != '-') || name.empty() ||
+        name.size() > kMaxCpuFeatureLength || !name_char(name.front()) || name.front() == '-' ||
+        name.front() == '_' || name.front() == '.' ||
+        !std::all_of(name.begin(), name.end(), name_char)) {
+      *problem = "word " + std::to_string(changes.size() + 1) +
+                 " is not +name or -name (a QEMU feature name: a-z, 0-9, '_', '.', '-', at most " +
+                 std::to_string(kMaxCpuFeatureLength) + " bytes) and the value is not none";
+      return false;
+    }
+    for (const CpuFeatureChange& c : changes) {
+      if (c.name == name) {
+        *problem = "feature " + std::string(name) + " named twice";
+        return false;
+      }
+    }
+    if (changes.size() == kMaxCpuFeatures) {
+      *problem = "more than " + std::to_string(kMaxCpuFeatures) + " features";
+      return false;
+    }
+    changes.push_back(CpuFeatureChange{std::string(name), word.front() == '+'});
+  }
+  if (changes.empty()) {
+    *problem = "expected none or +name/-name words";
+    return false;
+  }
+  *out = std::move(changes);
+  return true;
+}
+
 uint64_t Machine::NvdimmBase(size_t i) const {
   uint64_t base = kNvdimmRegionStart;
   for (size_t k = 0; k < i && k < nvdimms.size(); ++k) base = RoundUp(base + nvdimms[k].size, kGiB);
@@ -222,6 +272,9 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
                      "features are not set here)");
       }
       m.cpu = value;
+    } else if (key == "cpu-features") {
+      std::string problem;
+      if (!ParseCpuFeatures(value, &m.cpu_features, &problem)) return error(key, problem);
     } else if (key == "persistence") {
       if (!ParsePersistence(value, &m.persistence)) return error(key, "expected adr or eadr");
     } else if (key == "namespace") {
@@ -231,9 +284,11 @@ Status ParseMachine(std::string_view text, const std::filesystem::path& source, 
     } else if (key == "filesystem") {
       if (!ParseFileSystem(value, &m.filesystem)) return error(key, "expected ext4 or xfs");
     } else {
-      return error(key,
-                   "unknown field (name, vcpus, memory, numa-nodes, cpu, persistence, namespace, "
-                   "filesystem, or an [nvdimm] section)");
+      return error(
+          key,
+          "unknown field (name, vcpus, memory, numa-nodes, cpu, cpu-features, persistence, "
+          "namespace, "
+          "filesystem, or an [nvdimm] section)");
     }
   }
   ++line_no;

@@ -89,7 +89,11 @@ std::vector<std::string> QemuCommandLine(const Machine& machine, const QemuLaunc
     // 10.0.2's multi-threaded TCG can abort in iotlb_to_section() while Linux sets up PCI (a
     // vCPU uses a memory map another vCPU replaced and RCU freed: QEMU issue 3040). Boot takes
     // as long either way (BENCHMARKS.md).
-    add({"-accel", "tcg,thread=single", "-cpu", machine.cpu});
+    std::string cpu = machine.cpu;
+    for (const CpuFeatureChange& f : machine.cpu_features) {
+      cpu += "," + f.name + (f.enable ? "=on" : "=off");
+    }
+    add({"-accel", "tcg,thread=single", "-cpu", cpu});
   }
   add({"-smp", std::to_string(machine.vcpus)});
   add({"-m", FormatSize(machine.memory) + ",slots=" + std::to_string(machine.nvdimms.size()) +

@@ -51,6 +51,8 @@ inline constexpr uint64_t kMaxNvdimmSize = 64ull << 30;
 inline constexpr uint64_t kNvdimmSizeAlignment = 2ull << 20;
 inline constexpr size_t kMaxMachineFileBytes = 1 << 20;
 inline constexpr size_t kMaxCpuModelLength = 64;
+inline constexpr size_t kMaxCpuFeatures = 32;
+inline constexpr size_t kMaxCpuFeatureLength = 32;
 
 // NvdimmSizeProblem says what is wrong with an NVDIMM size ("must be a multiple of 2M",
 // "larger than 64G"); empty when it is a valid size.
@@ -61,6 +63,20 @@ std::string NvdimmSizeProblem(uint64_t size);
 // makes QEMU list its models and exit). A comma or '=' would add options to QEMU's -cpu value,
 // so a feature list (`max,+foo`) is refused; libvirt's <model> takes the same names.
 bool IsValidCpuModel(std::string_view text);
+
+// CpuFeatureChange is one `cpu-features` word: `+name` turns a CPUID feature on, `-name` off.
+struct CpuFeatureChange {
+  std::string name;  // a QEMU and libvirt feature name: [a-z0-9][a-z0-9_.-]*, at most 32 bytes
+  bool enable = false;
+
+  bool operator==(const CpuFeatureChange&) const = default;
+};
+
+// ParseCpuFeatures reads a `cpu-features` value: `none`, or 1 to kMaxCpuFeatures words `+name` /
+// `-name` separated by blank space, each name at most once. On a bad value it returns false and
+// says why in *problem.
+bool ParseCpuFeatures(std::string_view text, std::vector<CpuFeatureChange>* out,
+                      std::string* problem);
 
 struct Nvdimm {
   uint64_t size = 256ull << 20;  // bytes; a multiple of 2 MiB
@@ -75,6 +91,9 @@ struct Machine {
   uint64_t memory = 512ull << 20;  // guest RAM, split evenly across NUMA nodes
   int numa_nodes = 1;
   std::string cpu = "max";  // -cpu max: other models make CLWB/CLFLUSHOPT illegal under TCG
+  // Changes to the model's CPUID features (TCG only; KVM guests get -cpu host), in file order:
+  // e.g. `-clwb` makes a guest whose flushes fall back to CLFLUSHOPT.
+  std::vector<CpuFeatureChange> cpu_features;
   Persistence persistence = Persistence::kAdr;
   NamespaceMode namespace_mode = NamespaceMode::kDevdax;
   FileSystem filesystem = FileSystem::kExt4;
