@@ -88,11 +88,11 @@ TEST_F(LabTest, PowerCycleKeepsRecordsOnDevdaxWithoutTheModel) {
 // A machine whose CPU lacks CLWB (cpu-features = -clwb): the guest's CPUID says so, guest-lib
 // flushes with CLFLUSHOPT, and the model keeps every flushed and drained record across the cut.
 TEST_F(LabTest, AMachineWithoutClwbFlushesWithClflushoptAndKeepsFlushedRecords) {
-  const auto r = RunNvlab(
-      {"power-cycle", "--machine", "clflushopt", "--before",
-       "grep -qw clflushopt /proc/cpuinfo && ! grep -qw clwb /proc/cpuinfo && echo cpuid-ok && "
-       "NVRTL_LOG=1 nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 50",
-       "--after", "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 50"});
+  const std::string before =
+      "grep -qw clflushopt /proc/cpuinfo && ! grep -qw clwb /proc/cpuinfo && echo cpuid-ok && "
+      "NVRTL_LOG=1 nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count 50";
+  const auto r = RunNvlab({"power-cycle", "--machine", "clflushopt", "--before", before, "--after",
+                           "nvlab-records check \"$NVLAB_PMEM\" --pattern flush-drain --count 50"});
   ASSERT_EQ(r.exit_status, 0) << Describe(r);
   EXPECT_NE(r.out.find("cpuid-ok"), std::string::npos) << Describe(r);
   EXPECT_NE(r.err.find("nvrtl: flush=clflushopt"), std::string::npos) << Describe(r);
