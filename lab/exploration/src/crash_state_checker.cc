@@ -81,7 +81,7 @@ Status CrashStateChecker::Start(GuestConfig guest, const fs::path& folder,
                                 const std::vector<explore::RecordedNvdimm>& nvdimms,
                                 std::vector<std::span<const uint8_t>> initial_images,
                                 std::string check, std::chrono::milliseconds check_timeout,
-                                std::unique_ptr<CrashStateChecker>* out) {
+                                bool watch_loads, std::unique_ptr<CrashStateChecker>* out) {
   if (initial_images.size() != nvdimms.size()) {
     return Status::InvalidArgument("one initial image per NVDIMM expected");
   }
@@ -90,6 +90,7 @@ Status CrashStateChecker::Start(GuestConfig guest, const fs::path& folder,
   checker->initial_ = std::move(initial_images);
   checker->check_ = std::move(check);
   checker->check_timeout_ = check_timeout;
+  checker->watch_loads_ = watch_loads;
   checker->watch_file_ = folder / "watched-lines";
   std::error_code ec;
   fs::create_directories(folder, ec);
@@ -113,7 +114,7 @@ Status CrashStateChecker::Start(GuestConfig guest, const fs::path& folder,
   checker->detaches_ = guest.machine.namespace_mode != NamespaceMode::kDevdax;
   guest.model.enabled = true;
   guest.model.record.clear();
-  guest.model.watch_loads = true;
+  guest.model.watch_loads = watch_loads;
   guest.model.cut_after_fences = 0;
   NVLAB_RETURN_IF_ERROR(Guest::Create(std::move(guest), &checker->guest_));
   NVLAB_RETURN_IF_ERROR(checker->guest_->Boot().WithContext("the check guest"));
@@ -266,8 +267,10 @@ Status CrashStateChecker::Check(const CrashImage& image, Deadline deadline, Chec
   if (detaches_) NVLAB_RETURN_IF_ERROR(guest_->Pause(deadline));
   NVLAB_RETURN_IF_ERROR(RewriteFiles(image));
   std::string answer;
-  NVLAB_RETURN_IF_ERROR(
-      ModelControlExchange(guest_->model_control_socket(), "watch-begin", deadline, &answer));
+  if (watch_loads_) {
+    NVLAB_RETURN_IF_ERROR(
+        ModelControlExchange(guest_->model_control_socket(), "watch-begin", deadline, &answer));
+  }
   if (detaches_) NVLAB_RETURN_IF_ERROR(guest_->Continue(deadline));
   std::string refusal;
   if (detaches_) NVLAB_RETURN_IF_ERROR(guest_->AttachNvdimms(deadline, &refusal));
@@ -290,6 +293,7 @@ Status CrashStateChecker::Check(const CrashImage& image, Deadline deadline, Chec
                              refusal);
     }
   }
+  if (!watch_loads_) return Status::Ok();
   std::error_code ec;
   fs::remove(watch_file_, ec);
   NVLAB_RETURN_IF_ERROR(ModelControlExchange(

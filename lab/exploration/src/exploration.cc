@@ -220,7 +220,7 @@ class CheckGuests {
         std::unique_ptr<CrashStateChecker> checker;
         Status started = CrashStateChecker::Start(
             config.guest, folder / ("checker" + std::to_string(j)), recording.nvdimms, initial,
-            config.check, config.check_timeout, &checker);
+            config.check, config.check_timeout, /*watch_loads=*/config.prune, &checker);
         Serve(j, std::move(started), checker.get());
       });
     }

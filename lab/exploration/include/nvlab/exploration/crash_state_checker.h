@@ -20,6 +20,11 @@
 // On devdax the agent's detach and attach, and the QMP stop and cont, are skipped: nothing in
 // the guest caches a dax device's content, and between checks nothing maps it.
 //
+// Without pruning (--no-prune) nothing reads a check's loads, so the checker is started with
+// watch_loads off: the plugin instruments no loads and the two watch exchanges are skipped (a
+// check costs about a third less; BENCHMARKS.md, "The check loop"). CheckOutcome::lines_read is
+// then empty.
+//
 // With a host share, the check guest mounts it again with the page cache (cache=loose), so that
 // a check program on the share is read from the host once, not at every exec.
 //
@@ -58,11 +63,12 @@ class CrashStateChecker {
  public:
   // Start copies the initial images into `folder` (the checker's NVDIMM files) and boots the
   // guest. `guest` is the lab's guest configuration (its model, record and nvdimm_images are set
-  // here); nvdimms and initial_images come from the recording.
+  // here); nvdimms and initial_images come from the recording. watch_loads: whether each check
+  // reports the NVDIMM lines it read (what pruning needs).
   static Status Start(GuestConfig guest, const std::filesystem::path& folder,
                       const std::vector<explore::RecordedNvdimm>& nvdimms,
                       std::vector<std::span<const uint8_t>> initial_images, std::string check,
-                      std::chrono::milliseconds check_timeout,
+                      std::chrono::milliseconds check_timeout, bool watch_loads,
                       std::unique_ptr<CrashStateChecker>* out);
   ~CrashStateChecker();
   CrashStateChecker(const CrashStateChecker&) = delete;
@@ -93,6 +99,7 @@ class CrashStateChecker {
   std::vector<std::string> check_argv_;  // CheckArgv(check_): without a shell when plain
   std::chrono::milliseconds check_timeout_{60000};
   std::filesystem::path share_dir_;  // the host's share, when the guest has one
+  bool watch_loads_ = true;          // false: no plugin load callbacks, no watch exchanges
   bool detaches_ = true;  // fsdax and raw: the agent detaches and attaches around each check
   std::filesystem::path watch_file_;  // where the plugin writes the lines a check read
   // Per NVDIMM, the chunks of its initial image that hold data (found by the first rewrite).
