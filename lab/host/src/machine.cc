@@ -144,9 +144,8 @@ bool ParseCpuFeatures(std::string_view text, std::vector<CpuFeatureChange>* out,
     *out = std::move(changes);
     return true;
   }
-  const auto name_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  };
+  const auto lower_alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  const auto name_char = [&](char c) { return lower_alnum(c) || c == '_' || c == '.' || c == '-'; };
   size_t at = 0;
   while (at < text.size()) {
     if (text[at] == ' ' || text[at] == '\t') {
@@ -159,8 +158,7 @@ bool ParseCpuFeatures(std::string_view text, std::vector<CpuFeatureChange>* out,
     at = end;
     const std::string_view name = word.substr(1);
     if ((word.front() != '+' && word.front() != '-') || name.empty() ||
-        name.size() > kMaxCpuFeatureLength || !name_char(name.front()) || name.front() == '-' ||
-        name.front() == '_' || name.front() == '.' ||
+        name.size() > kMaxCpuFeatureLength || !lower_alnum(name.front()) ||
         !std::all_of(name.begin(), name.end(), name_char)) {
       *problem = "word " + std::to_string(changes.size() + 1) +
                  " is not +name or -name (a QEMU feature name: a-z, 0-9, '_', '.', '-', at most " +
