@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +74,58 @@ TEST(CheckArgvTest, ShellSyntaxGoesToTheShellUnchanged) {
        }) {
     EXPECT_EQ(CheckArgv(command, kKnown), ShellCommand(command)) << command;
   }
+}
+
+// CheckProgramOnShare: which check programs the check guest serves from its own memory.
+class CheckProgramOnShareTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/nvlab-share-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    share_ = pattern;
+    std::filesystem::create_directories(share_ / "bin");
+    std::ofstream(share_ / "prog") << "#!/bin/sh\n";
+    std::ofstream(share_ / "bin" / "check") << "#!/bin/sh\n";
+    std::filesystem::create_symlink(share_ / "prog", share_ / "link");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(share_, ec);
+  }
+  std::filesystem::path share_;
+};
+
+TEST_F(CheckProgramOnShareTest, AProgramFileOfTheShareIsServedFromTheGuest) {
+  EXPECT_EQ(CheckProgramOnShare({"/host/prog", "check", "/dev/dax0.0"}, share_), "/host/prog");
+  EXPECT_EQ(CheckProgramOnShare({"/host/bin/check"}, share_), "/host/bin/check");
+}
+
+TEST_F(CheckProgramOnShareTest, AnythingElseRunsFromWhereItIs) {
+  // No share, a shell, a program elsewhere or named relative to PATH.
+  EXPECT_EQ(CheckProgramOnShare({"/host/prog"}, ""), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare(ShellCommand("/host/prog | cat"), share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/bin/true"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"prog"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/hostile/prog"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({}, share_), std::nullopt);
+  // Not a regular file of the share: missing, a folder, a symbolic link, a way out of it.
+  EXPECT_EQ(CheckProgramOnShare({"/host/missing"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host/bin"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host/"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host/link"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host/../host/prog"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host/bin/../prog"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host/./prog"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host//prog"}, share_), std::nullopt);
+  EXPECT_EQ(CheckProgramOnShare({"/host//bin/true"}, share_), std::nullopt);  // not the host's
+  EXPECT_EQ(CheckProgramOnShare({"/host/prog/"}, share_), std::nullopt);
+}
+
+TEST_F(CheckProgramOnShareTest, AProgramTooLargeForTheGuestsMemoryStaysOnTheShare) {
+  std::filesystem::resize_file(share_ / "prog", kMaxCopiedCheckProgram + 1);
+  EXPECT_EQ(CheckProgramOnShare({"/host/prog"}, share_), std::nullopt);
+  std::filesystem::resize_file(share_ / "prog", kMaxCopiedCheckProgram);
+  EXPECT_EQ(CheckProgramOnShare({"/host/prog"}, share_), "/host/prog");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <optional>
+#include <string_view>
+#include <system_error>
 
 #include "nvlab/guest.h"
 
@@ -138,6 +140,31 @@ std::vector<std::string> CheckArgv(std::string_view command,
   }
   if (bad || argv.empty()) return ShellCommand(command);
   return argv;
+}
+
+std::optional<std::string> CheckProgramOnShare(const std::vector<std::string>& argv,
+                                               const std::filesystem::path& share_dir) {
+  if (argv.empty() || share_dir.empty()) return std::nullopt;  // `sh -c` runs "sh"
+  const std::string prefix = std::string(kGuestShareMount) + "/";
+  const std::string& program = argv[0];
+  if (!program.starts_with(prefix)) return std::nullopt;
+  // Plain components only: "//", ".", ".." or a trailing "/" would let the host's and the
+  // guest's reading of the path differ.
+  const std::string_view rest = std::string_view(program).substr(prefix.size());
+  for (size_t start = 0;;) {
+    const size_t end = std::min(rest.find('/', start), rest.size());
+    const std::string_view part = rest.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return std::nullopt;
+    if (end == rest.size()) break;
+    start = end + 1;
+  }
+  std::error_code ec;
+  const std::filesystem::path host = share_dir / rest;
+  const std::filesystem::file_status status = std::filesystem::symlink_status(host, ec);
+  if (ec || !std::filesystem::is_regular_file(status)) return std::nullopt;
+  const uintmax_t size = std::filesystem::file_size(host, ec);
+  if (ec || size > kMaxCopiedCheckProgram) return std::nullopt;
+  return program;
 }
 
 }  // namespace nvlab

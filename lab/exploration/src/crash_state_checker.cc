@@ -14,6 +14,7 @@
 
 #include "nvlab/exploration/check_command.h"
 #include "nvlab/model_control.h"
+#include "nvlab/shell_words.h"
 #include "nvlab/untrusted_text.h"
 
 namespace nvlab {
@@ -136,6 +137,20 @@ Status CrashStateChecker::Start(GuestConfig guest, const fs::path& folder,
     }
   }
   checker->check_argv_ = CheckArgv(checker->check_, checker->guest_->hello());
+  if (const auto program = CheckProgramOnShare(checker->check_argv_, checker->share_dir_)) {
+    // The check's program served from the guest's memory, at its own path (check_command.h).
+    const std::string copy = "/tmp/.nvlab-check/program";
+    CaptureSink sink;
+    RunResult run;
+    NVLAB_RETURN_IF_ERROR(checker->guest_->Run(
+        ShellCommand("mkdir -p /tmp/.nvlab-check && cp -- " + ShellQuoted(*program) + " " + copy +
+                     " && mount --bind " + copy + " " + ShellQuoted(*program)),
+        &sink, setup, &run));
+    if (run.status.signaled || run.status.value != 0) {
+      return Status::IoError("the check guest could not copy the check program " + *program +
+                             " into its memory: " + EscapeUntrustedLines(sink.text()));
+    }
+  }
   std::string refusal;
   NVLAB_RETURN_IF_ERROR(checker->guest_->DetachNvdimms(setup, &refusal));
   if (!refusal.empty()) {

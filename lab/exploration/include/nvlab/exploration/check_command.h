@@ -19,7 +19,10 @@
 #ifndef NVLAB_EXPLORATION_CHECK_COMMAND_H_
 #define NVLAB_EXPLORATION_CHECK_COMMAND_H_
 
+#include <cstdint>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +33,23 @@ namespace nvlab {
 // expanded when it is plain (see above), else ShellCommand(command) (sh -c).
 std::vector<std::string> CheckArgv(std::string_view command,
                                    const std::map<std::string, std::string>& known);
+
+// The guest's mount point of the host share (`--share`).
+inline constexpr std::string_view kGuestShareMount = "/host";
+// The largest check program the check guest copies into its memory.
+inline constexpr uint64_t kMaxCopiedCheckProgram = uint64_t{64} << 20;
+
+// CheckProgramOnShare: the program of a check that runs without a shell, when it is a file of
+// the host share that the check guest may serve from its own memory. Exec'ing a program from
+// the 9p share costs its lookups and opens on the host at every check, even with the page
+// cache (about a third of a corpus check under TCG); the check guest copies such a program
+// into its tmpfs once and bind-mounts the copy over the same path, so the check's argv, its
+// /proc/self/exe and the share stay as they were. Returns the guest path (argv[0]) when argv
+// runs without a shell, argv[0] is an absolute path below kGuestShareMount without "." or ".."
+// components, and the host file share_dir/REST is a regular file (not a symbolic link) of at
+// most kMaxCopiedCheckProgram bytes; else nullopt (the program runs from the share).
+std::optional<std::string> CheckProgramOnShare(const std::vector<std::string>& argv,
+                                               const std::filesystem::path& share_dir);
 
 }  // namespace nvlab
 

@@ -26,7 +26,9 @@
 // then empty.
 //
 // With a host share, the check guest mounts it again with the page cache (cache=loose), so that
-// a check program on the share is read from the host once, not at every exec.
+// a check program on the share is read from the host once, not at every exec; a check program
+// that is a file of the share is moreover served from the guest's memory at its own path
+// (CheckProgramOnShare, check_command.h).
 //
 // Life cycle: Start -> Check ... -> destruction (the guest is killed, its folder removed).
 // Thread-safety: one thread at a time per checker; checkers are independent.
