@@ -1296,6 +1296,15 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
     (void)std::fprintf(stderr, "nvlab-plugin: needs qemu-system-x86_64 (system emulation)\n");
     return -1;
   }
+  if (state->options.watch_loads && info->system.max_vcpus > 1) {
+    // The load page cache is per vCPU, keyed by the index QEMU passes, which under
+    // thread=single is the translating vCPU's (virtual_page_cache.h).
+    (void)std::fprintf(stderr,
+                       "nvlab-plugin: watch-loads=on needs a machine with one vCPU (this one has "
+                       "%d)\n",
+                       info->system.max_vcpus);
+    return -1;
+  }
   for (const nvlab::plugin::NvdimmOption& n : state->options.nvdimms) {
     FileMapping m;
     if (!MapFile(n.path, n.base, n.size, true, &m, &error)) {

@@ -22,6 +22,12 @@
 // (others are never cached: their loads always ask QEMU). Thread-safety: a vCPU's slots are
 // read and written only from the thread running that vCPU (QEMU calls a vCPU's callbacks on
 // its thread); Epoch and Invalidate may be called from any thread.
+//
+// Which vCPU: under thread=single QEMU 10.0 passes a callback the index of the vCPU that
+// translated the block, not of the one running it (nvlab_plugin.cc, "Which vCPU"). Two vCPUs
+// running two address spaces at once could then share slots, and one process's page answer
+// another's load. Exploration's check guests therefore have one vCPU (crash_state_checker.cc);
+// with one, every key is exact.
 
 #ifndef NVLAB_PLUGIN_VIRTUAL_PAGE_CACHE_H_
 #define NVLAB_PLUGIN_VIRTUAL_PAGE_CACHE_H_

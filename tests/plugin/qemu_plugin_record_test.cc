@@ -266,6 +266,18 @@ TEST_F(QemuPluginRecordTest, WatchLoadsListsTheLinesReadAndTheGuestReadsWhatTheH
   EXPECT_EQ(ReadWordAt(nvdimm_, 3 * kLine), kNew);  // Nothing rewrote the file.
 }
 
+// The page cache behind watched loads is exact with one vCPU only (virtual_page_cache.h): a
+// machine with more is refused at start, not watched wrongly.
+TEST_F(QemuPluginRecordTest, WatchLoadsRefusesAMachineWithTwoVcpus) {
+  std::vector<std::string> args = MachineArgsFor("watch-loads=on", false, nullptr);
+  args.insert(args.begin() + 1, {"-smp", "2"});
+  Start(args);
+  EXPECT_NE(Wait(), 0);
+  EXPECT_NE(Stderr().find("watch-loads=on needs a machine with one vCPU (this one has 2)"),
+            std::string::npos)
+      << Stderr();
+}
+
 TEST_F(QemuPluginRecordTest, WatchCommandsNeedWatchLoads) {
   Start(MachineArgsFor("control=" + control_.string(), false, nullptr));
   ASSERT_TRUE(WaitForControlSocket()) << Stderr();

@@ -13,6 +13,8 @@
 #include <string_view>
 
 #include "nvlab/exploration/check_command.h"
+#include "nvlab/guest_image.h"
+#include "nvlab/guest_template_cache.h"
 #include "nvlab/model_control.h"
 #include "nvlab/shell_words.h"
 #include "nvlab/untrusted_text.h"
@@ -113,6 +115,31 @@ Status CrashStateChecker::Start(GuestConfig guest, const fs::path& folder,
   // Devdax NVDIMMs have no file system and no block device whose cache could be stale: programs
   // map them directly, so their checks skip the agent's detach and attach (two round trips).
   checker->detaches_ = guest.machine.namespace_mode != NamespaceMode::kDevdax;
+  // One vCPU, whatever the machine: the plugin's page cache for watched loads is per vCPU, and
+  // under thread=single QEMU gives a callback the vCPU that translated the block, not the one
+  // running it (lab/plugin/virtual_page_cache.h). With two vCPUs, two processes using the same
+  // virtual page at once could answer each other's loads, and a missed NVDIMM read is a wrong
+  // pruning decision. A check needs no second CPU; NUMA nodes beyond the first keep their
+  // memory and NVDIMMs, without a CPU.
+  if (guest.machine.vcpus != 1) {
+    guest.machine.vcpus = 1;
+    // The lab chose the workload machine's template; the check guest's machine is another one,
+    // with a template of its own (built once, under the cache's lock, by the first checker).
+    if (guest.warm_template) {
+      GuestTemplate own;
+      Status built = EnsureGuestTemplate(DefaultNvlabHome(), guest, &own);
+      if (built.code() == Status::Code::kCancelled) return built;
+      if (built.ok()) {
+        guest.warm_template = std::move(own);
+      } else {
+        guest.warm_template.reset();
+        if (guest.notices != nullptr) {
+          *guest.notices << "nvlab: the check guest boots cold (no warm start: "
+                         << built.message().substr(0, built.message().find('\n')) << ")\n";
+        }
+      }
+    }
+  }
   guest.model.enabled = true;
   guest.model.record.clear();
   guest.model.watch_loads = watch_loads;
