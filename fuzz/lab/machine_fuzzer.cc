@@ -4,7 +4,8 @@
 // RAM, NUMA nodes, 1 to 8 NVDIMMs of a multiple of 2M up to 64G each); its CPU model is one
 // QEMU reads as a model and nothing else (no ',', '=' or "help"); its sizes survive
 // FormatSize -> ParseSize; the NVDIMM bases are 1 GiB aligned and do not overlap; the QEMU
-// command line renders with exactly one "-cpu" whose value is the model.
+// command line renders with exactly one "-cpu" whose value is the model and its feature
+// changes (name=on|off, names of the documented grammar).
 //
 // Run: build/fuzz/fuzz/lab/machine_fuzzer -max_total_time=8 CORPUS_DIR
 #include <cstdint>
@@ -67,12 +68,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < m.nvdimms.size(); ++i) {
     launch.nvdimm_files.push_back("/nv" + std::to_string(i));
   }
+  // The -cpu value is the model, then one name=on|off option per feature change, each name of
+  // the documented grammar: nothing else can reach QEMU's option parser.
+  if (m.cpu_features.size() > nvlab::kMaxCpuFeatures) Fail("too many CPU feature changes");
+  std::string cpu = m.cpu;
+  for (const nvlab::CpuFeatureChange& f : m.cpu_features) {
+    if (f.name.empty() || f.name.size() > nvlab::kMaxCpuFeatureLength ||
+        f.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") != std::string::npos ||
+        f.name.find_first_of("_.-") == 0) {
+      Fail("a CPU feature name QEMU would misread: " + f.name);
+    }
+    cpu += "," + f.name + (f.enable ? "=on" : "=off");
+  }
   const std::vector<std::string> argv = nvlab::QemuCommandLine(m, launch);
   int cpus = 0;
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
     if (argv[i] != "-cpu") continue;
     ++cpus;
-    if (argv[i + 1] != m.cpu) Fail("-cpu is not the model");
+    if (argv[i + 1] != cpu) Fail("-cpu is not the model and its feature changes");
   }
   if (cpus != 1) Fail("not exactly one -cpu");
   return 0;
