@@ -3,7 +3,9 @@
 // packages and the files of a user's --share folder.
 // Checks, besides ASan/UBSan: ParseElf accepts only what CheckElf64LittleEndian accepts; a
 // section FindElfSection returns (unless SHT_NOBITS) lies within the file; the needed list and
-// the interpreter hold no NUL byte (they come from NUL-terminated strings).
+// the interpreter hold no NUL byte (they come from NUL-terminated strings); TrimElfZeroTails
+// (nvlab/formats/elf_zero_tails.h) keeps the file's size, changes nothing when it fails, and
+// finds nothing more to trim in its own output.
 //
 // Run: build/fuzz/fuzz/lab/elf_file_fuzzer -max_total_time=8 CORPUS_DIR
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "nvlab/formats/elf_file.h"
+#include "nvlab/formats/elf_zero_tails.h"
 
 namespace {
 
@@ -46,6 +49,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (section.offset > size || section.size > size - section.offset)) {
       Fail("FindElfSection returned a section outside the file");
     }
+  }
+  std::string trimmed(bytes);
+  std::uint64_t left_out = 0;
+  if (formats::TrimElfZeroTails(&trimmed, &left_out).ok()) {
+    if (trimmed.size() != size) Fail("TrimElfZeroTails changed the file's size");
+    if (left_out > size) Fail("TrimElfZeroTails left out more than the file");
+    std::uint64_t again = 0;
+    if (!formats::TrimElfZeroTails(&trimmed, &again).ok() || again != 0) {
+      Fail("TrimElfZeroTails is not idempotent");
+    }
+  } else if (trimmed != bytes) {
+    Fail("TrimElfZeroTails changed a file it refused");
   }
   return 0;
 }

@@ -28,6 +28,7 @@
 
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/elf_file.h"
+#include "nvlab/formats/elf_zero_tails.h"
 #include "nvlab/guest_image.h"
 #include "nvlab/host_command.h"
 #include "nvlab/image/cache_folder.h"
@@ -369,6 +370,135 @@ TEST(ElfFileTest, SurvivesEveryTruncationOfAnElfFile) {
   EXPECT_EQ(formats::ParseElf("#!/bin/sh\n", &facts).code(), Status::Code::kInvalidArgument);
 }
 
+// ElfSegment is one program header of SegmentedElf: its type, file bytes and memory size.
+struct ElfSegment {
+  std::uint32_t type = 1;  // PT_LOAD
+  std::string bytes;
+  std::uint64_t memory_size = 0;
+};
+
+// SegmentedElf builds an ELF64 whose program headers describe `segments`, their bytes laid out
+// one after the other behind the headers, then `trailer` (bytes no segment covers).
+std::string SegmentedElf(const std::vector<ElfSegment>& segments, std::string_view trailer = "") {
+  const std::size_t headers = 64 + 56 * segments.size();
+  std::string elf(headers, '\0');
+  elf[0] = 0x7f;
+  elf[1] = 'E';
+  elf[2] = 'L';
+  elf[3] = 'F';
+  elf[4] = 2;  // 64-bit
+  elf[5] = 1;  // little-endian
+  elf[6] = 1;
+  Put16(&elf, 16, 2);   // ET_EXEC
+  Put16(&elf, 18, 62);  // x86-64
+  Put32(&elf, 20, 1);
+  Put64(&elf, 32, 64);  // e_phoff
+  Put16(&elf, 52, 64);
+  Put16(&elf, 54, 56);  // e_phentsize
+  Put16(&elf, 56, static_cast<std::uint16_t>(segments.size()));
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    const std::size_t header = 64 + 56 * i;
+    Put32(&elf, header, segments[i].type);
+    Put64(&elf, header + 8, elf.size());
+    Put64(&elf, header + 32, segments[i].bytes.size());
+    Put64(&elf, header + 40, segments[i].memory_size);
+    elf += segments[i].bytes;
+  }
+  return elf + std::string(trailer);
+}
+
+std::uint64_t SegmentFileSize(const std::string& elf, std::size_t index) {
+  std::uint64_t size = 0;
+  std::memcpy(&size, elf.data() + 64 + 56 * index + 32, 8);
+  return size;
+}
+
+std::string WithZeros(std::string_view bytes, std::size_t zeros) {
+  return std::string(bytes) + std::string(zeros, '\0');
+}
+
+TEST(ElfZeroTailsTest, LeavesOutTheTrailingZerosOfEachLoadSegment) {
+  const std::string_view inner_zeros("data\0\0inside", 12);
+  const std::string original =
+      SegmentedElf({{1, "ends in data", 4096},
+                    {1, WithZeros(inner_zeros, 3000), 8192},  // zeros inside stay
+                    {1, std::string(500, '\0'), 500},         // nothing but zeros
+                    {4, WithZeros("note", 12), 16},           // not PT_LOAD: untouched
+                    {1, "", 64}},                             // no file bytes at all
+                   WithZeros("section headers", 40));
+  std::string elf = original;
+  std::uint64_t trimmed = 0;
+  const Status status = formats::TrimElfZeroTails(&elf, &trimmed);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(trimmed, 3000U + 500U);
+  EXPECT_EQ(SegmentFileSize(elf, 0), 12U);
+  EXPECT_EQ(SegmentFileSize(elf, 1), inner_zeros.size());
+  EXPECT_EQ(SegmentFileSize(elf, 2), 0U);
+  EXPECT_EQ(SegmentFileSize(elf, 3), 16U);
+  EXPECT_EQ(SegmentFileSize(elf, 4), 0U);
+  // Only the two p_filesz fields changed: every other byte, the memory sizes included, stays.
+  ASSERT_EQ(elf.size(), original.size());
+  std::vector<std::size_t> changed;
+  for (std::size_t i = 0; i < elf.size(); ++i) {
+    if (elf[i] != original[i]) changed.push_back(i);
+  }
+  for (std::size_t i : changed) {
+    const bool in_file_size_field =
+        (i >= 64 + 56 + 32 && i < 64 + 56 + 40) || (i >= 64 + 2 * 56 + 32 && i < 64 + 2 * 56 + 40);
+    EXPECT_TRUE(in_file_size_field) << "byte " << i << " changed";
+  }
+  EXPECT_FALSE(changed.empty());
+  // A second pass finds nothing left to trim.
+  ASSERT_TRUE(formats::TrimElfZeroTails(&elf, &trimmed).ok());
+  EXPECT_EQ(trimmed, 0U);
+}
+
+TEST(ElfZeroTailsTest, RefusesBadHeadersAndLeavesTheFileUnchanged) {
+  const std::string good = SegmentedElf({{1, WithZeros("a", 100), 200}});
+  struct Case {
+    const char* what;
+    std::string elf;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"not an ELF file", std::string(200, 'x')});
+  std::string outside = SegmentedElf({{1, WithZeros("a", 100), 200}, {1, "b", 1}});
+  Put64(&outside, 64 + 56 + 8, outside.size());  // the second segment starts at the end
+  Put64(&outside, 64 + 56 + 32, 2);
+  Put64(&outside, 64 + 56 + 40, 2);
+  cases.push_back({"segment outside the file", outside});  // its first segment is trimmable
+  std::string larger = good;
+  Put64(&larger, 64 + 40, 50);  // p_memsz below p_filesz
+  cases.push_back({"more file bytes than memory", larger});
+  std::string headers = good;
+  Put64(&headers, 32, good.size() - 10);  // e_phoff near the end
+  cases.push_back({"program headers outside the file", headers});
+  std::string small = good;
+  Put16(&small, 54, 40);  // e_phentsize below Elf64_Phdr's
+  cases.push_back({"bad phentsize", small});
+  for (Case& c : cases) {
+    const std::string before = c.elf;
+    std::uint64_t trimmed = 7;
+    EXPECT_EQ(formats::TrimElfZeroTails(&c.elf, &trimmed).code(), Status::Code::kInvalidArgument)
+        << c.what;
+    EXPECT_EQ(c.elf, before) << c.what;
+    EXPECT_EQ(trimmed, 0U) << c.what;
+  }
+}
+
+TEST(ElfZeroTailsTest, SurvivesEveryTruncationOfAnElfFile) {
+  const std::string elf = SegmentedElf({{1, WithZeros("abc", 64), 128}, {1, "x", 1}});
+  for (std::size_t length = 0; length <= elf.size(); ++length) {
+    std::string prefix = elf.substr(0, length);
+    std::uint64_t trimmed = 0;
+    const Status status = formats::TrimElfZeroTails(&prefix, &trimmed);
+    if (status.ok()) {
+      EXPECT_LE(trimmed, 64U);
+    } else {
+      EXPECT_EQ(prefix, elf.substr(0, length));
+    }
+  }
+}
+
 // SyntheticBzImage wraps a compressed payload the way arch/x86/boot does: setup sectors with a
 // "HdrS" header (protocol 2.15) giving payload_offset/length, then the payload and its size.
 std::string SyntheticBzImage(const std::string& compressed, std::uint32_t uncompressed_size,
@@ -440,6 +570,40 @@ INSTANTIATE_TEST_SUITE_P(
       name[0] = static_cast<char>(std::toupper(name[0]));
       return name;
     });
+
+TEST(KernelExtractionZeroTailTest, WritesAKernelWhoseLoadSegmentsEndWithoutZeros) {
+  if (!HostHas("xz")) GTEST_SKIP() << "xz missing";
+  TempDir dir;
+  // The PVH note of SyntheticKernel as a PT_NOTE segment, and a .bss-like zero tail in a load
+  // segment.
+  const std::string with_note = SyntheticKernel(true, 0);
+  std::uint64_t note_offset = 0, note_size = 0;
+  std::memcpy(&note_offset, with_note.data() + 64 + 8, 8);
+  std::memcpy(&note_size, with_note.data() + 64 + 32, 8);
+  const std::string note = with_note.substr(note_offset, note_size);
+  const std::string kernel =
+      SegmentedElf({{4, note, note.size()}, {1, WithZeros("text and data", 70000), 90000}});
+  WriteAll(dir.path() / "vmlinux.bin", kernel);
+  HostCommandOptions options;
+  options.stdin_path = dir.path() / "vmlinux.bin";
+  options.stdout_path = dir.path() / "compressed";
+  ASSERT_TRUE(RunHostCommand({"xz", "-c", "--check=crc32"}, options, nullptr).ok());
+  WriteAll(dir.path() / "bzImage",
+           SyntheticBzImage(ReadAll(dir.path() / "compressed"),
+                            static_cast<std::uint32_t>(kernel.size()), true));
+  const Status status = ExtractVmlinux(dir.path() / "bzImage", dir.path() / "vmlinux", dir.path());
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  const std::string vmlinux = ReadAll(dir.path() / "vmlinux");
+  ASSERT_EQ(vmlinux.size(), kernel.size());
+  EXPECT_EQ(SegmentFileSize(vmlinux, 0), note.size());
+  EXPECT_EQ(SegmentFileSize(vmlinux, 1), std::string("text and data").size());
+  std::string expected = kernel;
+  ASSERT_TRUE(formats::TrimElfZeroTails(&expected, nullptr).ok());
+  EXPECT_TRUE(vmlinux == expected);
+  std::uint64_t entry = 0;
+  EXPECT_TRUE(CheckBootableVmlinux(vmlinux, &entry).ok());
+  EXPECT_EQ(entry, 0x1000123U);
+}
 
 TEST(KernelExtractionErrorsTest, RefusesAKernelWithoutPvhNote) {
   if (!HostHas("xz")) GTEST_SKIP() << "xz missing";

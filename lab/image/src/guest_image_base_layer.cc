@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Bump when the recipe below changes, so that cached base layers are rebuilt.
-constexpr char kBaseLayerFormat[] = "nvlab-base-layer-2";
+constexpr char kBaseLayerFormat[] = "nvlab-base-layer-3";  // 3: vmlinux without zero tails
 constexpr char kGuestLibraryDir[] = "usr/lib/x86_64-linux-gnu";
 constexpr int kMaxSymlinkHops = 40;
 

@@ -7,6 +7,7 @@
 
 #include "nvlab/file_contents.h"
 #include "nvlab/formats/elf_file.h"
+#include "nvlab/formats/elf_zero_tails.h"
 #include "nvlab/host_command.h"
 
 namespace nvlab::image {
@@ -161,7 +162,13 @@ Status ExtractVmlinux(const std::filesystem::path& bzimage_path,
                                    std::to_string(payload.uncompressed_size));
   }
   std::uint64_t entry = 0;
-  return CheckBootableVmlinux(vmlinux, &entry);
+  NVLAB_RETURN_IF_ERROR(CheckBootableVmlinux(vmlinux, &entry));
+  // The zeros QEMU would copy at every cold boot (elf_zero_tails.h): it fills them instead.
+  std::uint64_t trimmed = 0;
+  status = formats::TrimElfZeroTails(&vmlinux, &trimmed);
+  if (!status.ok()) return status.WithContext("uncompressed kernel");
+  if (trimmed == 0) return Status::Ok();
+  return WriteFileContents(vmlinux_path, vmlinux);
 }
 
 }  // namespace nvlab::image

@@ -47,6 +47,8 @@ std::vector<std::string> DecompressorCommand(PayloadCompression compression);
 // ExtractVmlinux writes the uncompressed kernel of bzimage_path to vmlinux_path, using
 // work_dir for the compressed stream, and checks it: its size must match the appended size and
 // it must be an ELF file with a PVH entry note (else InvalidArgument: QEMU could not boot it).
+// Its loadable segments' file sizes then leave out their trailing zeros (TrimElfZeroTails in
+// nvlab/formats/elf_zero_tails.h): the same memory at boot, fewer bytes for QEMU to copy.
 Status ExtractVmlinux(const std::filesystem::path& bzimage_path,
                       const std::filesystem::path& vmlinux_path,
                       const std::filesystem::path& work_dir);
