@@ -92,6 +92,18 @@ TEST(ExplorationReport, JsonLocatesLinesInTheirNvdimm) {
             "nvlab run --nvdimm-image '/tmp/keep dir/nvdimm0.img' -- 'check --strict'");
 }
 
+TEST(ExplorationReport, JsonGivesWhereTheTimeWent) {
+  ExplorationResult r = OneFailure();
+  r.record_seconds = 1.5;
+  r.explore_seconds = 10.25;
+  r.start_seconds = 1.125;
+  const nlohmann::json j = ExplorationJson(r);
+  EXPECT_DOUBLE_EQ(j["seconds"]["total"].get<double>(), r.seconds);
+  EXPECT_DOUBLE_EQ(j["seconds"]["record"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(j["seconds"]["explore"].get<double>(), 10.25);
+  EXPECT_DOUBLE_EQ(j["seconds"]["start"].get<double>(), 1.125);
+}
+
 TEST(ExplorationReport, JunitHasOneTestcasePerCrashPointAndEscapesTheGuest) {
   const std::string xml = ExplorationJunit(OneFailure());
   EXPECT_NE(xml.find("<testcase classname=\"explore\" name=\"crash point 17\">"), std::string::npos)

@@ -451,6 +451,7 @@ Status ExploreCrashStates(const ExplorationConfig& config, ExplorationResult* re
   const auto explore_start = std::chrono::steady_clock::now();
   CheckGuests guests;
   NVLAB_RETURN_IF_ERROR(guests.Start(config.jobs, config, folder.path(), recording, initial));
+  result->start_seconds = SecondsSince(explore_start);
   explore::ExploreOptions options;
   options.prune = config.prune;
   options.seed = config.seed;

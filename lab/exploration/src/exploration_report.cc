@@ -126,8 +126,10 @@ nlohmann::json ExplorationJson(const ExplorationResult& r) {
   j["check"] = EscapeUntrusted(r.check);
   j["recorded_events"] = r.recorded_events;
   j["reused_recording"] = r.reused_recording;
-  j["seconds"] = {
-      {"total", r.seconds}, {"record", r.record_seconds}, {"explore", r.explore_seconds}};
+  j["seconds"] = {{"total", r.seconds},
+                  {"record", r.record_seconds},
+                  {"explore", r.explore_seconds},
+                  {"start", r.start_seconds}};
   const auto& t = r.totals;
   j["totals"] = {{"crash_points", t.crash_points},
                  {"states", t.states.ToString()},

@@ -130,7 +130,8 @@ struct ExplorationResult {
   uint64_t recorded_events = 0;
   bool reused_recording = false;  // recording_dir held the recording: the workload did not run
   double record_seconds = 0;
-  double explore_seconds = 0;
+  double explore_seconds = 0;  // the check loop, the check guests' start included
+  double start_seconds = 0;    // of which the check guests' start (warm starts, or boots)
   double seconds = 0;
   int workload_exit = 0;  // the workload's exit status
   std::string check;      // the check command, for replay lines
