@@ -27,7 +27,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -205,6 +207,30 @@ class DomainLabTest : public ::testing::Test {
     NVLAB_REQUIRE_LIBVIRT(libvirt);
     ASSERT_TRUE(set_up_ && connection_ != nullptr && defined_.size() == 3)
         << "the suite's set-up failed (its first test shows why)";
+  }
+
+  // A failed test shows what its QEMUs left: libvirt's log of each domain (the suite removes
+  // them at its end), and the host kernel's lines about a crashed process (a QEMU that dies of
+  // a signal at start prints nothing itself; libvirt then only says it closed the monitor).
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (const std::string& name : defined_) {
+      std::string log;
+      if (!nvlab::ReadFileContents("/var/log/libvirt/qemu/" + name + ".log", &log).ok()) continue;
+      if (log.size() > 4000) log = log.substr(log.size() - 4000);
+      std::cout << "--- libvirt's QEMU log of " << name << " (its end) ---\n" << log << "\n";
+    }
+    std::string kernel;
+    if (nvlab::RunHostCommand({"dmesg"}, {}, &kernel).ok()) {
+      std::istringstream lines(kernel);
+      std::cout << "--- host kernel lines on crashed processes ---\n";
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find("segfault") != std::string::npos ||
+            line.find("traps:") != std::string::npos || line.find("qemu") != std::string::npos) {
+          std::cout << line << "\n";
+        }
+      }
+    }
   }
 
   // Render runs `nvlab machine default --libvirt-xml` for domain `name`, its folder under
