@@ -1160,11 +1160,19 @@ size_t WatchedPieces(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vad
 }
 
 // OnLoad (watch-loads=on): any loading instruction, after it executed. Outside a watch window
-// it costs the callback and one flag test.
+// it costs the callback and one flag test. It is registered for reads only, so QEMU calls it
+// for the load of a read-modify-write too (an atomic's access is a read and a write): that
+// reads the line as much as a plain load does.
 void OnLoad(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void*) {
   if (!g_state->watching.load(std::memory_order_relaxed)) return;
-  if (qemu_plugin_mem_is_store(info)) return;
   const uint64_t size = uint64_t{1} << qemu_plugin_mem_size_shift(info);
+  // Nearly every load stays within a page the cache knows to hold no NVDIMM: answered here.
+  uint64_t base = 0;
+  if (vaddr % kGuestPageBytes + size <= kGuestPageBytes &&
+      g_state->load_pages->Lookup(vcpu, vaddr, &base) &&
+      base == nvlab::plugin::VirtualPageCache::kNotNvdimm) {
+    return;
+  }
   AccessPiece pieces[2];
   const size_t count = WatchedPieces(vcpu, info, vaddr, size, pieces);
   if (count == 0) return;

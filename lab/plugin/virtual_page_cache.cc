@@ -6,15 +6,6 @@ namespace nvlab::plugin {
 
 VirtualPageCache::VirtualPageCache() : slots_(new Entry[size_t{kMaxVcpus} * kSlots]()) {}
 
-bool VirtualPageCache::Lookup(unsigned vcpu, uint64_t vaddr, uint64_t* physical_base) const {
-  if (vcpu >= kMaxVcpus) return false;
-  const uint64_t page = vaddr >> kPageShift;
-  const Entry& e = slots_[size_t{vcpu} * kSlots + (page & (kSlots - 1))];
-  if (e.epoch != Epoch() || e.virtual_page != page) return false;
-  *physical_base = e.physical_base;
-  return true;
-}
-
 void VirtualPageCache::Fill(unsigned vcpu, uint64_t vaddr, uint64_t physical_base, uint64_t epoch) {
   if (vcpu >= kMaxVcpus) return;
   const uint64_t page = vaddr >> kPageShift;

@@ -54,8 +54,15 @@ class VirtualPageCache {
   uint64_t Epoch() const { return epoch_.load(std::memory_order_acquire); }
 
   // Lookup sets *physical_base to the NVDIMM page vaddr's page maps (or kNotNvdimm) when the
-  // cache knows it for this vCPU.
-  bool Lookup(unsigned vcpu, uint64_t vaddr, uint64_t* physical_base) const;
+  // cache knows it for this vCPU. Inline: the check guest calls it for nearly every load.
+  bool Lookup(unsigned vcpu, uint64_t vaddr, uint64_t* physical_base) const {
+    if (vcpu >= kMaxVcpus) return false;
+    const uint64_t page = vaddr >> kPageShift;
+    const Entry& e = slots_[size_t{vcpu} * kSlots + (page & (kSlots - 1))];
+    if (e.epoch != Epoch() || e.virtual_page != page) return false;
+    *physical_base = e.physical_base;
+    return true;
+  }
 
   // Fill records where vaddr's page went (physical_base: the page's first guest-physical byte,
   // or kNotNvdimm), as of `epoch` (Epoch() before the access was looked up).

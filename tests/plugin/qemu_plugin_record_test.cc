@@ -208,7 +208,7 @@ constexpr uint64_t kOld = 0x3333333333333333ULL;
 constexpr uint64_t kNew = 0x4444444444444444ULL;
 
 // MakeWatchGuest: round 1 reads NVDIMM lines 5, 2, 5 again, 9+10 (one read across both), 3;
-// round 2 reads line 3 again.
+// round 2 reads line 3 again, then line 7 by a locked read-modify-write (adding zero).
 std::vector<uint8_t> MakeWatchGuest() {
   X86GuestProgram g;
   g.MovImm64(kRdi, kB);
@@ -225,6 +225,8 @@ std::vector<uint8_t> MakeWatchGuest() {
   g.WaitUntil(kRsi, 0, 2);
   g.Load64(kRbx, kRdi, 3 * 64);
   g.Store64(kRbx, kRsi, 16);
+  g.MovImm64(kRbx, 0);
+  g.LockXadd64(kRbx, kRdi, 7 * 64);
   g.MovImm64(kRbx, 2);
   g.Store64(kRbx, kRsi, 8);
   g.HaltForever();
@@ -258,8 +260,8 @@ TEST_F(QemuPluginRecordTest, WatchLoadsListsTheLinesReadAndTheGuestReadsWhatTheH
   ASSERT_TRUE(qmp.Execute("cont"));
   ASSERT_TRUE(Eventually([&] { return ReadWordAt(ram_, kFlags + 8) == 2; })) << Stderr();
   EXPECT_EQ(ReadWordAt(ram_, kFlags + 16), kNew);
-  EXPECT_EQ(Talk(control_, "watch-end " + (dir_ / "w2").string() + "\n"), "ok 1\n");
-  EXPECT_EQ(ReadFile(dir_ / "w2"), "0 3\n");
+  EXPECT_EQ(Talk(control_, "watch-end " + (dir_ / "w2").string() + "\n"), "ok 2\n");
+  EXPECT_EQ(ReadFile(dir_ / "w2"), "0 3\n0 7\n");
 
   EXPECT_EQ(Talk(control_, "watch-end\n"), "error watch-end needs a path\n");
   EXPECT_EQ(Talk(control_, "cut\n").rfind("error power cuts are not available", 0), 0u);

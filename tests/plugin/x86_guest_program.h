@@ -97,6 +97,9 @@ class X86GuestProgram {
   uint64_t Sfence() { return Raw({0x0f, 0xae, 0xf8}); }
   uint64_t Mfence() { return Raw({0x0f, 0xae, 0xf0}); }
   uint64_t LockAddZeroToStack() { return Raw({0xf0, 0x83, 0x04, 0x24, 0x00}); }
+  uint64_t LockXadd64(Reg src, Reg base, int32_t disp) {  // lock xadd %src, disp(%base)
+    return Op({0xf0}, true, {0x0f, 0xc1}, src, base, disp);
+  }
   uint64_t Wbinvd() { return Raw({0x0f, 0x09}); }
   // Cpuid sets EAX and ECX and returns the PC of the CPUID itself.
   uint64_t Cpuid(uint32_t leaf, uint32_t subleaf) {
