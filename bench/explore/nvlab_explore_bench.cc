@@ -12,8 +12,9 @@
 //   record        the recording run (boot, workload, power-off) against `nvlab run --model off`
 //                 of the same workload: seconds, and the ratio
 //
-// Pruned and exhaustive runs must agree on the failed states (pruning is sound): a row where
-// they do not, or any nvlab failure, ends the bench with an error. Exit status 1 from explore
+// The exhaustive run explores the pruned run's recording again. The two must agree on the
+// states and the failed ones (pruning is sound): a row where they do not, or any nvlab failure,
+// ends the bench with an error. Exit status 1 from explore
 // is a verdict (a mutant's failing states), not a failure.
 // Usage: nvlab-explore-bench [--runs N] [--jobs J] [--programs LIST] [--nvlab PATH]
 //                            [--share DIR]
@@ -56,15 +57,19 @@ double Number(const nlohmann::json& value) {
   return value.is_number() ? value.get<double>() : 0;
 }
 
+// Explore runs one exploration of `program`, recording into `recording` or, when it holds the
+// recording already, exploring that again.
 Explored Explore(const std::string& nvlab, const std::string& share, const std::string& program,
-                 int jobs, bool prune, const std::filesystem::path& json) {
+                 int jobs, bool prune, const std::filesystem::path& recording,
+                 const std::filesystem::path& json) {
   const std::string command = "/host/crash-corpus " + program;
-  std::vector<std::string> args = {nvlab,        "explore",
-                                   "--share",    share,
-                                   "--jobs",     std::to_string(jobs),
-                                   "--json",     json.string(),
-                                   "--workload", command + " write \"$NVLAB_PMEM\"",
-                                   "--check",    command + " check \"$NVLAB_PMEM\""};
+  std::vector<std::string> args = {nvlab,         "explore",
+                                   "--share",     share,
+                                   "--jobs",      std::to_string(jobs),
+                                   "--json",      json.string(),
+                                   "--recording", recording.string(),
+                                   "--workload",  command + " write \"$NVLAB_PMEM\"",
+                                   "--check",     command + " check \"$NVLAB_PMEM\""};
   if (!prune) args.emplace_back("--no-prune");
   std::error_code ignored;
   std::filesystem::remove(json, ignored);
@@ -145,8 +150,11 @@ int Main(int argc, char** argv) {
       return 2;
     }
   }
-  char scratch_template[] = "/tmp/nvlab-explore-bench-XXXXXX";
-  if (mkdtemp(scratch_template) == nullptr) {
+  // The recordings go where nvlab explore keeps its own: TMPDIR, or /tmp.
+  const char* tmp = std::getenv("TMPDIR");
+  std::string scratch_template =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/nvlab-explore-bench-XXXXXX";
+  if (mkdtemp(scratch_template.data()) == nullptr) {
     (void)std::fprintf(stderr, "nvlab-explore-bench: cannot make a scratch folder\n");
     return 1;
   }
@@ -156,8 +164,14 @@ int Main(int argc, char** argv) {
     for (size_t p = 0; p < programs.size(); ++p) {
       Row& row = rows[p];
       row.program = programs[p];
-      const Explored pruned = Explore(nvlab, share, programs[p], jobs, true, scratch / "r.json");
-      const Explored all = Explore(nvlab, share, programs[p], jobs, false, scratch / "r.json");
+      // One recording for both (the workload's run is not deterministic: an interrupt between
+      // two stores changes the events, and with them the states).
+      const std::filesystem::path recording = scratch / "recording";
+      std::filesystem::remove_all(recording);
+      const Explored pruned =
+          Explore(nvlab, share, programs[p], jobs, true, recording, scratch / "r.json");
+      const Explored all =
+          Explore(nvlab, share, programs[p], jobs, false, recording, scratch / "r.json");
       if (pruned.failed != all.failed || pruned.states != all.states) {
         (void)std::fprintf(stderr,
                            "nvlab-explore-bench: %s: pruned and exhaustive runs disagree "
