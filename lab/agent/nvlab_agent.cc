@@ -128,6 +128,17 @@ std::string ReadSmallFile(const char* path) {
   return text;
 }
 
+// HasKernelParameter says whether the kernel command line holds `word` as one of its words.
+bool HasKernelParameter(const std::string& cmdline, std::string_view word) {
+  size_t start = 0;
+  while (start < cmdline.size()) {
+    const size_t end = std::min(cmdline.find_first_of(" \n", start), cmdline.size());
+    if (std::string_view(cmdline).substr(start, end - start) == word) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 // ForEachKeyValueLine calls f(key, value) for each "KEY=VALUE" line of text (others skipped).
 template <typename F>
 void ForEachKeyValueLine(const std::string& text, F f) {
@@ -377,11 +388,14 @@ int main(int argc, char** argv) {
                                                                                 : Stage::kReady;
   unsetenv("NVLAB_AGENT_STAGE");  // not for the guest's commands
   RecordBootPhase("agent");
-  if (stage == Stage::kTemplate) {
+  // nvlab.preload=0: a cold boot, resumed at once and never saved; its setup loads what the
+  // machine needs (a devdax machine no ext4).
+  const std::string cmdline = ReadSmallFile("/proc/cmdline");
+  if (stage == Stage::kTemplate && !HasKernelParameter(cmdline, "nvlab.preload=0")) {
     // In the template, so that warm starts have them loaded; a failure here shows again, with
     // its reason, when the resume request's setup loads them.
     // nvlab.labels=1 (an NVDIMM has a label area): nfit would read the template's labels.
-    const bool labels = ReadSmallFile("/proc/cmdline").find("nvlab.labels=1") != std::string::npos;
+    const bool labels = HasKernelParameter(cmdline, "nvlab.labels=1");
     if (const nvlab::Status s = nvlab::agent::PreloadNvdimmDrivers(!labels); !s.ok()) {
       (void)std::fprintf(stderr, "nvlab-agent: preloading the NVDIMM drivers: %s\n",
                          s.message().c_str());

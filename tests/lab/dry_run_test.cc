@@ -233,6 +233,9 @@ TEST_F(DryRunTest, ADryRunNeedsNoQemuAndOddArgumentsSurviveTheQuoting) {
   ASSERT_EQ(cold.exit_status, 0) << Describe(cold);
   EXPECT_EQ(cold.out.find("-incoming"), std::string::npos) << cold.out;
   EXPECT_NE(cold.out.find("nvlab.template=1"), std::string::npos) << cold.out;
+  // Never saved: its agent leaves the drivers to the resume's setup.
+  EXPECT_NE(cold.out.find("nvlab.preload=0"), std::string::npos) << cold.out;
+  EXPECT_EQ(r.out.find("nvlab.preload=0"), std::string::npos) << r.out;
 }
 
 }  // namespace

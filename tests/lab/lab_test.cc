@@ -113,6 +113,26 @@ TEST_F(LabTest, PowerCycleKeepsUnflushedRecordsOnFsdaxWithoutTheModel) {
   EXPECT_NE(r.out.find("index=9 survived=yes"), std::string::npos) << Describe(r);
 }
 
+// A warm start's template preloads the NVDIMM drivers, ext4 among them, so that no warm start
+// loads them again; a cold boot is never saved, so its guest loads only what the machine needs:
+// no ext4 on devdax (docs/design/nvdimm-setup.md, "What the template stage loads").
+TEST_F(LabTest, AColdBootLoadsOnlyTheDriversItsMachineNeeds) {
+  const std::string modules = "grep -o '^[a-z0-9_]*' /proc/modules | sort | tr '\\n' ' '";
+  const auto cold = RunNvlab({"run", "--cold", "--model", "off", "--", modules});
+  ASSERT_EQ(cold.exit_status, 0) << Describe(cold);
+  EXPECT_EQ(cold.out.find("ext4 "), std::string::npos) << Describe(cold);
+  EXPECT_NE(cold.out.find("device_dax "), std::string::npos) << Describe(cold);
+  EXPECT_NE(cold.out.find("nd_pmem "), std::string::npos) << Describe(cold);
+  const auto warm = RunNvlab({"run", "--model", "off", "--", modules});
+  ASSERT_EQ(warm.exit_status, 0) << Describe(warm);
+  EXPECT_NE(warm.out.find("ext4 "), std::string::npos) << Describe(warm);
+  EXPECT_NE(warm.out.find("nd_pmem "), std::string::npos) << Describe(warm);
+  const auto fsdax = RunNvlab({"run", "--cold", "--model", "off", "--machine", "fsdax-ext4", "--",
+                               "sh", "-c", modules + "; mount | grep -c ' type ext4 '"});
+  ASSERT_EQ(fsdax.exit_status, 0) << Describe(fsdax);
+  EXPECT_NE(fsdax.out.find("ext4 "), std::string::npos) << Describe(fsdax);
+}
+
 TEST_F(LabTest, TwoNvdimmsOnTwoNumaNodesBothAppear) {
   const auto r = RunNvlab({"run", "--model", "off", "--machine", "two-nvdimms-numa", "--",
                            "echo \"$NVLAB_PMEM_ALL\"; cat /sys/bus/dax/devices/dax1.0/numa_node"});

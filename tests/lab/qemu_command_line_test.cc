@@ -92,6 +92,18 @@ TEST(QemuCommandLineTest, TemplateStageHoldsTheBootParametersAndNoNvdimmSettings
             "nvlab.share=1");
 }
 
+TEST(QemuCommandLineTest, ATemplateStageThatIsNeverSavedSaysNotToPreload) {
+  Machine m;
+  QemuLaunch l = Launch(m);
+  l.template_stage = true;
+  EXPECT_EQ(KernelCommandLine(m, l).find("nvlab.preload"), std::string::npos);
+  l.preload_drivers = false;
+  EXPECT_TRUE(KernelCommandLine(m, l).ends_with(" nvlab.template=1 nvlab.preload=0"))
+      << KernelCommandLine(m, l);
+  l.template_stage = false;  // self-contained: the setup runs from init, nothing is preloaded
+  EXPECT_EQ(KernelCommandLine(m, l).find("nvlab.preload"), std::string::npos);
+}
+
 TEST(QemuCommandLineTest, TimerCalibrationFollowsTheBootParameters) {
   Machine m;
   QemuLaunch l = Launch(m);

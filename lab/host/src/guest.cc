@@ -203,6 +203,9 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.deterministic = config_.deterministic;
   launch.template_stage = true;
   launch.incoming = config_.warm_template.has_value();
+  // Only a guest that may be saved loads the drivers before its hello (a restore's command line
+  // is the template's: it keeps them too).
+  launch.preload_drivers = launch.incoming || building_template_;
   launch.firmware = firmware_;
   // A restore does not run the kernel's calibrations: its command line carries none.
   if (!launch.incoming) launch.timer_calibration = timer_calibration_;
@@ -629,7 +632,11 @@ Status Guest::BootToTemplateStage() {
   if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
   if (config_.warm_template) return Status::FailedPrecondition("a template is booted cold");
   BeginBoot();
-  return ColdBootToTemplateStage(Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline));
+  building_template_ = true;
+  const Status s =
+      ColdBootToTemplateStage(Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline));
+  building_template_ = false;
+  return s;
 }
 
 Status Guest::SaveStateAndStop(const fs::path& file) {

@@ -49,7 +49,7 @@ std::string KernelCommandLine(const Machine& machine, const QemuLaunch& launch) 
     const bool labels = std::any_of(machine.nvdimms.begin(), machine.nvdimms.end(),
                                     [](const Nvdimm& d) { return d.label_size != 0; });
     return parameters + " nvlab.template=1" + (launch.share_dir.empty() ? "" : " nvlab.share=1") +
-           (labels ? " nvlab.labels=1" : "");
+           (labels ? " nvlab.labels=1" : "") + (launch.preload_drivers ? "" : " nvlab.preload=0");
   }
   std::string text = parameters + " nvlab.ns=";
   text += ToString(machine.namespace_mode);

@@ -267,6 +267,9 @@ class Guest {
   GuestRamFolder ram_folder_;
   // ram_fresh_: ram_files_ are as reserved (all zeros), no boot has used them yet.
   bool ram_fresh_ = false;
+  // building_template_: BootToTemplateStage's boot, which is saved: its agent preloads the
+  // NVDIMM drivers (QemuLaunch::preload_drivers).
+  bool building_template_ = false;
   std::filesystem::path firmware_;
   GuestTimerCalibration timer_calibration_;  // lpj= ... of cold boots (TCG)
   bool timer_calibrated_ = false;            // -bios (nvlab/qemu_firmware.h); empty: QEMU's default
