@@ -633,7 +633,7 @@ Status Guest::BootToTemplateStage() {
   if (config_.warm_template) return Status::FailedPrecondition("a template is booted cold");
   BeginBoot();
   building_template_ = true;
-  const Status s =
+  Status s =
       ColdBootToTemplateStage(Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline));
   building_template_ = false;
   return s;
