@@ -24,13 +24,13 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench_main.h"
 #include "timed_run.h"
 
 namespace {
@@ -227,11 +227,5 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A report nlohmann::json cannot read as expected ends the bench, like any nvlab failure.
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    (void)std::fprintf(stderr, "nvlab-explore-bench: %s\n", e.what());
-    return 1;
-  }
+  return nvlab::bench::RunBench("nvlab-explore-bench", Main, argc, argv);
 }

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_main.h"
 #include "count_list.h"
 #include "loopback_ssh_hosts.h"
 #include "nvlab/file_contents.h"
@@ -197,12 +198,5 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The file system and JSON libraries report the unexpected (a vanished work folder, a report
-  // that is not nvlab's) by exceptions: say what and fail.
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    (void)std::fprintf(stderr, "nvlab-campaign-bench: %s\n", e.what());
-    return 1;
-  }
+  return nvlab::bench::RunBench("nvlab-campaign-bench", Main, argc, argv);
 }

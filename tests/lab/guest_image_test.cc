@@ -294,82 +294,6 @@ void Put64(std::string* bytes, std::size_t offset, std::uint64_t value) {
   std::memcpy(bytes->data() + offset, &value, 8);
 }
 
-// SyntheticKernel builds a minimal ELF64 with one PT_NOTE segment holding the given notes.
-std::string SyntheticKernel(bool with_pvh_note, std::size_t padding = 4096) {
-  std::string notes;
-  auto add_note = [&notes](std::string_view name, std::uint32_t type, std::string_view desc) {
-    std::string note(12, '\0');
-    Put32(&note, 0, static_cast<std::uint32_t>(name.size()));
-    Put32(&note, 4, static_cast<std::uint32_t>(desc.size()));
-    Put32(&note, 8, type);
-    note += name;
-    note.resize((note.size() + 3) & ~std::size_t{3}, '\0');
-    note += desc;
-    note.resize((note.size() + 3) & ~std::size_t{3}, '\0');
-    notes += note;
-  };
-  add_note(std::string_view("GNU\0", 4), 3, "build-id");
-  if (with_pvh_note) {
-    std::string entry(4, '\0');
-    Put32(&entry, 0, 0x1000123);
-    add_note(std::string_view("Xen\0", 4), formats::kXenElfNotePhys32Entry, entry);
-  }
-  std::string elf(64 + 56, '\0');
-  elf[0] = 0x7f;
-  elf[1] = 'E';
-  elf[2] = 'L';
-  elf[3] = 'F';
-  elf[4] = 2;  // 64-bit
-  elf[5] = 1;  // little-endian
-  elf[6] = 1;
-  Put16(&elf, 16, 2);   // ET_EXEC
-  Put16(&elf, 18, 62);  // x86-64
-  Put32(&elf, 20, 1);
-  Put64(&elf, 32, 64);  // e_phoff
-  Put16(&elf, 52, 64);
-  Put16(&elf, 54, 56);  // e_phentsize
-  Put16(&elf, 56, 1);   // e_phnum
-  Put32(&elf, 64, 4);   // PT_NOTE
-  Put64(&elf, 64 + 8, elf.size());
-  Put64(&elf, 64 + 32, notes.size());
-  Put64(&elf, 64 + 40, notes.size());
-  elf += notes;
-  // Kernel-like filler that compresses well.
-  for (std::size_t i = 0; i < padding; ++i) elf += static_cast<char>("nvlab"[i % 5]);
-  return elf;
-}
-
-TEST(ElfFileTest, FindsThePvhEntryNote) {
-  formats::ElfFacts facts;
-  ASSERT_TRUE(formats::ParseElf(SyntheticKernel(true), &facts).ok());
-  ASSERT_TRUE(facts.pvh_entry.has_value());
-  EXPECT_EQ(*facts.pvh_entry, 0x1000123U);
-  ASSERT_TRUE(formats::ParseElf(SyntheticKernel(false), &facts).ok());
-  EXPECT_FALSE(facts.pvh_entry.has_value());
-}
-
-TEST(ElfFileTest, ReadsTheLoaderAndLibrariesOfAHostProgram) {
-  formats::ElfFacts facts;
-  std::string bytes = ReadAll("/bin/sh");
-  ASSERT_TRUE(formats::ParseElf(bytes, &facts).ok());
-  EXPECT_NE(facts.interpreter.find("ld-linux-x86-64.so.2"), std::string::npos) << facts.interpreter;
-  EXPECT_NE(std::find(facts.needed.begin(), facts.needed.end(), "libc.so.6"), facts.needed.end());
-}
-
-TEST(ElfFileTest, SurvivesEveryTruncationOfAnElfFile) {
-  std::string kernel = SyntheticKernel(true, 0);
-  for (std::size_t length = 0; length < kernel.size(); ++length) {
-    formats::ElfFacts facts;
-    Status status = formats::ParseElf(kernel.substr(0, length), &facts);
-    // Either a clean error, or (once the notes are complete) the note itself.
-    if (status.ok()) {
-      EXPECT_GE(length, 64U + 56U);
-    }
-  }
-  formats::ElfFacts facts;
-  EXPECT_EQ(formats::ParseElf("#!/bin/sh\n", &facts).code(), Status::Code::kInvalidArgument);
-}
-
 // ElfSegment is one program header of SegmentedElf: its type, file bytes and memory size.
 struct ElfSegment {
   std::uint32_t type = 1;  // PT_LOAD
@@ -405,6 +329,63 @@ std::string SegmentedElf(const std::vector<ElfSegment>& segments, std::string_vi
     elf += segments[i].bytes;
   }
   return elf + std::string(trailer);
+}
+
+// SyntheticKernel builds a minimal ELF64 with one PT_NOTE segment holding the given notes.
+std::string SyntheticKernel(bool with_pvh_note, std::size_t padding = 4096) {
+  std::string notes;
+  auto add_note = [&notes](std::string_view name, std::uint32_t type, std::string_view desc) {
+    std::string note(12, '\0');
+    Put32(&note, 0, static_cast<std::uint32_t>(name.size()));
+    Put32(&note, 4, static_cast<std::uint32_t>(desc.size()));
+    Put32(&note, 8, type);
+    note += name;
+    note.resize((note.size() + 3) & ~std::size_t{3}, '\0');
+    note += desc;
+    note.resize((note.size() + 3) & ~std::size_t{3}, '\0');
+    notes += note;
+  };
+  add_note(std::string_view("GNU\0", 4), 3, "build-id");
+  if (with_pvh_note) {
+    std::string entry(4, '\0');
+    Put32(&entry, 0, 0x1000123);
+    add_note(std::string_view("Xen\0", 4), formats::kXenElfNotePhys32Entry, entry);
+  }
+  std::string filler;
+  // Kernel-like filler that compresses well.
+  for (std::size_t i = 0; i < padding; ++i) filler += static_cast<char>("nvlab"[i % 5]);
+  return SegmentedElf({{4, notes, notes.size()}}, filler);
+}
+
+TEST(ElfFileTest, FindsThePvhEntryNote) {
+  formats::ElfFacts facts;
+  ASSERT_TRUE(formats::ParseElf(SyntheticKernel(true), &facts).ok());
+  ASSERT_TRUE(facts.pvh_entry.has_value());
+  EXPECT_EQ(*facts.pvh_entry, 0x1000123U);
+  ASSERT_TRUE(formats::ParseElf(SyntheticKernel(false), &facts).ok());
+  EXPECT_FALSE(facts.pvh_entry.has_value());
+}
+
+TEST(ElfFileTest, ReadsTheLoaderAndLibrariesOfAHostProgram) {
+  formats::ElfFacts facts;
+  std::string bytes = ReadAll("/bin/sh");
+  ASSERT_TRUE(formats::ParseElf(bytes, &facts).ok());
+  EXPECT_NE(facts.interpreter.find("ld-linux-x86-64.so.2"), std::string::npos) << facts.interpreter;
+  EXPECT_NE(std::find(facts.needed.begin(), facts.needed.end(), "libc.so.6"), facts.needed.end());
+}
+
+TEST(ElfFileTest, SurvivesEveryTruncationOfAnElfFile) {
+  std::string kernel = SyntheticKernel(true, 0);
+  for (std::size_t length = 0; length < kernel.size(); ++length) {
+    formats::ElfFacts facts;
+    Status status = formats::ParseElf(kernel.substr(0, length), &facts);
+    // Either a clean error, or (once the notes are complete) the note itself.
+    if (status.ok()) {
+      EXPECT_GE(length, 64U + 56U);
+    }
+  }
+  formats::ElfFacts facts;
+  EXPECT_EQ(formats::ParseElf("#!/bin/sh\n", &facts).code(), Status::Code::kInvalidArgument);
 }
 
 std::uint64_t SegmentFileSize(const std::string& elf, std::size_t index) {
@@ -520,6 +501,19 @@ std::string SyntheticBzImage(const std::string& compressed, std::uint32_t uncomp
   return image + protected_mode + payload + std::string(64, '\0');
 }
 
+// WriteXzBzImage writes dir/bzImage: kernel compressed with xz inside a synthetic bzImage that
+// announces `announced` bytes uncompressed.
+bool WriteXzBzImage(const fs::path& dir, const std::string& kernel, std::size_t announced) {
+  WriteAll(dir / "vmlinux.bin", kernel);
+  HostCommandOptions options;
+  options.stdin_path = dir / "vmlinux.bin";
+  options.stdout_path = dir / "compressed";
+  if (!RunHostCommand({"xz", "-c", "--check=crc32"}, options, nullptr).ok()) return false;
+  WriteAll(dir / "bzImage", SyntheticBzImage(ReadAll(dir / "compressed"),
+                                             static_cast<std::uint32_t>(announced), true));
+  return true;
+}
+
 struct CompressorCase {
   PayloadCompression compression;
   std::vector<std::string> compress;  // stdin -> stdout
@@ -583,14 +577,7 @@ TEST(KernelExtractionZeroTailTest, WritesAKernelWhoseLoadSegmentsEndWithoutZeros
   const std::string note = with_note.substr(note_offset, note_size);
   const std::string kernel =
       SegmentedElf({{4, note, note.size()}, {1, WithZeros("text and data", 70000), 90000}});
-  WriteAll(dir.path() / "vmlinux.bin", kernel);
-  HostCommandOptions options;
-  options.stdin_path = dir.path() / "vmlinux.bin";
-  options.stdout_path = dir.path() / "compressed";
-  ASSERT_TRUE(RunHostCommand({"xz", "-c", "--check=crc32"}, options, nullptr).ok());
-  WriteAll(dir.path() / "bzImage",
-           SyntheticBzImage(ReadAll(dir.path() / "compressed"),
-                            static_cast<std::uint32_t>(kernel.size()), true));
+  ASSERT_TRUE(WriteXzBzImage(dir.path(), kernel, kernel.size()));
   const Status status = ExtractVmlinux(dir.path() / "bzImage", dir.path() / "vmlinux", dir.path());
   ASSERT_TRUE(status.ok()) << status.ToString();
   const std::string vmlinux = ReadAll(dir.path() / "vmlinux");
@@ -609,14 +596,7 @@ TEST(KernelExtractionErrorsTest, RefusesAKernelWithoutPvhNote) {
   if (!HostHas("xz")) GTEST_SKIP() << "xz missing";
   TempDir dir;
   std::string kernel = SyntheticKernel(false);
-  WriteAll(dir.path() / "vmlinux.bin", kernel);
-  HostCommandOptions options;
-  options.stdin_path = dir.path() / "vmlinux.bin";
-  options.stdout_path = dir.path() / "compressed";
-  ASSERT_TRUE(RunHostCommand({"xz", "-c", "--check=crc32"}, options, nullptr).ok());
-  WriteAll(dir.path() / "bzImage",
-           SyntheticBzImage(ReadAll(dir.path() / "compressed"),
-                            static_cast<std::uint32_t>(kernel.size()), true));
+  ASSERT_TRUE(WriteXzBzImage(dir.path(), kernel, kernel.size()));
   Status status = ExtractVmlinux(dir.path() / "bzImage", dir.path() / "vmlinux", dir.path());
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(status.message().find("PVH"), std::string::npos) << status.ToString();
@@ -637,14 +617,7 @@ TEST(KernelExtractionErrorsTest, ReportsASizeThatDisagreesWithTheAppendedOne) {
   if (!HostHas("xz")) GTEST_SKIP() << "xz missing";
   TempDir dir;
   std::string kernel = SyntheticKernel(true);
-  WriteAll(dir.path() / "vmlinux.bin", kernel);
-  HostCommandOptions options;
-  options.stdin_path = dir.path() / "vmlinux.bin";
-  options.stdout_path = dir.path() / "compressed";
-  ASSERT_TRUE(RunHostCommand({"xz", "-c", "--check=crc32"}, options, nullptr).ok());
-  WriteAll(dir.path() / "bzImage",
-           SyntheticBzImage(ReadAll(dir.path() / "compressed"),
-                            static_cast<std::uint32_t>(kernel.size() + 1), true));
+  ASSERT_TRUE(WriteXzBzImage(dir.path(), kernel, kernel.size() + 1));
   EXPECT_FALSE(ExtractVmlinux(dir.path() / "bzImage", dir.path() / "vmlinux", dir.path()).ok());
 }
 
