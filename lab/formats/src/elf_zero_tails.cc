@@ -27,9 +27,9 @@ bool InRange(std::string_view bytes, std::uint64_t offset, std::uint64_t length)
   return offset <= bytes.size() && length <= bytes.size() - offset;
 }
 
-// ZeroTailStart returns how many leading bytes of segment remain once its trailing zeros are
+// KeptLength returns how many leading bytes of segment remain once its trailing zeros are
 // left out.
-std::uint64_t ZeroTailStart(std::string_view segment) {
+std::uint64_t KeptLength(std::string_view segment) {
   std::uint64_t end = segment.size();
   while (end > 0 && segment[end - 1] == '\0') --end;
   return end;
@@ -69,7 +69,7 @@ Status TrimElfZeroTails(std::string* elf, std::uint64_t* trimmed_bytes) {
       return Status::InvalidArgument("ELF segment " + std::to_string(i) +
                                      " has more file bytes than memory");
     }
-    const std::uint64_t kept = ZeroTailStart(bytes.substr(offset, file_size));
+    const std::uint64_t kept = KeptLength(bytes.substr(offset, file_size));
     if (kept == file_size) continue;
     changes.push_back({header + kFileSizeField, kept});
     trimmed += file_size - kept;
