@@ -186,7 +186,7 @@ std::string Guest::PluginArgument(int boot) const {
   return ModelPluginArgument(config_.machine, config_.model, files, config_.kernel_task_layout);
 }
 
-std::vector<std::string> Guest::BootCommandLine(int boot) const {
+std::vector<std::string> Guest::BootCommandLine(int boot, bool saved) const {
   QemuLaunch launch;
   launch.qemu = config_.qemu;
   launch.accel = config_.accel;
@@ -205,7 +205,7 @@ std::vector<std::string> Guest::BootCommandLine(int boot) const {
   launch.incoming = config_.warm_template.has_value();
   // Only a guest that may be saved loads the drivers before its hello (a restore's command line
   // is the template's: it keeps them too).
-  launch.preload_drivers = launch.incoming || building_template_;
+  launch.preload_drivers = launch.incoming || saved;
   launch.firmware = firmware_;
   // A restore does not run the kernel's calibrations: its command line carries none.
   if (!launch.incoming) launch.timer_calibration = timer_calibration_;
@@ -339,7 +339,7 @@ Status Guest::BootFailure(const Status& status) {
   return LabFailure(s);
 }
 
-Status Guest::ColdBootToTemplateStage(Deadline deadline) {
+Status Guest::ColdBootToTemplateStage(Deadline deadline, bool saved) {
   ram_fresh_ = false;
   // Measured once, for cold boots only (a restore does not run the kernel's calibrations).
   if (config_.accel == Accel::kTcg && !timer_calibrated_) {
@@ -347,7 +347,7 @@ Status Guest::ColdBootToTemplateStage(Deadline deadline) {
     timer_calibrated_ = true;
   }
   Progress("starting QEMU");
-  NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_), deadline));
+  NVLAB_RETURN_IF_ERROR(StartQemu(BootCommandLine(boots_, saved), deadline));
   Progress("the kernel, init and the agent");
   Status s = agent_.Connect(run_dir_ / "agent.sock", deadline);
   if (s.ok()) {
@@ -632,11 +632,8 @@ Status Guest::BootToTemplateStage() {
   if (config_.dry_run) return Status::FailedPrecondition("a dry-run guest does not boot");
   if (config_.warm_template) return Status::FailedPrecondition("a template is booted cold");
   BeginBoot();
-  building_template_ = true;
-  Status s =
-      ColdBootToTemplateStage(Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline));
-  building_template_ = false;
-  return s;
+  return ColdBootToTemplateStage(Deadline::In(config_.boot_timeout).Earlier(config_.run_deadline),
+                                 /*saved=*/true);
 }
 
 Status Guest::SaveStateAndStop(const fs::path& file) {

@@ -202,7 +202,9 @@ class Guest {
 
   // BootCommandLine is the QEMU argv of boot number `boot` (1 for the first Boot, 2 for the boot
   // after a power cut, ...): what Boot starts then, and what --dry-run prints.
-  std::vector<std::string> BootCommandLine(int boot) const;
+  // `saved`: the boot builds a template, so its agent preloads the NVDIMM drivers
+  // (QemuLaunch::preload_drivers).
+  std::vector<std::string> BootCommandLine(int boot, bool saved = false) const;
 
   bool running() const { return qemu_.running(); }
   // hello holds what the agent reported at boot: NVLAB_PMEM, kernel, ...
@@ -228,7 +230,8 @@ class Guest {
   // StartQemu spawns argv and connects QMP.
   Status StartQemu(const std::vector<std::string>& argv, Deadline deadline);
   // ColdBootToTemplateStage starts QEMU on the kernel and waits for the template-stage hello.
-  Status ColdBootToTemplateStage(Deadline deadline);
+  // `saved`: the guest is saved there as a template (BootCommandLine).
+  Status ColdBootToTemplateStage(Deadline deadline, bool saved = false);
   // Restore starts QEMU on the warm template; *template_failed says whether a failure was the
   // template's (then a cold boot may follow).
   Status Restore(Deadline deadline, bool* template_failed);
@@ -267,9 +270,6 @@ class Guest {
   GuestRamFolder ram_folder_;
   // ram_fresh_: ram_files_ are as reserved (all zeros), no boot has used them yet.
   bool ram_fresh_ = false;
-  // building_template_: BootToTemplateStage's boot, which is saved: its agent preloads the
-  // NVDIMM drivers (QemuLaunch::preload_drivers).
-  bool building_template_ = false;
   std::filesystem::path firmware_;
   GuestTimerCalibration timer_calibration_;  // lpj= ... of cold boots (TCG)
   bool timer_calibrated_ = false;            // -bios (nvlab/qemu_firmware.h); empty: QEMU's default
