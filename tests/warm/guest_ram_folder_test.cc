@@ -1,6 +1,7 @@
 // guest_ram_folder_test.cc -- where a guest's RAM files go: a tmpfs folder of its own when it
 // has room, else the run folder; every file reserved whole (a full file system is a clear error
-// at once); the tmpfs folder removed with its owner, and swept when its owner was killed.
+// at once), a tmpfs folder's possibly in the background; the tmpfs folder removed with its owner,
+// and swept when its owner was killed.
 
 #include "nvlab/guest_ram_folder.h"
 
@@ -86,6 +87,49 @@ TEST_F(GuestRamFolderTest, FilesGoToAFolderOfTheirOwnUnderTheBaseWithTheOwnersPi
     EXPECT_TRUE(fs::exists(folder)) << "a move hands the folder over";
   }
   EXPECT_FALSE(fs::exists(folder)) << "removed with its owner";
+}
+
+TEST_F(GuestRamFolderTest, AReservationInTheBackgroundHasTheFilesAtFullSizeAtOnce) {
+  fs::path folder;
+  {
+    GuestRamFolder ram;
+    const Status s = GuestRamFolder::Place(base_, run_dir_, {8 * kMiB, 4 * kMiB}, &ram,
+                                           GuestRamFolder::Reservation::kInBackground);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(ram.on_tmpfs());
+    ASSERT_EQ(ram.files().size(), 2u);
+    folder = ram.files()[0].parent_path();
+    // QEMU may map them now: they have their size whether or not the reservation is done.
+    EXPECT_EQ(fs::file_size(ram.files()[0]), 8 * kMiB);
+    EXPECT_EQ(fs::file_size(ram.files()[1]), 4 * kMiB);
+    const Status reserved = ram.AwaitReservation();
+    EXPECT_TRUE(reserved.ok()) << reserved.ToString();
+    EXPECT_GE(AllocatedBytes(ram.files()[0]), 8 * kMiB) << "reserved whole once awaited";
+    EXPECT_GE(AllocatedBytes(ram.files()[1]), 4 * kMiB);
+    EXPECT_TRUE(ram.AwaitReservation().ok()) << "a second wait finds it done";
+  }
+  EXPECT_FALSE(fs::exists(folder));
+  {
+    // Never awaited: the owner's end waits for the reservation, then removes the folder.
+    GuestRamFolder ram;
+    ASSERT_TRUE(GuestRamFolder::Place(base_, run_dir_, {16 * kMiB}, &ram,
+                                      GuestRamFolder::Reservation::kInBackground)
+                    .ok());
+    folder = ram.files().at(0).parent_path();
+    GuestRamFolder moved = std::move(ram);
+    EXPECT_TRUE(moved.AwaitReservation().ok()) << "the move hands the reservation over";
+  }
+  EXPECT_FALSE(fs::exists(folder));
+}
+
+TEST_F(GuestRamFolderTest, ARunFolderIsReservedAtOnceEvenWhenTheTmpfsWouldBeInTheBackground) {
+  GuestRamFolder ram;
+  ASSERT_TRUE(GuestRamFolder::Place("", run_dir_, {2 * kMiB}, &ram,
+                                    GuestRamFolder::Reservation::kInBackground)
+                  .ok());
+  EXPECT_FALSE(ram.on_tmpfs());
+  EXPECT_GE(AllocatedBytes(ram.files().at(0)), 2 * kMiB) << "reserved before Place returned";
+  EXPECT_TRUE(ram.AwaitReservation().ok());
 }
 
 TEST_F(GuestRamFolderTest, AnEmptyBaseKeepsTheFilesInTheRunFolder) {

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <numeric>
 #include <utility>
 
@@ -67,18 +68,56 @@ fs::path DefaultGuestRamBase() {
   return "/dev/shm";
 }
 
+namespace {
+
+// Allocate reserves all of an open file's `size` bytes; returns 0 or the errno.
+int Allocate(int fd, uint64_t size) {
+  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  // posix_fallocate returns the error; glibc emulates it where the file system lacks it.
+  if (err == EOPNOTSUPP || err == EINVAL) err = ftruncate(fd, static_cast<off_t>(size)) ? errno : 0;
+  return err;
+}
+
+Status ReserveFailure(const fs::path& path, uint64_t size, int err) {
+  return Status::IoErrorFromErrno(
+      "cannot reserve " + FormatSize(size) + " for guest RAM file " + path.string(), err);
+}
+
+// CreateSized makes `path` (0600, replacing a file there) `size` zero bytes, none allocated.
+Status CreateSized(const fs::path& path, uint64_t size) {
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Status::IoErrorFromErrno("cannot create guest RAM file " + path.string(), errno);
+  const int err = ftruncate(fd, static_cast<off_t>(size)) != 0 ? errno : 0;
+  close(fd);
+  if (err != 0) {
+    unlink(path.c_str());
+    return ReserveFailure(path, size, err);
+  }
+  return Status::Ok();
+}
+
+// ReserveExisting reserves a file CreateSized made. The file stays on failure: QEMU may have it
+// mapped already, and the folder goes with the guest.
+Status ReserveExisting(const fs::path& path, uint64_t size) {
+  const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Status::IoErrorFromErrno("cannot open guest RAM file " + path.string(), errno);
+  const int err = Allocate(fd, size);
+  close(fd);
+  return err != 0 ? ReserveFailure(path, size, err) : Status::Ok();
+}
+
+}  // namespace
+
 Status ReserveMemoryImage(const fs::path& path, uint64_t size) {
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return Status::IoErrorFromErrno("cannot create guest RAM file " + path.string(), errno);
-  int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
-  // posix_fallocate returns the error; glibc emulates it where the file system lacks it.
-  if (err == EOPNOTSUPP || err == EINVAL) err = ftruncate(fd, static_cast<off_t>(size)) ? errno : 0;
+  const int err = Allocate(fd, size);
   close(fd);
   if (err != 0) {
     unlink(path.c_str());
-    return Status::IoErrorFromErrno(
-        "cannot reserve " + FormatSize(size) + " for guest RAM file " + path.string(), err);
+    return ReserveFailure(path, size, err);
   }
   return Status::Ok();
 }
@@ -112,7 +151,8 @@ GuestRamFolder::~GuestRamFolder() {
 GuestRamFolder::GuestRamFolder(GuestRamFolder&& other) noexcept
     : owned_(std::exchange(other.owned_, {})),
       files_(std::move(other.files_)),
-      description_(std::move(other.description_)) {}
+      description_(std::move(other.description_)),
+      reservation_(std::move(other.reservation_)) {}
 
 GuestRamFolder& GuestRamFolder::operator=(GuestRamFolder&& other) noexcept {
   if (this != &other) {
@@ -120,11 +160,20 @@ GuestRamFolder& GuestRamFolder::operator=(GuestRamFolder&& other) noexcept {
     owned_ = std::exchange(other.owned_, {});
     files_ = std::move(other.files_);
     description_ = std::move(other.description_);
+    reservation_ = std::move(other.reservation_);
   }
   return *this;
 }
 
+Status GuestRamFolder::AwaitReservation() {
+  if (!reservation_.valid()) return Status::Ok();
+  return reservation_.get();
+}
+
 void GuestRamFolder::Remove() {
+  // The reservation's thread finishes before its files go.
+  if (reservation_.valid()) reservation_.wait();
+  reservation_ = {};
   if (owned_.empty()) return;
   std::error_code ec;
   fs::remove_all(owned_, ec);
@@ -157,7 +206,8 @@ std::vector<fs::path> GuestRamFolder::Planned(const fs::path& base, const fs::pa
 }
 
 Status GuestRamFolder::Place(const fs::path& base, const fs::path& run_dir,
-                             const std::vector<uint64_t>& sizes, GuestRamFolder* out) {
+                             const std::vector<uint64_t>& sizes, GuestRamFolder* out,
+                             Reservation reservation) {
   GuestRamFolder placed;
   const uint64_t room = Room(sizes);
   auto reserve_in = [&](const fs::path& folder) -> Status {
@@ -166,6 +216,20 @@ Status GuestRamFolder::Place(const fs::path& base, const fs::path& run_dir,
       placed.files_.push_back(folder / ("ram" + std::to_string(n)));
       NVLAB_RETURN_IF_ERROR(ReserveMemoryImage(placed.files_.back(), sizes[n]));
     }
+    return Status::Ok();
+  };
+  auto reserve_in_background = [&](const fs::path& folder) -> Status {
+    placed.files_.clear();
+    for (size_t n = 0; n < sizes.size(); ++n) {
+      placed.files_.push_back(folder / ("ram" + std::to_string(n)));
+      NVLAB_RETURN_IF_ERROR(CreateSized(placed.files_.back(), sizes[n]));
+    }
+    placed.reservation_ = std::async(std::launch::async, [files = placed.files_, sizes] {
+      for (size_t n = 0; n < files.size(); ++n) {
+        NVLAB_RETURN_IF_ERROR(ReserveExisting(files[n], sizes[n]));
+      }
+      return Status::Ok();
+    });
     return Status::Ok();
   };
   std::string why_not;
@@ -190,7 +254,9 @@ Status GuestRamFolder::Place(const fs::path& base, const fs::path& run_dir,
       std::ofstream owner(placed.owned_ / kOwnerFile);
       owner << getpid() << "\n";
       owner.close();
-      Status s = owner ? reserve_in(placed.owned_) : Status::IoError("cannot write owner.pid");
+      Status s = !owner ? Status::IoError("cannot write owner.pid")
+                 : reservation == Reservation::kInBackground ? reserve_in_background(placed.owned_)
+                                                             : reserve_in(placed.owned_);
       if (s.ok()) {
         struct statfs fs_info {};
         const bool tmpfs = statfs(base.c_str(), &fs_info) == 0 && fs_info.f_type == TMPFS_MAGIC;

@@ -227,8 +227,11 @@ class Guest {
   Status RunCommand(const std::function<Status(AgentRunOutcome*)>& on_agent, RunResult* result);
   // BeginBoot numbers the next boot and names its files.
   void BeginBoot();
-  // StartQemu spawns argv and connects QMP.
+  // StartQemu spawns argv and connects QMP: LaunchQemu, then AwaitQmp (what comes between them
+  // runs while QEMU starts).
   Status StartQemu(const std::vector<std::string>& argv, Deadline deadline);
+  Status LaunchQemu(const std::vector<std::string>& argv);
+  Status AwaitQmp(Deadline deadline);
   // ColdBootToTemplateStage starts QEMU on the kernel and waits for the template-stage hello.
   // `saved`: the guest is saved there as a template (BootCommandLine).
   Status ColdBootToTemplateStage(Deadline deadline, bool saved = false);
@@ -270,9 +273,12 @@ class Guest {
   GuestRamFolder ram_folder_;
   // ram_fresh_: ram_files_ are as reserved (all zeros), no boot has used them yet.
   bool ram_fresh_ = false;
-  std::filesystem::path firmware_;
+  std::filesystem::path firmware_;           // -bios (nvlab/qemu_firmware.h); empty: QEMU's default
   GuestTimerCalibration timer_calibration_;  // lpj= ... of cold boots (TCG)
-  bool timer_calibrated_ = false;            // -bios (nvlab/qemu_firmware.h); empty: QEMU's default
+  bool timer_calibrated_ = false;
+  // The measurement a guest that boots cold starts when it is created (it runs while the RAM
+  // is reserved and QEMU's command line is built); taken by the first cold boot.
+  std::future<GuestTimerCalibration> timer_calibration_pending_;
   std::filesystem::path console_log_;
   std::filesystem::path qemu_log_;
   std::filesystem::path report_path_;
