@@ -7,6 +7,8 @@
 //   workload         a guest workload (nvlab-records, flushed and drained records): the whole
 //                    run and the command alone (from --json command_seconds)
 //
+//   host CPU         of `run -- true` and of the workload's whole run: user + system seconds of
+//                    nvlab and its QEMU, steadier than the wall clock when the host's load moves
 //   memory           at the first output: the guest's QEMU's resident memory, and the blocks its
 //                    RAM file holds (a warm start's copy of the template, or what a cold boot
 //                    has touched)
@@ -98,7 +100,8 @@ struct Config {
 
 // Measures are the figures of one configuration (medians).
 struct Measures {
-  double first = 0, run = 0, cycle = 0, whole = 0, command = 0, rss = 0, ram_file = 0;
+  double first = 0, run = 0, cycle = 0, whole = 0, command = 0, run_cpu = 0, whole_cpu = 0, rss = 0,
+         ram_file = 0;
 };
 
 }  // namespace
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
   }
   // Samples per configuration: first output, run, power-cycle, workload whole and command.
   struct Samples {
-    std::vector<double> first, run, cycle, whole, command, rss, ram_file;
+    std::vector<double> first, run, cycle, whole, command, run_cpu, whole_cpu, rss, ram_file;
   };
   std::vector<Samples> samples(configs.size());
   for (int i = 0; i < runs; ++i) {
@@ -179,11 +182,14 @@ int main(int argc, char** argv) {
       out.first.push_back(s.first_output);
       out.rss.push_back(memory.rss);
       out.ram_file.push_back(memory.ram_file);
-      out.run.push_back(measured(with({nvlab, "run"}, {"--", "true"})).total);
+      s = measured(with({nvlab, "run"}, {"--", "true"}));
+      out.run.push_back(s.total);
+      out.run_cpu.push_back(s.cpu);
       out.cycle.push_back(
           measured(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
       s = measured(with({nvlab, "run", "--json"}, {"--", workload}));
       out.whole.push_back(s.total);
+      out.whole_cpu.push_back(s.cpu);
       out.command.push_back(CommandSeconds(s.out));
       (void)std::fprintf(stderr, "nvlab-bench: round %d of %d: %s done\n", i + 1, runs,
                          config.name);
@@ -193,7 +199,8 @@ int main(int argc, char** argv) {
   measures.reserve(samples.size());
   for (const Samples& s : samples) {
     measures.push_back({Median(s.first), Median(s.run), Median(s.cycle), Median(s.whole),
-                        Median(s.command), Median(s.rss), Median(s.ram_file)});
+                        Median(s.command), Median(s.run_cpu), Median(s.whole_cpu), Median(s.rss),
+                        Median(s.ram_file)});
   }
   std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n", runs,
               records);
@@ -204,9 +211,14 @@ int main(int argc, char** argv) {
   const struct {
     const char* name;
     double Measures::*field;
-  } kRows[] = {{"first output", &Measures::first},        {"run -- true", &Measures::run},
-               {"power-cycle", &Measures::cycle},         {"workload: whole run", &Measures::whole},
-               {"workload: command", &Measures::command}, {"QEMU RSS (MiB)", &Measures::rss},
+  } kRows[] = {{"first output", &Measures::first},
+               {"run -- true", &Measures::run},
+               {"power-cycle", &Measures::cycle},
+               {"workload: whole run", &Measures::whole},
+               {"workload: command", &Measures::command},
+               {"run -- true: host CPU", &Measures::run_cpu},
+               {"workload: host CPU", &Measures::whole_cpu},
+               {"QEMU RSS (MiB)", &Measures::rss},
                {"RAM file (MiB)", &Measures::ram_file}};
   for (const auto& row : kRows) {
     std::printf("%-24s", row.name);

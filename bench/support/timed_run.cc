@@ -2,6 +2,8 @@
 
 #include "timed_run.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <string_view>
@@ -9,6 +11,18 @@
 #include "nvlab/subprocess.h"
 
 namespace nvlab::bench {
+namespace {
+
+double ChildrenCpuSeconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_CHILDREN, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+}  // namespace
 
 TimedRun RunTimed(const std::vector<std::string>& argv,
                   const std::function<void(pid_t)>& at_first_output) {
@@ -17,6 +31,9 @@ TimedRun RunTimed(const std::vector<std::string>& argv,
   SubprocessOptions options;
   options.stdout_to = SubprocessOptions::Stream::kCapture;
   options.stderr_to = SubprocessOptions::Stream::kCapture;
+  // The children's usage grows by what this child and its waited-for descendants used: the
+  // bench runs one command at a time.
+  const double cpu_before = ChildrenCpuSeconds();
   const auto start = Clock::now();
   Subprocess child;
   const Status started = Subprocess::Start(argv, options, &child);
@@ -31,6 +48,7 @@ TimedRun RunTimed(const std::vector<std::string>& argv,
     }
   });
   run.total = std::chrono::duration<double>(Clock::now() - start).count();
+  run.cpu = ChildrenCpuSeconds() - cpu_before;
   run.out = std::move(child.stdout_text());
   run.err = std::move(child.stderr_text());
   if (!waited.ok()) run.err += "\n" + waited.ToString();

@@ -15,6 +15,9 @@ namespace nvlab::bench {
 struct TimedRun {
   double first_output = -1;  // seconds to the first stdout byte; -1: none
   double total = 0;          // seconds until the command exited
+  // Host CPU (user + system seconds) of the command and of every descendant it waited for (an
+  // nvlab and its QEMU): steadier than `total` on a host whose other load comes and goes.
+  double cpu = 0;
   std::string out;
   std::string err;
   int status = -1;  // exit status; -1 when it did not exit normally
