@@ -18,26 +18,35 @@ void IgnoreError(void* /*user_data*/, virErrorPtr /*error*/) {}
 }  // namespace
 
 void SilenceLibvirtErrors() {
+  const LibvirtLibrary* libvirt = nullptr;
+  if (!LoadLibvirt(&libvirt).ok()) return;
   static std::once_flag once;
-  std::call_once(once, [] { virSetErrorFunc(nullptr, IgnoreError); });
+  std::call_once(once, [libvirt] { libvirt->set_error_func(nullptr, IgnoreError); });
 }
 
 Status LibvirtError(std::string_view what) {
-  const virError* error = virGetLastError();
-  std::string message = std::string(what) + ": " + virGetLastErrorMessage();
+  const LibvirtLibrary* libvirt = nullptr;
+  if (Status loaded = LoadLibvirt(&libvirt); !loaded.ok()) {
+    return loaded.WithContext(std::string(what));
+  }
+  const virError* error = libvirt->get_last_error();
+  std::string message = std::string(what) + ": " + libvirt->get_last_error_message();
   if (error != nullptr && error->code == VIR_ERR_NO_DOMAIN) return Status::NotFound(message);
   return Status::IoError(message);
 }
 
 Status LibvirtConnection::Open(const std::string& uri, LibvirtConnection* out) {
+  const LibvirtLibrary* libvirt = nullptr;
+  NVLAB_RETURN_IF_ERROR(LoadLibvirt(&libvirt));
   SilenceLibvirtErrors();
   LibvirtConnection connection;
-  connection.connection_ = virConnectOpen(uri.empty() ? nullptr : uri.c_str());
+  connection.libvirt_ = libvirt;
+  connection.connection_ = libvirt->connect_open(uri.empty() ? nullptr : uri.c_str());
   if (connection.connection_ == nullptr) {
     return LibvirtError("cannot connect to libvirt" +
                         (uri.empty() ? std::string(" (default URI)") : " at " + uri));
   }
-  char* actual = virConnectGetURI(connection.connection_);
+  char* actual = libvirt->connect_get_uri(connection.connection_);
   connection.uri_ = actual != nullptr ? actual : uri;
   free(actual);  // NOLINT(cppcoreguidelines-no-malloc): libvirt allocates it with malloc
   *out = std::move(connection);
@@ -45,15 +54,18 @@ Status LibvirtConnection::Open(const std::string& uri, LibvirtConnection* out) {
 }
 
 LibvirtConnection::~LibvirtConnection() {
-  if (connection_ != nullptr) virConnectClose(connection_);
+  if (connection_ != nullptr) libvirt_->connect_close(connection_);
 }
 
 LibvirtConnection::LibvirtConnection(LibvirtConnection&& other) noexcept
-    : connection_(std::exchange(other.connection_, nullptr)), uri_(std::move(other.uri_)) {}
+    : libvirt_(other.libvirt_),
+      connection_(std::exchange(other.connection_, nullptr)),
+      uri_(std::move(other.uri_)) {}
 
 LibvirtConnection& LibvirtConnection::operator=(LibvirtConnection&& other) noexcept {
   if (this != &other) {
-    if (connection_ != nullptr) virConnectClose(connection_);
+    if (connection_ != nullptr) libvirt_->connect_close(connection_);
+    libvirt_ = other.libvirt_;
     connection_ = std::exchange(other.connection_, nullptr);
     uri_ = std::move(other.uri_);
   }

@@ -13,7 +13,8 @@ Status LibvirtDomain::Lookup(const LibvirtConnection& connection, const std::str
                              LibvirtDomain* out) {
   LibvirtDomain domain;
   domain.name_ = name;
-  domain.domain_ = virDomainLookupByName(connection.get(), name.c_str());
+  domain.libvirt_ = connection.libvirt();
+  domain.domain_ = domain.libvirt_->domain_lookup_by_name(connection.get(), name.c_str());
   if (domain.domain_ == nullptr) {
     Status s = LibvirtError("the libvirt domain " + EscapeUntrusted(name));
     if (s.code() == Status::Code::kNotFound) {
@@ -27,15 +28,18 @@ Status LibvirtDomain::Lookup(const LibvirtConnection& connection, const std::str
 }
 
 LibvirtDomain::~LibvirtDomain() {
-  if (domain_ != nullptr) virDomainFree(domain_);
+  if (domain_ != nullptr) libvirt_->domain_free(domain_);
 }
 
 LibvirtDomain::LibvirtDomain(LibvirtDomain&& other) noexcept
-    : domain_(std::exchange(other.domain_, nullptr)), name_(std::move(other.name_)) {}
+    : libvirt_(other.libvirt_),
+      domain_(std::exchange(other.domain_, nullptr)),
+      name_(std::move(other.name_)) {}
 
 LibvirtDomain& LibvirtDomain::operator=(LibvirtDomain&& other) noexcept {
   if (this != &other) {
-    if (domain_ != nullptr) virDomainFree(domain_);
+    if (domain_ != nullptr) libvirt_->domain_free(domain_);
+    libvirt_ = other.libvirt_;
     domain_ = std::exchange(other.domain_, nullptr);
     name_ = std::move(other.name_);
   }
@@ -43,14 +47,14 @@ LibvirtDomain& LibvirtDomain::operator=(LibvirtDomain&& other) noexcept {
 }
 
 Status LibvirtDomain::IsActive(bool* active) const {
-  const int r = virDomainIsActive(domain_);
+  const int r = libvirt_->domain_is_active(domain_);
   if (r < 0) return LibvirtError("the libvirt domain " + EscapeUntrusted(name_));
   *active = r == 1;
   return Status::Ok();
 }
 
 Status LibvirtDomain::LiveXml(std::string* xml) const {
-  char* text = virDomainGetXMLDesc(domain_, 0);
+  char* text = libvirt_->domain_get_xml_desc(domain_, 0);
   if (text == nullptr) {
     return LibvirtError("reading the XML of the libvirt domain " + EscapeUntrusted(name_));
   }
@@ -60,21 +64,21 @@ Status LibvirtDomain::LiveXml(std::string* xml) const {
 }
 
 Status LibvirtDomain::Suspend() const {
-  if (virDomainSuspend(domain_) < 0) {
+  if (libvirt_->domain_suspend(domain_) < 0) {
     return LibvirtError("suspending the libvirt domain " + EscapeUntrusted(name_));
   }
   return Status::Ok();
 }
 
 Status LibvirtDomain::Destroy() const {
-  if (virDomainDestroy(domain_) < 0) {
+  if (libvirt_->domain_destroy(domain_) < 0) {
     return LibvirtError("destroying the libvirt domain " + EscapeUntrusted(name_));
   }
   return Status::Ok();
 }
 
 Status LibvirtDomain::Create() const {
-  if (virDomainCreate(domain_) < 0) {
+  if (libvirt_->domain_create(domain_) < 0) {
     return LibvirtError("starting the libvirt domain " + EscapeUntrusted(name_));
   }
   return Status::Ok();

@@ -1,7 +1,9 @@
 // File: nvlab/libvirt/libvirt_connection.h
 //
 // LibvirtConnection owns one connection to a libvirt daemon (virConnectOpen), closed when it is
-// destroyed. LibvirtError turns libvirt's last error on this thread into a Status.
+// destroyed. LibvirtError turns libvirt's last error on this thread into a Status. libvirt is
+// loaded when the first connection is opened (nvlab/libvirt/libvirt_library.h): a host without
+// it gets a FailedPrecondition from Open.
 //
 // libvirt prints every error to stderr unless an error handler is installed. nvlab reports
 // errors itself (as Status), so Open installs a handler that does nothing, once per process,
@@ -21,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "nvlab/libvirt/libvirt_library.h"
 #include "nvlab/status.h"
 
 namespace nvlab {
@@ -46,10 +49,13 @@ class LibvirtConnection {
   LibvirtConnection& operator=(const LibvirtConnection&) = delete;
 
   virConnectPtr get() const { return connection_; }
+  // libvirt is the loaded library the connection was made with (nvlab/libvirt/libvirt_library.h).
+  const LibvirtLibrary* libvirt() const { return libvirt_; }
   // uri is the URI the daemon reports for this connection (for messages).
   const std::string& uri() const { return uri_; }
 
  private:
+  const LibvirtLibrary* libvirt_ = nullptr;
   virConnectPtr connection_ = nullptr;
   std::string uri_;
 };

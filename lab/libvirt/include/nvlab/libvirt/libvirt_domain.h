@@ -48,6 +48,7 @@ class LibvirtDomain {
   const std::string& name() const { return name_; }
 
  private:
+  const LibvirtLibrary* libvirt_ = nullptr;  // the connection's (nvlab/libvirt/libvirt_library.h)
   virDomainPtr domain_ = nullptr;
   std::string name_;
 };
