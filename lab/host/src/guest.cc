@@ -139,7 +139,7 @@ Status Guest::Create(GuestConfig config, std::unique_ptr<Guest>* out) {
   } else {
     // Reserved whole before the guest runs: a full tmpfs or disk is an error at start, not a
     // SIGBUS in QEMU later. On tmpfs that is 0.07 s of zeroing (512 MiB), done while QEMU starts
-    // (AwaitRamReservation).
+    // (awaited in ColdBootToTemplateStage and Restore).
     NVLAB_RETURN_IF_ERROR(GuestRamFolder::Place(c.ram_base, guest->run_dir_, ram_sizes,
                                                 &guest->ram_folder_,
                                                 GuestRamFolder::Reservation::kInBackground));
