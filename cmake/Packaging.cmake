@@ -45,7 +45,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION "devel")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "qemu-system-x86 (>= 1:10.0), apt, kmod, xz-utils, zstd")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libvirt-daemon-system, libvirt-clients")
+# libvirt's client library is opened with dlopen, for --domain only (lab/libvirt): recommended,
+# not a dependency dpkg-shlibdeps could find.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libvirt0, libvirt-daemon-system, libvirt-clients")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 
 include(CPack)
