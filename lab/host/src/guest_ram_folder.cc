@@ -110,16 +110,10 @@ Status ReserveExisting(const fs::path& path, uint64_t size) {
 }  // namespace
 
 Status ReserveMemoryImage(const fs::path& path, uint64_t size) {
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return Status::IoErrorFromErrno("cannot create guest RAM file " + path.string(), errno);
-  const int err = Allocate(fd, size);
-  close(fd);
-  if (err != 0) {
-    unlink(path.c_str());
-    return ReserveFailure(path, size, err);
-  }
-  return Status::Ok();
+  NVLAB_RETURN_IF_ERROR(CreateSized(path, size));
+  Status reserved = ReserveExisting(path, size);
+  if (!reserved.ok()) unlink(path.c_str());
+  return reserved;
 }
 
 int SweepStaleGuestRamFolders(const fs::path& base) {
