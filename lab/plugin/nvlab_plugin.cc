@@ -94,8 +94,7 @@
 // explained; the fence's PC tells kernel from user code (the canonical halves).
 //
 // Threads: QEMU calls the vCPU callbacks from its one TCG thread; the control socket has its
-// own thread, and each NVDIMM's media one that maps in its next pieces (prefault_ahead.h).
-// One mutex serialises every use of the model, the recording and the watched set.
+// own thread. One mutex serialises every use of the model, the recording and the watched set.
 //
 // Which vCPU: under thread=single QEMU 10.0 does NOT pass the executing vCPU as a callback's
 // vcpu_index. Without CF_PARALLEL, accel/tcg/plugin-gen.c (gen_cpu_index) folds the index of
@@ -1340,9 +1339,6 @@ NVLAB_QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu
     int fd = m.fd;
     uint64_t size = m.size;
     region.set_candidate_ranges([fd, size] { return nvlab::plugin::DataExtents(fd, size); });
-    // A program streaming through the NVDIMM would otherwise take the media's page faults on
-    // the TCG thread, at its fences (nvlab/model/prefault_ahead.h).
-    region.EnablePrefaultAhead();
   }
   for (const nvlab::plugin::RamOption& r : state->options.ram) {
     FileMapping m;

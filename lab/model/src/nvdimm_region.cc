@@ -52,13 +52,6 @@ NvdimmRegion::NvdimmRegion(uint64_t base, uint64_t size, uint8_t* external_view,
   }
 }
 
-void NvdimmRegion::EnablePrefaultAhead() {
-  if (prefault_ || !ok()) return;
-  prefault_ = std::make_unique<PrefaultAhead>();
-  prefault_->Track(media_.get(), size_);                                     // Index 0.
-  prefault_->Track(line_seqs_.get(), size_ / kLineSize * sizeof(uint64_t));  // Index 1.
-}
-
 ByteRanges NvdimmRegion::CandidateLineRanges() const {
   if (!candidate_ranges_) return {{0, size_}};
   ByteRanges hint = candidate_ranges_();

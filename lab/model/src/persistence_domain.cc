@@ -142,7 +142,6 @@ ByteMask PersistenceDomain::WcMask(uint64_t line) const {
 
 void PersistenceDomain::CommitToMedia(NvdimmRegion& region, uint64_t line, const uint8_t* data,
                                       ByteMask mask, uint64_t seq) {
-  region.NoteMediaWrite(line);
   uint64_t& stored = region.line_seq(line);
   const uint64_t line_seq = stored > forgotten_seq_ ? stored : 0;
   if (seq <= line_seq || seq <= media_floor_) return;  // The media already took newer content.
@@ -255,7 +254,6 @@ size_t PersistenceDomain::Fence(unsigned cpu) {
       uint32_t index = 0;
       if (NvdimmRegion* region = Locate(entry.line, &index)) {
         // An NT store carries its own bytes, whatever the cache did since: always lands.
-        region->NoteMediaWrite(entry.line);
         CopyMasked(region->media() + (entry.line - region->base()), entry.data.data(), entry.bytes);
       }
       if (auto it = wc_lines_.find(entry.line); it != wc_lines_.end() && --it->second == 0) {

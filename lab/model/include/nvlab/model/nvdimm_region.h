@@ -17,10 +17,6 @@
 // sequence number (line_seq; 8 bytes per 64-byte line), which PersistenceDomain keeps: a flat
 // array costs a fence no hashing and no allocation, where a map of lines did both.
 //
-// Prefault ahead (EnablePrefaultAhead, off by default): the pieces of the media and of line_seq
-// a sequential writer is about to reach are mapped in on a thread of their own
-// (prefault_ahead.h). The TCG plugin turns it on; tests and host tools need no thread.
-//
 // CandidateRanges: a caller that knows where view and media can differ (the plugin: the data
 // extents of a sparse backing file; every hole reads as zeroes in both) can say so, and the
 // whole-region scans (WBINVD, the power cut) look only there. Default: the whole region.
@@ -40,7 +36,6 @@
 #include <vector>
 
 #include "nvlab/model/cache_line.h"
-#include "nvlab/model/prefault_ahead.h"
 
 namespace nvlab::model {
 
@@ -81,17 +76,6 @@ class NvdimmRegion {
   uint64_t& line_seq(uint64_t gpa) { return line_seqs_.get()[(gpa - base_) / kLineSize]; }
   uint64_t line_seq(uint64_t gpa) const { return line_seqs_.get()[(gpa - base_) / kLineSize]; }
 
-  // EnablePrefaultAhead starts following writes to the media and line_seq (see above).
-  void EnablePrefaultAhead();
-  const PrefaultAhead* prefault_ahead() const { return prefault_.get(); }
-  // NoteMediaWrite: the media's line holding gpa, and its line_seq, are about to be written.
-  void NoteMediaWrite(uint64_t gpa) {
-    if (!prefault_) return;
-    const uint64_t offset = gpa - base_;
-    prefault_->Note(0, offset);
-    prefault_->Note(1, offset / kLineSize * sizeof(uint64_t));
-  }
-
   void set_candidate_ranges(CandidateRanges ranges) { candidate_ranges_ = std::move(ranges); }
   // CandidateLineRanges returns where view and media may differ, widened to whole lines and
   // clipped to the region (the whole region when no hint was set).
@@ -110,8 +94,6 @@ class NvdimmRegion {
   Buffer media_;
   std::unique_ptr<uint64_t, FreeDeleter> line_seqs_;
   CandidateRanges candidate_ranges_;
-  // Last: destroyed first, so that its worker has stopped before the buffers are freed.
-  std::unique_ptr<PrefaultAhead> prefault_;
 };
 
 }  // namespace nvlab::model
