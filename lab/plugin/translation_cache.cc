@@ -25,15 +25,28 @@ size_t TranslationCache::SlotOf(uint64_t address_space, uint64_t virtual_page,
 
 bool TranslationCache::Lookup(uint64_t cr3, uint64_t vaddr, uint64_t* gpa) {
   const uint64_t space = AddressSpaceOf(cr3);
-  for (unsigned shift : kPageShifts) {
-    const uint64_t page = vaddr >> shift;
-    const Entry& e = slots_[SlotOf(space, page, shift)];
-    if (e.epoch == epoch_ && e.address_space == space && e.virtual_page == page &&
-        e.page_shift == shift) {
-      *gpa = e.physical_base | (vaddr & ((uint64_t{1} << shift) - 1));
-      ++counters_.hits;
-      return true;
+  auto matches = [&](const Entry& e, unsigned shift) {
+    return e.epoch == epoch_ && e.address_space == space && e.virtual_page == vaddr >> shift &&
+           e.page_shift == shift;
+  };
+  size_t hit = kSlots;
+  if (matches(slots_[last_hit_], slots_[last_hit_].page_shift)) {
+    hit = last_hit_;
+  } else {
+    for (unsigned shift : kPageShifts) {
+      const size_t slot = SlotOf(space, vaddr >> shift, shift);
+      if (matches(slots_[slot], shift)) {
+        hit = slot;
+        break;
+      }
     }
+  }
+  if (hit != kSlots) {
+    const Entry& e = slots_[hit];
+    *gpa = e.physical_base | (vaddr & ((uint64_t{1} << e.page_shift) - 1));
+    last_hit_ = hit;
+    ++counters_.hits;
+    return true;
   }
   ++counters_.misses;
   return false;

@@ -29,6 +29,11 @@
 // so one walk serves a whole large page. Slots are direct-mapped: a collision replaces the
 // older entry (a later miss, never a wrong answer: an entry carries its whole key).
 //
+// CR3 itself: a hit needs the executing CPU's CR3, a register read that costs as much as the
+// rest of the lookup. RememberCr3 keeps the value a CPU read until the next invalidation of any
+// kind on any vCPU: in long mode CR3 changes only by MOV to CR3 (or RSM), both invalidations,
+// and the mode switches above. The caller keys it by a CPU identity it is sure of.
+//
 // Life cycle: one per plugin, created empty. Thread-safety: none; the plugin uses it under its
 // mutex.
 
@@ -73,6 +78,16 @@ class TranslationCache {
   // entry.
   void Invalidate(X86TlbFlush flush);
 
+  // RememberedCr3 sets *cr3 to what RememberCr3 kept for `cpu` since the last invalidation.
+  bool RememberedCr3(unsigned cpu, uint64_t* cr3) const {
+    if (cpu >= remembered_cr3_.size() || remembered_cr3_[cpu].epoch != epoch_) return false;
+    *cr3 = remembered_cr3_[cpu].cr3;
+    return true;
+  }
+  void RememberCr3(unsigned cpu, uint64_t cr3) {
+    if (cpu < remembered_cr3_.size()) remembered_cr3_[cpu] = {epoch_, cr3};
+  }
+
   const Counters& counters() const { return counters_; }
 
  private:
@@ -86,7 +101,14 @@ class TranslationCache {
 
   static size_t SlotOf(uint64_t address_space, uint64_t virtual_page, unsigned page_shift);
 
+  struct RememberedCr3Entry {
+    uint64_t epoch = 0;  // As Entry::epoch.
+    uint64_t cr3 = 0;
+  };
+
   std::array<Entry, kSlots> slots_{};
+  size_t last_hit_ = 0;  // Slot tried first: a program flushes line after line of one page.
+  std::array<RememberedCr3Entry, 256> remembered_cr3_{};  // By CPU id.
   uint64_t epoch_ = 1;
   Counters counters_;
 };

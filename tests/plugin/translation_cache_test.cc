@@ -1,6 +1,7 @@
 // Tests of the flush translation cache over synthetic page tables: fills from walks, hits that
 // read no memory, address spaces and PCID bits, large pages, paging off, collisions, and that
-// every TLB-invalidating instruction the decoder knows empties it.
+// every TLB-invalidating instruction the decoder knows empties it, the last hit tried first and
+// the CR3 each CPU read.
 #include "translation_cache.h"
 
 #include <gtest/gtest.h>
@@ -205,6 +206,59 @@ TEST(TranslationCacheTest, ATableChangeShowsAfterTheInvalidationOnly) {
   EXPECT_EQ(gpa, 0x300000u);
 }
 
+TEST(TranslationCacheTest, TheLastHitIsTriedFirstButAnswersOnlyItsOwnKey) {
+  FakeMemory memory;
+  const uint64_t small = 0x0000555500001000ULL;
+  const uint64_t large = 0x00007f0000200000ULL;
+  Map(&memory, small, {kRoot, 0x2000, 0x3000, 0x4000}, 0x200000ULL | kPresentWritable);
+  Map(&memory, large, {kRoot, 0x2000, 0x5000}, 0x140200000ULL | kPresentWritable | kLarge);
+  Map(&memory, small, {0x9000, 0xa000, 0xb000, 0xc000}, 0x300000ULL | kPresentWritable);
+  TranslationCache cache;
+  uint64_t gpa = 0;
+  ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), small, memory, &gpa), WalkResult::kOk);
+  ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), large, memory, &gpa), WalkResult::kOk);
+  ASSERT_EQ(cache.WalkAndFill(Paging(0x9000), small, memory, &gpa), WalkResult::kOk);
+  // Alternating pages, sizes and address spaces: each answer is its own.
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(cache.Lookup(kRoot, large + 0x1fffc0, &gpa));
+    EXPECT_EQ(gpa, 0x1403fffc0ULL);
+    ASSERT_TRUE(cache.Lookup(kRoot, large + 0x40, &gpa));
+    EXPECT_EQ(gpa, 0x140200040ULL);
+    ASSERT_TRUE(cache.Lookup(kRoot, small + 0x80, &gpa));
+    EXPECT_EQ(gpa, 0x200080u);
+    ASSERT_TRUE(cache.Lookup(0x9000, small + 0x80, &gpa));
+    EXPECT_EQ(gpa, 0x300080u);
+    EXPECT_FALSE(cache.Lookup(kRoot, small + 0x1000, &gpa));  // Next page: never walked.
+    EXPECT_FALSE(cache.Lookup(0x9000, large, &gpa));          // Other space: never walked.
+  }
+  // The last hit is an entry like the others: an invalidation drops it too.
+  ASSERT_TRUE(cache.Lookup(kRoot, small, &gpa));
+  cache.Invalidate(X86TlbFlush::kMovToCr3);
+  EXPECT_FALSE(cache.Lookup(kRoot, small, &gpa));
+}
+
+TEST(TranslationCacheTest, ARememberedCr3IsPerCpuAndLastsUntilAnInvalidation) {
+  TranslationCache cache;
+  uint64_t cr3 = 0;
+  EXPECT_FALSE(cache.RememberedCr3(64, &cr3));
+  cache.RememberCr3(64, kRoot);
+  cache.RememberCr3(65, 0x9000);
+  ASSERT_TRUE(cache.RememberedCr3(64, &cr3));
+  EXPECT_EQ(cr3, kRoot);
+  ASSERT_TRUE(cache.RememberedCr3(65, &cr3));
+  EXPECT_EQ(cr3, 0x9000u);
+  EXPECT_FALSE(cache.RememberedCr3(66, &cr3));
+  cache.RememberCr3(1u << 20, kRoot);  // Past the table: not kept, not an error.
+  EXPECT_FALSE(cache.RememberedCr3(1u << 20, &cr3));
+  // A MOV to CR3 on any vCPU, or any other invalidation, and each CPU reads CR3 again.
+  cache.Invalidate(X86TlbFlush::kInvlpg);
+  EXPECT_FALSE(cache.RememberedCr3(64, &cr3));
+  EXPECT_FALSE(cache.RememberedCr3(65, &cr3));
+  cache.RememberCr3(64, 0x9000);
+  ASSERT_TRUE(cache.RememberedCr3(64, &cr3));
+  EXPECT_EQ(cr3, 0x9000u);
+}
+
 struct FlushCase {
   std::string name;
   std::vector<uint8_t> bytes;
@@ -233,8 +287,11 @@ TEST_P(InvalidationTest, TheDecodedInstructionEmptiesTheCache) {
   ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), kernel, memory, &gpa), WalkResult::kOk);
   ASSERT_EQ(cache.WalkAndFill(Paging(0x9000), user, memory, &gpa), WalkResult::kOk);
   ASSERT_TRUE(cache.Lookup(kRoot, user, &gpa));
+  cache.RememberCr3(64, kRoot);
 
   cache.Invalidate(insn.tlb_flush);
+  uint64_t cr3 = 0;
+  EXPECT_FALSE(cache.RememberedCr3(64, &cr3));
   EXPECT_FALSE(cache.Lookup(kRoot, user, &gpa));
   EXPECT_FALSE(cache.Lookup(kRoot, kernel, &gpa));
   EXPECT_FALSE(cache.Lookup(0x9000, user, &gpa));
