@@ -2,6 +2,7 @@
 // its control socket, option errors, and the litmus table executed by a tiny bare-metal guest
 // built here from bytes (a multiboot kernel that enters long mode and stores, flushes and
 // fences on the NVDIMM's physical range, then cuts the power with NvLabPowerCut's CPUID).
+#include <dlfcn.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -180,6 +181,24 @@ struct BadArgument {
 
 class QemuPluginBadArgumentTest : public QemuPluginTest,
                                   public ::testing::WithParamInterface<BadArgument> {};
+
+// QEMU looks up two symbols of a plugin; the model and the plugin's parts stay inside the
+// module (linked with --exclude-libs), so that its calls into them bind directly.
+TEST(QemuPluginModuleTest, ExportsThePluginApiAndNoneOfItsLibraries) {
+  // Lazy: the module's calls into QEMU are resolved by QEMU's binary, absent here.
+  void* module = dlopen(NVLAB_PLUGIN_PATH, RTLD_LAZY | RTLD_LOCAL);
+  ASSERT_NE(module, nullptr) << dlerror();
+  EXPECT_NE(dlsym(module, "qemu_plugin_install"), nullptr);
+  EXPECT_NE(dlsym(module, "qemu_plugin_version"), nullptr);
+  for (const char* inside :
+       {"_ZN5nvlab5model17PersistenceDomain8FlushOptEjm",
+        "_ZN5nvlab5model17PersistenceDomain5FenceEj",
+        "_ZN5nvlab6plugin16TranslationCache6LookupEmmPm",
+        "_ZN5nvlab14ParseHexDigitsESt17basic_string_viewIcSt11char_traitsIcEEPm"}) {
+    EXPECT_EQ(dlsym(module, inside), nullptr) << inside;
+  }
+  dlclose(module);
+}
 
 TEST_P(QemuPluginBadArgumentTest, MakesQemuExitNonZeroWithThePluginsMessage) {
   const BadArgument& bad = GetParam();
