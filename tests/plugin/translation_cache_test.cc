@@ -60,6 +60,21 @@ PagingRegisters Paging(uint64_t cr3) {
   return {kPg, cr3, 0, kLma};
 }
 
+// FillTwoSpacesAndALargePage maps the 4 KiB page `small` in two address spaces (kRoot: physical
+// 0x200000, 0x9000: 0x300000) and the 2 MiB page `large` in kRoot (through `large_tables`, at
+// large_gpa), and walks all three into the cache. False when a walk fails.
+bool FillTwoSpacesAndALargePage(FakeMemory* memory, TranslationCache* cache, uint64_t small,
+                                uint64_t large, std::initializer_list<uint64_t> large_tables,
+                                uint64_t large_gpa) {
+  Map(memory, small, {kRoot, 0x2000, 0x3000, 0x4000}, 0x200000ULL | kPresentWritable);
+  Map(memory, large, large_tables, large_gpa | kPresentWritable | kLarge);
+  Map(memory, small, {0x9000, 0xa000, 0xb000, 0xc000}, 0x300000ULL | kPresentWritable);
+  uint64_t gpa = 0;
+  return cache->WalkAndFill(Paging(kRoot), small, *memory, &gpa) == WalkResult::kOk &&
+         cache->WalkAndFill(Paging(kRoot), large, *memory, &gpa) == WalkResult::kOk &&
+         cache->WalkAndFill(Paging(0x9000), small, *memory, &gpa) == WalkResult::kOk;
+}
+
 TEST(TranslationCacheTest, AWalkFillsAndTheNextLookupHitsWithoutReadingMemory) {
   FakeMemory memory;
   const uint64_t vaddr = 0x00007f0000003040ULL;
@@ -210,14 +225,10 @@ TEST(TranslationCacheTest, TheLastHitIsTriedFirstButAnswersOnlyItsOwnKey) {
   FakeMemory memory;
   const uint64_t small = 0x0000555500001000ULL;
   const uint64_t large = 0x00007f0000200000ULL;
-  Map(&memory, small, {kRoot, 0x2000, 0x3000, 0x4000}, 0x200000ULL | kPresentWritable);
-  Map(&memory, large, {kRoot, 0x2000, 0x5000}, 0x140200000ULL | kPresentWritable | kLarge);
-  Map(&memory, small, {0x9000, 0xa000, 0xb000, 0xc000}, 0x300000ULL | kPresentWritable);
   TranslationCache cache;
+  ASSERT_TRUE(FillTwoSpacesAndALargePage(&memory, &cache, small, large, {kRoot, 0x2000, 0x5000},
+                                         0x140200000ULL));
   uint64_t gpa = 0;
-  ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), small, memory, &gpa), WalkResult::kOk);
-  ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), large, memory, &gpa), WalkResult::kOk);
-  ASSERT_EQ(cache.WalkAndFill(Paging(0x9000), small, memory, &gpa), WalkResult::kOk);
   // Alternating pages, sizes and address spaces: each answer is its own.
   for (int round = 0; round < 3; ++round) {
     ASSERT_TRUE(cache.Lookup(kRoot, large + 0x1fffc0, &gpa));
@@ -278,14 +289,10 @@ TEST_P(InvalidationTest, TheDecodedInstructionEmptiesTheCache) {
   FakeMemory memory;
   const uint64_t user = 0x0000555500001000ULL;
   const uint64_t kernel = 0xffff888000200000ULL;
-  Map(&memory, user, {kRoot, 0x2000, 0x3000, 0x4000}, 0x200000ULL | kPresentWritable);
-  Map(&memory, kernel, {kRoot, 0x5000, 0x6000}, 0x400000ULL | kPresentWritable | kLarge);
-  Map(&memory, user, {0x9000, 0xa000, 0xb000, 0xc000}, 0x300000ULL | kPresentWritable);
   TranslationCache cache;
+  ASSERT_TRUE(
+      FillTwoSpacesAndALargePage(&memory, &cache, user, kernel, {kRoot, 0x5000, 0x6000}, 0x400000));
   uint64_t gpa = 0;
-  ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), user, memory, &gpa), WalkResult::kOk);
-  ASSERT_EQ(cache.WalkAndFill(Paging(kRoot), kernel, memory, &gpa), WalkResult::kOk);
-  ASSERT_EQ(cache.WalkAndFill(Paging(0x9000), user, memory, &gpa), WalkResult::kOk);
   ASSERT_TRUE(cache.Lookup(kRoot, user, &gpa));
   cache.RememberCr3(64, kRoot);
 
