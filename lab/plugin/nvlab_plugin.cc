@@ -466,11 +466,10 @@ bool TranslateFlushAddress(unsigned cpu, uint64_t vaddr, uint64_t* gpa) {
     cr3 = ReadRegister(g_state->regs.cr3);
     if (cpu >= kFirstGsCpuId) cache.RememberCr3(cpu, cr3);
   }
-  if (g_state->translations.Lookup(cr3, vaddr, gpa)) return true;
+  if (cache.Lookup(cr3, vaddr, gpa)) return true;
   const nvlab::plugin::PagingRegisters paging = CurrentPaging(cr3);
   GuestRamReader reader(&g_state->ram);
-  if (g_state->translations.WalkAndFill(paging, vaddr, reader, gpa) ==
-      nvlab::plugin::WalkResult::kOk) {
+  if (cache.WalkAndFill(paging, vaddr, reader, gpa) == nvlab::plugin::WalkResult::kOk) {
     return true;
   }
   auto space = g_state->learned_pages.find(paging.cr3);
