@@ -23,9 +23,11 @@ namespace {
 // kWait: how long the test waits for the shell to show something (generous: a loaded host).
 constexpr auto kWait = std::chrono::seconds(120);
 
+// WriteAll sends without SIGPIPE: the real agent ignores that signal (nvlab_agent.cc), this test
+// process does not, and a host that leaves makes the session's next write fail.
 bool WriteAll(int fd, std::string_view bytes) {
   while (!bytes.empty()) {
-    const ssize_t n = write(fd, bytes.data(), bytes.size());
+    const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n <= 0) return false;
     bytes.remove_prefix(static_cast<size_t>(n));
   }
