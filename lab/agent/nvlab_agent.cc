@@ -331,6 +331,7 @@ std::string PrepareNvdimms(const nvlab::ResumeRequest& request) {
   nvlab::Status s =
       nvlab::agent::ParseNvdimmSettings(request.ns, request.fs, std::to_string(request.nvdimms),
                                         request.share ? "1" : "0", &settings);
+  settings.blank = request.blank;
   if (s.ok()) s = nvlab::agent::PrepareNvdimms(settings);
   return s.ok() ? "" : "NVDIMM setup: " + s.message();
 }

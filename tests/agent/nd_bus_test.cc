@@ -4,6 +4,11 @@
 
 #include "nvlab/agent/nd_bus.h"
 
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "fake_tree.h"
@@ -122,6 +127,102 @@ TEST_F(NdBusTest, ReconfigureReleasesTheClaimAndSaysWhichDeviceDidNotComeUp) {
   EXPECT_EQ(tree_.Read("sys/bus/nd/drivers_probe"), "namespace0.0");
   EXPECT_EQ(tree_.Read("sys/bus/nd/devices/namespace0.0/force_raw"), "0")
       << "force_raw is put back after a failure";
+}
+
+TEST_F(NdBusTest, RegionStartReadsTheResourceAddressStrictly) {
+  Device("region0", "resource", "0x100000000\n");
+  Device("region1", "resource", "4294967296\n");  // decimal: not what the kernel writes
+  Device("region2", "resource", "0x\n");
+  Device("region3", "resource", "0x1000zz\n");
+  Device("region4", "resource", "0x10000000000000000\n");  // 65 bits
+  uint64_t start = 7;
+  ASSERT_TRUE(bus_.RegionStart(0, &start).ok());
+  EXPECT_EQ(start, 0x100000000u);
+  for (const int region : {1, 2, 3, 4, 5}) {
+    start = 7;
+    const Status s = bus_.RegionStart(region, &start);
+    EXPECT_FALSE(s.ok()) << region;
+    EXPECT_NE(s.message().find("region" + std::to_string(region) + "/resource"), std::string::npos)
+        << s.ToString();
+    EXPECT_EQ(start, 7u) << region;
+  }
+}
+
+// A region as the kernel shows it before nd_pmem is loaded: an unbound namespace and the seeds.
+class BlankClaimTest : public NdBusTest {
+ protected:
+  void SetUp() override {
+    Device("region0", "resource", "0x100000000\n");
+    Device("region0", "pfn_seed", "pfn0.1\n");
+    Device("region0", "dax_seed", "dax0.1\n");
+    Device("namespace0.0", "holder_class", "");
+    for (const char* seed : {"pfn0.1", "dax0.1"}) {
+      for (const char* file : {"uuid", "mode", "namespace"}) Device(seed, file, "");
+      Device(seed, "align", "2097152\n");
+    }
+    tree_.Write("sys/bus/nd/drivers_probe", "");
+  }
+  std::string Seed(const std::string& name, const std::string& file) {
+    return tree_.Read("sys/bus/nd/devices/" + name + "/" + file);
+  }
+  static constexpr char kUuid[] = "01234567-89ab-4def-8edc-ba9876543210";
+};
+
+TEST_F(BlankClaimTest, ADaxClaimIsConfiguredAndBoundAtOnce) {
+  tree_.MakeDirectory("sys/bus/nd/devices/dax0.1/driver");  // dax_pmem took it
+  std::string claim;
+  const Status s = bus_.ClaimBlank(0, "namespace0.0", NamespaceMode::kDevdax, kUuid, &claim);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(claim, "dax0.1");
+  EXPECT_EQ(Seed("dax0.1", "uuid"), kUuid);
+  EXPECT_EQ(Seed("dax0.1", "mode"), "ram");
+  EXPECT_EQ(Seed("dax0.1", "namespace"), "namespace0.0");
+  EXPECT_EQ(Seed("dax0.1", "align"), "2097152\n") << "the region starts on 2 MiB: kept";
+  EXPECT_EQ(Seed("namespace0.0", "holder_class"), "dax");
+  EXPECT_EQ(Seed("pfn0.1", "namespace"), "");
+  EXPECT_EQ(tree_.Read("sys/bus/nd/drivers_probe"), "") << "already bound: no probe written";
+}
+
+TEST_F(BlankClaimTest, ADaxClaimThatDoesNotComeUpIsDetachedAndNamed) {
+  std::string claim;
+  const Status s = bus_.ClaimBlank(0, "namespace0.0", NamespaceMode::kDevdax, kUuid, &claim);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("dax0.1 did not come up"), std::string::npos) << s.ToString();
+  EXPECT_EQ(tree_.Read("sys/bus/nd/drivers_probe"), "dax0.1");
+  // sysfs files are not truncated by a write: the detaching "\n" lands on the first byte.
+  EXPECT_EQ(Seed("dax0.1", "namespace").substr(0, 1), "\n") << "detached again";
+}
+
+TEST_F(BlankClaimTest, APfnClaimIsConfiguredAndLeftForNdPmemThenBound) {
+  Device("region0", "resource", "0x100001000\n");  // not on 2 MiB: the page size
+  std::string claim;
+  Status s = bus_.ClaimBlank(0, "namespace0.0", NamespaceMode::kFsdax, kUuid, &claim);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(claim, "pfn0.1");
+  EXPECT_EQ(Seed("pfn0.1", "uuid"), kUuid);
+  EXPECT_EQ(Seed("pfn0.1", "namespace"), "namespace0.0");
+  EXPECT_TRUE(Seed("pfn0.1", "align").starts_with(std::to_string(sysconf(_SC_PAGESIZE))));
+  EXPECT_EQ(Seed("namespace0.0", "holder_class"), "pfn");
+  EXPECT_EQ(tree_.Read("sys/bus/nd/drivers_probe"), "") << "no driver for it before nd_pmem";
+  s = bus_.BindClaim(claim);  // nd_pmem did not bind it: BindClaim tries and says so
+  EXPECT_NE(s.message().find("pfn0.1 did not come up"), std::string::npos) << s.ToString();
+  EXPECT_EQ(tree_.Read("sys/bus/nd/drivers_probe"), "pfn0.1");
+}
+
+TEST_F(BlankClaimTest, AnEnabledNamespaceOrAModeWithoutAClaimIsRefusedUntouched) {
+  std::string claim;
+  EXPECT_EQ(bus_.ClaimBlank(0, "namespace0.0", NamespaceMode::kRaw, kUuid, &claim).code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(bus_.ClaimBlank(0, "namespace0.0", NamespaceMode::kSector, kUuid, &claim).code(),
+            Status::Code::kInvalidArgument);
+  tree_.MakeDirectory("sys/bus/nd/devices/namespace0.0/driver");  // nd_pmem enabled it raw
+  const Status s = bus_.ClaimBlank(0, "namespace0.0", NamespaceMode::kDevdax, kUuid, &claim);
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("namespace0.0 is enabled already"), std::string::npos) << s.ToString();
+  for (const char* seed : {"pfn0.1", "dax0.1"}) {
+    EXPECT_EQ(Seed(seed, "uuid"), "") << seed;
+    EXPECT_EQ(Seed(seed, "namespace"), "") << seed;
+  }
 }
 
 }  // namespace

@@ -115,22 +115,70 @@ TEST_F(LabTest, PowerCycleKeepsUnflushedRecordsOnFsdaxWithoutTheModel) {
 
 // A warm start's template preloads the NVDIMM drivers, ext4 among them, so that no warm start
 // loads them again; a cold boot is never saved, so its guest loads only what the machine needs:
-// no ext4 on devdax (docs/design/nvdimm-setup.md, "What the template stage loads").
+// no ext4 on devdax (docs/design/nvdimm-setup.md, "What the template stage loads"). A devdax
+// guest whose NVDIMMs were blank has no nd_pmem either, until ndctl loads it for a namespace
+// that needs it ("Blank NVDIMMs").
 TEST_F(LabTest, AColdBootLoadsOnlyTheDriversItsMachineNeeds) {
   const std::string modules = "grep -o '^[a-z0-9_]*' /proc/modules | sort | tr '\\n' ' '";
   const auto cold = RunNvlab({"run", "--cold", "--model", "off", "--", modules});
   ASSERT_EQ(cold.exit_status, 0) << Describe(cold);
   EXPECT_EQ(cold.out.find("ext4 "), std::string::npos) << Describe(cold);
   EXPECT_NE(cold.out.find("device_dax "), std::string::npos) << Describe(cold);
-  EXPECT_NE(cold.out.find("nd_pmem "), std::string::npos) << Describe(cold);
-  const auto warm = RunNvlab({"run", "--model", "off", "--", modules});
+  EXPECT_EQ(cold.out.find("nd_pmem "), std::string::npos) << Describe(cold);
+  const auto warm = RunNvlab({"run", "--model", "off", "--",
+                              modules + "; echo; ndctl create-namespace -f -e " +
+                                  "namespace0.0 -m fsdax -M mem >/dev/null && " + modules +
+                                  "; echo; ls /dev/pmem0"});
   ASSERT_EQ(warm.exit_status, 0) << Describe(warm);
+  const size_t second = warm.out.find('\n');
+  ASSERT_NE(second, std::string::npos) << Describe(warm);
   EXPECT_NE(warm.out.find("ext4 "), std::string::npos) << Describe(warm);
-  EXPECT_NE(warm.out.find("nd_pmem "), std::string::npos) << Describe(warm);
+  EXPECT_EQ(warm.out.substr(0, second).find("nd_pmem "), std::string::npos) << Describe(warm);
+  EXPECT_NE(warm.out.find("nd_pmem ", second), std::string::npos) << Describe(warm);
+  EXPECT_NE(warm.out.find("/dev/pmem0\n"), std::string::npos) << Describe(warm);
   const auto fsdax = RunNvlab({"run", "--cold", "--model", "off", "--machine", "fsdax-ext4", "--",
                                "sh", "-c", modules + "; mount | grep -c ' type ext4 '"});
   ASSERT_EQ(fsdax.exit_status, 0) << Describe(fsdax);
   EXPECT_NE(fsdax.out.find("ext4 "), std::string::npos) << Describe(fsdax);
+  EXPECT_NE(fsdax.out.find("nd_pmem "), std::string::npos) << Describe(fsdax);
+}
+
+// The host names the blank NVDIMMs by address (docs/design/nvdimm-setup.md, "Blank NVDIMMs"):
+// the guest claims those without probing them first, and finds the claim of any other one, here
+// the second NVDIMM of a machine, whose records survive beside a blank first NVDIMM.
+TEST_F(LabTest, ABlankNvdimmIsClaimedAtOnceAndTheOneBesideItKeepsItsData) {
+  const fs::path first = dir_ / "first.img";
+  const fs::path second = dir_ / "second.img";
+  const std::vector<std::string> lab = {
+      "--model",        "off",          "--machine",      "two-nvdimms-numa", "--console",
+      "--nvdimm-image", first.string(), "--nvdimm-image", second.string()};
+  auto run = [&](const std::string& command) {
+    std::vector<std::string> argv = {"run"};
+    argv.insert(argv.end(), lab.begin(), lab.end());
+    argv.insert(argv.end(), {"--", command});
+    return RunNvlab(argv);
+  };
+  auto r = run("nvlab-records write \"$NVLAB_PMEM1\" --pattern flush-drain --count 3");
+  ASSERT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.err.find("namespace0.0: creating a devdax namespace (blank NVDIMM)"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("namespace1.0: creating a devdax namespace (blank NVDIMM)"),
+            std::string::npos)
+      << Describe(r);
+  ASSERT_TRUE(fs::remove(first));
+  r =
+      run("nvlab-records check \"$NVLAB_PMEM1\" --pattern flush-drain --count 3; "
+          "nvlab-records check \"$NVLAB_PMEM0\" --pattern flush-drain --count 1");
+  EXPECT_EQ(r.exit_status, 0) << Describe(r);
+  EXPECT_NE(r.err.find("namespace0.0: creating a devdax namespace (blank NVDIMM)"),
+            std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.err.find("namespace1.0: reusing the existing devdax namespace"), std::string::npos)
+      << Describe(r);
+  EXPECT_NE(r.out.find("index=2 survived=yes\nrecord pattern=flush-drain index=0 survived=no"),
+            std::string::npos)
+      << Describe(r);
 }
 
 TEST_F(LabTest, TwoNvdimmsOnTwoNumaNodesBothAppear) {

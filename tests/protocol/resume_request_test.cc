@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace nvlab {
 namespace {
 
@@ -18,6 +21,7 @@ ResumeRequest Sample() {
   r.fs = "xfs";
   r.nvdimms = 2;
   r.share = true;
+  r.blank = {0x100000000, 0xffffffffffffffff};
   return r;
 }
 
@@ -42,6 +46,22 @@ TEST(ResumeRequestTest, RoundTripsEveryField) {
   EXPECT_EQ(back->fs, "xfs");
   EXPECT_EQ(back->nvdimms, 2);
   EXPECT_TRUE(back->share);
+  EXPECT_EQ(back->blank, r.blank);
+  EXPECT_NE(text.find("blank=0x100000000,0xffffffffffffffff\n"), std::string::npos) << text;
+}
+
+TEST(ResumeRequestTest, BlankIsOptional) {
+  ResumeRequest r = Sample();
+  r.blank.clear();
+  const std::string text = Encoded(r);
+  EXPECT_EQ(text.find("blank"), std::string::npos);
+  auto back = DecodeResumeRequest(text);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->blank.empty());
+  r.blank = {0};
+  back = DecodeResumeRequest(Encoded(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->blank, std::vector<uint64_t>{0});
 }
 
 TEST(ResumeRequestTest, RealtimeIsOptional) {
@@ -68,6 +88,10 @@ TEST(ResumeRequestTest, EncodeRefusesFieldsOutOfRange) {
   EXPECT_TRUE(refused([](ResumeRequest* r) { r->nvdimms = kMaxResumeNvdimms + 1; }));
   EXPECT_TRUE(refused([](ResumeRequest* r) { r->realtime_nanoseconds = 1000000000; }));
   EXPECT_TRUE(refused([](ResumeRequest* r) { r->realtime_seconds = -1; }));
+  // More blank NVDIMMs than NVDIMMs, or not strictly ascending (a repeated one).
+  EXPECT_TRUE(refused([](ResumeRequest* r) { r->blank = {1, 2, 3}; }));
+  EXPECT_TRUE(refused([](ResumeRequest* r) { r->blank = {2, 1}; }));
+  EXPECT_TRUE(refused([](ResumeRequest* r) { r->blank = {1, 1}; }));
   // 19 digits: the decoder reads at most 18, so the encoder must not write them (found by
   // fuzz/lab/resume_request_fuzzer).
   EXPECT_TRUE(
@@ -115,6 +139,19 @@ TEST(ResumeRequestTest, DecodeRefusesMalformedPayloads) {
       replaced("request=0123456789abcdef", "request="),
       replaced("request=0123456789abcdef", "request=" + std::string(65, 'n')),
       replaced("\nns=", "\nno equals sign\nns="),
+      replaced("blank=0x100000000,", "blank=,"),  // an empty item
+      replaced("blank=0x100000000,", "blank=0x100000000,,"),
+      replaced("blank=0x100000000,0xffffffffffffffff", "blank="),
+      replaced("blank=0x100000000", "blank=100000000"),  // no 0x
+      replaced("blank=0x100000000", "blank=0X100000000"),
+      replaced("blank=0x100000000", "blank=0x"),
+      replaced("blank=0x100000000", "blank=0x1000000000000000000"),  // 19 digits
+      replaced("blank=0x100000000", "blank=0x10000000A"),            // upper case
+      replaced("blank=0x100000000", "blank=0xfffffffffffffffff"),    // 17 digits
+      replaced("blank=0x100000000,0xffffffffffffffff", "blank=0x2,0x1"),
+      replaced("blank=0x100000000,0xffffffffffffffff", "blank=0x1,0x1"),
+      replaced("blank=0x100000000,0xffffffffffffffff", "blank=0x1,0x2,0x3"),  // 3 > nvdimms
+      replaced("blank=0x100000000", "blank=0x100000000 "),
   };
   for (const std::string& text : bad) {
     EXPECT_FALSE(DecodeResumeRequest(text).has_value()) << text;

@@ -240,6 +240,13 @@ Status NdBus::Reconfigure(int region, const std::string& ns, NamespaceMode mode,
 
 Status NdBus::ConfigureClaim(int region, const std::string& ns, NamespaceMode mode,
                              const std::string& uuid) const {
+  std::string claim;
+  NVLAB_RETURN_IF_ERROR(AttachClaim(region, ns, mode, uuid, &claim));
+  return BindClaim(claim);
+}
+
+Status NdBus::AttachClaim(int region, const std::string& ns, NamespaceMode mode,
+                          const std::string& uuid, std::string* claim) const {
   const bool pfn = mode == NamespaceMode::kFsdax;
   const std::string region_dir = Device("region" + std::to_string(region));
   SetHolderClass(ns, pfn ? "pfn" : "dax");
@@ -265,9 +272,42 @@ Status NdBus::ConfigureClaim(int region, const std::string& ns, NamespaceMode mo
     }
   }
   NVLAB_RETURN_IF_ERROR(WriteSysfsFile(Device(seed) + "/namespace", ns));
-  Status bound = Bind(seed);
-  if (!bound.ok()) (void)WriteSysfsFile(Device(seed) + "/namespace", "\n");  // as ndctl does
+  *claim = seed;
+  return Status::Ok();
+}
+
+Status NdBus::BindClaim(const std::string& claim) const {
+  if (Bound(claim)) return Status::Ok();
+  Status bound = Bind(claim);
+  if (!bound.ok()) (void)WriteSysfsFile(Device(claim) + "/namespace", "\n");  // as ndctl does
   return bound;
+}
+
+Status NdBus::ClaimBlank(int region, const std::string& ns, NamespaceMode mode,
+                         const std::string& uuid, std::string* claim) const {
+  if (mode != NamespaceMode::kFsdax && mode != NamespaceMode::kDevdax) {
+    return Status::InvalidArgument(std::string("a blank namespace is claimed for fsdax or devdax, "
+                                               "not ") +
+                                   ToString(mode));
+  }
+  if (Bound(ns)) return Status::FailedPrecondition(ns + " is enabled already");
+  NVLAB_RETURN_IF_ERROR(AttachClaim(region, ns, mode, uuid, claim));
+  return mode == NamespaceMode::kDevdax ? BindClaim(*claim) : Status::Ok();
+}
+
+Status NdBus::RegionStart(int region, uint64_t* start) const {
+  const std::string file = Device("region" + std::to_string(region)) + "/resource";
+  std::string text;
+  NVLAB_RETURN_IF_ERROR(ReadSysfsFile(file, &text));
+  // The kernel writes "%#llx"; anything else is not a region's address.
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long value = std::strtoull(text.c_str(), &end, 16);
+  if (!text.starts_with("0x") || end != text.c_str() + text.size() || errno != 0) {
+    return Status::IoError(file + " reads \"" + text + "\", not an address");
+  }
+  *start = value;
+  return Status::Ok();
 }
 
 }  // namespace nvlab::agent

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -101,15 +102,83 @@ Status SetUpFsdax(const NvdimmSettings& settings, const std::string& ns, int reg
   return Status::Ok();
 }
 
-// SetUpRegion gives region's namespace the wanted mode and returns the path commands use.
-Status SetUpRegion(const NdBus& bus, const NvdimmSettings& settings, int region,
+// LoadModules loads those of `modules` that are not loaded yet, with one modprobe: a warm start
+// finds most of them loaded before the template was saved, and a modprobe that has nothing to
+// do still costs a busybox exec and a read of the module index under TCG.
+Status LoadModules(const std::vector<std::string>& modules) {
+  std::vector<std::string> modprobe = {"modprobe", "-a"};
+  std::string names;
+  for (const std::string& name : modules) {
+    // /sys/module/<name>: a loaded module (or a built-in one with parameters), '-' spelt '_'.
+    std::string sysfs_name = name;
+    std::replace(sysfs_name.begin(), sysfs_name.end(), '-', '_');
+    if (PathExists("/sys/module/" + sysfs_name)) continue;
+    modprobe.push_back(name);
+    names += (names.empty() ? "" : " ") + name;
+  }
+  if (names.empty()) return Status::Ok();
+  Say("loading modules: " + names);
+  return RunGuestProgram(modprobe);
+}
+
+std::string NamespaceOf(int region) {
+  return "namespace" + std::to_string(region) + ".0";
+}
+
+Status WaitForNamespace(const NdBus& bus, int region) {
+  const std::string ns = NamespaceOf(region);
+  return WaitFor([&] { return bus.Exists(ns); }, "region" + std::to_string(region) + "'s " + ns);
+}
+
+// ClaimBlankRegions gives the namespace of each region the host found blank its fsdax or devdax
+// claim, then loads nd_pmem (unless every region was a blank devdax one): it enables the other
+// namespaces (finding their claims) and binds the pfn claims made here. *claimed lists the
+// regions done here.
+Status ClaimBlankRegions(const NdBus& bus, const NvdimmSettings& settings,
+                         const std::vector<int>& regions, std::vector<int>* claimed) {
+  std::vector<std::string> pfn_claims;
+  for (const int region : regions) {
+    uint64_t start = 0;
+    NVLAB_RETURN_IF_ERROR(bus.RegionStart(region, &start));
+    if (std::find(settings.blank.begin(), settings.blank.end(), start) == settings.blank.end()) {
+      continue;
+    }
+    const std::string ns = NamespaceOf(region);
+    NVLAB_RETURN_IF_ERROR(WaitForNamespace(bus, region));
+    Say(ns + ": creating a " + std::string(ToString(settings.mode)) + " namespace (blank NVDIMM)");
+    std::string uuid;
+    NVLAB_RETURN_IF_ERROR(NewUuid(&uuid));
+    std::string claim;
+    NVLAB_RETURN_IF_ERROR(bus.ClaimBlank(region, ns, settings.mode, uuid, &claim).WithContext(ns));
+    if (settings.mode == NamespaceMode::kFsdax) pfn_claims.push_back(claim);
+    claimed->push_back(region);
+  }
+  // A devdax guest whose NVDIMMs were all blank has no use for nd_pmem, and loading it is the
+  // largest step of a warm start's setup (translating the kernel's module loader afresh). A
+  // guest program that makes another namespace with ndctl gets it loaded by ndctl (libkmod).
+  if (settings.mode == NamespaceMode::kDevdax && claimed->size() == regions.size()) {
+    return Status::Ok();
+  }
+  NVLAB_RETURN_IF_ERROR(LoadModules({"nd_pmem"}));
+  NVLAB_RETURN_IF_ERROR(bus.WaitForProbes());
+  for (const std::string& claim : pfn_claims) NVLAB_RETURN_IF_ERROR(bus.BindClaim(claim));
+  return Status::Ok();
+}
+
+// SetUpRegion gives region's namespace the wanted mode (ClaimBlankRegions did when `claimed`)
+// and returns the path commands use.
+Status SetUpRegion(const NdBus& bus, const NvdimmSettings& settings, int region, bool claimed,
                    std::string* path) {
-  const std::string ns = "namespace" + std::to_string(region) + ".0";
-  NVLAB_RETURN_IF_ERROR(
-      WaitFor([&] { return bus.Exists(ns); }, "region" + std::to_string(region) + "'s " + ns));
+  const std::string ns = NamespaceOf(region);
+  NVLAB_RETURN_IF_ERROR(WaitForNamespace(bus, region));
   NamespaceMode mode = NamespaceMode::kRaw;
   NVLAB_RETURN_IF_ERROR(bus.ReadMode(ns, &mode));
-  if (mode == settings.mode) {
+  if (claimed) {
+    if (mode != settings.mode) {
+      return Status::IoError(ns + " reads " + ToString(mode) + " after its " +
+                             ToString(settings.mode) + " claim was made");
+    }
+  } else if (mode == settings.mode) {
     Say(ns + ": reusing the existing " + ToString(mode) + " namespace");
   } else {
     Say(ns + ": creating a " + std::string(ToString(settings.mode)) + " namespace (was " +
@@ -171,17 +240,18 @@ Status WriteEnvironmentFile(const std::string& text) {
 Status Prepare(const NvdimmSettings& settings) {
   NVLAB_RETURN_IF_ERROR(MakeDirectory("/run/nvlab"));
   RecordBootPhase("nvdimms");
-  // Only what this boot needs: every module load costs time under TCG.
-  std::vector<std::string> modprobe = {"modprobe", "-a", "nfit", "nd_pmem"};
+  // Only what this boot needs: every module load costs time under TCG. With blank NVDIMMs to
+  // claim, nd_pmem comes after their claims (ClaimBlankRegions).
+  const bool claim_blank = !settings.blank.empty() && (settings.mode == NamespaceMode::kFsdax ||
+                                                       settings.mode == NamespaceMode::kDevdax);
+  std::vector<std::string> modules = {"nfit"};
+  if (!claim_blank) modules.emplace_back("nd_pmem");
   if (settings.mode == NamespaceMode::kDevdax) {
-    modprobe.insert(modprobe.end(), {"dax_pmem", "device_dax"});
+    modules.insert(modules.end(), {"dax_pmem", "device_dax"});
   }
-  if (settings.mode == NamespaceMode::kFsdax) modprobe.push_back(settings.fs);
-  if (settings.share) modprobe.insert(modprobe.end(), {"9pnet_virtio", "9p"});
-  std::string names;
-  for (size_t i = 2; i < modprobe.size(); ++i) names += (i > 2 ? " " : "") + modprobe[i];
-  Say("loading modules: " + names);
-  NVLAB_RETURN_IF_ERROR(RunGuestProgram(modprobe));
+  if (settings.mode == NamespaceMode::kFsdax) modules.push_back(settings.fs);
+  if (settings.share) modules.insert(modules.end(), {"9pnet_virtio", "9p"});
+  NVLAB_RETURN_IF_ERROR(LoadModules(modules));
 
   RecordBootPhase("regions");
   Say("waiting for " + std::to_string(settings.nvdimms) + " NVDIMM region(s)");
@@ -201,10 +271,13 @@ Status Prepare(const NvdimmSettings& settings) {
   NVLAB_RETURN_IF_ERROR(bus.WaitForProbes());
 
   RecordBootPhase("namespaces");
+  std::vector<int> claimed;
+  if (claim_blank) NVLAB_RETURN_IF_ERROR(ClaimBlankRegions(bus, settings, regions, &claimed));
   std::vector<std::string> paths;
   for (const int region : regions) {
     std::string path;
-    NVLAB_RETURN_IF_ERROR(SetUpRegion(bus, settings, region, &path));
+    const bool was_claimed = std::find(claimed.begin(), claimed.end(), region) != claimed.end();
+    NVLAB_RETURN_IF_ERROR(SetUpRegion(bus, settings, region, was_claimed, &path));
     paths.push_back(path);
   }
 

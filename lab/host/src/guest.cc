@@ -575,6 +575,16 @@ Status Guest::ResumeGuest(Deadline deadline) {
   request.fs = ToString(m.filesystem);
   request.nvdimms = static_cast<int>(m.nvdimms.size());
   request.share = !config_.share_dir.empty();
+  // Read now, not when the file was made: a power cut's image or an exploration's crash state
+  // may have been written since. The guest has not touched an NVDIMM yet.
+  for (size_t i = 0; i < m.nvdimms.size() && i < nvdimm_files_.size(); ++i) {
+    bool blank = false;
+    if (m.nvdimms[i].label_size == 0) {
+      Status read = NvdimmStartIsBlank(nvdimm_files_[i], &blank);
+      if (!read.ok()) return BootFailure(read);
+    }
+    if (blank) request.blank.push_back(m.NvdimmBase(i));
+  }
   Progress("NVDIMM setup");
   Status s = agent_.Resume(request, deadline);
   if (!s.ok()) return BootFailure(s);

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <map>
 #include <string>
@@ -63,6 +65,23 @@ Status PrepareNvdimmFile(const std::filesystem::path& path, uint64_t size, bool*
     return Status::IoErrorFromErrno(
         "cannot reserve " + FormatSize(size) + " for NVDIMM file " + path.string(), err);
   }
+  return Status::Ok();
+}
+
+Status NvdimmStartIsBlank(const std::filesystem::path& path, bool* blank) {
+  *blank = false;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoErrorFromErrno("open NVDIMM file " + path.string(), errno);
+  std::array<unsigned char, kNvdimmClaimBytes> bytes{};
+  const ssize_t n = pread(fd, bytes.data(), bytes.size(), 0);
+  const int read_errno = errno;
+  close(fd);
+  if (n < 0) return Status::IoErrorFromErrno("read NVDIMM file " + path.string(), read_errno);
+  if (static_cast<size_t>(n) != bytes.size()) {
+    return Status::IoError("NVDIMM file " + path.string() + " is shorter than " +
+                           std::to_string(bytes.size()) + " bytes");
+  }
+  *blank = std::all_of(bytes.begin(), bytes.end(), [](unsigned char b) { return b == 0; });
   return Status::Ok();
 }
 

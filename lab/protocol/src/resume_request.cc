@@ -18,7 +18,12 @@ bool Valid(const ResumeRequest& r) {
   }
   if (r.ns != "devdax" && r.ns != "fsdax" && r.ns != "raw") return false;
   if (r.fs != "ext4" && r.fs != "xfs") return false;
-  return r.nvdimms >= 1 && r.nvdimms <= kMaxResumeNvdimms;
+  if (r.nvdimms < 1 || r.nvdimms > kMaxResumeNvdimms) return false;
+  if (r.blank.size() > static_cast<size_t>(r.nvdimms)) return false;
+  for (size_t i = 1; i < r.blank.size(); ++i) {
+    if (r.blank[i] <= r.blank[i - 1]) return false;
+  }
+  return true;
 }
 
 int HexDigit(char c) {
@@ -35,6 +40,42 @@ bool ParseDigits(std::string_view text, int64_t* out) {
   }
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
   return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// FormatAddress gives "0x" and lowercase hex digits, no leading zeros.
+std::string FormatAddress(uint64_t value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), kHex[value & 15]);
+    value >>= 4;
+  } while (value != 0);
+  return "0x" + digits;
+}
+
+// ParseAddress parses "0x" and 1 to 16 lowercase hex digits.
+bool ParseAddress(std::string_view text, uint64_t* out) {
+  if (text.size() < 3 || text.size() > 18 || !text.starts_with("0x")) return false;
+  uint64_t value = 0;
+  for (char c : text.substr(2)) {
+    const int digit = HexDigit(c);
+    if (digit < 0) return false;
+    value = value << 4 | static_cast<uint64_t>(digit);
+  }
+  *out = value;
+  return true;
+}
+
+// ParseAddressList parses ParseAddress values separated by commas (no empty item).
+bool ParseAddressList(std::string_view text, std::vector<uint64_t>* out) {
+  while (true) {
+    const size_t comma = text.find(',');
+    uint64_t address = 0;
+    if (!ParseAddress(text.substr(0, comma), &address)) return false;
+    out->push_back(address);
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
 }
 
 }  // namespace
@@ -55,6 +96,12 @@ std::optional<std::string> EncodeResumeRequest(const ResumeRequest& r) {
   }
   out += "ns=" + r.ns + "\nfs=" + r.fs + "\nnvdimms=" + std::to_string(r.nvdimms) +
          "\nshare=" + (r.share ? "1" : "0") + "\n";
+  if (!r.blank.empty()) {
+    out += "blank=";
+    for (size_t i = 0; i < r.blank.size(); ++i)
+      out += (i > 0 ? "," : "") + FormatAddress(r.blank[i]);
+    out += "\n";
+  }
   return out;
 }
 
@@ -80,7 +127,7 @@ std::optional<ResumeRequest> DecodeResumeRequest(std::string_view payload) {
     ++used;
     return true;
   };
-  std::string seed, realtime, nvdimms, share;
+  std::string seed, realtime, nvdimms, share, blank;
   if (!take("request", &r.nonce) || !take("seed", &seed) || !take("ns", &r.ns) ||
       !take("fs", &r.fs) || !take("nvdimms", &nvdimms) || !take("share", &share)) {
     return std::nullopt;
@@ -109,6 +156,7 @@ std::optional<ResumeRequest> DecodeResumeRequest(std::string_view payload) {
   r.nvdimms = static_cast<int>(count);
   if (share != "0" && share != "1") return std::nullopt;
   r.share = share == "1";
+  if (take("blank", &blank) && !ParseAddressList(blank, &r.blank)) return std::nullopt;
   if (used != values.size()) return std::nullopt;  // an unknown key
   if (!Valid(r)) return std::nullopt;
   return r;

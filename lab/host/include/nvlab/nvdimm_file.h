@@ -40,6 +40,15 @@ Status PrepareNvdimmFile(const std::filesystem::path& path, uint64_t size, bool*
 // *exists false when there is no file at `path` (what --dry-run reports as "would be created").
 Status CheckNvdimmFile(const std::filesystem::path& path, uint64_t size, bool* exists);
 
+// kNvdimmClaimBytes: where a namespace's claim (pfn, dax or btt) is recorded, an info block at
+// 4 KiB; ndctl zeroes the first 8 KiB to drop one.
+inline constexpr uint64_t kNvdimmClaimBytes = 8192;
+
+// NvdimmStartIsBlank reads the first kNvdimmClaimBytes of an NVDIMM file into *blank: true when
+// they are all zero, so that a label-less namespace on it holds no claim and no old info block
+// (docs/design/nvdimm-setup.md, "Blank NVDIMMs"). IoError when the file cannot be read whole.
+Status NvdimmStartIsBlank(const std::filesystem::path& path, bool* blank);
+
 // NvdimmFileLocks holds an exclusive, non-blocking flock(2) on each NVDIMM file a user named,
 // from before it is checked or created until the run ends (both boots of a power-cycle), so that
 // a second nvlab on the same file is refused before it touches anything; the kernel drops the

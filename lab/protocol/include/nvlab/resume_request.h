@@ -10,7 +10,7 @@
 //   2. sets CLOCK_REALTIME to `realtime` when given (a restored guest's clock still reads the
 //      time the template was saved at; --deterministic leaves the guest's own virtual clock);
 //   3. sets the NVDIMMs up with the NVDIMM settings (namespace mode, file system, how
-//      many NVDIMMs, whether to mount the host share), and
+//      many NVDIMMs, whether to mount the host share, which NVDIMMs are blank), and
 //   4. answers with a hello carrying `request=<nonce>` and NVLAB_PMEM, or with an error frame.
 //
 // Payload: "KEY=VALUE\n" lines, every key once, in any order:
@@ -19,6 +19,11 @@
 //   realtime=<S>.<NNNNNNNNN>  optional: seconds since the epoch (at most 18 digits), nine
 //                          digits of nanoseconds
 //   ns=devdax|fsdax|raw    fs=ext4|xfs    nvdimms=<1..64>    share=0|1
+//   blank=0x<hex>,...      optional: the guest-physical start of each NVDIMM the host found
+//                          blank (no label area, the first 8 KiB of its file zero: no claim's
+//                          info block), at most `nvdimms`, strictly ascending, lowercase hex
+//                          of at most 16 digits. The agent gives such an NVDIMM's namespace its
+//                          claim without first probing it raw (docs/design/nvdimm-setup.md).
 // Decoding is strict (unknown or repeated keys, a missing key, a value out of range: nullopt):
 // the agent runs as PID 1 and must not act on a half-understood request.
 //
@@ -32,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nvlab {
 
@@ -45,6 +51,7 @@ struct ResumeRequest {
   std::string fs = "ext4";
   int nvdimms = 1;
   bool share = false;
+  std::vector<uint64_t> blank;  // guest-physical starts of the blank NVDIMMs, ascending
 };
 
 inline constexpr int kMaxResumeNvdimms = 64;

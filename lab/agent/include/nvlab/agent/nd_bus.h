@@ -13,12 +13,17 @@
 // (devdax) seed device (a fresh UUID, its memmap in RAM, the namespace) and bind it, which
 // makes the kernel write a new info block.
 //
+// A namespace the host found blank (its first 8 KiB zero) skips the release and the zeroing:
+// ClaimBlank configures its claim before nd_pmem, the driver that would first enable it raw
+// (a block device the claim then tears down again), is loaded.
+//
 // Life cycle: one NdBus per setup; it holds only the paths. Thread-safety: none needed (the
 // agent is single-threaded).
 
 #ifndef NVLAB_AGENT_ND_BUS_H_
 #define NVLAB_AGENT_ND_BUS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +80,22 @@ class NdBus {
   Status Reconfigure(int region, const std::string& ns, NamespaceMode mode,
                      const std::string& uuid) const;
 
+  // RegionStart reads where region `region` starts in guest-physical memory (its `resource`).
+  Status RegionStart(int region, uint64_t* start) const;
+
+  // ClaimBlank gives namespace `ns` of region `region` a pfn (kFsdax) or dax (kDevdax) claim
+  // with `uuid`, as Reconfigure does, but without enabling the namespace raw first: the host
+  // found its first 8 KiB zero, so there is no old claim to find or info block to zero. `ns`
+  // must not be enabled (FailedPrecondition): nd_pmem is loaded after it. A dax claim is bound
+  // at once (by dax_pmem); a pfn claim only has a driver once nd_pmem is loaded, which binds
+  // it, and BindClaim then checks. *claim names the claim ("pfn0.1", "dax0.1").
+  Status ClaimBlank(int region, const std::string& ns, NamespaceMode mode, const std::string& uuid,
+                    std::string* claim) const;
+
+  // BindClaim binds a claim ClaimBlank configured, unless it is bound already. A claim that does
+  // not come up is detached from its namespace again (as ndctl does) and named in the error.
+  Status BindClaim(const std::string& claim) const;
+
   // BlockDevice returns the block device of `device` (a raw namespace or a pfn claim) as
   // "/dev/pmemN", or "" when it has none (yet).
   std::string BlockDevice(const std::string& device) const;
@@ -92,6 +113,8 @@ class NdBus {
   Status ZeroInfoBlock(const std::string& ns) const;
   Status ConfigureClaim(int region, const std::string& ns, NamespaceMode mode,
                         const std::string& uuid) const;
+  Status AttachClaim(int region, const std::string& ns, NamespaceMode mode, const std::string& uuid,
+                     std::string* claim) const;
 
   std::string bus_dir_;  // <sysfs>/bus/nd
   std::string dev_root_;

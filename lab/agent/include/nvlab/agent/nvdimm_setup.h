@@ -17,6 +17,7 @@
 #ifndef NVLAB_AGENT_NVDIMM_SETUP_H_
 #define NVLAB_AGENT_NVDIMM_SETUP_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,10 @@ struct NvdimmSettings {
   std::string fs = "ext4";                      // "ext4" or "xfs", for kFsdax
   int nvdimms = 1;                              // regions to wait for, 1-64
   bool share = false;                           // mount the 9p tag nvlab_share at /host
+  // Guest-physical starts of the NVDIMMs the host found blank (the resume request's `blank`):
+  // with fsdax or devdax, their claims are made before nd_pmem is loaded, so it never enables
+  // them raw (docs/design/nvdimm-setup.md, "Blank NVDIMMs"). Empty for init's own setup.
+  std::vector<uint64_t> blank;
 };
 
 // ParseNvdimmSettings reads the settings as the command line and the resume request spell
