@@ -1,7 +1,8 @@
 // resume_request_fuzzer.cc -- libFuzzer target over the resume request (nvlab/resume_request.h),
 // which the agent, PID 1 of a guest, decodes from whoever holds the host end of its port.
 // An input whose first byte is even is decoded as it is; one whose first byte is odd fills the
-// fields of a request (nonce, seed, clock, NVDIMM settings) for the writer -> reader round trip.
+// fields of a request (nonce, seed, clock, NVDIMM settings, blank NVDIMMs) for the writer ->
+// reader round trip.
 // Checks, besides ASan/UBSan: a decoded request encodes back to a payload that decodes to the
 // same request; whatever EncodeResumeRequest accepts, DecodeResumeRequest reads back unchanged.
 //
@@ -27,7 +28,8 @@ bool Same(const nvlab::ResumeRequest& a, const nvlab::ResumeRequest& b) {
   return a.nonce == b.nonce && a.seed == b.seed && a.has_realtime == b.has_realtime &&
          (!a.has_realtime || (a.realtime_seconds == b.realtime_seconds &&
                               a.realtime_nanoseconds == b.realtime_nanoseconds)) &&
-         a.ns == b.ns && a.fs == b.fs && a.nvdimms == b.nvdimms && a.share == b.share;
+         a.ns == b.ns && a.fs == b.fs && a.nvdimms == b.nvdimms && a.share == b.share &&
+         a.blank == b.blank;
 }
 
 // Take copies the next n bytes of *input into out (zeros past its end).
@@ -54,7 +56,14 @@ nvlab::ResumeRequest RequestFrom(std::string_view input) {
   r.ns = kNs[(flags >> 2) & 3];
   r.fs = kFs[((flags >> 4) & 3) % 3];
   r.nvdimms = static_cast<int>(nvdimms) - 64;  // below 1 and above the limit too
-  r.nonce = std::string(input);                // the rest
+  uint8_t blank = 0;
+  Take(&input, &blank, 1);
+  for (int i = 0; i < (blank & 7); ++i) {  // up to 7 addresses, in any order, repeats too
+    uint64_t address = 0;
+    Take(&input, &address, sizeof address);
+    r.blank.push_back(address);
+  }
+  r.nonce = std::string(input);  // the rest
   return r;
 }
 
