@@ -768,9 +768,10 @@ void ServeControlConnection(int fd) {
   } else {
     answer = "error unknown command\n";
   }
+  // MSG_NOSIGNAL: a host that went away before the answer must not raise SIGPIPE in QEMU.
   size_t done = 0;
   while (done < answer.size()) {
-    ssize_t n = write(fd, answer.data() + done, answer.size() - done);
+    ssize_t n = send(fd, answer.data() + done, answer.size() - done, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     done += static_cast<size_t>(n);
