@@ -10,8 +10,9 @@
 //   host CPU         of `run -- true` and of the workload's whole run: user + system seconds of
 //                    nvlab and its QEMU, steadier than the wall clock when the host's load moves
 //   memory           at the first output: the guest's QEMU's resident memory, and the blocks its
-//                    RAM file holds (a warm start's copy of the template, or what a cold boot
-//                    has touched)
+//                    RAM file holds (its whole size wherever nvlab reserves the file, as on
+//                    tmpfs: nvlab/guest_ram_folder.h; otherwise a warm start's copy of the
+//                    template, or what a cold boot has touched)
 //
 // each with the persistence model off (plain TCG), on (the default), on with --trace-stores
 // user and on with --trace-stores on, and the last two again with --cold (warm starts are the
