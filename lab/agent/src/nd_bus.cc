@@ -15,6 +15,7 @@
 
 #include "nvlab/agent/device_wait.h"
 #include "nvlab/agent/sysfs_file.h"
+#include "nvlab/hex.h"
 
 namespace nvlab::agent {
 namespace {
@@ -300,10 +301,8 @@ Status NdBus::RegionStart(int region, uint64_t* start) const {
   std::string text;
   NVLAB_RETURN_IF_ERROR(ReadSysfsFile(file, &text));
   // The kernel writes "%#llx"; anything else is not a region's address.
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text.c_str(), &end, 16);
-  if (!text.starts_with("0x") || end != text.c_str() + text.size() || errno != 0) {
+  uint64_t value = 0;
+  if (!text.starts_with("0x") || !ParseHexDigits(std::string_view(text).substr(2), &value)) {
     return Status::IoError(file + " reads \"" + text + "\", not an address");
   }
   *start = value;

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "nvlab/agent_frame.h"
+#include "nvlab/hex.h"
 
 namespace nvlab {
 namespace {
@@ -42,28 +43,11 @@ bool ParseDigits(std::string_view text, int64_t* out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-// FormatAddress gives "0x" and lowercase hex digits, no leading zeros.
-std::string FormatAddress(uint64_t value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string digits;
-  do {
-    digits.insert(digits.begin(), kHex[value & 15]);
-    value >>= 4;
-  } while (value != 0);
-  return "0x" + digits;
-}
-
-// ParseAddress parses "0x" and 1 to 16 lowercase hex digits.
+// ParseAddress parses FormatHex's form only: "0x" and 1 to 16 lowercase hex digits
+// (ParseHexDigits takes upper case too).
 bool ParseAddress(std::string_view text, uint64_t* out) {
-  if (text.size() < 3 || text.size() > 18 || !text.starts_with("0x")) return false;
-  uint64_t value = 0;
-  for (char c : text.substr(2)) {
-    const int digit = HexDigit(c);
-    if (digit < 0) return false;
-    value = value << 4 | static_cast<uint64_t>(digit);
-  }
-  *out = value;
-  return true;
+  return text.starts_with("0x") && text.find_first_of("ABCDEF") == std::string_view::npos &&
+         ParseHexDigits(text.substr(2), out);
 }
 
 // ParseAddressList parses ParseAddress values separated by commas (no empty item).
@@ -98,8 +82,7 @@ std::optional<std::string> EncodeResumeRequest(const ResumeRequest& r) {
          "\nshare=" + (r.share ? "1" : "0") + "\n";
   if (!r.blank.empty()) {
     out += "blank=";
-    for (size_t i = 0; i < r.blank.size(); ++i)
-      out += (i > 0 ? "," : "") + FormatAddress(r.blank[i]);
+    for (size_t i = 0; i < r.blank.size(); ++i) out += (i > 0 ? "," : "") + FormatHex(r.blank[i]);
     out += "\n";
   }
   return out;
