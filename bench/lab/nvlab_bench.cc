@@ -8,7 +8,9 @@
 //                    run and the command alone (from --json command_seconds)
 //
 //   host CPU         of `run -- true` and of the workload's whole run: user + system seconds of
-//                    nvlab and its QEMU, steadier than the wall clock when the host's load moves
+//                    nvlab and its QEMU, steadier than the wall clock when the host's load moves;
+//                    and the workload's user seconds alone, without the kernel's page zeroing
+//                    (whose cost here depends on what ran before: bench/support/timed_run.h)
 //   memory           at the first output: the guest's QEMU's resident memory, and the blocks its
 //                    RAM file holds (its whole size wherever nvlab reserves the file, as on
 //                    tmpfs: nvlab/guest_ram_folder.h; otherwise a warm start's copy of the
@@ -101,8 +103,8 @@ struct Config {
 
 // Measures are the figures of one configuration (medians).
 struct Measures {
-  double first = 0, run = 0, cycle = 0, whole = 0, command = 0, run_cpu = 0, whole_cpu = 0, rss = 0,
-         ram_file = 0;
+  double first = 0, run = 0, cycle = 0, whole = 0, command = 0, run_cpu = 0, whole_cpu = 0,
+         whole_user_cpu = 0, rss = 0, ram_file = 0;
 };
 
 }  // namespace
@@ -156,7 +158,8 @@ int main(int argc, char** argv) {
   }
   // Samples per configuration: first output, run, power-cycle, workload whole and command.
   struct Samples {
-    std::vector<double> first, run, cycle, whole, command, run_cpu, whole_cpu, rss, ram_file;
+    std::vector<double> first, run, cycle, whole, command, run_cpu, whole_cpu, whole_user_cpu, rss,
+        ram_file;
   };
   std::vector<Samples> samples(configs.size());
   for (int i = 0; i < runs; ++i) {
@@ -191,6 +194,7 @@ int main(int argc, char** argv) {
       s = measured(with({nvlab, "run", "--json"}, {"--", workload}));
       out.whole.push_back(s.total);
       out.whole_cpu.push_back(s.cpu);
+      out.whole_user_cpu.push_back(s.user_cpu);
       out.command.push_back(CommandSeconds(s.out));
       (void)std::fprintf(stderr, "nvlab-bench: round %d of %d: %s done\n", i + 1, runs,
                          config.name);
@@ -200,8 +204,8 @@ int main(int argc, char** argv) {
   measures.reserve(samples.size());
   for (const Samples& s : samples) {
     measures.push_back({Median(s.first), Median(s.run), Median(s.cycle), Median(s.whole),
-                        Median(s.command), Median(s.run_cpu), Median(s.whole_cpu), Median(s.rss),
-                        Median(s.ram_file)});
+                        Median(s.command), Median(s.run_cpu), Median(s.whole_cpu),
+                        Median(s.whole_user_cpu), Median(s.rss), Median(s.ram_file)});
   }
   std::printf("nvlab-bench: medians of %d runs, TCG, workload = %d flushed+drained records\n", runs,
               records);
@@ -219,6 +223,7 @@ int main(int argc, char** argv) {
                {"workload: command", &Measures::command},
                {"run -- true: host CPU", &Measures::run_cpu},
                {"workload: host CPU", &Measures::whole_cpu},
+               {"workload: user CPU", &Measures::whole_user_cpu},
                {"QEMU RSS (MiB)", &Measures::rss},
                {"RAM file (MiB)", &Measures::ram_file}};
   for (const auto& row : kRows) {

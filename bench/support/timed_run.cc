@@ -13,13 +13,19 @@
 namespace nvlab::bench {
 namespace {
 
-double ChildrenCpuSeconds() {
+// ChildrenCpu is the user and system seconds of this process's waited-for descendants so far.
+struct ChildrenCpu {
+  double user = 0;
+  double system = 0;
+};
+
+ChildrenCpu ChildrenCpuSeconds() {
   rusage usage{};
-  if (getrusage(RUSAGE_CHILDREN, &usage) != 0) return 0;
+  if (getrusage(RUSAGE_CHILDREN, &usage) != 0) return {};
   auto seconds = [](const timeval& t) {
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
   };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
 }
 
 }  // namespace
@@ -33,7 +39,7 @@ TimedRun RunTimed(const std::vector<std::string>& argv,
   options.stderr_to = SubprocessOptions::Stream::kCapture;
   // The children's usage grows by what this child and its waited-for descendants used: the
   // bench runs one command at a time.
-  const double cpu_before = ChildrenCpuSeconds();
+  const ChildrenCpu cpu_before = ChildrenCpuSeconds();
   const auto start = Clock::now();
   Subprocess child;
   const Status started = Subprocess::Start(argv, options, &child);
@@ -48,7 +54,9 @@ TimedRun RunTimed(const std::vector<std::string>& argv,
     }
   });
   run.total = std::chrono::duration<double>(Clock::now() - start).count();
-  run.cpu = ChildrenCpuSeconds() - cpu_before;
+  const ChildrenCpu cpu_after = ChildrenCpuSeconds();
+  run.user_cpu = cpu_after.user - cpu_before.user;
+  run.cpu = run.user_cpu + (cpu_after.system - cpu_before.system);
   run.out = std::move(child.stdout_text());
   run.err = std::move(child.stderr_text());
   if (!waited.ok()) run.err += "\n" + waited.ToString();

@@ -18,6 +18,11 @@ struct TimedRun {
   // Host CPU (user + system seconds) of the command and of every descendant it waited for (an
   // nvlab and its QEMU): steadier than `total` on a host whose other load comes and goes.
   double cpu = 0;
+  // The user seconds of `cpu` alone. A guest's first touches of memory (the kernel zeroing
+  // pages for QEMU) are system time, and on a host whose hypervisor takes back freed memory
+  // their cost depends on what ran just before (BENCHMARKS.md, "The model's cost per event"):
+  // user time leaves that out.
+  double user_cpu = 0;
   std::string out;
   std::string err;
   int status = -1;  // exit status; -1 when it did not exit normally
