@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
       configs.push_back(c);
     }
   }
-  // Samples per configuration: first output, run, power-cycle, workload whole and command.
+  // Samples per configuration, one a round: the figures Measures holds, before their medians.
   struct Samples {
     std::vector<double> first, run, cycle, whole, command, run_cpu, whole_cpu, whole_user_cpu, rss,
         ram_file;
