@@ -27,12 +27,6 @@ bool Valid(const ResumeRequest& r) {
   return true;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // ParseDigits parses a non-empty run of decimal digits (no sign, at most 18: no overflow).
 bool ParseDigits(std::string_view text, int64_t* out) {
   if (text.empty() || text.size() > 18) return false;
@@ -66,12 +60,8 @@ bool ParseAddressList(std::string_view text, std::vector<uint64_t>* out) {
 
 std::optional<std::string> EncodeResumeRequest(const ResumeRequest& r) {
   if (!Valid(r)) return std::nullopt;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string seed;
-  for (uint8_t b : r.seed) {
-    seed.push_back(kHex[b >> 4]);
-    seed.push_back(kHex[b & 15]);
-  }
+  const std::string seed =
+      HexDigits(std::string_view(reinterpret_cast<const char*>(r.seed.data()), r.seed.size()));
   std::string out = "request=" + r.nonce + "\nseed=" + seed + "\n";
   if (r.has_realtime) {
     std::string ns = std::to_string(r.realtime_nanoseconds);
@@ -115,12 +105,15 @@ std::optional<ResumeRequest> DecodeResumeRequest(std::string_view payload) {
       !take("fs", &r.fs) || !take("nvdimms", &nvdimms) || !take("share", &share)) {
     return std::nullopt;
   }
-  if (seed.size() != 64) return std::nullopt;
-  for (size_t i = 0; i < 32; ++i) {
-    const int hi = HexDigit(seed[2 * i]);
-    const int lo = HexDigit(seed[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    r.seed[i] = static_cast<uint8_t>(hi * 16 + lo);
+  // HexDigits' form only: 64 lowercase digits (ParseHexDigits takes upper case too).
+  if (seed.size() != 2 * r.seed.size() ||
+      seed.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < r.seed.size(); ++i) {
+    uint64_t byte = 0;
+    if (!ParseHexDigits(std::string_view(seed).substr(2 * i, 2), &byte)) return std::nullopt;
+    r.seed[i] = static_cast<uint8_t>(byte);
   }
   if (take("realtime", &realtime)) {
     const size_t dot = realtime.find('.');
