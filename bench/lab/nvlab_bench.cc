@@ -19,10 +19,16 @@
 // each with the persistence model off (plain TCG), on (the default), on with --trace-stores
 // user and on with --trace-stores on, and the last two again with --cold (warm starts are the
 // default), and the ratios to "off". The configurations alternate within each round, so that a
-// change in the host's load affects them alike.
+// change in the host's load affects them alike, and each round starts with the next one.
+// "floor" runs the model-on lab with a plugin that only registers a translation callback
+// (translation_only_plugin.cc) in place of nvlab-plugin.so: the cost of QEMU's instrumentation
+// of every translated block for plugins, which any plugin-based model pays. It has no power
+// cut, so its power-cycle cell is "-". nvlab-bench lays out a prefix of its own for it (links
+// to the measured nvlab's files, that plugin as nvlab-plugin.so: nvlab/install_layout.h) and
+// removes it at the end.
 // Usage: nvlab-bench [--runs N] [--records N] [--configs LIST] [--nvlab PATH]
-//   LIST: comma-separated names among off,on,user,all,cold-off,cold-on (default: all six;
-//   "off" is always run, as the ratios' base)
+//   LIST: comma-separated names among off,floor,on,user,all,cold-off,cold-on (default: all
+//   seven; "off" is always run, as the ratios' base)
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -32,6 +38,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -99,7 +106,57 @@ struct Config {
   const char* name;
   const char* ratio_name;  // the ratio column's heading
   std::vector<std::string> options;
+  bool floor = false;  // Run the floor prefix's nvlab (FloorPrefix); no power-cycle.
 };
+
+// FloorPrefix lays out, in a new folder, an install prefix whose bin/nvlab is `nvlab` (a hard
+// link, else a copy: nvlab finds its files from /proc/self/exe) and whose files are links to
+// nvlab's own, but for libexec/nvlab/nvlab-plugin.so, a link to `plugin`. Returns the folder,
+// or "" with *error set.
+std::string FloorPrefix(const std::string& nvlab, const std::string& plugin, std::string* error) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::canonical(nvlab, ec);
+  if (ec) {
+    *error = nvlab + ": " + ec.message();
+    return "";
+  }
+  if (!fs::exists(plugin)) {
+    *error = plugin + " is missing (built with nvlab-bench)";
+    return "";
+  }
+  const fs::path prefix = exe.parent_path().parent_path();
+  std::string folder = (fs::temp_directory_path() / "nvlab-bench-floor.XXXXXX").string();
+  if (mkdtemp(folder.data()) == nullptr) {
+    *error = "mkdtemp " + folder + " failed";
+    return "";
+  }
+  const fs::path root = folder;
+  fs::create_directories(root / "bin", ec);
+  if (!ec) fs::create_directories(root / "libexec" / "nvlab", ec);
+  if (!ec) {
+    fs::create_hard_link(exe, root / "bin" / "nvlab", ec);
+    if (ec) fs::copy_file(exe, root / "bin" / "nvlab", ec);
+  }
+  if (!ec) fs::create_directory_symlink(prefix / "share", root / "share", ec);
+  if (!ec) {
+    fs::create_directory_symlink(prefix / "libexec" / "nvlab" / "guest",
+                                 root / "libexec" / "nvlab" / "guest", ec);
+  }
+  if (!ec) {
+    fs::create_symlink(prefix / "libexec" / "nvlab" / "nvlab-qemu",
+                       root / "libexec" / "nvlab" / "nvlab-qemu", ec);
+  }
+  if (!ec) {
+    fs::create_symlink(fs::absolute(plugin), root / "libexec" / "nvlab" / "nvlab-plugin.so", ec);
+  }
+  if (ec) {
+    *error = "cannot lay out " + folder + ": " + ec.message();
+    fs::remove_all(root, ec);
+    return "";
+  }
+  return folder;
+}
 
 // Measures are the figures of one configuration (medians).
 struct Measures {
@@ -113,7 +170,7 @@ int main(int argc, char** argv) {
   int runs = 5;
   int records = 20000;
   std::string nvlab;
-  std::string wanted = "off,on,user,all,cold-off,cold-on";
+  std::string wanted = "off,floor,on,user,all,cold-off,cold-on";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) {
@@ -127,22 +184,22 @@ int main(int argc, char** argv) {
     } else {
       (void)std::fprintf(stderr,
                          "usage: nvlab-bench [--runs N] [--records N] "
-                         "[--configs off,on,user,all,cold-off,cold-on] [--nvlab PATH]\n");
+                         "[--configs off,floor,on,user,all,cold-off,cold-on] [--nvlab PATH]\n");
       return 2;
     }
   }
-  if (nvlab.empty()) {
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return 1;
-    self[n] = '\0';
-    nvlab = std::string(self).substr(0, std::string(self).rfind('/')) + "/nvlab";
-  }
+  char self[4096];
+  const ssize_t self_size = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (self_size <= 0) return 1;
+  self[self_size] = '\0';
+  const std::string bench_dir = std::string(self).substr(0, std::string(self).rfind('/'));
+  if (nvlab.empty()) nvlab = bench_dir + "/nvlab";
   const std::string workload =
       "nvlab-records write \"$NVLAB_PMEM\" --pattern flush-drain --count " +
       std::to_string(records) + " >/dev/null";
   const std::vector<Config> known = {
       {"off", "model off", "", {"--model", "off"}},
+      {"floor", "plugin floor", "floor/off", {"--model", "on"}, true},
       {"on", "model on", "on/off", {"--model", "on"}},
       {"user", "on+trace user", "user/off", {"--model", "on", "--trace-stores", "user"}},
       {"all", "on+trace on", "all/off", {"--model", "on", "--trace-stores", "on"}},
@@ -156,6 +213,16 @@ int main(int argc, char** argv) {
       configs.push_back(c);
     }
   }
+  std::string floor_prefix;
+  if (std::any_of(configs.begin(), configs.end(), [](const Config& c) { return c.floor; })) {
+    std::string error;
+    floor_prefix = FloorPrefix(
+        nvlab, bench_dir + "/../libexec/nvlab-bench/translation-only-plugin.so", &error);
+    if (floor_prefix.empty()) {
+      (void)std::fprintf(stderr, "nvlab-bench: floor: %s\n", error.c_str());
+      return 1;
+    }
+  }
   // Samples per configuration, one a round: the figures Measures holds, before their medians.
   struct Samples {
     std::vector<double> first, run, cycle, whole, command, run_cpu, whole_cpu, whole_user_cpu, rss,
@@ -163,8 +230,13 @@ int main(int argc, char** argv) {
   };
   std::vector<Samples> samples(configs.size());
   for (int i = 0; i < runs; ++i) {
-    for (size_t c = 0; c < configs.size(); ++c) {
+    for (size_t k = 0; k < configs.size(); ++k) {
+      // Each round starts one configuration further on: a run pays for what the one before it
+      // left (memory the host took back: docs/design/platform.md), so no configuration may
+      // always follow the same one.
+      const size_t c = (static_cast<size_t>(i) + k) % configs.size();
       const Config& config = configs[c];
+      const std::string command = config.floor ? floor_prefix + "/bin/nvlab" : nvlab;
       auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
         head.insert(head.end(), config.options.begin(), config.options.end());
         head.insert(head.end(), tail.begin(), tail.end());
@@ -177,21 +249,28 @@ int main(int argc, char** argv) {
         if (s.status != 0) {
           (void)std::fprintf(stderr, "nvlab-bench: %s: '%s ...' failed (exit %d):\n%s\n",
                              config.name, args[1].c_str(), s.status, s.err.c_str());
+          if (!floor_prefix.empty()) {
+            std::error_code ec;
+            std::filesystem::remove_all(floor_prefix, ec);
+          }
           std::exit(1);
         }
         return s;
       };
-      Sample s = measured(with({nvlab, "run"}, {"--", "echo first"}));
+      Sample s = measured(with({command, "run"}, {"--", "echo first"}));
       Samples& out = samples[c];
       out.first.push_back(s.first_output);
       out.rss.push_back(memory.rss);
       out.ram_file.push_back(memory.ram_file);
-      s = measured(with({nvlab, "run"}, {"--", "true"}));
+      s = measured(with({command, "run"}, {"--", "true"}));
       out.run.push_back(s.total);
       out.run_cpu.push_back(s.cpu);
-      out.cycle.push_back(
-          measured(with({nvlab, "power-cycle"}, {"--before", "true", "--after", "true"})).total);
-      s = measured(with({nvlab, "run", "--json"}, {"--", workload}));
+      // The floor's plugin cannot cut the power: no power-cycle (-1 prints "-").
+      out.cycle.push_back(config.floor ? -1
+                                       : measured(with({command, "power-cycle"},
+                                                       {"--before", "true", "--after", "true"}))
+                                             .total);
+      s = measured(with({command, "run", "--json"}, {"--", workload}));
       out.whole.push_back(s.total);
       out.whole_cpu.push_back(s.cpu);
       out.whole_user_cpu.push_back(s.user_cpu);
@@ -228,12 +307,26 @@ int main(int argc, char** argv) {
                {"RAM file (MiB)", &Measures::ram_file}};
   for (const auto& row : kRows) {
     std::printf("%-24s", row.name);
-    for (const Measures& m : measures) std::printf(" %14.2f", m.*row.field);
+    for (const Measures& m : measures) {
+      if (m.*row.field < 0) {
+        std::printf(" %14s", "-");
+      } else {
+        std::printf(" %14.2f", m.*row.field);
+      }
+    }
     const double off = measures[0].*row.field;
     for (size_t c = 1; c < measures.size(); ++c) {
-      std::printf(" %8.2fx", off > 0 ? measures[c].*row.field / off : 0.0);
+      if (off > 0 && measures[c].*row.field >= 0) {
+        std::printf(" %8.2fx", measures[c].*row.field / off);
+      } else {
+        std::printf(" %9s", "-");
+      }
     }
     std::printf("\n");
+  }
+  if (!floor_prefix.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(floor_prefix, ec);
   }
   return 0;
 }
