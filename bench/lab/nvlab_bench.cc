@@ -45,6 +45,8 @@
 #include <string_view>
 #include <vector>
 
+#include "nvlab/install_layout.h"
+#include "nvlab/status.h"
 #include "timed_run.h"
 
 namespace {
@@ -109,52 +111,55 @@ struct Config {
   bool floor = false;  // Run the floor prefix's nvlab (FloorPrefix); no power-cycle.
 };
 
-// FloorPrefix lays out, in a new folder, an install prefix whose bin/nvlab is `nvlab` (a hard
-// link, else a copy: nvlab finds its files from /proc/self/exe) and whose files are links to
-// nvlab's own, but for libexec/nvlab/nvlab-plugin.so, a link to `plugin`. Returns the folder,
-// or "" with *error set.
-std::string FloorPrefix(const std::string& nvlab, const std::string& plugin, std::string* error) {
+// FloorPrefix lays out, in a new folder, an install prefix (nvlab/install_layout.h) whose
+// nvlab is `nvlab` (a hard link, else a copy: nvlab finds its files from /proc/self/exe) and
+// whose files are links to that install's, but for the plugin, a link to `plugin`. Returns the
+// folder and sets *floor_nvlab to the nvlab in it; or returns "" with *error set.
+std::string FloorPrefix(const std::string& nvlab, const std::string& plugin,
+                        std::string* floor_nvlab, std::string* error) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path exe = fs::canonical(nvlab, ec);
+  nvlab::InstallLayout real;
   if (ec) {
     *error = nvlab + ": " + ec.message();
+    return "";
+  }
+  if (nvlab::Status status = nvlab::InstallLayout::FromExecutablePath(exe, &real); !status.ok()) {
+    *error = status.message();
     return "";
   }
   if (!fs::exists(plugin)) {
     *error = plugin + " is missing (built with nvlab-bench)";
     return "";
   }
-  const fs::path prefix = exe.parent_path().parent_path();
   std::string folder = (fs::temp_directory_path() / "nvlab-bench-floor.XXXXXX").string();
   if (mkdtemp(folder.data()) == nullptr) {
     *error = "mkdtemp " + folder + " failed";
     return "";
   }
-  const fs::path root = folder;
-  fs::create_directories(root / "bin", ec);
-  if (!ec) fs::create_directories(root / "libexec" / "nvlab", ec);
+  const nvlab::InstallLayout floor = nvlab::InstallLayout::FromPrefix(folder);
+  const fs::path floor_exe = floor.prefix / exe.lexically_relative(real.prefix);
+  const std::pair<fs::path, fs::path> links[] = {
+      {fs::absolute(plugin), floor.plugin},          {real.emulator, floor.emulator},
+      {real.guest_tools_dir, floor.guest_tools_dir}, {real.guest_data_dir, floor.guest_data_dir},
+      {real.machines_dir, floor.machines_dir},
+  };
+  fs::create_directories(floor_exe.parent_path(), ec);
   if (!ec) {
-    fs::create_hard_link(exe, root / "bin" / "nvlab", ec);
-    if (ec) fs::copy_file(exe, root / "bin" / "nvlab", ec);
+    fs::create_hard_link(exe, floor_exe, ec);
+    if (ec) fs::copy_file(exe, floor_exe, ec);
   }
-  if (!ec) fs::create_directory_symlink(prefix / "share", root / "share", ec);
-  if (!ec) {
-    fs::create_directory_symlink(prefix / "libexec" / "nvlab" / "guest",
-                                 root / "libexec" / "nvlab" / "guest", ec);
-  }
-  if (!ec) {
-    fs::create_symlink(prefix / "libexec" / "nvlab" / "nvlab-qemu",
-                       root / "libexec" / "nvlab" / "nvlab-qemu", ec);
-  }
-  if (!ec) {
-    fs::create_symlink(fs::absolute(plugin), root / "libexec" / "nvlab" / "nvlab-plugin.so", ec);
+  for (const auto& [target, link] : links) {
+    if (!ec) fs::create_directories(link.parent_path(), ec);
+    if (!ec) fs::create_symlink(target, link, ec);
   }
   if (ec) {
     *error = "cannot lay out " + folder + ": " + ec.message();
-    fs::remove_all(root, ec);
+    fs::remove_all(folder, ec);
     return "";
   }
+  *floor_nvlab = floor_exe.string();
   return folder;
 }
 
@@ -214,10 +219,12 @@ int main(int argc, char** argv) {
     }
   }
   std::string floor_prefix;
+  std::string floor_nvlab;
   if (std::any_of(configs.begin(), configs.end(), [](const Config& c) { return c.floor; })) {
     std::string error;
-    floor_prefix = FloorPrefix(
-        nvlab, bench_dir + "/../libexec/nvlab-bench/translation-only-plugin.so", &error);
+    floor_prefix =
+        FloorPrefix(nvlab, bench_dir + "/../libexec/nvlab-bench/translation-only-plugin.so",
+                    &floor_nvlab, &error);
     if (floor_prefix.empty()) {
       (void)std::fprintf(stderr, "nvlab-bench: floor: %s\n", error.c_str());
       return 1;
@@ -236,7 +243,7 @@ int main(int argc, char** argv) {
       // always follow the same one.
       const size_t c = (static_cast<size_t>(i) + k) % configs.size();
       const Config& config = configs[c];
-      const std::string command = config.floor ? floor_prefix + "/bin/nvlab" : nvlab;
+      const std::string command = config.floor ? floor_nvlab : nvlab;
       auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
         head.insert(head.end(), config.options.begin(), config.options.end());
         head.insert(head.end(), tail.begin(), tail.end());
