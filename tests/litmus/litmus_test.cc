@@ -187,16 +187,16 @@ TEST_P(GuestLibraryPatternTest, OnlyDurablePatternsSurvive) {
   // A timer interrupt while a pattern's work is pending lets the guest kernel's fences complete
   // it, as on hardware; the report then counts a kernel completion and the unfenced patterns
   // may survive. Without -icount the guest's clock runs while QEMU translates the patterns'
-  // code for the first time, so a tick landed in such a window in about one run of four here,
+  // code for the first time, so a tick landed in such a window in about one cut of five here,
   // and in four in a row under CI's load. --deterministic (-icount) counts only the guest's
   // instructions, leaving windows of a few hundred instructions between ticks of millions. A run
   // that is interrupted anyway is checked for what still holds (every durable pattern
   // survives), and the cut is repeated until one lands with no interrupt in the window: that
   // run must match the table exactly.
+  std::vector<std::string> options = {"--deterministic"};
+  options.insert(options.end(), c.options.begin(), c.options.end());
   constexpr int kAttempts = 4;
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-    std::vector<std::string> options = {"--deterministic"};
-    options.insert(options.end(), c.options.begin(), c.options.end());
     const auto r = PowerCycle(options, "nvlab-records write \"$NVLAB_PMEM\" --cut",
                               "nvlab-records check \"$NVLAB_PMEM\"");
     ASSERT_EQ(r.exit_status, 0) << Describe(r);
